@@ -1,0 +1,257 @@
+"""The `provenance` command: a thin face over scanner.api. No logic lives here, only wiring.
+
+Every command takes --store; commands that print results take --json (one JSON document on
+stdout, nothing else). User mistakes are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scanner import api
+from scanner.errors import ScannerError
+from scanner.evidence import import_evidence, parse_time
+from scanner.manifest import load_manifest
+from scanner.store import Store
+from scanner.version import __version__
+
+app = typer.Typer(
+    help="Training-data provenance and copyright scanner.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+evidence_app = typer.Typer(help="Add and inspect stored evidence.", no_args_is_help=True)
+manifest_app = typer.Typer(help="Validate manifests.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(manifest_app, name="manifest")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+StoreOpt = Annotated[
+    Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+DEFAULT_STORE = Path("provenance.duckdb")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def emit_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, default=_jsonable, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator[Any]:
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+# -- commands ----------------------------------------------------------------------------------
+@app.command()
+def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
+    """Run the main job end to end on the bundled real sample."""
+    from scanner.demo import run_demo
+
+    with Store.open(store) as st, progress_bar("demo: ingest") as advance:
+        result = run_demo(st, progress=advance)
+        per_domain = st.query(
+            "SELECT registrable_domain, category, sum(documents)::BIGINT AS documents, "
+            "sum(raw_bytes)::BIGINT AS raw_bytes, sum(tokens)::BIGINT AS tokens "
+            "FROM documents_per_domain "
+            "GROUP BY ALL ORDER BY raw_bytes DESC LIMIT 10"
+        ).to_pylist()
+    doc = {"store": str(store), "ingest": result.ingest.as_dict(),
+           "robots_txt_imported": result.robots_imported, "counts": result.counts,
+           "top_domains": per_domain}
+    if json_out:
+        emit_json(doc)
+        return
+    out.print(f"[bold]Demo store:[/bold] {store}")
+    _print_ingest(result.ingest)
+    out.print(f"robots.txt evidence imported: {result.robots_imported}")
+    _print_rows("Largest domains", per_domain)
+    _print_rows("Store contents", [result.counts])
+    out.print(f'Next: provenance query "select * from documents_per_domain" --store {store}')
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Corpus files.")] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
+    source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Read corpus files (WARC, JSONL) into documents and the evidence they carry."""
+    m = load_manifest(manifest) if manifest else None
+    with Store.open(store) as st:
+        if m:
+            api.declare(st, m)
+        if paths:
+            if m and source:
+                ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
+                if ds is None:
+                    raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
+                jobs = [(p, ds.source_id, ds.fields) for p in paths]
+            else:
+                sid = api.declare_adhoc_source(st, source or api.UNDECLARED)
+                jobs = [(p, sid, api.FieldMap()) for p in paths]
+        elif m:
+            jobs = api.manifest_jobs(m, [source] if source else ())
+        else:
+            raise ScannerError("give corpus files, or --manifest to ingest its datasets")
+        with progress_bar("ingest") as advance:
+            report = api.ingest(st, jobs, progress=advance)
+    if json_out:
+        emit_json(report.as_dict())
+    else:
+        _print_ingest(report)
+    if report.failed and not report.files:
+        raise typer.Exit(1)
+
+
+@evidence_app.command("import")
+def evidence_import(
+    path: Annotated[Path, typer.Argument(help="The artefact (robots.txt, tdmrep.json, ...).")],
+    url: Annotated[str, typer.Option(help="URL it was served at.")],
+    observed_at: Annotated[str, typer.Option(help="When it was seen (ISO 8601).")],
+    status: Annotated[int, typer.Option(help="HTTP status it was served with.")] = 200,
+    kind: Annotated[str | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add an artefact seen elsewhere as historical evidence."""
+    when = parse_time(observed_at, "--observed-at")
+    with Store.open(store) as st:
+        obs = import_evidence(st, path, url=url, observed_at=when, http_status=status, kind=kind)
+    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin}
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} "
+                  f"(sha256 {obs.evidence_sha256[:16]}…)")
+
+
+@manifest_app.command("check")
+def manifest_check(
+    path: Annotated[Path, typer.Argument(help="Manifest TOML file.")], json_out: JsonOpt = False
+) -> None:
+    """Validate a manifest and list what it declares."""
+    m = load_manifest(path)
+    doc = {"path": str(path), "provider": m.provider.name,
+           "models": [f"{x.name} {x.version}" for x in m.models],
+           "crawler": m.crawler.product_token if m.crawler else None,
+           "datasets": [{"source": d.source_id, "category": d.category,
+                         "files": [str(p) for p in d.paths]} for d in m.datasets],
+           "blocklisted_domains": sum(len(b.domains) for b in m.blocklists),
+           "attestations": m.attestations}
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(f"{path}: valid")
+        _print_rows("Datasets", [{"source": d["source"], "category": d["category"],
+                                  "files": len(d["files"])} for d in doc["datasets"]])
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the store's tables and views.")],
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run read-only SQL over the store."""
+    with Store.open(store, read_only=True) as st:
+        table = st.query(sql)
+    rows = table.to_pylist()
+    if json_out:
+        emit_json({"columns": table.column_names, "rows": rows})
+    else:
+        _print_rows(None, rows, table.column_names)
+
+
+@app.command()
+def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
+    """Schema version and row counts of a store."""
+    with Store.open(store, read_only=True) as st:
+        doc = {"store": str(store), "schema_version": st.schema_version,
+               "tool_version": __version__, "counts": st.counts()}
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(f"{store}: schema v{doc['schema_version']}")
+        _print_rows(None, [doc["counts"]])
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"provenance-scanner {__version__}")
+        raise typer.Exit()
+
+
+# -- printing ----------------------------------------------------------------------------------
+def _print_rows(title: str | None, rows: list[dict], columns: list[str] | None = None) -> None:
+    columns = columns or (list(rows[0]) if rows else [])
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(_jsonable(row[c]) if not isinstance(
+            row[c], int | float | str) else row[c]) for c in columns))
+    out.print(table)
+
+
+def _print_ingest(report: api.IngestReport) -> None:
+    rows = [{"file": Path(f["path"]).name, "source": f["source"], "records": f["records"],
+             "new documents": f["documents_new"], "new evidence": f["evidence_new"],
+             "bad records": f["bad_records"],
+             "note": "already ingested" if f["already_done"] else (
+                 f"resumed after {f['resumed_at']}" if f["resumed_at"] else "")}
+            for f in report.as_dict()["files"]]
+    _print_rows("Ingest", rows)
+    for bad in report.bad_records[:20]:
+        err.print(f"bad record: {bad['file']} ({bad['where']}): {bad['reason']}")
+    for failed in report.failed:
+        err.print(f"[red]error:[/red] {failed['file']}: {failed['reason']}")
+
+
+def main() -> None:
+    try:
+        app()
+    except ScannerError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted: committed batches are kept; re-run to resume", markup=False)
+        sys.exit(130)

@@ -1,0 +1,28 @@
+"""User-facing errors: the CLI prints them as one line and exits non-zero, never a traceback."""
+
+from __future__ import annotations
+
+
+class ScannerError(Exception):
+    """A mistake in the input or the environment that the user can fix."""
+
+
+class StoreError(ScannerError):
+    """The provenance store cannot be opened or written as asked."""
+
+
+class ManifestError(ScannerError):
+    """A manifest is invalid; names the file and the key."""
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = path, key, problem
+        super().__init__(f"{path}: {key}: {problem}")
+
+
+class InputError(ScannerError):
+    """A corpus or evidence file cannot be read; names the file and where."""
+
+    def __init__(self, path: str, problem: str, where: str | None = None) -> None:
+        self.path, self.problem, self.where = path, problem, where
+        loc = f" ({where})" if where else ""
+        super().__init__(f"{path}{loc}: {problem}")

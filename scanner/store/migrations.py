@@ -1,0 +1,154 @@
+"""Schema versions of the provenance store, applied forward only, each in one transaction.
+
+Never edit a released migration: add a new one. `docs/store-schema.md` documents the result.
+"""
+
+from __future__ import annotations
+
+V1 = [
+    """CREATE TABLE schema_version (
+        version INTEGER NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL,
+        tool_version VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY,
+        command VARCHAR NOT NULL,
+        args JSON,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        status VARCHAR NOT NULL,             -- running | ok | failed
+        tool_version VARCHAR NOT NULL,
+        stats JSON,
+        errors JSON                          -- [{file, where, reason}]
+    )""",
+    """CREATE TABLE sources (
+        source_id VARCHAR PRIMARY KEY,       -- name@version
+        name VARCHAR NOT NULL,
+        version VARCHAR,
+        url VARCHAR,
+        category VARCHAR NOT NULL,           -- EU template section: 2.1 2.2.1 2.2.2 2.3 2.4 2.5 2.6
+        modalities VARCHAR[] NOT NULL,
+        licence VARCHAR,
+        collected_from DATE,
+        collected_to DATE,
+        publicly_known BOOLEAN,
+        manifest VARCHAR                     -- file it was declared in
+    )""",
+    """CREATE TABLE documents (
+        doc_id VARCHAR PRIMARY KEY,          -- sha256(source_id, url, fetched_at, content_sha256)[:32]
+        source_id VARCHAR NOT NULL,
+        url VARCHAR,
+        origin VARCHAR,
+        host VARCHAR,
+        registrable_domain VARCHAR,
+        fetched_at TIMESTAMPTZ,
+        content_sha256 VARCHAR NOT NULL,     -- of the raw payload as found in the corpus
+        raw_bytes BIGINT NOT NULL,           -- size of that payload
+        text_sha256 VARCHAR,                 -- reference into texts
+        token_count BIGINT,                  -- whitespace tokens of the extracted text
+        modality VARCHAR NOT NULL,
+        content_type VARCHAR,
+        language VARCHAR,
+        http_status INTEGER,
+        record_locator VARCHAR,              -- file#offset or file:line where it came from
+        run_id VARCHAR
+    )""",
+    """CREATE TABLE texts (
+        text_sha256 VARCHAR PRIMARY KEY,     -- identical texts are stored once
+        text VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE evidence (
+        sha256 VARCHAR PRIMARY KEY,          -- content address: the same bytes are one blob
+        size BIGINT NOT NULL,
+        body BLOB NOT NULL
+    )""",
+    """CREATE TABLE observations (
+        obs_id VARCHAR PRIMARY KEY,          -- sha256 of the sighting's identity: idempotent
+        evidence_sha256 VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,               -- robots.txt | tdmrep.json | ai.txt | headers | html | ...
+        url VARCHAR NOT NULL,
+        origin VARCHAR,
+        observed_at TIMESTAMPTZ NOT NULL,
+        http_status INTEGER,
+        headers JSON,
+        via VARCHAR NOT NULL,                -- live-fetch | corpus-record | import
+        locator VARCHAR,                     -- where the sighting came from (file#offset, fetch chain)
+        run_id VARCHAR
+    )""",
+    """CREATE TABLE signals (
+        signal_id VARCHAR PRIMARY KEY,
+        obs_id VARCHAR NOT NULL,
+        evidence_sha256 VARCHAR NOT NULL,
+        signal VARCHAR NOT NULL,             -- robots, tdmrep, x_robots_tag, ... (spec §2.1)
+        category VARCHAR NOT NULL,           -- train-ai, train-any, tdm, ai-input, search, crawl
+        statement VARCHAR NOT NULL,          -- reserved, permitted, conditional, none
+        agents VARCHAR[] NOT NULL,
+        scope VARCHAR NOT NULL,
+        scope_value VARCHAR,
+        locator VARCHAR,
+        observed_at TIMESTAMPTZ NOT NULL,
+        confidence VARCHAR NOT NULL,
+        lint VARCHAR[]
+    )""",
+    """CREATE TABLE decisions (
+        decision_id VARCHAR PRIMARY KEY,
+        doc_id VARCHAR,
+        url VARCHAR NOT NULL,
+        policy VARCHAR NOT NULL,
+        policy_version VARCHAR NOT NULL,
+        usage VARCHAR NOT NULL,
+        as_of TIMESTAMPTZ,
+        verdict VARCHAR NOT NULL,            -- allowed | reserved | unknown
+        reasons JSON NOT NULL,
+        evidence_sha256 VARCHAR[] NOT NULL,
+        decided_at TIMESTAMPTZ NOT NULL,
+        run_id VARCHAR
+    )""",
+    """CREATE TABLE dup_clusters (
+        method VARCHAR NOT NULL,             -- exact | minhash
+        doc_id VARCHAR NOT NULL,
+        cluster_id VARCHAR NOT NULL,
+        is_representative BOOLEAN NOT NULL,
+        similarity DOUBLE,                   -- to the representative
+        run_id VARCHAR,
+        PRIMARY KEY (method, doc_id)
+    )""",
+]
+
+V2 = [
+    """CREATE TABLE ingest_checkpoints (
+        file_sha256 VARCHAR NOT NULL,        -- content of the corpus file, not its name
+        source_id VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        records_done BIGINT NOT NULL,        -- records consumed and committed
+        finished BOOLEAN NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (file_sha256, source_id)
+    )""",
+    """CREATE TABLE blocklist (
+        registrable_domain VARCHAR NOT NULL,
+        list_name VARCHAR NOT NULL,
+        reason VARCHAR,
+        PRIMARY KEY (registrable_domain, list_name)
+    )""",
+    # Documents and bytes per registrable domain and source: the base of the EU summary's 2.3.
+    """CREATE VIEW documents_per_domain AS
+        SELECT d.registrable_domain, d.source_id, s.category,
+               count(*) AS documents, sum(d.raw_bytes)::BIGINT AS raw_bytes,
+               sum(d.token_count)::BIGINT AS tokens,
+               min(d.fetched_at) AS first_fetched, max(d.fetched_at) AS last_fetched
+        FROM documents d LEFT JOIN sources s USING (source_id)
+        GROUP BY ALL""",
+    # Every sighting of every per-origin artefact, oldest first: "show me the robots.txt we saw".
+    """CREATE VIEW evidence_history AS
+        SELECT o.origin, o.kind, o.observed_at, o.url, o.http_status, o.via, o.locator,
+               o.evidence_sha256, e.size,
+               o.evidence_sha256 IS DISTINCT FROM lag(o.evidence_sha256)
+                   OVER (PARTITION BY o.origin, o.kind ORDER BY o.observed_at) AS changed
+        FROM observations o JOIN evidence e ON e.sha256 = o.evidence_sha256
+        ORDER BY o.origin, o.kind, o.observed_at""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2}
+LATEST = max(MIGRATIONS)

@@ -1,0 +1,251 @@
+"""The provenance store: one DuckDB file, the only place in the project that speaks SQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from scanner.errors import StoreError
+from scanner.store.migrations import LATEST, MIGRATIONS
+from scanner.version import __version__
+
+# The identity of a row in each table: writing a row whose key exists changes nothing.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "sources": ("source_id",),
+    "documents": ("doc_id",),
+    "texts": ("text_sha256",),
+    "evidence": ("sha256",),
+    "observations": ("obs_id",),
+    "signals": ("signal_id",),
+    "decisions": ("decision_id",),
+    "dup_clusters": ("method", "doc_id"),
+    "blocklist": ("registrable_domain", "list_name"),
+}
+
+Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_arrow(rows: Rows) -> pa.Table:
+    if isinstance(rows, pa.Table):
+        return rows
+    if isinstance(rows, pa.RecordBatch):
+        return pa.Table.from_batches([rows])
+    return pa.Table.from_pylist(list(rows))
+
+
+class Store:
+    """A handle on one store file (or ':memory:'). Writers migrate on open; readers never write."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._in_tx = False
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path = "provenance.duckdb", *, read_only: bool = False) -> Store:
+        path = str(path)
+        if path != ":memory:":
+            p = Path(path)
+            if read_only and not p.exists():
+                raise StoreError(f"{path}: no such store (run `provenance demo` or `ingest` first)")
+            if not read_only:
+                p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc
+        store = cls(con, path, read_only)
+        try:
+            store._check_and_migrate()
+        except BaseException:
+            con.close()
+            raise
+        return store
+
+    def reader(self) -> Store:
+        """A second connection to the same database for reading while this one writes.
+
+        It sees only committed transactions (DuckDB MVCC), so never half a batch.
+        """
+        return Store(self._con.cursor(), self.path, read_only=True)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ----------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        has_table = self._scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        )
+        if not has_table:
+            return 0
+        v = self._scalar("SELECT max(version) FROM schema_version")
+        return int(v or 0)
+
+    def _check_and_migrate(self) -> None:
+        current = self.schema_version
+        if current > LATEST:
+            raise StoreError(
+                f"{self.path}: store schema version {current} is newer than this "
+                f"provenance-scanner {__version__} understands (up to {LATEST}); upgrade the tool"
+            )
+        if current == LATEST:
+            return
+        if self.read_only:
+            raise StoreError(
+                f"{self.path}: store schema version {current} is older than {LATEST}; "
+                "open it once for writing (any command without read-only access) to migrate"
+            )
+        if current == 0 and self._has_foreign_tables():
+            raise StoreError(f"{self.path}: a DuckDB file, but not a provenance store")
+        for version in range(current + 1, LATEST + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[version]:
+                    self._con.execute(statement)
+                self._con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, _now(), __version__]
+                )
+
+    def _has_foreign_tables(self) -> bool:
+        return bool(self._scalar("SELECT count(*) FROM information_schema.tables"))
+
+    # -- transactions and writes -----------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside commit together or not at all; nested uses join the outer one."""
+        self._require_writable()
+        with self._lock:
+            if self._in_tx:
+                yield self
+                return
+            self._con.execute("BEGIN TRANSACTION")
+            self._in_tx = True
+            try:
+                yield self
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            else:
+                self._con.execute("COMMIT")
+            finally:
+                self._in_tx = False
+
+    def insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
+        """Insert rows whose key is new (idempotent); returns how many rows were written.
+
+        `replace=True` overwrites rows with the same key instead (declarations such as sources,
+        which a user edits). Rows travel as one Arrow table: no per-row statements.
+        """
+        keys = TABLE_KEYS.get(table)
+        if keys is None:
+            raise ValueError(f"no idempotent insert for table {table!r}")
+        batch = _as_arrow(rows)
+        if batch.num_rows == 0:
+            return 0
+        key_list = ", ".join(keys)
+        with self.transaction(), self._lock:
+            self._con.register("_incoming", batch)
+            try:
+                n = self._scalar(
+                    f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO {table} BY NAME "
+                    f"SELECT DISTINCT ON ({key_list}) * FROM _incoming"
+                )
+            finally:
+                self._con.unregister("_incoming")
+        return int(n)
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only")
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, command: str, args: Mapping[str, Any]) -> str:
+        run_id = uuid.uuid4().hex
+        with self.transaction():
+            self._con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, NULL, NULL)",
+                [run_id, command, json.dumps(args, default=str), _now(), __version__],
+            )
+        return run_id
+
+    def finish_run(
+        self, run_id: str, status: str, stats: Mapping[str, Any], errors: Sequence[Mapping[str, Any]]
+    ) -> None:
+        with self.transaction():
+            self._con.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, stats = ?, errors = ? WHERE run_id = ?",
+                [_now(), status, json.dumps(stats, default=str), json.dumps(list(errors)), run_id],
+            )
+
+    # -- ingest checkpoints ----------------------------------------------------------------
+    def checkpoint(self, file_sha256: str, source_id: str) -> tuple[int, bool]:
+        rows = self._con.execute(
+            "SELECT records_done, finished FROM ingest_checkpoints "
+            "WHERE file_sha256 = ? AND source_id = ?",
+            [file_sha256, source_id],
+        ).fetchall()
+        row = rows[0] if rows else None
+        return (int(row[0]), bool(row[1])) if row else (0, False)
+
+    def set_checkpoint(
+        self, file_sha256: str, source_id: str, path: str, records_done: int, finished: bool
+    ) -> None:
+        with self.transaction():
+            self._con.execute(
+                "INSERT OR REPLACE INTO ingest_checkpoints VALUES (?, ?, ?, ?, ?, ?)",
+                [file_sha256, source_id, path, records_done, finished, _now()],
+            )
+
+    def _scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished
+        rows = self._con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    # -- reads -----------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run SQL and return Arrow. On a read-only store DuckDB itself refuses writes."""
+        with self._lock:
+            try:
+                rel = self._con.sql(sql, params=params or None)
+                if rel is None:  # a statement without a result (e.g. SET)
+                    return pa.table({})
+                # DuckDB 2 renamed fetch_arrow_table() to to_arrow_table()
+                fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
+                return fetch()
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed: {_one_line(exc)}") from exc
+
+    def count(self, table: str) -> int:
+        if table not in TABLE_KEYS and table not in ("runs", "ingest_checkpoints"):
+            raise ValueError(f"unknown table {table!r}")
+        return int(self._scalar(f"SELECT count(*) FROM {table}"))
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.count(t) for t in (*TABLE_KEYS, "runs")}
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

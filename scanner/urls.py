@@ -1,0 +1,52 @@
+"""URL facts every stage keys on: origin (robots.txt scope), host, registrable domain (PSL eTLD+1)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from publicsuffixlist import PublicSuffixList
+
+_PSL = PublicSuffixList()  # the list shipped with the package: no network
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class UrlParts:
+    origin: str  # scheme://host[:port], the scope of robots.txt (RFC 9309 §2.3)
+    host: str
+    registrable_domain: str
+
+
+def registrable_domain(host: str) -> str:
+    """eTLD+1 by the Public Suffix List; IP literals and bare suffixes stay as they are."""
+    host = host.strip(".").lower()
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        pass
+    return _PSL.privatesuffix(host) or host
+
+
+@lru_cache(maxsize=65536)
+def split_url(url: str) -> UrlParts | None:
+    """None for URLs without an http(s) scheme and host: they have no origin to judge."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    origin = f"{scheme}://{shown}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{shown}:{port}"
+    return UrlParts(origin=origin, host=host, registrable_domain=registrable_domain(host))
