@@ -19,28 +19,52 @@ def declare(store: Store, manifest: Manifest) -> dict[str, int]:
     """Write the manifest's datasets and blocklists; editing the manifest updates them."""
     sources = [
         {
-            "source_id": ds.source_id, "name": ds.name, "version": ds.version, "url": ds.url,
-            "category": ds.category, "modalities": list(ds.modalities), "licence": ds.licence,
-            "collected_from": ds.collected_from, "collected_to": ds.collected_to,
-            "publicly_known": ds.publicly_known, "manifest": str(manifest.path),
+            "source_id": ds.source_id,
+            "name": ds.name,
+            "version": ds.version,
+            "url": ds.url,
+            "category": ds.category,
+            "modalities": list(ds.modalities),
+            "licence": ds.licence,
+            "collected_from": ds.collected_from,
+            "collected_to": ds.collected_to,
+            "publicly_known": ds.publicly_known,
+            "manifest": str(manifest.path),
         }
         for ds in manifest.datasets
     ]
     blocked = [
         {"registrable_domain": d, "list_name": bl.name, "reason": bl.reason}
-        for bl in manifest.blocklists for d in bl.domains
+        for bl in manifest.blocklists
+        for d in bl.domains
     ]
     with store.transaction():
-        return {"sources": store.insert("sources", sources, replace=True),
-                "blocklist": store.insert("blocklist", blocked, replace=True)}
+        return {
+            "sources": store.insert("sources", sources, replace=True),
+            "blocklist": store.insert("blocklist", blocked, replace=True),
+        }
 
 
 def declare_adhoc_source(store: Store, name: str) -> str:
     """A source for files ingested without a manifest; the summary lists it as undeclared."""
-    store.insert("sources", [{"source_id": name, "name": name, "version": None, "url": None,
-                              "category": UNDECLARED, "modalities": ["text"], "licence": None,
-                              "collected_from": None, "collected_to": None,
-                              "publicly_known": None, "manifest": None}])
+    store.insert(
+        "sources",
+        [
+            {
+                "source_id": name,
+                "name": name,
+                "version": None,
+                "url": None,
+                "category": UNDECLARED,
+                "modalities": ["text"],
+                "licence": None,
+                "collected_from": None,
+                "collected_to": None,
+                "publicly_known": None,
+                "manifest": None,
+            }
+        ],
+    )
     return name
 
 
@@ -52,16 +76,24 @@ class IngestReport:
 
     @property
     def bad_records(self) -> list[dict[str, str]]:
-        return [{"file": f.path, "where": b.locator, "reason": b.reason}
-                for f in self.files for b in f.bad]
+        return [{"file": f.path, "where": b.locator, "reason": b.reason} for f in self.files for b in f.bad]
 
     def as_dict(self) -> dict:
         return {
             "run_id": self.run_id,
-            "files": [{"path": f.path, "source": f.source_id, "records": f.records,
-                       "resumed_at": f.resumed_at, "documents_new": f.documents_new,
-                       "evidence_new": f.evidence_new, "already_done": f.already_done,
-                       "bad_records": len(f.bad)} for f in self.files],
+            "files": [
+                {
+                    "path": f.path,
+                    "source": f.source_id,
+                    "records": f.records,
+                    "resumed_at": f.resumed_at,
+                    "documents_new": f.documents_new,
+                    "evidence_new": f.evidence_new,
+                    "already_done": f.already_done,
+                    "bad_records": len(f.bad),
+                }
+                for f in self.files
+            ],
             "failed_files": self.failed,
             "bad_records": self.bad_records,
         }
@@ -83,16 +115,20 @@ def ingest(
     try:
         for path, source_id, fields in jobs:
             try:
-                report.files.append(ingest_file(store, path, source_id, fields=fields,
-                                                run_id=run_id, progress=progress))
+                report.files.append(
+                    ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=progress)
+                )
             except InputError as exc:
                 report.failed.append({"file": str(path), "reason": exc.problem})
         status = "ok" if not report.failed else "partial"
     finally:
         store.finish_run(
-            run_id, status,
-            {"documents_new": sum(f.documents_new for f in report.files),
-             "records": sum(f.records for f in report.files)},
+            run_id,
+            status,
+            {
+                "documents_new": sum(f.documents_new for f in report.files),
+                "records": sum(f.records for f in report.files),
+            },
             report.failed + report.bad_records,
         )
     return report

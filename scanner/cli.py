@@ -43,9 +43,7 @@ app.add_typer(manifest_app, name="manifest")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-StoreOpt = Annotated[
-    Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")
-]
+StoreOpt = Annotated[Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 DEFAULT_STORE = Path("provenance.duckdb")
 
@@ -69,8 +67,15 @@ def emit_json(doc: Any) -> None:
 
 @contextmanager
 def progress_bar(label: str, total: int | None = None) -> Iterator[Any]:
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -89,9 +94,13 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
             "FROM documents_per_domain "
             "GROUP BY ALL ORDER BY raw_bytes DESC LIMIT 10"
         ).to_pylist()
-    doc = {"store": str(store), "ingest": result.ingest.as_dict(),
-           "robots_txt_imported": result.robots_imported, "counts": result.counts,
-           "top_domains": per_domain}
+    doc = {
+        "store": str(store),
+        "ingest": result.ingest.as_dict(),
+        "robots_txt_imported": result.robots_imported,
+        "counts": result.counts,
+        "top_domains": per_domain,
+    }
     if json_out:
         emit_json(doc)
         return
@@ -157,8 +166,10 @@ def evidence_import(
     if json_out:
         emit_json(doc)
     else:
-        out.print(f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} "
-                  f"(sha256 {obs.evidence_sha256[:16]}…)")
+        out.print(
+            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} "
+            f"(sha256 {obs.evidence_sha256[:16]}…)"
+        )
 
 
 @manifest_app.command("check")
@@ -167,19 +178,29 @@ def manifest_check(
 ) -> None:
     """Validate a manifest and list what it declares."""
     m = load_manifest(path)
-    doc = {"path": str(path), "provider": m.provider.name,
-           "models": [f"{x.name} {x.version}" for x in m.models],
-           "crawler": m.crawler.product_token if m.crawler else None,
-           "datasets": [{"source": d.source_id, "category": d.category,
-                         "files": [str(p) for p in d.paths]} for d in m.datasets],
-           "blocklisted_domains": sum(len(b.domains) for b in m.blocklists),
-           "attestations": m.attestations}
+    doc = {
+        "path": str(path),
+        "provider": m.provider.name,
+        "models": [f"{x.name} {x.version}" for x in m.models],
+        "crawler": m.crawler.product_token if m.crawler else None,
+        "datasets": [
+            {"source": d.source_id, "category": d.category, "files": [str(p) for p in d.paths]}
+            for d in m.datasets
+        ],
+        "blocklisted_domains": sum(len(b.domains) for b in m.blocklists),
+        "attestations": m.attestations,
+    }
     if json_out:
         emit_json(doc)
     else:
         out.print(f"{path}: valid")
-        _print_rows("Datasets", [{"source": d["source"], "category": d["category"],
-                                  "files": len(d["files"])} for d in doc["datasets"]])
+        _print_rows(
+            "Datasets",
+            [
+                {"source": d["source"], "category": d["category"], "files": len(d["files"])}
+                for d in doc["datasets"]
+            ],
+        )
 
 
 @app.command()
@@ -202,8 +223,12 @@ def query(
 def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     """Schema version and row counts of a store."""
     with Store.open(store, read_only=True) as st:
-        doc = {"store": str(store), "schema_version": st.schema_version,
-               "tool_version": __version__, "counts": st.counts()}
+        doc = {
+            "store": str(store),
+            "schema_version": st.schema_version,
+            "tool_version": __version__,
+            "counts": st.counts(),
+        }
     if json_out:
         emit_json(doc)
     else:
@@ -227,18 +252,32 @@ def _print_rows(title: str | None, rows: list[dict], columns: list[str] | None =
     for c in columns:
         table.add_column(c, overflow="fold")
     for row in rows:
-        table.add_row(*("" if row[c] is None else str(_jsonable(row[c]) if not isinstance(
-            row[c], int | float | str) else row[c]) for c in columns))
+        table.add_row(
+            *(
+                ""
+                if row[c] is None
+                else str(_jsonable(row[c]) if not isinstance(row[c], int | float | str) else row[c])
+                for c in columns
+            )
+        )
     out.print(table)
 
 
 def _print_ingest(report: api.IngestReport) -> None:
-    rows = [{"file": Path(f["path"]).name, "source": f["source"], "records": f["records"],
-             "new documents": f["documents_new"], "new evidence": f["evidence_new"],
-             "bad records": f["bad_records"],
-             "note": "already ingested" if f["already_done"] else (
-                 f"resumed after {f['resumed_at']}" if f["resumed_at"] else "")}
-            for f in report.as_dict()["files"]]
+    rows = [
+        {
+            "file": Path(f["path"]).name,
+            "source": f["source"],
+            "records": f["records"],
+            "new documents": f["documents_new"],
+            "new evidence": f["evidence_new"],
+            "bad records": f["bad_records"],
+            "note": "already ingested"
+            if f["already_done"]
+            else (f"resumed after {f['resumed_at']}" if f["resumed_at"] else ""),
+        }
+        for f in report.as_dict()["files"]
+    ]
     _print_rows("Ingest", rows)
     for bad in report.bad_records[:20]:
         err.print(f"bad record: {bad['file']} ({bad['where']}): {bad['reason']}")

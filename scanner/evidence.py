@@ -47,9 +47,18 @@ class Observation:
     def obs_id(self) -> str:
         """Identity of the sighting: re-importing the same sighting is a no-op."""
         return sha256_hex(
-            "\x1f".join((self.evidence_sha256, self.kind, self.url, self.observed_at.isoformat(),
-                         self.via, str(self.http_status), self.locator or "",
-                         json.dumps(self.headers)))
+            "\x1f".join(
+                (
+                    self.evidence_sha256,
+                    self.kind,
+                    self.url,
+                    self.observed_at.isoformat(),
+                    self.via,
+                    str(self.http_status),
+                    self.locator or "",
+                    json.dumps(self.headers),
+                )
+            )
         )[:32]
 
 
@@ -66,15 +75,24 @@ def observation_rows(
     blobs: dict[str, dict] = {}
     sightings = []
     for body, obs in items:
-        blobs.setdefault(obs.evidence_sha256, {"sha256": obs.evidence_sha256, "size": len(body),
-                                               "body": body})
-        sightings.append({
-            "obs_id": obs.obs_id, "evidence_sha256": obs.evidence_sha256, "kind": obs.kind,
-            "url": obs.url, "origin": obs.origin, "observed_at": obs.observed_at,
-            "http_status": obs.http_status,
-            "headers": json.dumps(dict(obs.headers)) if obs.headers else None,
-            "via": obs.via, "locator": obs.locator, "run_id": run_id,
-        })
+        blobs.setdefault(
+            obs.evidence_sha256, {"sha256": obs.evidence_sha256, "size": len(body), "body": body}
+        )
+        sightings.append(
+            {
+                "obs_id": obs.obs_id,
+                "evidence_sha256": obs.evidence_sha256,
+                "kind": obs.kind,
+                "url": obs.url,
+                "origin": obs.origin,
+                "observed_at": obs.observed_at,
+                "http_status": obs.http_status,
+                "headers": json.dumps(dict(obs.headers)) if obs.headers else None,
+                "via": obs.via,
+                "locator": obs.locator,
+                "run_id": run_id,
+            }
+        )
     return list(blobs.values()), sightings
 
 
@@ -113,8 +131,13 @@ def import_evidence(
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     obs = Observation(
-        evidence_sha256=sha256_hex(body), kind=kind or kind_for_url(url), url=url,
-        observed_at=observed_at, via="import", http_status=http_status, locator=str(path.name),
+        evidence_sha256=sha256_hex(body),
+        kind=kind or kind_for_url(url),
+        url=url,
+        observed_at=observed_at,
+        via="import",
+        http_status=http_status,
+        locator=str(path.name),
     )
     write_observations(store, [(body, obs)], run_id)
     return obs

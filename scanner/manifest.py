@@ -174,8 +174,14 @@ class _Reader:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", bool: "true or false", int: "an integer", list: "a list",
-             dict: "a table", date: "a date"}
+    names = {
+        str: "a string",
+        bool: "true or false",
+        int: "an integer",
+        list: "a list",
+        dict: "a table",
+        date: "a date",
+    }
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
@@ -192,16 +198,16 @@ def load_manifest(path: str | Path) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(file, "(syntax)", str(exc)) from exc
     top = _Reader(file, data, "")
-    top.allow_only("schema", "provider", "models", "crawler", "datasets", "blocklists",
-                   "attestations", "summary")
+    top.allow_only(
+        "schema", "provider", "models", "crawler", "datasets", "blocklists", "attestations", "summary"
+    )
     schema = top.get("schema", int)
     if schema not in (None, 1):
         top.fail("schema", f"manifest schema {schema} is not supported (this tool reads 1)")
     if "provider" not in data:
         top.fail("provider", "is required (the header of the EU summary)")
     datasets = tuple(
-        _dataset(file, path.parent, item, f"datasets[{i}]")
-        for i, item in enumerate(_array(top, "datasets"))
+        _dataset(file, path.parent, item, f"datasets[{i}]") for i, item in enumerate(_array(top, "datasets"))
     )
     seen: set[str] = set()
     for i, ds in enumerate(datasets):
@@ -211,12 +217,13 @@ def load_manifest(path: str | Path) -> Manifest:
     return Manifest(
         path=path,
         provider=_provider(_Reader(file, data["provider"], "provider")),
-        models=tuple(_model(_Reader(file, m, f"models[{i}]"))
-                     for i, m in enumerate(_array(top, "models"))),
+        models=tuple(_model(_Reader(file, m, f"models[{i}]")) for i, m in enumerate(_array(top, "models"))),
         crawler=_crawler(_Reader(file, data["crawler"], "crawler")) if "crawler" in data else None,
         datasets=datasets,
-        blocklists=tuple(_blocklist(file, path.parent, b, f"blocklists[{i}]")
-                         for i, b in enumerate(_array(top, "blocklists"))),
+        blocklists=tuple(
+            _blocklist(file, path.parent, b, f"blocklists[{i}]")
+            for i, b in enumerate(_array(top, "blocklists"))
+        ),
         attestations=_attestations(_Reader(file, data.get("attestations", {}), "attestations")),
         summary_text=_summary_text(_Reader(file, data.get("summary", {}), "summary")),
     )
@@ -266,15 +273,27 @@ def _crawler(r: _Reader) -> Crawler:
 
 def _dataset(file: str, base: Path, item: Any, where: str) -> Dataset:
     r = _Reader(file, item, where)
-    r.allow_only("name", "version", "url", "category", "modality", "licence",
-                 "collection_period", "publicly_known", "paths", "fields")
+    r.allow_only(
+        "name",
+        "version",
+        "url",
+        "category",
+        "modality",
+        "licence",
+        "collection_period",
+        "publicly_known",
+        "paths",
+        "fields",
+    )
     name = r.text("name", required=True)
     if not _NAME.match(name):
         r.fail("name", f"{name!r}: use letters, digits, '.', '_' or '-'")
     category = r.text("category", required=True)
     if category not in SOURCE_CATEGORIES:
-        r.fail("category", f"{category!r} is not an EU template source category "
-                           f"(one of {', '.join(SOURCE_CATEGORIES)})")
+        r.fail(
+            "category",
+            f"{category!r} is not an EU template source category (one of {', '.join(SOURCE_CATEGORIES)})",
+        )
     modalities = r.strings("modality", required=True)
     for i, m in enumerate(modalities):
         if m not in MODALITIES:
@@ -326,8 +345,9 @@ def _blocklist(file: str, base: Path, item: Any, where: str) -> Blocklist:
         if not host or "/" in host or " " in host:
             r.fail(f"domains[{i}]", f"{d!r} is not a domain name")
         cleaned.append(registrable_domain(host))
-    return Blocklist(name=r.text("name", required=True), reason=r.text("reason"),
-                     domains=tuple(sorted(set(cleaned))))
+    return Blocklist(
+        name=r.text("name", required=True), reason=r.text("reason"), domains=tuple(sorted(set(cleaned)))
+    )
 
 
 def _attestations(r: _Reader) -> dict[str, str]:

@@ -69,8 +69,11 @@ def to_document(rec: RawRecord, source_id: str) -> Document:
     content_sha = sha256_hex(rec.payload)
     text = rec.text
     if text is None and modality_of(rec.content_type) == "text":
-        text = extract_main_text(rec.payload) if is_html(rec.content_type, rec.payload) else (
-            decode_text(rec.payload))
+        text = (
+            extract_main_text(rec.payload)
+            if is_html(rec.content_type, rec.payload)
+            else (decode_text(rec.payload))
+        )
     return Document(
         doc_id=document_id(source_id, rec.url, rec.fetched_at, content_sha),
         source_id=source_id,
@@ -97,9 +100,14 @@ def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     if rec.url is None or rec.fetched_at is None:
         return None
     obs = Observation(
-        evidence_sha256=sha256_hex(rec.payload), kind="robots.txt", url=rec.url,
-        observed_at=rec.fetched_at, via="corpus-record", http_status=rec.http_status,
-        headers=rec.headers, locator=rec.locator,
+        evidence_sha256=sha256_hex(rec.payload),
+        kind="robots.txt",
+        url=rec.url,
+        observed_at=rec.fetched_at,
+        via="corpus-record",
+        http_status=rec.http_status,
+        headers=rec.headers,
+        locator=rec.locator,
     )
     return rec.payload, obs
 
@@ -117,14 +125,11 @@ class _Batch:
         return self.records
 
 
-def _flush(store: Store, batch: _Batch, report: FileReport, fsha: str, done: int,
-           run_id: str | None, finished: bool) -> None:
-    docs = [
-        {k: getattr(d, k) for k in _DOC_COLUMNS} | {"run_id": run_id}
-        for d in batch.documents
-    ]
-    texts = [{"text_sha256": d.text_sha256, "text": d.text}
-             for d in batch.documents if d.text is not None]
+def _flush(
+    store: Store, batch: _Batch, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
+) -> None:
+    docs = [{k: getattr(d, k) for k in _DOC_COLUMNS} | {"run_id": run_id} for d in batch.documents]
+    texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in batch.documents if d.text is not None]
     blobs, sightings = observation_rows(batch.evidence, run_id)
     with store.transaction():
         report.documents_new += store.insert("documents", docs)

@@ -93,8 +93,20 @@ def _record(path: Path, lineno: int, line: str, fields: FieldMap) -> RawRecord |
     url = _get(obj, fields.url)
     rid = _get(obj, fields.id)
     if html is not None:
-        return RawRecord(locator, str(url) if url else None, fetched_at, str(html).encode("utf-8"),
-                         content_type="text/html", record_id=str(rid) if rid is not None else None)
-    return RawRecord(locator, str(url) if url else None, fetched_at, str(text).encode("utf-8"),
-                     content_type="text/plain", text=str(text),
-                     record_id=str(rid) if rid is not None else None)
+        return RawRecord(
+            locator,
+            str(url) if url else None,
+            fetched_at,
+            str(html).encode("utf-8"),
+            content_type="text/html",
+            record_id=str(rid) if rid is not None else None,
+        )
+    return RawRecord(
+        locator,
+        str(url) if url else None,
+        fetched_at,
+        str(text).encode("utf-8"),
+        content_type="text/plain",
+        text=str(text),
+        record_id=str(rid) if rid is not None else None,
+    )

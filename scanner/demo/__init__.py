@@ -36,7 +36,12 @@ def run_demo(store: Store, progress: Callable[[int], None] | None = None) -> Dem
     report = api.ingest(store, api.manifest_jobs(manifest), progress=progress)
     listing = json.loads((sample / "robots" / "index.json").read_text())
     for item in listing:
-        import_evidence(store, sample / "robots" / item["file"], url=item["url"],
-                        observed_at=parse_time(item["observed_at"]), http_status=item["status"],
-                        run_id=report.run_id)
+        import_evidence(
+            store,
+            sample / "robots" / item["file"],
+            url=item["url"],
+            observed_at=parse_time(item["observed_at"]),
+            http_status=item["status"],
+            run_id=report.run_id,
+        )
     return DemoResult(store.path, report, len(listing), store.counts())

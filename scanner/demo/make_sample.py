@@ -24,8 +24,9 @@ ROBOTS_SEEN = "2019-07-01T00:00:00Z"  # the robots.txt corpus was fetched and co
 
 def main(ext: Path) -> None:
     bench = ext / "article-extraction-benchmark"
-    truth = json.load(gzip.open(bench / "ground-truth.json.gz"))
-    index = [json.loads(line) for line in gzip.open(ext / "protego-robots-corpus/index.jsonl.gz")]
+    truth = json.loads(gzip.decompress((bench / "ground-truth.json.gz").read_bytes()))
+    index_bytes = gzip.decompress((ext / "protego-robots-corpus/index.jsonl.gz").read_bytes())
+    index = [json.loads(line) for line in index_bytes.splitlines()]
     robots_by_host = {row["host"]: row for row in index}
 
     # Pages whose host has a real robots.txt in the corpus: every www.nytimes.com page (a long,
@@ -41,10 +42,12 @@ def main(ext: Path) -> None:
     HERE.mkdir(exist_ok=True)
     with gzip.open(HERE / "news-crawl.jsonl.gz", "wt", encoding="utf-8") as out:
         for *_, key, url, _host in chosen:
-            html = gzip.open(bench / "html" / f"{key}.html.gz").read().decode("utf-8", "replace")
+            raw = gzip.decompress((bench / "html" / f"{key}.html.gz").read_bytes())
+            html = raw.decode("utf-8", "replace")
             out.write(json.dumps({"id": key, "url": url, "date": FETCHED, "html": html}) + "\n")
 
-    readability = json.load(gzip.open(bench / "output/readability.json.gz"))["output"]
+    readability = json.loads(gzip.decompress((bench / "output/readability.json.gz").read_bytes()))
+    readability = readability["output"]
     with gzip.open(HERE / "article-extracts.jsonl.gz", "wt", encoding="utf-8") as out:
         for *_, key, url, _host in chosen[:EXTRACTS]:
             text = readability[key]["articleBody"]
@@ -58,8 +61,14 @@ def main(ext: Path) -> None:
         for host, scheme in origins:
             member = tar.getmember(f"robots/{robots_by_host[host]['file'].split('/')[-1]}")
             (robots_dir / f"{host}.txt").write_bytes(tar.extractfile(member).read())
-            listing.append({"file": f"{host}.txt", "url": f"{scheme}://{host}/robots.txt",
-                            "observed_at": ROBOTS_SEEN, "status": 200})
+            listing.append(
+                {
+                    "file": f"{host}.txt",
+                    "url": f"{scheme}://{host}/robots.txt",
+                    "observed_at": ROBOTS_SEEN,
+                    "status": 200,
+                }
+            )
     (robots_dir / "index.json").write_text(json.dumps(listing, indent=1) + "\n")
 
     warc = HERE / "cc-main-2020-34.warc.gz"

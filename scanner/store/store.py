@@ -203,8 +203,7 @@ class Store:
     # -- ingest checkpoints ----------------------------------------------------------------
     def checkpoint(self, file_sha256: str, source_id: str) -> tuple[int, bool]:
         rows = self._con.execute(
-            "SELECT records_done, finished FROM ingest_checkpoints "
-            "WHERE file_sha256 = ? AND source_id = ?",
+            "SELECT records_done, finished FROM ingest_checkpoints WHERE file_sha256 = ? AND source_id = ?",
             [file_sha256, source_id],
         ).fetchall()
         row = rows[0] if rows else None
