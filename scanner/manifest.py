@@ -7,6 +7,7 @@ and every error names the file and the key.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -305,7 +306,7 @@ def _dataset(file: str, base: Path, item: Any, where: str) -> Dataset:
         start, end = period.day("start"), period.day("end")
         if start and end and end < start:
             period.fail("end", f"{end} is before start {start}")
-    paths = tuple((base / p) for p in r.strings("paths"))
+    paths = tuple(Path(os.path.normpath(base / p)) for p in r.strings("paths"))
     return Dataset(
         name=name,
         version=r.text("version"),

@@ -1,0 +1,233 @@
+"""The provenance store on a real DuckDB file: lifecycle, migrations, idempotence, crashes, readers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from scanner.corpus.records import sha256_hex
+from scanner.errors import StoreError
+from scanner.evidence import Observation, write_observations
+from scanner.store import SCHEMA_VERSION, Store
+from scanner.store.migrations import MIGRATIONS
+
+
+def _doc(i: int, source: str = "s") -> dict:
+    return {
+        "doc_id": f"doc{i:06d}",
+        "source_id": source,
+        "url": f"https://example.com/{i}",
+        "origin": "https://example.com",
+        "host": "example.com",
+        "registrable_domain": "example.com",
+        "fetched_at": datetime(2025, 3, 1, tzinfo=UTC),
+        "content_sha256": f"{i:064x}",
+        "raw_bytes": 100 + i,
+        "text_sha256": None,
+        "token_count": 10,
+        "modality": "text",
+        "content_type": "text/html",
+        "language": None,
+        "http_status": 200,
+        "record_locator": f"f#{i}",
+        "run_id": None,
+    }
+
+
+def test_create_close_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "p.duckdb"
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.insert("documents", [_doc(1), _doc(2)]) == 2
+    assert path.exists()
+    with Store.open(path) as store:
+        assert store.count("documents") == 2
+        assert store.schema_version == SCHEMA_VERSION
+        versions = store.query("SELECT version FROM schema_version ORDER BY version").column(0)
+        assert versions.to_pylist() == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_migrates_a_v1_file_written_by_hand(tmp_path: Path) -> None:
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    for statement in MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, now(), '0.0.1')")
+    con.execute(
+        "INSERT INTO documents (doc_id, source_id, content_sha256, raw_bytes, modality, "
+        "registrable_domain) VALUES ('old', 's', 'abc', 7, 'text', 'example.org')"
+    )
+    con.close()
+
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.query("SELECT doc_id FROM documents").column(0).to_pylist() == ["old"]
+        per_domain = store.query("SELECT registrable_domain, documents FROM documents_per_domain")
+        assert per_domain.to_pylist() == [{"registrable_domain": "example.org", "documents": 1}]
+        assert store.count("ingest_checkpoints") == 0
+
+
+def test_read_only_open_of_an_old_store_asks_for_migration(tmp_path: Path) -> None:
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    for statement in MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, now(), '0.0.1')")
+    con.close()
+    with pytest.raises(StoreError, match="older than"):
+        Store.open(path, read_only=True)
+
+
+def test_newer_store_fails_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "future.duckdb"
+    Store.open(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_version VALUES (99, now(), '9.0')")
+    con.close()
+    with pytest.raises(StoreError, match="version 99 is newer"):
+        Store.open(path)
+
+
+def test_foreign_files_are_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE t (x INT)")
+    con.close()
+    with pytest.raises(StoreError, match="not a provenance store"):
+        Store.open(other)
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        Store.open(junk)
+    assert junk.read_bytes() == b"this is not a database" * 100  # untouched
+
+
+def test_identical_bytes_are_one_blob_with_two_observations(tmp_path: Path) -> None:
+    body = b"User-agent: GPTBot\nDisallow: /\n"
+    sha = sha256_hex(body)
+    seen = [
+        Observation(
+            sha, "robots.txt", "https://a.example/robots.txt", datetime(2025, 1, 1, tzinfo=UTC), "import"
+        ),
+        Observation(
+            sha, "robots.txt", "https://a.example/robots.txt", datetime(2025, 2, 1, tzinfo=UTC), "import"
+        ),
+    ]
+    with Store.open(tmp_path / "e.duckdb") as store:
+        assert write_observations(store, [(body, seen[0])]) == (1, 1)
+        assert write_observations(store, [(body, seen[1])]) == (0, 1)
+        assert write_observations(store, [(body, seen[1])]) == (0, 0)  # same sighting again
+        assert store.count("evidence") == 1
+        assert store.count("observations") == 2
+        stored = store.query("SELECT body FROM evidence").column(0).to_pylist()
+        assert stored == [body]
+
+
+def test_insert_is_idempotent_and_dedups_within_a_batch(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "i.duckdb") as store:
+        assert store.insert("documents", [_doc(1), _doc(1), _doc(2)]) == 2
+        assert store.insert("documents", [_doc(1), _doc(2)]) == 0
+        assert store.count("documents") == 2
+
+
+def test_replace_updates_declarations(tmp_path: Path) -> None:
+    row = {
+        "source_id": "d@1",
+        "name": "d",
+        "version": "1",
+        "url": None,
+        "category": "2.1",
+        "modalities": ["text"],
+        "licence": "CC-BY-4.0",
+        "collected_from": None,
+        "collected_to": None,
+        "publicly_known": True,
+        "manifest": "m.toml",
+    }
+    with Store.open(tmp_path / "r.duckdb") as store:
+        store.insert("sources", [row], replace=True)
+        store.insert("sources", [row | {"licence": "CC0-1.0"}], replace=True)
+        assert store.query("SELECT licence FROM sources").to_pylist() == [{"licence": "CC0-1.0"}]
+
+
+def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "t.duckdb") as store:
+        store.insert("documents", [_doc(1)])
+        with pytest.raises(RuntimeError), store.transaction():
+            store.insert("documents", [_doc(2), _doc(3)])
+            raise RuntimeError("boom between tables")
+        assert store.count("documents") == 1
+
+
+_CRASH_MID_TRANSACTION = """
+import os, sys
+from datetime import UTC, datetime
+sys.path.insert(0, {tests!r})
+from test_store import _doc
+from scanner.store import Store
+store = Store.open({path!r})
+store.insert("documents", [_doc(i) for i in range(10)])      # batch 1: committed
+with store.transaction():
+    store.insert("documents", [_doc(i) for i in range(10, 20)])  # batch 2: never committed
+    os._exit(3)                                              # the process dies here
+"""
+
+
+def test_a_crash_between_batches_keeps_only_whole_batches(tmp_path: Path) -> None:
+    path = tmp_path / "crash.duckdb"
+    script = _CRASH_MID_TRANSACTION.format(tests=str(Path(__file__).parent), path=str(path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    with Store.open(path) as store:
+        ids = store.query("SELECT doc_id FROM documents ORDER BY doc_id").column(0).to_pylist()
+    assert ids == [f"doc{i:06d}" for i in range(10)]
+
+
+def test_reader_sees_only_committed_batches_while_writer_works(tmp_path: Path) -> None:
+    batch, batches = 50, 40
+    with Store.open(tmp_path / "rw.duckdb") as store:
+        reader = store.reader()
+        seen: list[int] = []
+        done = threading.Event()
+
+        def write() -> None:
+            for b in range(batches):
+                with store.transaction():
+                    # two statements per batch: a reader must never see only the first
+                    store.insert("documents", [_doc(b * batch + i) for i in range(batch // 2)])
+                    store.insert("documents", [_doc(b * batch + i) for i in range(batch // 2, batch)])
+            done.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        while not done.is_set():
+            seen.append(reader.count("documents"))
+        writer.join()
+        seen.append(reader.count("documents"))
+        reader.close()
+    assert all(n % batch == 0 for n in seen), sorted(set(seen))
+    assert seen[-1] == batch * batches
+    assert len(set(seen)) > 2  # the reader really read while the writer was between batches
+
+
+def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "ro.duckdb"
+    Store.open(path).close()
+    with Store.open(path, read_only=True) as store:
+        with pytest.raises(StoreError, match="read-only"):
+            store.insert("documents", [_doc(1)])
+        with pytest.raises(StoreError, match="read-only"):
+            store.query("DELETE FROM documents")
+    with pytest.raises(StoreError, match="no such store"):
+        Store.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_memory_store() -> None:
+    with Store.open(":memory:") as store:
+        assert store.insert("documents", [_doc(1)]) == 1

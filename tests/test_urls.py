@@ -1,0 +1,32 @@
+import pytest
+
+from scanner.urls import registrable_domain, split_url
+
+
+@pytest.mark.parametrize(
+    ("url", "origin", "host", "domain"),
+    [
+        ("https://news.bbc.co.uk/a/b?c=d", "https://news.bbc.co.uk", "news.bbc.co.uk", "bbc.co.uk"),
+        ("HTTP://Example.COM:80/x", "http://example.com", "example.com", "example.com"),
+        ("https://example.com:8443/", "https://example.com:8443", "example.com", "example.com"),
+        ("http://127.0.0.1:8080/robots.txt", "http://127.0.0.1:8080", "127.0.0.1", "127.0.0.1"),
+        ("http://[::1]/x", "http://[::1]", "::1", "::1"),
+        ("https://bücher.de/x", "https://xn--bcher-kva.de", "xn--bcher-kva.de", "xn--bcher-kva.de"),
+        ("https://foo.blogspot.com/", "https://foo.blogspot.com", "foo.blogspot.com", "foo.blogspot.com"),
+    ],
+)
+def test_split_url(url: str, origin: str, host: str, domain: str) -> None:
+    parts = split_url(url)
+    assert parts is not None
+    assert (parts.origin, parts.host, parts.registrable_domain) == (origin, host, domain)
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/x", "mailto:a@b.c", "not a url", "http://", "http://x:99999/"]
+)
+def test_split_url_rejects_non_http(url: str) -> None:
+    assert split_url(url) is None
+
+
+def test_bare_suffix_is_its_own_domain() -> None:
+    assert registrable_domain("co.uk") == "co.uk"
