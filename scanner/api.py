@@ -6,11 +6,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datetime import datetime
+
+from scanner.agents import default_registry
 from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.jsonl import FieldMap
-from scanner.errors import InputError
+from scanner.errors import InputError, ScannerError
 from scanner.manifest import Manifest
+from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
+from scanner.urls import split_url
 
 UNDECLARED = "undeclared"
 
@@ -141,3 +146,78 @@ def manifest_jobs(manifest: Manifest, only: Sequence[str] = ()) -> list[tuple[Pa
             continue
         jobs += [(p, ds.source_id, ds.fields) for p in ds.paths]
     return jobs
+
+
+@dataclass(frozen=True)
+class RobotsVerdict:
+    """A robots.txt verdict with the evidence it came from."""
+
+    url: str
+    agent: str
+    explanation: Explanation
+    evidence: str  # "file:<path>" or "store:<sha256>"
+    observed_at: datetime | None
+    lint: tuple[Lint, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.explanation.allowed
+
+    def as_dict(self) -> dict:
+        e = self.explanation
+        rule = e.rule
+        return {
+            "url": self.url,
+            "agent": self.agent,
+            "token": e.agent,
+            "verdict": "allowed" if e.allowed else "disallowed",
+            "reason": e.reason,
+            "explanation": e.describe(),
+            "path": e.path,
+            "group_agents": list(e.group_agents),
+            "group_lines": [ln for g in e.groups for ln in g.agent_lines],
+            "used_fallback": e.used_fallback,
+            "rule": None
+            if rule is None
+            else {
+                "directive": rule.directive,
+                "pattern": rule.value,
+                "normalised": rule.pattern,
+                "line": rule.line,
+            },
+            "evidence": self.evidence,
+            "observed_at": self.observed_at,
+            "lint": [{"code": x.code, "line": x.line, "message": x.message} for x in self.lint],
+        }
+
+
+def robots_check(
+    url: str,
+    agent: str,
+    *,
+    robots: Path | None = None,
+    store: Store | None = None,
+    as_of: datetime | None = None,
+    dialect: Dialect = RFC9309,
+) -> RobotsVerdict:
+    """robots.txt verdict for one URL and agent, from a file or from the newest stored evidence."""
+    parts = split_url(url)
+    if parts is None:
+        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    if robots is not None:
+        try:
+            body = robots.read_bytes()
+        except OSError as exc:
+            raise InputError(str(robots), f"cannot read: {exc.strerror or exc}") from exc
+        evidence, observed = f"file:{robots}", None
+    elif store is not None:
+        seen = store.evidence_as_of(parts.origin, "robots.txt", as_of)
+        if seen is None:
+            when = f" at or before {as_of.isoformat()}" if as_of else ""
+            raise ScannerError(f"no robots.txt evidence for {parts.origin}{when} in {store.path}")
+        body, evidence, observed = seen["body"], f"store:{seen['evidence_sha256']}", seen["observed_at"]
+    else:
+        raise ScannerError("give --robots FILE or a store with robots.txt evidence")
+    parsed = parse_robots(body, dialect)
+    lint = parsed.lint + tuple(agent_typos(parsed, default_registry().tokens()))
+    return RobotsVerdict(url, agent, parsed.explain(url, agent), evidence, observed, lint)

@@ -220,6 +220,39 @@ def query(
 
 
 @app.command()
+def check(
+    url: Annotated[str, typer.Argument(help="The URL to judge.")],
+    agent: Annotated[str, typer.Option(help="Product token (or User-Agent) to judge for.")],
+    robots: Annotated[Path | None, typer.Option(help="A robots.txt file instead of the store.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Use evidence seen at or before (ISO 8601).")] = None,
+    google: Annotated[bool, typer.Option(help="Read robots.txt exactly as google/robotstxt.")] = False,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """The robots.txt verdict for a URL and agent, with the group, rule and line that decided."""
+    from scanner.signals.robots import GOOGLE, RFC9309
+
+    when = parse_time(as_of, "--as-of") if as_of else None
+    dialect = GOOGLE if google else RFC9309
+    if robots is not None:
+        verdict = api.robots_check(url, agent, robots=robots, dialect=dialect)
+    else:
+        with Store.open(store, read_only=True) as st:
+            verdict = api.robots_check(url, agent, store=st, as_of=when, dialect=dialect)
+    doc = verdict.as_dict()
+    if json_out:
+        emit_json(doc)
+        return
+    colour = "green" if verdict.allowed else "red"
+    out.print(f"[{colour}]{doc['verdict']}[/{colour}] {url} for {agent}")
+    out.print(f"  {doc['explanation']}", markup=False)
+    seen = f", observed {doc['observed_at'].isoformat()}" if doc["observed_at"] else ""
+    out.print(f"  evidence: {doc['evidence']}{seen}", markup=False)
+    for finding in verdict.lint:
+        out.print(f"  lint {finding.code} (line {finding.line}): {finding.message}", markup=False)
+
+
+@app.command()
 def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     """Schema version and row counts of a store."""
     with Store.open(store, read_only=True) as st:

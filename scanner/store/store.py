@@ -237,6 +237,17 @@ class Store:
             except duckdb.Error as exc:
                 raise StoreError(f"query failed: {_one_line(exc)}") from exc
 
+    def evidence_as_of(self, origin: str, kind: str, as_of: datetime | None = None) -> dict | None:
+        """The newest sighting of an origin's artefact at or before `as_of`, with its bytes."""
+        rows = self.query(
+            "SELECT o.obs_id, o.evidence_sha256, o.url, o.observed_at, o.http_status, o.via, "
+            "o.locator, e.body FROM observations o JOIN evidence e ON e.sha256 = o.evidence_sha256 "
+            "WHERE o.origin = ? AND o.kind = ? AND (?::TIMESTAMPTZ IS NULL OR o.observed_at <= ?) "
+            "ORDER BY o.observed_at DESC, o.obs_id LIMIT 1",
+            [origin, kind, as_of, as_of],
+        ).to_pylist()
+        return rows[0] if rows else None
+
     def count(self, table: str) -> int:
         if table not in TABLE_KEYS and table not in ("runs", "ingest_checkpoints"):
             raise ValueError(f"unknown table {table!r}")

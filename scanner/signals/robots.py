@@ -1,0 +1,597 @@
+"""robots.txt per RFC 9309: bytes in, a `RobotsTxt` out that decides, explains and lints.
+
+Pure and defensive: it never raises on junk (HTML error pages, binary, Latin-1, empty), parses at
+most the first 512,000 bytes, and keeps line numbers so every verdict can point at its rule.
+Reading choices follow ../shared/spec/opt-out-signals.md §3 (the RFC reading with a few documented
+choices); `GOOGLE` reproduces google/robotstxt exactly where the two differ.
+
+Why not protego alone: it cannot say which group and rule decided, drops the AI extension lines,
+splits groups at unknown records, prefix-matches agent tokens and needs decoded text (see spec §4).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+MAX_PARSE_BYTES = 512_000  # RFC 9309 §2.5: parse at least 500 KiB; we parse exactly that
+MAX_LINE_BYTES = 16_664  # google/robotstxt: 8 × the longest URL browsers accept
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """Where readings differ, which one to apply. `RFC9309` is the default everywhere."""
+
+    name: str
+    # RFC §2.2.2: decode unreserved escapes (`%7E` == `~`), %-encode raw non-ASCII on both sides
+    # (`ツ` == `%E3%83%84`). Google compares URLs as given and only escapes non-ASCII in rules.
+    rfc_percent_encoding: bool
+    digits_in_tokens: bool  # `AI2Bot` stays whole; Google stops the token at the first digit
+    implicit_robots_txt: bool  # `/robots.txt` is always allowed (RFC §2.2.2)
+    index_html_is_directory: bool  # Google: `Allow: /d/index.html` also allows `/d/`
+    content_usage_is_rule: bool  # draft-ietf-aipref-attach: `Content-Usage` is a rule line
+
+
+RFC9309 = Dialect("rfc9309", True, True, True, False, True)
+GOOGLE = Dialect("google", False, False, False, True, False)
+
+
+@dataclass(frozen=True, slots=True)
+class Lint:
+    """A parse finding. `line` is 1-based, None for findings about the whole file."""
+
+    code: str
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    allow: bool
+    value: str  # the value as written, comment removed
+    pattern: str  # normalised for matching (what length and comparison use)
+    line: int
+
+    @property
+    def directive(self) -> str:
+        return "allow" if self.allow else "disallow"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A non-rule line kept for later stages: AI extensions, politeness, sitemaps, unknown keys."""
+
+    key: str  # lower-case, canonical spelling
+    value: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    agents: tuple[str, ...]  # product tokens, lower-case; '*' for the global group; '' unusable
+    agent_lines: tuple[int, ...]
+    rules: tuple[Rule, ...]
+    records: tuple[Record, ...]  # Content-Signal, Content-Usage, License, Crawl-delay, ...
+
+    def extensions(self, key: str) -> tuple[Record, ...]:
+        return tuple(r for r in self.records if r.key == key)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a URL is allowed or not for an agent: the evidence a decision cites."""
+
+    allowed: bool
+    agent: str  # the product token looked up
+    path: str  # the normalised path+query that was matched
+    groups: tuple[Group, ...]  # the merged groups that applied (empty: no group applies)
+    used_fallback: bool  # True when the agent had no group and `*` applied
+    rule: Rule | None  # the deciding rule; None when no rule matched
+    reason: str  # rule | no rule matched | no group | implicit allow (/robots.txt)
+
+    @property
+    def group_agents(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a for g in self.groups for a in g.agents))
+
+    def describe(self) -> str:
+        verdict = "allowed" if self.allowed else "disallowed"
+        who = (
+            "the * group (no group names it)"
+            if self.used_fallback
+            else (f"group {', '.join(self.group_agents)}" if self.groups else "no group")
+        )
+        if self.rule:
+            return (
+                f"{verdict}: {self.rule.directive.capitalize()}: {self.rule.value} "
+                f"(line {self.rule.line}) in {who} matched {self.path}"
+            )
+        return f"{verdict}: {self.reason} in {who} for {self.path}"
+
+
+# -- key spellings ---------------------------------------------------------------------------------
+_CANONICAL = {
+    "user-agent": "user-agent",
+    "useragent": "user-agent",
+    "user agent": "user-agent",
+    "allow": "allow",
+    "disallow": "disallow",
+    "dissallow": "disallow",
+    "dissalow": "disallow",
+    "disalow": "disallow",
+    "diasllow": "disallow",
+    "disallaw": "disallow",
+    "sitemap": "sitemap",
+    "site-map": "sitemap",
+    "content-usage": "content-usage",
+    "content-signal": "content-signal",
+    "license": "license",
+    "crawl-delay": "crawl-delay",
+    "host": "host",
+    "request-rate": "request-rate",
+    "visit-time": "visit-time",
+    "clean-param": "clean-param",
+    "noindex": "noindex",
+    "llm-policy": "llm-policy",
+}
+_KNOWN_OTHER = {"crawl-delay", "host", "request-rate", "visit-time", "clean-param", "noindex", "llm-policy"}
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]*")
+_TOKEN_RE_NO_DIGITS = re.compile(r"[A-Za-z_-]*")
+_UNICODE_TOKEN_RE = re.compile(r"[\w-]*")
+_LINE_SPLIT = re.compile(r"\r\n|\r|\n")
+_HEX = "0123456789ABCDEF"
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
+_NEEDS_NORMALISING = re.compile(r'[%*$\x00-\x20"<>\\^`{|}\x7f-\U0010ffff]')
+# Octets RFC 3986 allows nowhere in a URI: percent-encoded on both sides before comparing.
+_NOT_IN_URIS = frozenset(b'"<>\\^`{|}\x7f')
+
+
+def product_token(agent: str, dialect: Dialect = RFC9309) -> str:
+    """The product token of a user-agent value, lower-case (matching is case-insensitive).
+
+    `GPTBot/1.1` -> `gptbot`, `Brightbot 1.0` -> `brightbot`, `*` -> `*`. A name with non-ASCII
+    letters (`Jävla-Foobot`, `Львів-bot`) is kept whole rather than cut to its ASCII prefix, so it
+    matches only itself (Google would read `J`); the parser lints it.
+    """
+    agent = agent.strip()
+    if agent == "*" or (agent[:1] == "*" and agent[1:2].isspace()):
+        return "*"
+    rx = _TOKEN_RE if dialect.digits_in_tokens else _TOKEN_RE_NO_DIGITS
+    token = rx.match(agent).group(0)
+    after = agent[len(token) : len(token) + 1]
+    if dialect.digits_in_tokens and after and not after.isascii() and after.isalnum():
+        token = _UNICODE_TOKEN_RE.match(agent).group(0)
+    return token.lower()
+
+
+def _query_token(agent: str, dialect: Dialect) -> str:
+    """The token a caller asks about. Google compares the caller's string whole."""
+    if not dialect.rfc_percent_encoding:  # the Google dialect
+        return agent.strip().lower()
+    return product_token(agent, dialect)
+
+
+# -- normalisation -----------------------------------------------------------------------------
+def _normalise(text: str, *, is_pattern: bool, dialect: Dialect) -> str:
+    """Percent-encoding normalisation applied alike to rules and URLs (spec §3.4).
+
+    Non-UTF-8 input arrives with surrogate escapes, so each original octet ≥ 0x80 becomes its own
+    `%XX`: distinct bytes stay distinct and no `errors="replace"` merges them.
+    """
+    if not dialect.rfc_percent_encoding:
+        return _google_escape(text) if is_pattern else text
+    if not _NEEDS_NORMALISING.search(text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    out: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        b = raw[i]
+        if b == 0x25 and i + 2 < n and raw[i + 1] in _HEXDIGITS and raw[i + 2] in _HEXDIGITS:
+            value = int(raw[i + 1 : i + 3], 16)
+            out.append(chr(value) if value in _UNRESERVED else "%" + _HEX[value >> 4] + _HEX[value & 15])
+            i += 3
+            continue
+        if b >= 0x80 or b <= 0x20 or b in _NOT_IN_URIS:
+            out.append("%" + _HEX[b >> 4] + _HEX[b & 15])
+        elif b == 0x2A and not is_pattern:
+            out.append("%2A")  # a URL cannot inject wildcards
+        elif b == 0x24 and (not is_pattern or i != n - 1):
+            out.append("%24")  # `$` is an anchor only at the end of a pattern
+        else:
+            out.append(chr(b))
+        i += 1
+    return "".join(out)
+
+
+def _google_escape(pattern: str) -> str:
+    """google/robotstxt MaybeEscapePattern: upper-case escapes, %-encode octets ≥ 0x80, no more."""
+    if pattern.isascii() and "%" not in pattern:
+        return pattern
+    raw = pattern.encode("utf-8", "surrogateescape")
+    out: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        b = raw[i]
+        if b == 0x25 and i + 2 < n and raw[i + 1] in _HEXDIGITS and raw[i + 2] in _HEXDIGITS:
+            out.append("%" + chr(raw[i + 1]).upper() + chr(raw[i + 2]).upper())
+            i += 3
+            continue
+        out.append("%" + _HEX[b >> 4] + _HEX[b & 15] if b >= 0x80 else chr(b))
+        i += 1
+    return "".join(out)
+
+
+def path_of(url: str) -> str:
+    """The string robots.txt rules match: path + params + query, no scheme/host/fragment."""
+    url = url.split("#", 1)[0]
+    start = url.find("://")
+    if start >= 0 and "/" not in url[:start] and "?" not in url[:start]:
+        rest = url[start + 3 :]
+        cut = len(rest)
+        for sep in "/?;":
+            i = rest.find(sep)
+            if 0 <= i < cut:
+                cut = i
+        path = rest[cut:]
+    else:
+        path = url
+    if not path or path[0] != "/":
+        path = "/" + path
+    return path
+
+
+# -- matching --------------------------------------------------------------------------------
+class _Compiled:
+    """One rule in a form that matches fast: literal prefix, exact, or `*`-split parts."""
+
+    __slots__ = ("anchored", "literal", "parts", "rule")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        pattern = rule.pattern
+        self.anchored = pattern.endswith("$")
+        body = pattern[:-1] if self.anchored else pattern
+        self.parts = tuple(body.split("*")) if "*" in body else None
+        self.literal = body
+
+    def matches(self, path: str) -> bool:
+        parts = self.parts
+        if parts is None:
+            return path == self.literal if self.anchored else path.startswith(self.literal)
+        first = parts[0]
+        if not path.startswith(first):
+            return False
+        pos = len(first)
+        for part in parts[1:-1]:
+            found = path.find(part, pos)
+            if found < 0:
+                return False
+            pos = found + len(part)
+        last = parts[-1]
+        if self.anchored:
+            return path.endswith(last) and len(path) - len(last) >= pos
+        return path.find(last, pos) >= 0
+
+
+class _RuleSet:
+    """The merged rules that apply to one agent, most specific first (Allow first on ties)."""
+
+    __slots__ = ("compiled", "fallback", "groups")
+
+    def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
+        self.groups = groups
+        self.fallback = fallback
+        rules = [r for g in groups for r in g.rules if r.pattern[:1] in ("/", "*")]
+        if dialect.index_html_is_directory:
+            rules += [
+                Rule(r.allow, r.value, r.pattern[: -len("index.html")] + "$", r.line)
+                for r in list(rules)
+                if r.allow and r.pattern.endswith("/index.html")
+            ]
+        rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
+        self.compiled = tuple(_Compiled(r) for r in rules)
+
+    def decide(self, path: str) -> Rule | None:
+        for c in self.compiled:
+            if c.matches(path):
+                return c.rule
+        return None
+
+
+# -- the parsed file -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RobotsTxt:
+    groups: tuple[Group, ...]
+    sitemaps: tuple[str, ...]
+    global_records: tuple[Record, ...]  # records outside any group (Content-Signal before a UA, ...)
+    lint: tuple[Lint, ...]
+    size: int  # bytes received
+    parsed_bytes: int  # bytes parsed (≤ MAX_PARSE_BYTES)
+    dialect: Dialect = RFC9309
+    _index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, _RuleSet] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for i, group in enumerate(self.groups):
+            for agent in dict.fromkeys(group.agents):
+                if agent:
+                    self._index[agent] = (*self._index.get(agent, ()), i)
+
+    @property
+    def truncated(self) -> bool:
+        return self.parsed_bytes < self.size
+
+    def _ruleset(self, token: str) -> _RuleSet:
+        cached = self._cache.get(token)
+        if cached is None:
+            hits = self._index.get(token) if token != "*" else None
+            fallback = not hits
+            if fallback:
+                hits = self._index.get("*", ())
+            groups = tuple(self.groups[i] for i in hits)
+            cached = self._cache[token] = _RuleSet(groups, fallback and bool(groups), self.dialect)
+        return cached
+
+    def group_for(self, agent: str) -> tuple[tuple[Group, ...], bool]:
+        """The groups that apply to an agent (merged per RFC 9309 §2.2.1) and whether `*` did."""
+        rs = self._ruleset(_query_token(agent, self.dialect))
+        return rs.groups, rs.fallback
+
+    def allowed(self, url: str, agent: str) -> bool:
+        path = _normalise(path_of(url), is_pattern=False, dialect=self.dialect)
+        if self.dialect.implicit_robots_txt and path == "/robots.txt":
+            return True
+        rule = self._ruleset(_query_token(agent, self.dialect)).decide(path)
+        return rule is None or rule.allow
+
+    def explain(self, url: str, agent: str) -> Explanation:
+        token = _query_token(agent, self.dialect)
+        path = _normalise(path_of(url), is_pattern=False, dialect=self.dialect)
+        rs = self._ruleset(token)
+        if self.dialect.implicit_robots_txt and path == "/robots.txt":
+            return Explanation(
+                True, token, path, rs.groups, rs.fallback, None, "implicit allow (/robots.txt)"
+            )
+        if not rs.groups:
+            return Explanation(True, token, path, (), False, None, "no group")
+        rule = rs.decide(path)
+        if rule is None:
+            return Explanation(True, token, path, rs.groups, rs.fallback, None, "no rule matched")
+        return Explanation(rule.allow, token, path, rs.groups, rs.fallback, rule, "rule")
+
+    def records(self, key: str) -> tuple[tuple[Group | None, Record], ...]:
+        """Every record with this key, with the group it sits in (None: outside any group)."""
+        found = [(None, r) for r in self.global_records if r.key == key]
+        found += [(g, r) for g in self.groups for r in g.records if r.key == key]
+        return tuple(sorted(found, key=lambda gr: gr[1].line))
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+def _decode(body: bytes, lints: list[Lint]) -> str:
+    if body.startswith(b"\xef\xbb\xbf"):
+        lints.append(Lint("bom", 1, "UTF-8 byte-order mark at the start (skipped)"))
+        body = body[3:]
+    elif body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        lints.append(Lint("utf16", 1, "UTF-16 file (RFC 9309 requires UTF-8); decoded as UTF-16"))
+        try:
+            return body.decode("utf-16")
+        except UnicodeDecodeError:
+            body = body[2:]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        lints.append(Lint("non_utf8", line, "bytes that are not UTF-8 (compared octet by octet)"))
+        return body.decode("utf-8", "surrogateescape")
+
+
+def _split_key_value(line: str) -> tuple[str, str] | None:
+    colon = line.find(":")
+    if colon >= 0:
+        return line[:colon].strip(), line[colon + 1 :].strip()
+    tokens = line.split()
+    if len(tokens) == 2:  # `Disallow /`: accepted like Google, linted by the caller
+        return tokens[0], tokens[1]
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(body: bytes, dialect: Dialect) -> RobotsTxt:
+    return _parse(body, dialect)
+
+
+def parse_robots(body: bytes | str, dialect: Dialect = RFC9309) -> RobotsTxt:
+    """Parse a robots.txt body. Never raises; oddities become lint findings."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogateescape")
+    if len(body) <= 65_536:
+        return _parse_cached(body, dialect)
+    return _parse(body, dialect)
+
+
+def _parse(body: bytes, dialect: Dialect) -> RobotsTxt:
+    lints: list[Lint] = []
+    size = len(body)
+    if size > MAX_PARSE_BYTES:
+        cut = body.rfind(b"\n", 0, MAX_PARSE_BYTES) + 1
+        cut = max(cut, body.rfind(b"\r", 0, MAX_PARSE_BYTES) + 1)
+        body = body[:cut]
+        lints.append(
+            Lint(
+                "truncated",
+                None,
+                f"{size} bytes; only the first {len(body)} parsed "
+                f"(limit {MAX_PARSE_BYTES}, partial last line dropped)",
+            )
+        )
+    head = body[:512].lstrip().lower()
+    if head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<")):
+        lints.append(Lint("html_body", 1, "looks like HTML, not a robots.txt (an error page?)"))
+    if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        lints.append(Lint("binary", None, "contains NUL bytes: binary, not text"))
+    text = _decode(body, lints)
+
+    groups: list[Group] = []
+    sitemaps: list[str] = []
+    global_records: list[Record] = []
+    agents: list[str] = []
+    agent_lines: list[int] = []
+    rules: list[Rule] = []
+    records: list[Record] = []
+    in_group = False
+    seen_rule = False
+
+    def close() -> None:
+        nonlocal agents, agent_lines, rules, records
+        if agents:
+            groups.append(Group(tuple(agents), tuple(agent_lines), tuple(rules), tuple(records)))
+        agents, agent_lines, rules, records = [], [], [], []
+
+    for number, raw in enumerate(_LINE_SPLIT.split(text), start=1):
+        if len(raw) > MAX_LINE_BYTES // 4 and len(raw.encode("utf-8", "surrogateescape")) > (MAX_LINE_BYTES):
+            # google/robotstxt keeps MAX_LINE_BYTES - 1 bytes (its buffer ends with a NUL)
+            raw = raw.encode("utf-8", "surrogateescape")[: MAX_LINE_BYTES - 1].decode(
+                "utf-8", "surrogateescape"
+            )
+            lints.append(Lint("line_too_long", number, f"longer than {MAX_LINE_BYTES} bytes: cut"))
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        kv = _split_key_value(line)
+        if kv is None:
+            lints.append(Lint("syntax", number, f"not a `key: value` line: {line[:80]!r}"))
+            continue
+        written, value = kv
+        lowered = written.lower()
+        key = _CANONICAL.get(lowered)
+        if key is None:
+            lints.append(Lint("unknown_directive", number, f"unknown directive {written!r}"))
+            key = lowered
+        elif lowered != key:
+            lints.append(Lint("misspelt_directive", number, f"{written!r} read as {key!r}"))
+        if ":" not in line:
+            lints.append(Lint("missing_colon", number, f"no ':' after {written!r}"))
+
+        if key == "user-agent":
+            if in_group and seen_rule:
+                close()
+            in_group, seen_rule = True, False
+            token = product_token(value, dialect)
+            if not token:
+                lints.append(
+                    Lint(
+                        "empty_user_agent",
+                        number,
+                        f"user-agent {value!r} has no product token: matches nobody",
+                    )
+                )
+            else:
+                rest = value.strip()[len(token) :]
+                if token != "*" and rest[:1].isspace() and rest.strip():
+                    lints.append(
+                        Lint(
+                            "multiple_tokens_on_line",
+                            number,
+                            f"only {token!r} of {value!r} is the product token",
+                        )
+                    )
+                if not token.isascii():
+                    lints.append(
+                        Lint(
+                            "non_ascii_token",
+                            number,
+                            f"{value!r} is not an ASCII product token; matched whole",
+                        )
+                    )
+                if token != "*" and any(ch.isdigit() for ch in token):
+                    lints.append(
+                        Lint(
+                            "token_has_digits",
+                            number,
+                            f"{token!r} has digits: RFC 9309 tokens have none; Google "
+                            f"reads {product_token(value, GOOGLE)!r}",
+                        )
+                    )
+            agents.append(token)
+            agent_lines.append(number)
+        elif key in ("allow", "disallow") or (key == "content-usage" and dialect.content_usage_is_rule):
+            if not in_group:
+                lints.append(Lint("orphan_rule", number, f"{written} before any user-agent: ignored"))
+                if key == "content-usage":
+                    global_records.append(Record(key, value, number))
+                continue
+            seen_rule = True
+            if key == "content-usage":
+                records.append(Record(key, value, number))
+                continue
+            if not value:
+                continue  # `Disallow:` allows everything: counts for grouping, never matches
+            if value[0] not in "/*":
+                lints.append(
+                    Lint(
+                        "pattern_without_slash",
+                        number,
+                        f"{value!r} does not start with '/' or '*': never matches",
+                    )
+                )
+            if re.search(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])", value):
+                lints.append(
+                    Lint(
+                        "reserved_escape_in_rule",
+                        number,
+                        f"{value!r} escapes a reserved character: readings differ",
+                    )
+                )
+            pattern = _normalise(value, is_pattern=True, dialect=dialect)
+            rules.append(Rule(key == "allow", value, pattern, number))
+        elif key == "sitemap":
+            sitemaps.append(value)
+        else:
+            target = records if in_group else global_records
+            target.append(Record(key, value, number))
+    close()
+    return RobotsTxt(
+        tuple(groups), tuple(sitemaps), tuple(global_records), tuple(lints), size, len(body), dialect
+    )
+
+
+def agent_typos(robots: RobotsTxt, known_tokens: Iterable[str]) -> list[Lint]:
+    """User-agent tokens one edit away from a known AI agent (`meta-external-agent`)."""
+    known = {t.lower() for t in known_tokens}
+    found = []
+    for group in robots.groups:
+        for token, line in zip(group.agents, group.agent_lines, strict=True):
+            if not token or token == "*" or token in known:
+                continue
+            near = [k for k in known if _near(token, k)]
+            if near:
+                found.append(
+                    Lint(
+                        "agent_typo",
+                        line,
+                        f"{token!r} is not a known agent; did you mean {sorted(near)[0]!r}?",
+                    )
+                )
+    return found
+
+
+def _near(a: str, b: str) -> bool:
+    """Within one edit (insert, delete, substitute) or one swap; short tokens excluded."""
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
