@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
 from datetime import datetime
+from pathlib import Path
 
 from scanner.agents import default_registry
 from scanner.corpus.ingest import FileReport, ingest_file

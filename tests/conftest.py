@@ -53,3 +53,12 @@ def sample() -> Path:
     from scanner.demo import sample_dir
 
     return sample_dir()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    from tests import _report
+
+    if _report.LINES:
+        terminalreporter.section("conformance")
+        for line in _report.LINES:
+            terminalreporter.write_line(line)

@@ -142,3 +142,30 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     assert proc.returncode == 0
     for command in ("demo", "ingest", "evidence", "query", "manifest", "info"):
         assert command in proc.stdout
+
+
+def test_check_with_a_robots_file_and_with_stored_evidence(demo_store: Path, tmp_path: Path) -> None:
+    robots = tmp_path / "robots.txt"
+    robots.write_bytes(b"User-agent: GPTBot\nDisallow: /private\n")
+    proc = run(
+        "check",
+        "https://e.example/private/1",
+        "--agent",
+        "GPTBot",
+        "--robots",
+        str(robots),
+        "--json",
+        cwd=tmp_path,
+    )
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "disallowed" and doc["rule"]["line"] == 2
+    assert doc["evidence"] == f"file:{robots}"
+    # from the demo store: the nytimes robots.txt seen in July 2019
+    proc = run("check", "https://www.nytimes.com/svc/x", "--agent", "GPTBot", "--json", cwd=demo_store)
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "disallowed" and doc["used_fallback"] and doc["rule"]["pattern"] == "/svc"
+    assert doc["evidence"].startswith("store:") and doc["observed_at"].startswith("2019-07-01")
+    proc = run(
+        "check", "https://www.nytimes.com/a", "--agent", "GPTBot", "--as-of", "2019-01-01", cwd=demo_store
+    )
+    assert proc.returncode == 2 and "no robots.txt evidence" in proc.stderr

@@ -225,22 +225,31 @@ def _google_escape(pattern: str) -> str:
 
 
 def path_of(url: str) -> str:
-    """The string robots.txt rules match: path + params + query, no scheme/host/fragment."""
-    url = url.split("#", 1)[0]
-    start = url.find("://")
-    if start >= 0 and "/" not in url[:start] and "?" not in url[:start]:
-        rest = url[start + 3 :]
-        cut = len(rest)
-        for sep in "/?;":
-            i = rest.find(sep)
-            if 0 <= i < cut:
-                cut = i
-        path = rest[cut:]
+    """The string robots.txt rules match: path + params + query, no scheme/host/fragment.
+
+    Same reading as google/robotstxt GetPathParamsQuery: `/a` is a path, while `a/b` and
+    `//a/b` start with an authority.
+    """
+    start = 2 if url.startswith("//") else 0
+    early_path = _first_of(url, "/?;", start)
+    protocol_end = url.find("://", start)
+    if protocol_end < 0 or (early_path >= 0 and early_path < protocol_end):
+        protocol_end = start
     else:
-        path = url
-    if not path or path[0] != "/":
-        path = "/" + path
-    return path
+        protocol_end += 3
+    path_start = _first_of(url, "/?;", protocol_end)
+    if path_start < 0:
+        return "/"
+    hash_pos = url.find("#", start)
+    if 0 <= hash_pos < path_start:
+        return "/"
+    path = url[path_start : hash_pos if hash_pos >= 0 else len(url)]
+    return path if path[0] == "/" else "/" + path
+
+
+def _first_of(text: str, chars: str, start: int) -> int:
+    found = [i for i in (text.find(c, start) for c in chars) if i >= 0]
+    return min(found) if found else -1
 
 
 # -- matching --------------------------------------------------------------------------------
