@@ -55,7 +55,7 @@ def sample() -> Path:
     return sample_dir()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     from tests import _report
 
     if _report.LINES:
