@@ -253,42 +253,49 @@ def _first_of(text: str, chars: str, start: int) -> int:
 
 
 # -- matching --------------------------------------------------------------------------------
-class _Compiled:
-    """One rule in a form that matches fast: literal prefix, exact, or `*`-split parts."""
+_PREFIX = 3  # rules are bucketed by the first 3 characters of their literal prefix
+_MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
+_LITERAL, _EXACT, _WILD, _WILD_ANCHORED = 0, 1, 2, 3
 
-    __slots__ = ("anchored", "literal", "parts", "rule")
 
-    def __init__(self, rule: Rule) -> None:
-        self.rule = rule
-        pattern = rule.pattern
-        self.anchored = pattern.endswith("$")
-        body = pattern[:-1] if self.anchored else pattern
-        self.parts = tuple(body.split("*")) if "*" in body else None
-        self.literal = body
+def _compile(rule: Rule) -> tuple[int, str, tuple[str, ...], str, Rule]:
+    """A rule as (kind, literal prefix, `*`-split parts, needle, rule).
 
-    def matches(self, path: str) -> bool:
-        parts = self.parts
-        if parts is None:
-            return path == self.literal if self.anchored else path.startswith(self.literal)
-        first = parts[0]
-        if not path.startswith(first):
+    The needle (the longest literal part after the first `*`) must occur in any path the rule
+    matches: one C-level `in` rejects most wildcard rules before the part-by-part match.
+    """
+    pattern = rule.pattern
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    if "*" not in body:
+        return (_EXACT if anchored else _LITERAL), body, (), "", rule
+    parts = tuple(body.split("*"))
+    needle = max(parts[1:], key=len)
+    return (_WILD_ANCHORED if anchored else _WILD), parts[0], parts, needle, rule
+
+
+def _wild_match(parts: tuple[str, ...], anchored: bool, path: str) -> bool:
+    """Linear `*` matching: literal parts found left to right (no regex, no backtracking)."""
+    pos = len(parts[0])  # the first part is a prefix, checked by the caller
+    for part in parts[1:-1]:
+        found = path.find(part, pos)
+        if found < 0:
             return False
-        pos = len(first)
-        for part in parts[1:-1]:
-            found = path.find(part, pos)
-            if found < 0:
-                return False
-            pos = found + len(part)
-        last = parts[-1]
-        if self.anchored:
-            return path.endswith(last) and len(path) - len(last) >= pos
-        return path.find(last, pos) >= 0
+        pos = found + len(part)
+    last = parts[-1]
+    if anchored:
+        return path.endswith(last) and len(path) - len(last) >= pos
+    return path.find(last, pos) >= 0
 
 
 class _RuleSet:
-    """The merged rules that apply to one agent, most specific first (Allow first on ties)."""
+    """The merged rules that apply to one agent, most specific first (Allow first on ties).
 
-    __slots__ = ("compiled", "fallback", "groups")
+    Rules are bucketed by the first characters of their literal prefix, so a decision only
+    tests rules that can match the path; each bucket keeps the global priority order.
+    """
+
+    __slots__ = ("buckets", "fallback", "groups", "memo", "short")
 
     def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
         self.groups = groups
@@ -301,13 +308,65 @@ class _RuleSet:
                 if r.allow and r.pattern.endswith("/index.html")
             ]
         rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
-        self.compiled = tuple(_Compiled(r) for r in rules)
+        buckets: dict[str, list] = {}
+        short: list = []
+        for c in map(_compile, rules):  # in priority order, so every bucket stays ordered
+            if len(c[1]) >= _PREFIX:
+                key = c[1][:_PREFIX]
+                if key not in buckets:
+                    buckets[key] = list(short)
+                buckets[key].append(c)
+            else:
+                short.append(c)
+                for bucket in buckets.values():
+                    bucket.append(c)
+        self.short = tuple(short)
+        self.buckets = {k: tuple(v) for k, v in buckets.items()}
+        self.memo: dict[str, Rule | None] = {}
 
     def decide(self, path: str) -> Rule | None:
-        for c in self.compiled:
-            if c.matches(path):
-                return c.rule
-        return None
+        """The deciding rule for a path, memoised: agents that share a group share this set."""
+        try:
+            return self.memo[path]
+        except KeyError:
+            pass
+        found = None
+        for kind, literal, parts, needle, rule in self.buckets.get(path[:_PREFIX], self.short):
+            if kind == _LITERAL:
+                if path.startswith(literal):
+                    found = rule
+                    break
+            elif kind == _EXACT:
+                if path == literal:
+                    found = rule
+                    break
+            elif (
+                needle in path
+                and path.startswith(literal)
+                and _wild_match(parts, kind == _WILD_ANCHORED, path)
+            ):
+                found = rule
+                break
+        if len(self.memo) >= _MEMO_SIZE:
+            self.memo.clear()
+        self.memo[path] = found
+        return found
+
+
+_RESERVED_ESCAPE = re.compile(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])")
+_HTTP_URL = re.compile(r"https?://[^/?;#]*", re.IGNORECASE)
+
+
+@lru_cache(maxsize=65536)
+def _url_path(url: str, rfc: bool) -> str:
+    """Normalised path+query of a URL, cached: pipelines ask about the same URL for many agents."""
+    m = _HTTP_URL.match(url)
+    if m:
+        rest = url[m.end() :].split("#", 1)[0]
+        path = rest if rest[:1] == "/" else "/" + rest
+    else:
+        path = path_of(url)
+    return _normalise(path, is_pattern=False, dialect=RFC9309 if rfc else GOOGLE)
 
 
 # -- the parsed file -----------------------------------------------------------------------------
@@ -322,6 +381,7 @@ class RobotsTxt:
     dialect: Dialect = RFC9309
     _index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     _cache: dict[str, _RuleSet] = field(default_factory=dict, repr=False, compare=False)
+    _shared: dict[tuple, _RuleSet] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for i, group in enumerate(self.groups):
@@ -333,33 +393,39 @@ class RobotsTxt:
     def truncated(self) -> bool:
         return self.parsed_bytes < self.size
 
-    def _ruleset(self, token: str) -> _RuleSet:
-        cached = self._cache.get(token)
+    def _ruleset(self, agent: str) -> _RuleSet:
+        """The merged rules for an agent, cached per agent string: parse once, decide many."""
+        cached = self._cache.get(agent)
         if cached is None:
+            token = _query_token(agent, self.dialect)
             hits = self._index.get(token) if token != "*" else None
             fallback = not hits
             if fallback:
                 hits = self._index.get("*", ())
-            groups = tuple(self.groups[i] for i in hits)
-            cached = self._cache[token] = _RuleSet(groups, fallback and bool(groups), self.dialect)
+            key = ("*" if fallback else "", *hits)
+            cached = self._shared.get(key)
+            if cached is None:
+                groups = tuple(self.groups[i] for i in hits)
+                cached = self._shared[key] = _RuleSet(groups, fallback and bool(groups), self.dialect)
+            self._cache[agent] = cached
         return cached
 
     def group_for(self, agent: str) -> tuple[tuple[Group, ...], bool]:
         """The groups that apply to an agent (merged per RFC 9309 §2.2.1) and whether `*` did."""
-        rs = self._ruleset(_query_token(agent, self.dialect))
+        rs = self._ruleset(agent)
         return rs.groups, rs.fallback
 
     def allowed(self, url: str, agent: str) -> bool:
-        path = _normalise(path_of(url), is_pattern=False, dialect=self.dialect)
-        if self.dialect.implicit_robots_txt and path == "/robots.txt":
+        path = _url_path(url, self.dialect.rfc_percent_encoding)
+        if path == "/robots.txt" and self.dialect.implicit_robots_txt:
             return True
-        rule = self._ruleset(_query_token(agent, self.dialect)).decide(path)
+        rule = self._ruleset(agent).decide(path)
         return rule is None or rule.allow
 
     def explain(self, url: str, agent: str) -> Explanation:
         token = _query_token(agent, self.dialect)
-        path = _normalise(path_of(url), is_pattern=False, dialect=self.dialect)
-        rs = self._ruleset(token)
+        path = _url_path(url, self.dialect.rfc_percent_encoding)
+        rs = self._ruleset(agent)
         if self.dialect.implicit_robots_txt and path == "/robots.txt":
             return Explanation(
                 True, token, path, rs.groups, rs.fallback, None, "implicit allow (/robots.txt)"
@@ -546,7 +612,7 @@ def _parse(body: bytes, dialect: Dialect) -> RobotsTxt:
                         f"{value!r} does not start with '/' or '*': never matches",
                     )
                 )
-            if re.search(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])", value):
+            if "%" in value and _RESERVED_ESCAPE.search(value):
                 lints.append(
                     Lint(
                         "reserved_escape_in_rule",
