@@ -112,11 +112,13 @@ def main() -> None:
         f"ratio ours/protego {peer_parse / ours_parse:6.2f}x"
     )
     print(
-        f"decide, 1st time ours {triples / ours_first:10.0f} dec/s    protego {triples / peer_decide:9.0f} dec/s  "
+        f"decide, 1st time ours {triples / ours_first:10.0f} dec/s    "
+        f"protego {triples / peer_decide:9.0f} dec/s  "
         f"ratio ours/protego {peer_decide / ours_first:6.2f}x"
     )
     print(
-        f"decide, repeated ours {triples / ours_again:10.0f} dec/s    protego {triples / peer_decide:9.0f} dec/s  "
+        f"decide, repeated ours {triples / ours_again:10.0f} dec/s    "
+        f"protego {triples / peer_decide:9.0f} dec/s  "
         f"ratio ours/protego {peer_decide / ours_again:6.2f}x"
     )
 
