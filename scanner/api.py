@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from scanner.agents import default_registry
+from scanner.corpus.fields import FieldMap
 from scanner.corpus.ingest import FileReport, ingest_file
-from scanner.corpus.jsonl import FieldMap
 from scanner.errors import InputError, ScannerError
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
@@ -107,25 +109,34 @@ def ingest(
     store: Store,
     jobs: Sequence[tuple[Path, str, FieldMap]],
     *,
-    progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Ingest (path, source_id, field map) jobs under one run record.
 
-    A file that cannot be read is reported and skipped; it never aborts the others.
+    `workers` > 1 extracts text in that many processes. A file that cannot be read is reported
+    and skipped; it never aborts the others.
     """
-    run_id = store.start_run("ingest", {"files": [str(p) for p, _, _ in jobs]})
+    run_id = store.start_run("ingest", {"files": [str(p) for p, _, _ in jobs], "workers": workers})
     report = IngestReport(run_id)
     status = "failed"
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
+    )
     try:
         for path, source_id, fields in jobs:
             try:
                 report.files.append(
-                    ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=progress)
+                    ingest_file(
+                        store, path, source_id, fields=fields, run_id=run_id, progress=progress, pool=pool
+                    )
                 )
             except InputError as exc:
                 report.failed.append({"file": str(path), "reason": exc.problem})
         status = "ok" if not report.failed else "partial"
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         store.finish_run(
             run_id,
             status,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -19,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scanner import api
@@ -66,18 +68,27 @@ def emit_json(doc: Any) -> None:
 
 
 @contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator[Any]:
-    with Progress(
+def progress_bar(label: str) -> Iterator[Any]:
+    """Records, documents/s and MB/s on stderr while ingest runs (hidden when not a terminal)."""
+    columns = (
         TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.completed:,} records"),
+        TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(label, total=None, rate="")
+        start, seen = time.monotonic(), [0, 0]
+
+        def advance(records: int, payload_bytes: int = 0) -> None:
+            seen[0] += records
+            seen[1] += payload_bytes
+            secs = max(time.monotonic() - start, 1e-6)
+            bar.update(
+                task, advance=records, rate=f"{seen[0] / secs:,.0f} rec/s, {seen[1] / secs / 1e6:,.1f} MB/s"
+            )
+
+        yield advance
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -117,10 +128,11 @@ def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Corpus files.")] = None,
     manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
     source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
+    workers: Annotated[int, typer.Option(help="Processes for text extraction.")] = os.cpu_count() or 1,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Read corpus files (WARC, JSONL) into documents and the evidence they carry."""
+    """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence."""
     m = load_manifest(manifest) if manifest else None
     with Store.open(store) as st:
         if m:
@@ -139,7 +151,7 @@ def ingest(
         else:
             raise ScannerError("give corpus files, or --manifest to ingest its datasets")
         with progress_bar("ingest") as advance:
-            report = api.ingest(st, jobs, progress=advance)
+            report = api.ingest(st, jobs, workers=workers, progress=advance)
     if json_out:
         emit_json(report.as_dict())
     else:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.corpus.jsonl import FieldMap
+from scanner.corpus.fields import FieldMap
 from scanner.errors import ManifestError
 from scanner.urls import registrable_domain
 

@@ -6,3 +6,7 @@ LINES: list[str] = []
 def record(suite: str, passed: int, total: int, deviations: int = 0, extra: str = "") -> None:
     dev = f", {deviations} known deviations" if deviations else ""
     LINES.append(f"{suite}: {passed}/{total} pass{dev}{extra}")
+
+
+def note(line: str) -> None:
+    LINES.append(line)

@@ -7,12 +7,17 @@ run resumes after the last committed batch and a finished file is never read twi
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from scanner.corpus import jsonl, warc
+from scanner.corpus.columnar import read_dataset_dir, read_parquet
 from scanner.corpus.extract import decode_text, extract_main_text, is_html
-from scanner.corpus.jsonl import FieldMap, read_jsonl
+from scanner.corpus.fields import FieldMap
 from scanner.corpus.records import (
     BadRecord,
     Document,
@@ -22,13 +27,12 @@ from scanner.corpus.records import (
     sha256_hex,
     whitespace_tokens,
 )
-from scanner.corpus.warc import read_warc
 from scanner.errors import InputError
 from scanner.evidence import Observation, observation_rows
 from scanner.store import Store
 from scanner.urls import split_url
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (records, payload bytes) done since the last call
 
 
 @dataclass
@@ -43,21 +47,35 @@ class FileReport:
     bad: list[BadRecord] = field(default_factory=list)
 
 
-def reader_for(path: Path, fields: FieldMap) -> Iterator[RawRecord | BadRecord]:
+def reader_for(path: Path, fields: FieldMap) -> Iterator[RawRecord | BadRecord | None]:
+    """The reader for a corpus path, chosen by name (or a dataset folder)."""
     name = path.name.lower()
-    if name.endswith((".warc", ".warc.gz")):
-        return read_warc(path)
-    if name.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
-        return read_jsonl(path, fields)
-    raise InputError(str(path), "unsupported corpus format (expected .warc[.gz] or .jsonl[.gz])")
+    if path.is_dir():
+        return read_dataset_dir(path, fields)
+    if name.endswith(warc.WARC_SUFFIXES + warc.ARC_SUFFIXES):
+        return warc.read_warc(path)
+    if name.endswith(jsonl.SUFFIXES):
+        return jsonl.read_jsonl(path, fields)
+    if name.endswith(".parquet"):
+        return read_parquet(path, fields)
+    raise InputError(
+        str(path),
+        "unsupported corpus format (expected .warc[.gz|.lz4], .arc[.gz], "
+        ".jsonl[.gz|.zst], .parquet, or a dataset folder)",
+    )
 
 
-def file_sha256(path: Path) -> str:
+def content_sha256(path: Path) -> str:
+    """Identity of a corpus input by content: a file's bytes, or a folder's shards and bytes."""
     h = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if path.is_dir():
+                h.update(str(f.relative_to(path)).encode() + b"\0")
+            with f.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     return h.hexdigest()
@@ -95,6 +113,34 @@ def to_document(rec: RawRecord, source_id: str) -> Document:
     )
 
 
+# Response headers that can carry a reservation of rights or a licence (spec §6.3, §7, §10, §12).
+RIGHTS_HEADERS = ("x-robots-tag", "tdm-reservation", "tdm-policy", "content-usage", "link", "content-signal")
+
+
+def headers_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
+    """The rights-relevant response headers of a crawled record, as evidence seen at crawl time.
+
+    Stored as canonical JSON, so the same header set on a thousand pages is one blob.
+    """
+    kept = [(k.lower(), v) for k, v in rec.headers if k.lower() in RIGHTS_HEADERS]
+    links = [v for k, v in kept if k == "link"]
+    if links and not any("license" in v.lower() for v in links):
+        kept = [(k, v) for k, v in kept if k != "link"]  # only licence links are rights evidence
+    if not kept or rec.url is None or rec.fetched_at is None:
+        return None
+    body = json.dumps(sorted(kept), separators=(",", ":")).encode()
+    obs = Observation(
+        evidence_sha256=sha256_hex(body),
+        kind="headers",
+        url=rec.url,
+        observed_at=rec.fetched_at,
+        via="corpus-record",
+        http_status=rec.http_status,
+        locator=rec.locator,
+    )
+    return body, obs
+
+
 def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     """A robots.txt capture inside a crawl is historical evidence for its origin."""
     if rec.url is None or rec.fetched_at is None:
@@ -114,29 +160,69 @@ def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
 
 _DOC_COLUMNS = tuple(f.name for f in fields(Document) if f.name != "text")
 
-
-class _Batch:
-    def __init__(self) -> None:
-        self.documents: list[Document] = []
-        self.evidence: list[tuple[bytes, Observation]] = []
-        self.records = 0
-
-    def __len__(self) -> int:
-        return self.records
+Item = RawRecord | BadRecord | None
 
 
-def _flush(
-    store: Store, batch: _Batch, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
+@dataclass
+class _Built:
+    """What one batch of records became: pure values, so a worker process can build it."""
+
+    records: int
+    payload_bytes: int
+    documents: list[Document] = field(default_factory=list)
+    evidence: list[tuple[bytes, Observation]] = field(default_factory=list)
+    bad: list[BadRecord] = field(default_factory=list)
+
+
+def build_batch(items: list[Item], source_id: str) -> _Built:
+    """Records -> documents (text extraction happens here), robots.txt evidence, bad records."""
+    built = _Built(len(items), sum(len(i.payload) for i in items if isinstance(i, RawRecord)))
+    for item in items:
+        if item is None:
+            continue  # consumed, no document (a WARC request record, a blank line)
+        if isinstance(item, BadRecord):
+            built.bad.append(item)
+        elif item.kind == "robots.txt":
+            ev = robots_observation(item)
+            if ev:
+                built.evidence.append(ev)
+        else:
+            built.documents.append(to_document(item, source_id))
+            if item.headers and (ev := headers_observation(item)):
+                built.evidence.append(ev)
+    return built
+
+
+def _write(
+    store: Store, built: _Built, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
 ) -> None:
-    docs = [{k: getattr(d, k) for k in _DOC_COLUMNS} | {"run_id": run_id} for d in batch.documents]
-    texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in batch.documents if d.text is not None]
-    blobs, sightings = observation_rows(batch.evidence, run_id)
+    """One batch and the file's checkpoint in one transaction: all of it or none."""
+    docs = [{k: getattr(d, k) for k in _DOC_COLUMNS} | {"run_id": run_id} for d in built.documents]
+    texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in built.documents if d.text is not None]
+    blobs, sightings = observation_rows(built.evidence, run_id)
     with store.transaction():
         report.documents_new += store.insert("documents", docs)
         store.insert("texts", texts)
         report.evidence_new += store.insert("evidence", blobs)
         store.insert("observations", sightings)
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)
+    report.records += built.records
+    report.bad += built.bad
+
+
+def _batches(records: Iterator[Item], skip: int, size: int) -> Iterator[tuple[list[Item], int]]:
+    """(records, position after them), after skipping what an earlier run committed."""
+    batch: list[Item] = []
+    position = 0
+    for position, item in enumerate(records, start=1):
+        if position <= skip:
+            continue
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch, position
+            batch = []
+    if batch or position <= skip:
+        yield batch, max(position, skip)
 
 
 def ingest_file(
@@ -148,37 +234,48 @@ def ingest_file(
     batch_size: int = 256,
     run_id: str | None = None,
     progress: Progress | None = None,
+    pool: Executor | None = None,
 ) -> FileReport:
+    """Ingest one corpus file or dataset folder, resuming after its last committed batch.
+
+    With a process pool, batches are built (text extracted) in parallel while this process
+    reads ahead and writes finished batches in file order, so checkpoints stay exact.
+    """
     report = FileReport(path=str(path), source_id=source_id)
     records = reader_for(path, fields)  # fails early on an unsupported name
-    fsha = file_sha256(path)
+    fsha = content_sha256(path)
     done, finished = store.checkpoint(fsha, source_id)
     if finished:
         report.already_done = True
         return report
     report.resumed_at = done
-    batch = _Batch()
-    position = 0
-    for position, item in enumerate(records, start=1):
-        if position <= done:
-            continue
-        batch.records += 1
-        if isinstance(item, BadRecord):
-            report.bad.append(item)
-        elif item.kind == "robots.txt":
-            ev = robots_observation(item)
-            if ev:
-                batch.evidence.append(ev)
-        else:
-            batch.documents.append(to_document(item, source_id))
-        if len(batch) >= batch_size:
-            _flush(store, batch, report, fsha, position, run_id, finished=False)
-            report.records += batch.records
-            if progress:
-                progress(batch.records)
-            batch = _Batch()
-    _flush(store, batch, report, fsha, max(position, done), run_id, finished=True)
-    report.records += batch.records
-    if progress:
-        progress(batch.records)
+    pending: deque[tuple[Future[_Built], int]] = deque()
+    window = 2 * getattr(pool, "_max_workers", 1) if pool else 0
+    position = done
+
+    def write_oldest() -> None:
+        future, at = pending.popleft()
+        built = future.result()
+        _write(store, built, report, fsha, at, run_id, finished=False)
+        if progress:
+            progress(built.records, built.payload_bytes)
+
+    for items, position in _batches(records, done, batch_size):
+        built_or_future = (
+            pool.submit(build_batch, items, source_id)
+            if pool
+            else _done_future(build_batch(items, source_id))
+        )
+        pending.append((built_or_future, position))
+        while len(pending) > window:
+            write_oldest()
+    while pending:
+        write_oldest()
+    store.set_checkpoint(fsha, source_id, str(path), position, finished=True)
     return report
+
+
+def _done_future(value: _Built) -> Future[_Built]:
+    future: Future[_Built] = Future()
+    future.set_result(value)
+    return future

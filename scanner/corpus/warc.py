@@ -1,54 +1,162 @@
-"""WARC reader: response and resource records, streamed with FastWARC (constant memory)."""
+"""WARC and ARC readers: every record streamed with its offset, HTTP responses decoded.
+
+WARC (plain, gzip per record, lz4) goes through FastWARC, a Rust-core reader several times faster
+than warcio; HTTP is parsed by our tolerant parser (corpus/http.py) rather than FastWARC's,
+which misreads LF-only headers (ClueWeb). ARC files go through warcio, which converts them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+from scanner.corpus.http import HttpResponse, parse_http_response
 from scanner.corpus.records import BadRecord, RawRecord
 from scanner.errors import InputError
 
-_WANTED = WarcRecordType.response | WarcRecordType.resource
+MAX_RECORD_BYTES = 256 << 20  # a larger record is reported and skipped, never loaded
+WARC_SUFFIXES = (".warc", ".warc.gz", ".warc.lz4")
+ARC_SUFFIXES = (".arc", ".arc.gz")
+_DOCUMENT_TYPES = ("response", "resource")
 
 
-def read_warc(path: Path) -> Iterator[RawRecord | BadRecord]:
-    """Yield one RawRecord per response/resource record; a robots.txt capture is tagged as such.
+@dataclass(frozen=True, slots=True)
+class WarcEntry:
+    """One archive record of any type, as a listing shows it."""
 
-    A record that breaks mid-file ends the file with a BadRecord naming its offset: what was
-    read before it stays valid.
-    """
+    offset: int
+    type: str  # warcinfo, request, response, resource, revisit, metadata, ...
+    target_uri: str | None
+    date: datetime | None
+    record_id: str | None
+    http: HttpResponse | None  # for HTTP responses
+    payload: bytes  # the decoded HTTP body, or the record block for other records
+    content_type: str | None
+
+
+def _clean_uri(uri: str | None) -> str | None:
+    if not uri:
+        return None
+    return uri.strip().strip("<>").replace(" ", "%20") or None
+
+
+def iter_entries(path: Path) -> Iterator[WarcEntry | BadRecord]:
+    """Every record of a WARC or ARC file; a broken tail ends the file with a BadRecord."""
+    name = path.name.lower()
     try:
         stream = path.open("rb")
     except OSError as exc:
         raise InputError(str(path), f"cannot open: {exc.strerror or exc}") from exc
     with stream:
-        last = 0
-        try:
-            for rec in ArchiveIterator(stream, record_types=_WANTED, parse_http=True):
-                last = rec.stream_pos
-                locator = f"{path.name}#{rec.stream_pos}"
-                url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
-                http = rec.http_headers if rec.is_http else None
-                headers = tuple((k, v) for k, v in http.items()) if http is not None else ()
-                status = http.status_code if http is not None else None
-                ctype = rec.http_content_type if http is not None else rec.headers.get("Content-Type")
-                payload = rec.reader.read()
-                kind = "robots.txt" if url and _is_robots_url(url) else "document"
-                yield RawRecord(
-                    locator=locator,
-                    url=url,
-                    fetched_at=rec.record_date,
-                    payload=payload,
-                    content_type=ctype,
-                    http_status=status,
-                    headers=headers,
-                    record_id=rec.record_id,
-                    kind=kind,
+        if name.endswith(ARC_SUFFIXES):
+            yield from _arc_entries(path, stream)
+        else:
+            yield from _warc_entries(path, stream)
+
+
+def _warc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
+    last = 0
+    try:
+        for rec in ArchiveIterator(stream, parse_http=False, record_types=WarcRecordType.any_type):
+            last = rec.stream_pos
+            kind = str(rec.record_type).rsplit(".", 1)[-1]
+            if rec.content_length > MAX_RECORD_BYTES:
+                yield BadRecord(
+                    f"{path.name}#{last}",
+                    f"record of {rec.content_length} bytes skipped (limit {MAX_RECORD_BYTES})",
                 )
-        except (OSError, ValueError) as exc:
-            yield BadRecord(f"{path.name}#{last}", f"unreadable WARC data after this offset: {exc}")
+                continue
+            block = rec.reader.read()
+            warc_type = rec.headers.get("Content-Type") or ""
+            http = None
+            if kind in ("response", "revisit") and (
+                "application/http" in warc_type or block[:5].upper() == b"HTTP/"
+            ):
+                http = parse_http_response(block)
+            payload = http.body if http else block
+            ctype = http.header("Content-Type") if http else (warc_type or None)
+            yield WarcEntry(
+                last,
+                kind,
+                _clean_uri(rec.headers.get("WARC-Target-URI")),
+                rec.record_date,
+                rec.record_id,
+                http,
+                payload,
+                ctype,
+            )
+    except (OSError, ValueError) as exc:
+        yield BadRecord(f"{path.name}#{last}", f"unreadable WARC data after this offset: {exc}")
+
+
+def _arc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
+    from warcio.archiveiterator import ArchiveIterator as WarcioIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    offset = 0
+    try:
+        records = WarcioIterator(stream, arc2warc=True)
+        for rec in records:
+            body = rec.content_stream().read(MAX_RECORD_BYTES)
+            offset = records.get_record_offset()  # after reading: it consumes the record
+            headers = rec.http_headers
+            status = None
+            http = None
+            if headers is not None and rec.rec_type == "response":
+                code = headers.get_statuscode()
+                status = int(code) if code and code.isdigit() else None
+                http = HttpResponse(status, tuple(headers.headers), body)
+            date_text = rec.rec_headers.get_header("WARC-Date")
+            date = (
+                datetime.fromisoformat(date_text.replace("Z", "+00:00")).astimezone(UTC)
+                if date_text
+                else None
+            )
+            ctype = http.header("Content-Type") if http else rec.rec_headers.get_header("Content-Type")
+            yield WarcEntry(
+                offset,
+                rec.rec_type,
+                _clean_uri(rec.rec_headers.get_header("WARC-Target-URI")),
+                date,
+                rec.rec_headers.get_header("WARC-Record-ID"),
+                http,
+                body,
+                ctype,
+            )
+    except (ArchiveLoadFailed, OSError, ValueError) as exc:
+        yield BadRecord(f"{path.name}#{offset}", f"unreadable ARC data after this offset: {exc}")
+
+
+def read_warc(path: Path) -> Iterator[RawRecord | BadRecord | None]:
+    """Documents (response and resource records) and robots.txt captures.
+
+    Other records (requests, metadata, warcinfo, revisits) yield None: they count as consumed
+    for the resume checkpoint but carry no document.
+    """
+    for entry in iter_entries(path):
+        if isinstance(entry, BadRecord):
+            yield entry
+            continue
+        if entry.type not in _DOCUMENT_TYPES:
+            yield None
+            continue
+        url = entry.target_uri
+        kind = "robots.txt" if url and _is_robots_url(url) else "document"
+        yield RawRecord(
+            locator=f"{path.name}#{entry.offset}",
+            url=url,
+            fetched_at=entry.date,
+            payload=entry.payload,
+            content_type=entry.content_type,
+            http_status=entry.http.status if entry.http else None,
+            headers=entry.http.headers if entry.http else (),
+            record_id=entry.record_id,
+            kind=kind,
+        )
 
 
 def _is_robots_url(url: str) -> bool:
