@@ -149,6 +149,14 @@ def ingest(
     return report
 
 
+def _extraction_pool(workers: int) -> ProcessPoolExecutor:
+    """Workers forked from a clean server process that has imported the extraction code once:
+    no fork of this process (DuckDB runs threads) and no re-import per worker."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scanner.corpus.ingest"])
+    return ProcessPoolExecutor(workers, mp_context=context)
+
+
 def manifest_jobs(manifest: Manifest, only: Sequence[str] = ()) -> list[tuple[Path, str, FieldMap]]:
     jobs = []
     for ds in manifest.datasets:

@@ -28,8 +28,9 @@ def decode_text(payload: bytes, charset: str | None = None) -> str:
 def extract_main_text(html: bytes | str) -> str | None:
     """The article body, without boilerplate or comments.
 
-    Settings: trafilatura's default balance with comments excluded (they are third-party
-    text, often under other rights). Measured on the 181 pages of the article-extraction
-    benchmark: F1 0.960 (P 0.942, R 0.978), see tests/test_extract.py.
+    Settings: comments excluded (third-party text, often under other rights) and `fast=True`
+    (trafilatura's own algorithm without the readability/jusText fallbacks). Measured on the
+    181 pages of the article-extraction benchmark (tests/test_extract.py): F1 0.962 (P 0.946,
+    R 0.979) against 0.960 with the fallbacks, at about twice the speed.
     """
-    return trafilatura.extract(html, include_comments=False)
+    return trafilatura.extract(html, include_comments=False, fast=True)

@@ -161,6 +161,7 @@ def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
 _DOC_COLUMNS = tuple(f.name for f in fields(Document) if f.name != "text")
 
 Item = RawRecord | BadRecord | None
+_CHUNK = 16  # records per task sent to a worker process
 
 
 @dataclass
@@ -249,30 +250,45 @@ def ingest_file(
         report.already_done = True
         return report
     report.resumed_at = done
-    pending: deque[tuple[Future[_Built], int]] = deque()
-    window = 2 * getattr(pool, "_max_workers", 1) if pool else 0
+    pending: deque[tuple[list[Future[_Built]], int]] = deque()
+    workers = getattr(pool, "_max_workers", 1) if pool else 0
     position = done
 
     def write_oldest() -> None:
-        future, at = pending.popleft()
-        built = future.result()
+        futures, at = pending.popleft()
+        built = _merge([f.result() for f in futures])
         _write(store, built, report, fsha, at, run_id, finished=False)
         if progress:
             progress(built.records, built.payload_bytes)
 
+    def backlog() -> bool:
+        """Without a pool, write at once; with one, keep ~8 tasks per worker in flight."""
+        if pool is None:
+            return bool(pending)
+        return len(pending) > 1 and sum(len(f) for f, _ in pending) > 8 * workers
+
     for items, position in _batches(records, done, batch_size):
-        built_or_future = (
-            pool.submit(build_batch, items, source_id)
-            if pool
-            else _done_future(build_batch(items, source_id))
-        )
-        pending.append((built_or_future, position))
-        while len(pending) > window:
+        if pool:  # small chunks keep every worker busy even when a file is one batch
+            step = max(1, min(_CHUNK, -(-len(items) // workers)))
+            chunks = [items[i : i + step] for i in range(0, len(items), step)] or [[]]
+            pending.append(([pool.submit(build_batch, c, source_id) for c in chunks], position))
+        else:
+            pending.append(([_done_future(build_batch(items, source_id))], position))
+        while backlog():
             write_oldest()
     while pending:
         write_oldest()
     store.set_checkpoint(fsha, source_id, str(path), position, finished=True)
     return report
+
+
+def _merge(parts: list[_Built]) -> _Built:
+    merged = _Built(sum(p.records for p in parts), sum(p.payload_bytes for p in parts))
+    for p in parts:
+        merged.documents += p.documents
+        merged.evidence += p.evidence
+        merged.bad += p.bad
+    return merged
 
 
 def _done_future(value: _Built) -> Future[_Built]:
