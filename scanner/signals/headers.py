@@ -1,0 +1,206 @@
+"""Opt-out signals in HTTP response headers: X-Robots-Tag (noai), TDMRep, Content-Usage (IETF
+aipref), Content-Signal, and licence links. Pure: header lines in, `Signal` records out.
+
+Header lines are kept one by one (a comma-joined dict value loses X-Robots-Tag scoping), names
+compared case-insensitively whatever the container (datadiligence's D4/D5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import http_sf
+
+from scanner.signals.model import Signal
+
+Lines = list[tuple[str, str]]
+AI_DIRECTIVES = {"noai": "tdm", "noimageai": "tdm"}
+# Directives whose value contains a colon: never read as an agent prefix (img2dataset's bug).
+_COLON_DIRECTIVES = {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}
+# Vendor look-alikes (spec §7.4): `noarchive` keeps content out of these vendors' AI training.
+VENDOR_NOARCHIVE = ("bingbot", "amazonbot")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+AIPREF_TRAINING = {"train-ai": "train-ai"}
+# Labels of earlier aipref drafts, still copied by sites (spec §10.1): read conservatively.
+AIPREF_LEGACY = {"train-genai": "train-ai", "genai": "train-ai", "ai": "train-any", "tdm": "tdm",
+                 "all": "tdm", "bots": "tdm", "ai-use": "ai-input"}
+
+
+def header_lines(headers: Any) -> Lines:
+    """(lower-case name, value) for every field line of any header container."""
+    if headers is None:
+        return []
+    if hasattr(headers, "multi_items"):  # httpx.Headers
+        items: Iterable = headers.multi_items()
+    elif hasattr(headers, "get_all") and hasattr(headers, "keys"):  # email.message.Message
+        items = [(k, v) for k in dict.fromkeys(headers.keys()) for v in headers.get_all(k)]
+    elif isinstance(headers, Mapping):
+        items = headers.items()
+    else:
+        items = headers
+    out = []
+    for k, v in items:
+        values = v if isinstance(v, list | tuple) else [v]
+        out += [(str(k).strip().lower(), str(x).strip()) for x in values]
+    return out
+
+
+def _values(lines: Lines, name: str) -> list[tuple[int, str]]:
+    return [(i, v) for i, (k, v) in enumerate(lines) if k == name]
+
+
+def robots_directives(value: str) -> list[tuple[str | None, str]]:
+    """(agent or None, directive) pairs of one X-Robots-Tag / meta robots value (spec §7.2)."""
+    scope: str | None = None
+    out = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        head, sep, rest = item.partition(":")
+        if sep and head.strip().lower() not in _COLON_DIRECTIVES and _TOKEN.match(head.strip()):
+            scope = head.strip().lower()
+            item = rest.strip()
+            if not item:
+                continue
+        out.append((scope, item.split(":", 1)[0].strip().lower()))
+    return out
+
+
+def directive_signals(pairs: list[tuple[str | None, str]], signal: str, locator: str,
+                      default_agents: tuple[str, ...] = ("*",), confidence: str = "medium") -> list[Signal]:
+    signals = []
+    for agent, directive in pairs:
+        agents = (agent,) if agent else default_agents
+        if directive in AI_DIRECTIVES:
+            image = directive == "noimageai"
+            signals.append(Signal(signal, "tdm", "reserved", agents,
+                                  "modality" if image else "resource", locator, confidence,
+                                  scope_value="image" if image else None, detail=directive))
+        elif directive == "noarchive":
+            vendors = tuple(a for a in agents if a in VENDOR_NOARCHIVE) or (
+                VENDOR_NOARCHIVE if agents == ("*",) else ())
+            if vendors:
+                signals.append(Signal(signal, "train-any", "reserved", vendors, "resource", locator,
+                                      "medium", detail="noarchive (vendor-scoped AI training opt-out)"))
+    return signals
+
+
+def x_robots_tag(lines: Lines) -> list[Signal]:
+    out = []
+    for n, (i, value) in enumerate(_values(lines, "x-robots-tag")):
+        out += directive_signals(robots_directives(value), "x_robots_tag", f"X-Robots-Tag[{n}] (line {i})")
+    return out
+
+
+def tdmrep_header(lines: Lines, conservative: bool = True) -> tuple[Signal | None, list[str]]:
+    """The TDMRep header layer (spec §6.3): `tdm-reservation` 1/0, with `tdm-policy`."""
+    lint: list[str] = []
+    values = [v.strip() for _, line in _values(lines, "tdm-reservation") for v in line.split(",")]
+    valid = {v for v in values if v in ("0", "1")}
+    if len(values) != len([v for v in values if v in ("0", "1")]):
+        lint.append("tdmrep_invalid_value")
+    if not valid:
+        return None, lint
+    if len(valid) > 1:
+        lint.append("tdmrep_header_conflict")
+        if not conservative:
+            return None, lint
+        value = "1"
+    else:
+        value = valid.pop()
+    policy = next((v for _, v in _values(lines, "tdm-policy")), "")
+    statement = "reserved" if value == "1" else "permitted"
+    return Signal("tdmrep", "tdm", statement, ("*",), "resource", "header tdm-reservation", "high",
+                  detail=f"tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
+                  lint=tuple(lint)), lint
+
+
+def aipref_signals(value: str, signal: str, locator: str, conservative: bool = True,
+                   agents: tuple[str, ...] = ("*",), scope: str = "resource",
+                   scope_value: str | None = None) -> list[Signal]:
+    """An IETF aipref usage-preference dictionary (`train-ai=n`) -> signals (spec §10.2)."""
+    try:
+        parsed = http_sf.parse(value.encode("ascii", "replace"), tltype="dictionary")
+    except Exception:  # the draft: a dictionary that fails to parse means unknown preferences
+        return [Signal(signal, "train-ai", "none", agents, scope, locator, "low", scope_value,
+                       lint=("aipref_parse_error",), detail=value)]
+    out = []
+    for key, (item, params) in parsed.items():
+        category = AIPREF_TRAINING.get(key)
+        legacy = category is None and key in AIPREF_LEGACY
+        if legacy and conservative:
+            category = AIPREF_LEGACY[key]
+        if category is None or not isinstance(item, http_sf.Token) or str(item) not in ("y", "n"):
+            continue
+        statement = "reserved" if str(item) == "n" else "permitted"
+        if legacy and statement == "permitted":
+            continue  # an old label never grants a permission
+        detail = f"{key}={item}" + "".join(f";{k}={v}" for k, v in params.items())
+        out.append(Signal(signal, category, statement, agents, scope, locator,
+                          "low" if legacy else "high", scope_value,
+                          lint=("aipref_legacy_label",) if legacy else (), detail=detail))
+    return out
+
+
+def content_usage_header(lines: Lines, conservative: bool = True) -> list[Signal]:
+    values = [v for _, v in _values(lines, "content-usage")]
+    if not values:
+        return []
+    # a Dictionary field's lines concatenate; the last duplicate key wins (RFC 9651)
+    return aipref_signals(", ".join(values), "content_usage_header", "header Content-Usage", conservative)
+
+
+def content_signal_pairs(value: str) -> tuple[dict[str, str], list[str]]:
+    """`search=yes, ai-train=no` -> {key: yes|no|other}; keys and values case-insensitive."""
+    pairs, lint = {}, []
+    for item in value.split(","):
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            if item.strip():
+                lint.append("content_signal_malformed")
+            continue
+        k, v = key.strip().lower(), val.strip().lower()
+        if key.strip() != k or val.strip() != v:
+            lint.append("content_signal_case")
+        if k in pairs and pairs[k] != v:
+            lint.append("content_signal_duplicate")
+            v = "no" if "no" in (pairs[k], v) else v
+        pairs[k] = v
+    return pairs, lint
+
+
+def content_signal_signals(value: str, locator: str, agents: tuple[str, ...], scope: str = "origin",
+                           confidence: str = "medium") -> list[Signal]:
+    pairs, lint = content_signal_pairs(value)
+    out = []
+    for key, category in (("ai-train", "train-any"), ("ai-input", "ai-input"), ("search", "search")):
+        if pairs.get(key) in ("yes", "no"):
+            statement = "reserved" if pairs[key] == "no" else "permitted"
+            out.append(Signal("content_signal", category, statement, agents, scope, locator, confidence,
+                              lint=tuple(lint), detail=f"Content-Signal: {value}"))
+    return out
+
+
+def content_signal_header(lines: Lines) -> list[Signal]:
+    out = []
+    for n, (_, value) in enumerate(_values(lines, "content-signal")):
+        out += content_signal_signals(value, f"header Content-Signal[{n}]", ("*",), "resource")
+    return out
+
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+
+
+def link_licences(lines: Lines) -> list[tuple[str, bool]]:
+    """(URL, is_rsl) for each `Link: <…>; rel="license"` in the headers."""
+    out = []
+    for _, value in _values(lines, "link"):
+        for m in _LINK.finditer(value):
+            params = {p.split("=", 1)[0].strip().lower(): p.split("=", 1)[1].strip().strip('"').lower()
+                      for p in m.group(2).split(";") if "=" in p}
+            if "license" in params.get("rel", "").split():
+                out.append((m.group(1).strip(), params.get("type") == "application/rsl+xml"))
+    return out

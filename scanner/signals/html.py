@@ -1,0 +1,173 @@
+"""Opt-out and licence signals in HTML: meta robots / agent-named meta (`noai`), TDMRep meta,
+licence markup (rel=license, Dublin Core, JSON-LD) and RSL links. Pure: bytes in, records out.
+
+Reservations are read from `<head>` only (spec §6.4, §7.2 rule 4); licence links anywhere, since
+ccREL puts them in the body (then their scope may be a part of the page).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import lxml.html
+from lxml import etree
+
+from scanner.signals.headers import AI_DIRECTIVES, directive_signals, robots_directives
+from scanner.signals.model import Signal
+
+_CC = re.compile(
+    r"https?://(?:www\.)?creativecommons\.org/(?:licenses/(?P<kind>by(?:-nc)?(?:-sa|-nd)?)/(?P<ver>[0-9.]+)"
+    r"|publicdomain/(?P<pd>zero|mark)/(?P<pdver>[0-9.]+))", re.IGNORECASE)
+_CC_LICENCE_HREF = re.compile(r"creativecommons\.org/(licenses|publicdomain)/", re.IGNORECASE)
+_RIGHTS_NAMES = {"copyright", "rights", "dc.rights", "dcterms.rights", "dc.license", "dcterms.license"}
+# Meta names that are not agents even though they hold robots-like directives.
+_NOT_AGENTS = {"viewport", "description", "keywords", "author", "generator", "referrer", "theme-color"}
+
+
+@dataclass(frozen=True, slots=True)
+class Licence:
+    url: str
+    spdx: str | None  # CC-BY-NC-ND-4.0, CC0-1.0, ... when recognised
+    carrier: str  # rel=license | dcterms.license | json-ld | meta license | Link header
+    scope: str  # page | page-ambiguous (a link in the body may license only a part)
+
+
+@dataclass
+class HtmlFacts:
+    """What the head and the licence markup of one page say, before any policy is applied."""
+
+    meta_robots: list[dict[str, str]] = field(default_factory=list)  # {name, content}
+    meta_tdm: list[dict[str, str]] = field(default_factory=list)
+    rel_license_hrefs: list[str] = field(default_factory=list)
+    creativecommons_hrefs: list[str] = field(default_factory=list)
+    rights_meta: list[dict[str, str]] = field(default_factory=list)
+    licences: list[Licence] = field(default_factory=list)
+    rsl_links: list[str] = field(default_factory=list)
+    lint: list[str] = field(default_factory=list)
+    body_meta_robots: set[int] = field(default_factory=set)  # indexes of meta_robots outside <head>
+
+
+def cc_spdx(url: str) -> str | None:
+    m = _CC.match(url.strip())
+    if not m:
+        return None
+    if m.group("pd"):
+        return "CC0-" + m.group("pdver") if m.group("pd").lower() == "zero" else "CC-PDM-" + m.group("pdver")
+    return f"CC-{m.group('kind').upper()}-{m.group('ver')}"
+
+
+def read_html(body: bytes | str) -> HtmlFacts:
+    facts = HtmlFacts()
+    try:
+        doc = lxml.html.document_fromstring(body)
+    except (etree.ParserError, ValueError):
+        facts.lint.append("html_unparsable")
+        return facts
+    head = doc.find("head")
+    head_metas = set(head.iter("meta")) if head is not None else set()
+    for meta in doc.iter("meta"):
+        name = (meta.get("name") or "").strip()
+        content = (meta.get("content") or "").strip()
+        lname = name.lower()
+        in_head = meta in head_metas
+        if _is_robots_name(lname) or (lname and lname not in _NOT_AGENTS and _has_ai_directive(content)):
+            facts.meta_robots.append({"name": name, "content": content})
+            if not in_head:
+                facts.body_meta_robots.add(len(facts.meta_robots) - 1)
+                facts.lint.append("meta_robots_in_body")
+        elif lname in ("tdm-reservation", "tdm-policy"):
+            if in_head:
+                facts.meta_tdm.append({"name": name, "content": content})
+            else:
+                facts.lint.append("tdm_meta_in_body")
+        elif lname in _RIGHTS_NAMES:
+            facts.rights_meta.append({"name": name, "content": content})
+        if lname in ("dcterms.license", "dc.license", "license") and content:
+            facts.licences.append(Licence(content, cc_spdx(content), "meta " + lname, "page"))
+    for el in doc.iter("a", "link", "area"):
+        rel = (el.get("rel") or "").lower().split()
+        href = (el.get("href") or "").strip()
+        if "license" in rel and href:
+            if (el.get("type") or "").lower() == "application/rsl+xml":
+                facts.rsl_links.append(href)
+                continue
+            facts.rel_license_hrefs.append(href)
+            scope = "page" if el.tag == "link" else "page-ambiguous"
+            facts.licences.append(Licence(href, cc_spdx(href), "rel=license", scope))
+        if _CC_LICENCE_HREF.search(href):
+            facts.creativecommons_hrefs.append(href)
+    facts.rel_license_hrefs = list(dict.fromkeys(facts.rel_license_hrefs))
+    facts.creativecommons_hrefs = sorted(set(facts.creativecommons_hrefs))
+    facts.licences = list(dict.fromkeys(facts.licences))
+    for script in doc.iter("script"):
+        if (script.get("type") or "").lower() == "application/ld+json" and script.text:
+            for url in _jsonld_licences(script.text):
+                facts.licences.append(Licence(url, cc_spdx(url), "json-ld", "page"))
+    return facts
+
+
+def _is_robots_name(name: str) -> bool:
+    """`robots` and the search crawlers' own robots meta names (googlebot, googlebot-news, ...)."""
+    return name == "robots" or name.startswith(("googlebot", "bingbot", "msnbot", "slurp"))
+
+
+def _has_ai_directive(content: str) -> bool:
+    if "noai" not in content.lower() and "noimageai" not in content.lower():
+        return False  # cheap reject before parsing
+    return any(d in AI_DIRECTIVES for _, d in robots_directives(content))
+
+
+def _jsonld_licences(text: str) -> list[str]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    found: list[str] = []
+    stack = [data]
+    while stack and len(found) < 50:
+        node = stack.pop()
+        if isinstance(node, dict):
+            lic = node.get("license")
+            if isinstance(lic, str):
+                found.append(lic)
+            elif isinstance(lic, dict) and isinstance(lic.get("url") or lic.get("@id"), str):
+                found.append(lic.get("url") or lic.get("@id"))
+            stack += [v for v in node.values() if isinstance(v, dict | list)]
+        elif isinstance(node, list):
+            stack += node
+    return found
+
+
+def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
+    """Reservations and licence evidence from what `read_html` found."""
+    out: list[Signal] = []
+    for n, meta in enumerate(facts.meta_robots):
+        if n in facts.body_meta_robots:
+            continue  # reservations are read from <head> only
+        name = meta["name"].lower()
+        if name == "robots":
+            out += directive_signals(robots_directives(meta["content"]), "meta_robots",
+                                     f"meta[name=robots][{n}]")
+        else:  # an agent-named meta tag (`<meta name="CCBot" content="noai">`): that agent only
+            out += directive_signals([(None, d) for _, d in robots_directives(meta["content"])],
+                                     "meta_robots", f"meta[name={meta['name']}][{n}]",
+                                     default_agents=(name,), confidence="low")
+    tdm = [m for m in facts.meta_tdm if m["name"].lower() == "tdm-reservation"]
+    values = {m["content"].strip() for m in tdm}
+    valid = values & {"0", "1"}
+    if valid:
+        value = "1" if "1" in valid else "0"
+        lint = ("tdmrep_meta_conflict",) if len(valid) > 1 else ()
+        if not (lint and not conservative):
+            policy = next((m["content"] for m in facts.meta_tdm if m["name"].lower() == "tdm-policy"), "")
+            out.append(Signal("tdmrep", "tdm", "reserved" if value == "1" else "permitted", ("*",),
+                              "resource", "meta[name=tdm-reservation]", "high", lint=lint,
+                              detail=f"html meta tdm-reservation: {value}"
+                                     + (f"; tdm-policy: {policy}" if policy else "")))
+    for lic in facts.licences:
+        out.append(Signal("licence_markup", "tdm", "none", ("*",), "resource", lic.carrier, "low",
+                          scope_value=lic.url, detail=lic.spdx or lic.url,
+                          lint=("licence_scope_ambiguous",) if lic.scope == "page-ambiguous" else ()))
+    return out
