@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scanner.agents import default_registry
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.ingest import FileReport, ingest_file
+from scanner.corpus.records import sha256_hex
+from scanner.decide import Artefact, Decision, Evidence, Policy, decide, decision_id, make_policy
 from scanner.errors import InputError, ScannerError
+from scanner.evidence import EvidenceIndex
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
@@ -239,3 +244,151 @@ def robots_check(
     parsed = parse_robots(body, dialect)
     lint = parsed.lint + tuple(agent_typos(parsed, default_registry().tokens()))
     return RobotsVerdict(url, agent, parsed.explain(url, agent), evidence, observed, lint)
+
+
+# -- decisions -------------------------------------------------------------------------------------
+def check(
+    url: str,
+    agent: str | None = None,
+    *,
+    store: Store | None = None,
+    as_of: datetime | None = None,
+    policy: str | Policy = "any-ai-trainer",
+    own_token: str | None = None,
+    modality: str = "text",
+    robots: Path | None = None,
+) -> Decision:
+    """May this URL be used for AI training? The one decision path of audit, status and hook.
+
+    Evidence is the newest seen at or before `as_of` for the URL's origin and the resource
+    (`store`), or a robots.txt file given directly (`robots`).
+    """
+    parts = split_url(url)
+    if parts is None:
+        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    pol = policy if isinstance(policy, Policy) else _policy(policy, agent, own_token)
+    if robots is not None:
+        try:
+            body = robots.read_bytes()
+        except OSError as exc:
+            raise InputError(str(robots), f"cannot read: {exc.strerror or exc}") from exc
+        evidence = Evidence(robots=Artefact("robots.txt", str(robots), body, sha256_hex(body), None))
+    elif store is not None:
+        index = EvidenceIndex.load(store, origins=[parts.origin], urls=[url], as_of=as_of)
+        evidence = index.evidence_for(url, as_of)
+    else:
+        raise ScannerError("give a store with evidence, or a robots.txt file")
+    return decide(url, evidence, pol, modality=modality)
+
+
+def _policy(name: str, agent: str | None, own_token: str | None) -> Policy:
+    try:
+        return make_policy(name, own_token=own_token, agent=agent)
+    except ValueError as exc:
+        raise ScannerError(str(exc)) from exc
+
+
+def decide_documents(
+    store: Store,
+    policy: str | Policy = "any-ai-trainer",
+    *,
+    as_of: datetime | None = None,
+    own_token: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 5000,
+) -> dict[str, Any]:
+    """A decision per document, written in bulk. Without `as_of`, each document is judged by the
+    evidence seen at or before its own fetch time (the status when it was collected)."""
+    pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
+    run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of})
+    docs = store.query(
+        "SELECT doc_id, url, fetched_at, modality FROM documents WHERE url IS NOT NULL ORDER BY doc_id"
+    ).to_pylist()
+    index = EvidenceIndex.load(store, as_of=as_of)
+    counts: dict[str, int] = {"allowed": 0, "reserved": 0, "unknown": 0}
+    rows: list[dict] = []
+    now = datetime.now(UTC)
+    new = 0
+    for doc in docs:
+        when = as_of or doc["fetched_at"]
+        evidence = index.evidence_for(doc["url"], when, reference=doc["fetched_at"] or as_of)
+        d = decide(doc["url"], evidence, pol, modality=doc["modality"])
+        counts[d.verdict] += 1
+        rows.append(
+            {
+                "decision_id": decision_id(doc["doc_id"], pol, as_of, evidence),
+                "doc_id": doc["doc_id"],
+                "url": doc["url"],
+                "policy": pol.name,
+                "policy_version": pol.version,
+                "usage": pol.usage,
+                "as_of": as_of,
+                "verdict": d.verdict,
+                "reasons": json.dumps(d.as_dict()),
+                "evidence_sha256": list(d.evidence_sha256),
+                "decided_at": now,
+                "run_id": run_id,
+            }
+        )
+        if len(rows) >= batch:
+            new += store.insert("decisions", rows)
+            if progress:
+                progress(len(rows), 0)
+            rows = []
+    new += store.insert("decisions", rows)
+    if progress and rows:
+        progress(len(rows), 0)
+    stats = {
+        "documents": len(docs),
+        "new_decisions": new,
+        "policy": pol.name,
+        "policy_version": pol.version,
+        **counts,
+    }
+    store.finish_run(run_id, "ok", stats, [])
+    return stats
+
+
+def status(
+    target: str,
+    agent: str | None = None,
+    *,
+    store: Store,
+    as_of: datetime | None = None,
+    policy: str = "any-ai-trainer",
+    own_token: str | None = None,
+) -> dict[str, Any]:
+    """`check` plus the evidence it rests on, with the robots.txt text: the legal team's view."""
+    url = target if "://" in target else f"https://{target.strip('/')}/"
+    if split_url(url) is None:
+        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
+    decision = check(url, agent, store=store, as_of=as_of, policy=policy, own_token=own_token)
+    parts = split_url(url)
+    index = EvidenceIndex.load(store, origins=[parts.origin], urls=[url], as_of=as_of)
+    ev = index.evidence_for(url, as_of)
+    evidence = []
+    for art in (ev.robots, ev.tdmrep, ev.ai_txt, *ev.rsl, *ev.resource):
+        if art is None:
+            continue
+        evidence.append(
+            {
+                "kind": art.kind,
+                "url": art.url,
+                "observed_at": art.observed_at,
+                "http_status": art.http_status,
+                "sha256": art.sha256,
+                "text": art.body.decode("utf-8", "replace"),
+            }
+        )
+    if not evidence:
+        host = split_url(url).host
+        other = (
+            store.query(
+                "SELECT DISTINCT origin FROM observations WHERE origin LIKE ? ORDER BY 1", [f"%://{host}%"]
+            )
+            .column(0)
+            .to_pylist()
+        )
+        hint = f" (evidence exists for {', '.join(other)})" if other else ""
+        decision = replace(decision, lint=(*decision.lint, "no_evidence_for_origin" + hint))
+    return {"target": target, "as_of": as_of, "decision": decision.as_dict(), "evidence": evidence}

@@ -118,6 +118,7 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     out.print(f"[bold]Demo store:[/bold] {store}")
     _print_ingest(result.ingest)
     out.print(f"robots.txt evidence imported: {result.robots_imported}")
+    _print_rows("Decisions (policy any-ai-trainer, each document as of its fetch time)", [result.decisions])
     _print_rows("Largest domains", per_domain)
     _print_rows("Store contents", [result.counts])
     out.print(f'Next: provenance query "select * from documents_per_domain" --store {store}')
@@ -231,37 +232,119 @@ def query(
         _print_rows(None, rows, table.column_names)
 
 
+PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601).")]
+
+
 @app.command()
 def check(
     url: Annotated[str, typer.Argument(help="The URL to judge.")],
-    agent: Annotated[str, typer.Option(help="Product token (or User-Agent) to judge for.")],
-    robots: Annotated[Path | None, typer.Option(help="A robots.txt file instead of the store.")] = None,
-    as_of: Annotated[str | None, typer.Option(help="Use evidence seen at or before (ISO 8601).")] = None,
-    google: Annotated[bool, typer.Option(help="Read robots.txt exactly as google/robotstxt.")] = False,
+    agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
+    robots: Annotated[Path | None, typer.Option(help="Judge by this robots.txt file alone.")] = None,
+    as_of: AsOfOpt = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    google: Annotated[bool, typer.Option(help="With --robots: read it exactly as google/robotstxt.")] = False,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """The robots.txt verdict for a URL and agent, with the group, rule and line that decided."""
-    from scanner.signals.robots import GOOGLE, RFC9309
-
+    """allowed / reserved / unknown for a URL, with the reasons and evidence (for scripts and hooks)."""
     when = parse_time(as_of, "--as-of") if as_of else None
-    dialect = GOOGLE if google else RFC9309
     if robots is not None:
-        verdict = api.robots_check(url, agent, robots=robots, dialect=dialect)
+        decision = api.check(url, agent, robots=robots, policy=policy, own_token=own_token)
+        explained = api.robots_check(url, agent or "*", robots=robots, dialect=_dialect(google)).as_dict()
     else:
         with Store.open(store, read_only=True) as st:
-            verdict = api.robots_check(url, agent, store=st, as_of=when, dialect=dialect)
-    doc = verdict.as_dict()
+            decision = api.check(url, agent, store=st, as_of=when, policy=policy, own_token=own_token)
+        explained = None
+    doc = decision.as_dict() | ({"robots": explained} if explained else {})
     if json_out:
         emit_json(doc)
         return
-    colour = "green" if verdict.allowed else "red"
-    out.print(f"[{colour}]{doc['verdict']}[/{colour}] {url} for {agent}")
-    out.print(f"  {doc['explanation']}", markup=False)
-    seen = f", observed {doc['observed_at'].isoformat()}" if doc["observed_at"] else ""
-    out.print(f"  evidence: {doc['evidence']}{seen}", markup=False)
-    for finding in verdict.lint:
-        out.print(f"  lint {finding.code} (line {finding.line}): {finding.message}", markup=False)
+    _print_decision(doc)
+    if explained:
+        out.print(f"  robots.txt: {explained['explanation']}", markup=False)
+        for finding in explained["lint"]:
+            out.print(
+                f"  lint {finding['code']} (line {finding['line']}): {finding['message']}", markup=False
+            )
+
+
+@app.command()
+def status(
+    target: Annotated[str, typer.Argument(help="A URL, or a domain (judged at its home page).")],
+    agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
+    as_of: AsOfOpt = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    show_evidence: Annotated[bool, typer.Option(help="Print the stored robots.txt.")] = False,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """The verdict with every reason and the evidence behind it, as a legal team asks for it."""
+    when = parse_time(as_of, "--as-of") if as_of else None
+    with Store.open(store, read_only=True) as st:
+        report = api.status(target, agent, store=st, as_of=when, policy=policy, own_token=own_token)
+    if json_out:
+        emit_json(report)
+        return
+    _print_decision(report["decision"])
+    for ev in report["evidence"]:
+        out.print(
+            f"  evidence {ev['kind']} {ev['url']} observed {ev['observed_at']} HTTP {ev['http_status']} "
+            f"sha256 {ev['sha256']}",
+            markup=False,
+        )
+        if show_evidence and ev.get("text"):
+            out.print(ev["text"], markup=False, highlight=False)
+
+
+@app.command("decide")
+def decide_cmd(
+    policy: PolicyOpt = "any-ai-trainer",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Judge every document as of this time (default: each at its own fetch time)."
+        ),
+    ] = None,
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a decision per document under a named policy."""
+    when = parse_time(as_of, "--as-of") if as_of else None
+    with Store.open(store) as st, progress_bar("decide") as advance:
+        stats = api.decide_documents(st, policy, as_of=when, own_token=own_token, progress=advance)
+    if json_out:
+        emit_json(stats)
+    else:
+        _print_rows("Decisions", [stats])
+
+
+def _dialect(google: bool):
+    from scanner.signals.robots import GOOGLE, RFC9309
+
+    return GOOGLE if google else RFC9309
+
+
+def _print_decision(doc: dict) -> None:
+    colour = {"allowed": "green", "reserved": "red"}.get(doc["verdict"], "yellow")
+    out.print(
+        f"[{colour}]{doc['verdict']}[/{colour}] {doc['url']}  (policy {doc['policy']} "
+        f"v{doc['policy_version']}, checked: {', '.join(doc['checked']) or 'nothing'})"
+    )
+    for r in doc["reasons"]:
+        seen = f", observed {r['observed_at']}" if r["observed_at"] else ""
+        lint = f" [{', '.join(r['lint'])}]" if r["lint"] else ""
+        out.print(
+            f"  {r['statement']:9s} {r['signal']:<20s} {r['detail']} ({r['locator']}; "
+            f"agents {', '.join(r['agents'][:4])}{'…' if len(r['agents']) > 4 else ''}; "
+            f"confidence {r['confidence']}{seen}){lint}",
+            markup=False,
+        )
+    for lic in doc["licences"]:
+        out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False)
 
 
 @app.command()

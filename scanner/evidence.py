@@ -141,3 +141,118 @@ def import_evidence(
     )
     write_observations(store, [(body, obs)], run_id)
     return obs
+
+
+ORIGIN_KINDS = ("robots.txt", "tdmrep.json", "ai.txt")
+RESOURCE_KINDS = ("headers", "html-meta")
+
+
+class EvidenceIndex:
+    """Stored evidence loaded once and looked up per URL "as of" a time.
+
+    The audit (`provenance decide`), the legal query (`status`) and the hook (`check`) all build
+    their `Evidence` here, so they cannot disagree. RFC 9309 §2.4: when the newest robots.txt
+    sighting is unreachable, the newest earlier successful copy is used instead (it is then
+    usually stale, which lowers confidence).
+    """
+
+    def __init__(self, rows: list[dict], blocklist: dict[str, tuple[str, str | None]]) -> None:
+        from bisect import bisect_right
+
+        self._bisect = bisect_right
+        self.by_origin: dict[tuple[str, str], list[dict]] = {}
+        self.by_url: dict[tuple[str, str], list[dict]] = {}
+        for row in rows:
+            if row["kind"] in ORIGIN_KINDS:
+                self.by_origin.setdefault((row["origin"], row["kind"]), []).append(row)
+            else:
+                self.by_url.setdefault((row["url"], row["kind"]), []).append(row)
+        self._times = {k: [r["observed_at"] for r in v] for k, v in (self.by_origin | self.by_url).items()}
+        self.blocklist = blocklist
+
+    @classmethod
+    def load(
+        cls,
+        store: Store,
+        *,
+        origins: list[str] | None = None,
+        urls: list[str] | None = None,
+        as_of: datetime | None = None,
+    ) -> EvidenceIndex:
+        rows = store.observations(origins=origins, kinds=ORIGIN_KINDS, as_of=as_of)
+        rows += store.observations(urls=urls, kinds=RESOURCE_KINDS, as_of=as_of)
+        rows += store.observations(kinds=("rsl",), as_of=as_of)
+        return cls(rows, store.blocklist())
+
+    def _newest(self, key: tuple[str, str], when: datetime | None) -> list[dict]:
+        rows = self.by_origin.get(key) or self.by_url.get(key) or []
+        if when is None or not rows:
+            return rows
+        return rows[: self._bisect(self._times[key], when)]
+
+    def evidence_for(self, url: str, when: datetime | None, reference: datetime | None = None):
+        """The `Evidence` for a URL from what was seen at or before `when` (None: everything)."""
+        from scanner.decide import Artefact, Evidence
+        from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
+
+        parts = split_url(url)
+        origin = parts.origin if parts else None
+
+        def artefact(row: dict | None) -> Artefact | None:
+            if row is None:
+                return None
+            return Artefact(
+                row["kind"],
+                row["url"],
+                row["body"],
+                row["evidence_sha256"],
+                row["observed_at"],
+                row["http_status"],
+            )
+
+        per_origin = {}
+        for kind in ORIGIN_KINDS:
+            seen = self._newest((origin, kind), when) if origin else []
+            chosen = seen[-1] if seen else None
+            if chosen is not None and robots_outcome(chosen["http_status"]) == UNREACHABLE:
+                earlier = [r for r in seen if robots_outcome(r["http_status"]) == PARSED]
+                chosen = earlier[-1] if earlier else chosen
+            per_origin[kind] = artefact(chosen)
+        resource = []
+        for kind in RESOURCE_KINDS:
+            seen = self._newest((url, kind), when)
+            if seen:
+                resource.append(artefact(seen[-1]))
+        rsl = self._rsl_for(per_origin["robots.txt"], resource, when)
+        hit = self.blocklist.get(parts.registrable_domain) if parts else None
+        return Evidence(
+            robots=per_origin["robots.txt"],
+            tdmrep=per_origin["tdmrep.json"],
+            ai_txt=per_origin["ai.txt"],
+            rsl=tuple(rsl),
+            resource=tuple(resource),
+            blocklisted=hit,
+            reference_time=reference or when,
+        )
+
+    def _rsl_for(self, robots, resource, when) -> list:
+        """RSL documents named by robots.txt `License:` lines and the page's licence links, if stored."""
+        from scanner.decide import Artefact, _robots
+
+        urls: list[str] = []
+        if robots is not None:
+            urls += [r.value for _, r in _robots(robots.body).records("license")]
+        for art in resource:
+            if art.kind == "html-meta":
+                urls += json.loads(art.body).get("rsl_links", [])
+        found = []
+        for u in dict.fromkeys(urls):
+            seen = self._newest((u, "rsl"), when)
+            if seen:
+                row = seen[-1]
+                found.append(
+                    Artefact(
+                        "rsl", u, row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"]
+                    )
+                )
+        return found

@@ -40,13 +40,13 @@ def test_demo_is_idempotent(demo_store: Path) -> None:
     assert all(f["already_done"] for f in doc["ingest"]["files"])
     after = json.loads(run("info", "--json", cwd=demo_store).stdout)["counts"]
     assert {k: v for k, v in after.items() if k != "runs"} == {k: v for k, v in before.items() if k != "runs"}
-    assert after["runs"] == before["runs"] + 1
+    assert after["runs"] == before["runs"] + 2  # an ingest run and a decide run
 
 
 def test_views_answer_the_documented_questions(demo_store: Path) -> None:
     proc = run(
         "query",
-        "select origin, kind, observed_at from evidence_history where origin = 'https://www.nytimes.com'",
+        "select origin, kind, observed_at from evidence_history where origin = 'https://www.nytimes.com' and kind = 'robots.txt'",
         "--json",
         cwd=demo_store,
     )
@@ -158,14 +158,36 @@ def test_check_with_a_robots_file_and_with_stored_evidence(demo_store: Path, tmp
         cwd=tmp_path,
     )
     doc = json.loads(proc.stdout)
-    assert doc["verdict"] == "disallowed" and doc["rule"]["line"] == 2
-    assert doc["evidence"] == f"file:{robots}"
+    assert doc["verdict"] == "reserved" and doc["reasons"][0]["locator"] == "line 2"
+    assert doc["robots"]["rule"]["line"] == 2 and doc["robots"]["evidence"] == f"file:{robots}"
     # from the demo store: the nytimes robots.txt seen in July 2019
     proc = run("check", "https://www.nytimes.com/svc/x", "--agent", "GPTBot", "--json", cwd=demo_store)
     doc = json.loads(proc.stdout)
-    assert doc["verdict"] == "disallowed" and doc["used_fallback"] and doc["rule"]["pattern"] == "/svc"
-    assert doc["evidence"].startswith("store:") and doc["observed_at"].startswith("2019-07-01")
+    reason = doc["reasons"][0]
+    assert doc["verdict"] == "reserved" and reason["detail"] == "Disallow: /svc in the * group"
+    assert reason["evidence_sha256"] == doc["evidence_sha256"][0]
+    assert reason["observed_at"].startswith("2019-07-01")
+    # before any evidence was seen, nothing is known
     proc = run(
-        "check", "https://www.nytimes.com/a", "--agent", "GPTBot", "--as-of", "2019-01-01", cwd=demo_store
+        "check",
+        "https://www.nytimes.com/a",
+        "--agent",
+        "GPTBot",
+        "--as-of",
+        "2019-01-01",
+        "--json",
+        cwd=demo_store,
     )
-    assert proc.returncode == 2 and "no robots.txt evidence" in proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "unknown"
+
+
+def test_status_shows_the_evidence_a_legal_team_needs(demo_store: Path) -> None:
+    proc = run("status", "www.nytimes.com", "--as-of", "2019-12-01", "--json", cwd=demo_store)
+    report = json.loads(proc.stdout)
+    assert report["decision"]["verdict"] == "reserved"  # omgili, a data provider, is disallowed
+    assert {r["agents"][0] for r in report["decision"]["reasons"]} == {"omgili", "omgilibot"}
+    robots = report["evidence"][0]
+    assert robots["kind"] == "robots.txt" and robots["http_status"] == 200
+    assert "User-Agent: omgili" in robots["text"]
+    text = run("status", "www.nytimes.com", "--show-evidence", cwd=demo_store).stdout
+    assert "Disallow: / in group omgili" in text and "Sitemap:" in text

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner.corpus import jsonl, warc
@@ -27,11 +28,14 @@ from scanner.corpus.records import (
     sha256_hex,
     whitespace_tokens,
 )
+from scanner.decide import html_meta_evidence
 from scanner.errors import InputError
 from scanner.evidence import Observation, observation_rows
+from scanner.signals.html import read_html
 from scanner.store import Store
 from scanner.urls import split_url
 
+_NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)  # a record without a date: seen "at some time"
 Progress = Callable[[int, int], None]  # (records, payload bytes) done since the last call
 
 
@@ -141,6 +145,25 @@ def headers_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     return body, obs
 
 
+def html_meta_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
+    """The page's robots/TDMRep meta tags and licence markup, as evidence seen at fetch time."""
+    if rec.text is not None or rec.url is None or not is_html(rec.content_type, rec.payload):
+        return None
+    body = html_meta_evidence(read_html(rec.payload))
+    if body is None:
+        return None
+    obs = Observation(
+        evidence_sha256=sha256_hex(body),
+        kind="html-meta",
+        url=rec.url,
+        observed_at=rec.fetched_at or _NO_DATE,
+        via="corpus-record",
+        http_status=rec.http_status,
+        locator=rec.locator,
+    )
+    return body, obs
+
+
 def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     """A robots.txt capture inside a crawl is historical evidence for its origin."""
     if rec.url is None or rec.fetched_at is None:
@@ -190,6 +213,8 @@ def build_batch(items: list[Item], source_id: str) -> _Built:
         else:
             built.documents.append(to_document(item, source_id))
             if item.headers and (ev := headers_observation(item)):
+                built.evidence.append(ev)
+            if ev := html_meta_observation(item):
                 built.evidence.append(ev)
     return built
 

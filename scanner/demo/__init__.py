@@ -26,14 +26,17 @@ class DemoResult:
     store_path: str
     ingest: api.IngestReport
     robots_imported: int
+    decisions: dict
     counts: dict[str, int]
 
 
-def run_demo(store: Store, progress: Callable[[int], None] | None = None) -> DemoResult:
+def run_demo(
+    store: Store, progress: Callable[[int, int], None] | None = None, workers: int = 1
+) -> DemoResult:
     sample = sample_dir()
     manifest = load_manifest(sample / "manifest.toml")
     api.declare(store, manifest)
-    report = api.ingest(store, api.manifest_jobs(manifest), progress=progress)
+    report = api.ingest(store, api.manifest_jobs(manifest), workers=workers, progress=progress)
     listing = json.loads((sample / "robots" / "index.json").read_text())
     for item in listing:
         import_evidence(
@@ -44,4 +47,5 @@ def run_demo(store: Store, progress: Callable[[int], None] | None = None) -> Dem
             http_status=item["status"],
             run_id=report.run_id,
         )
-    return DemoResult(store.path, report, len(listing), store.counts())
+    decisions = api.decide_documents(store, "any-ai-trainer")
+    return DemoResult(store.path, report, len(listing), decisions, store.counts())

@@ -24,8 +24,15 @@ VENDOR_NOARCHIVE = ("bingbot", "amazonbot")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 AIPREF_TRAINING = {"train-ai": "train-ai"}
 # Labels of earlier aipref drafts, still copied by sites (spec §10.1): read conservatively.
-AIPREF_LEGACY = {"train-genai": "train-ai", "genai": "train-ai", "ai": "train-any", "tdm": "tdm",
-                 "all": "tdm", "bots": "tdm", "ai-use": "ai-input"}
+AIPREF_LEGACY = {
+    "train-genai": "train-ai",
+    "genai": "train-ai",
+    "ai": "train-any",
+    "tdm": "tdm",
+    "all": "tdm",
+    "bots": "tdm",
+    "ai-use": "ai-input",
+}
 
 
 def header_lines(headers: Any) -> Lines:
@@ -69,22 +76,48 @@ def robots_directives(value: str) -> list[tuple[str | None, str]]:
     return out
 
 
-def directive_signals(pairs: list[tuple[str | None, str]], signal: str, locator: str,
-                      default_agents: tuple[str, ...] = ("*",), confidence: str = "medium") -> list[Signal]:
+def directive_signals(
+    pairs: list[tuple[str | None, str]],
+    signal: str,
+    locator: str,
+    default_agents: tuple[str, ...] = ("*",),
+    confidence: str = "medium",
+) -> list[Signal]:
     signals = []
     for agent, directive in pairs:
         agents = (agent,) if agent else default_agents
         if directive in AI_DIRECTIVES:
             image = directive == "noimageai"
-            signals.append(Signal(signal, "tdm", "reserved", agents,
-                                  "modality" if image else "resource", locator, confidence,
-                                  scope_value="image" if image else None, detail=directive))
+            signals.append(
+                Signal(
+                    signal,
+                    "tdm",
+                    "reserved",
+                    agents,
+                    "modality" if image else "resource",
+                    locator,
+                    confidence,
+                    scope_value="image" if image else None,
+                    detail=directive,
+                )
+            )
         elif directive == "noarchive":
             vendors = tuple(a for a in agents if a in VENDOR_NOARCHIVE) or (
-                VENDOR_NOARCHIVE if agents == ("*",) else ())
+                VENDOR_NOARCHIVE if agents == ("*",) else ()
+            )
             if vendors:
-                signals.append(Signal(signal, "train-any", "reserved", vendors, "resource", locator,
-                                      "medium", detail="noarchive (vendor-scoped AI training opt-out)"))
+                signals.append(
+                    Signal(
+                        signal,
+                        "train-any",
+                        "reserved",
+                        vendors,
+                        "resource",
+                        locator,
+                        "medium",
+                        detail="noarchive (vendor-scoped AI training opt-out)",
+                    )
+                )
     return signals
 
 
@@ -113,20 +146,46 @@ def tdmrep_header(lines: Lines, conservative: bool = True) -> tuple[Signal | Non
         value = valid.pop()
     policy = next((v for _, v in _values(lines, "tdm-policy")), "")
     statement = "reserved" if value == "1" else "permitted"
-    return Signal("tdmrep", "tdm", statement, ("*",), "resource", "header tdm-reservation", "high",
-                  detail=f"tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
-                  lint=tuple(lint)), lint
+    return Signal(
+        "tdmrep",
+        "tdm",
+        statement,
+        ("*",),
+        "resource",
+        "header tdm-reservation",
+        "high",
+        detail=f"tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
+        lint=tuple(lint),
+    ), lint
 
 
-def aipref_signals(value: str, signal: str, locator: str, conservative: bool = True,
-                   agents: tuple[str, ...] = ("*",), scope: str = "resource",
-                   scope_value: str | None = None) -> list[Signal]:
+def aipref_signals(
+    value: str,
+    signal: str,
+    locator: str,
+    conservative: bool = True,
+    agents: tuple[str, ...] = ("*",),
+    scope: str = "resource",
+    scope_value: str | None = None,
+) -> list[Signal]:
     """An IETF aipref usage-preference dictionary (`train-ai=n`) -> signals (spec §10.2)."""
     try:
         parsed = http_sf.parse(value.encode("ascii", "replace"), tltype="dictionary")
     except Exception:  # the draft: a dictionary that fails to parse means unknown preferences
-        return [Signal(signal, "train-ai", "none", agents, scope, locator, "low", scope_value,
-                       lint=("aipref_parse_error",), detail=value)]
+        return [
+            Signal(
+                signal,
+                "train-ai",
+                "none",
+                agents,
+                scope,
+                locator,
+                "low",
+                scope_value,
+                lint=("aipref_parse_error",),
+                detail=value,
+            )
+        ]
     out = []
     for key, (item, params) in parsed.items():
         category = AIPREF_TRAINING.get(key)
@@ -139,9 +198,20 @@ def aipref_signals(value: str, signal: str, locator: str, conservative: bool = T
         if legacy and statement == "permitted":
             continue  # an old label never grants a permission
         detail = f"{key}={item}" + "".join(f";{k}={v}" for k, v in params.items())
-        out.append(Signal(signal, category, statement, agents, scope, locator,
-                          "low" if legacy else "high", scope_value,
-                          lint=("aipref_legacy_label",) if legacy else (), detail=detail))
+        out.append(
+            Signal(
+                signal,
+                category,
+                statement,
+                agents,
+                scope,
+                locator,
+                "low" if legacy else "high",
+                scope_value,
+                lint=("aipref_legacy_label",) if legacy else (),
+                detail=detail,
+            )
+        )
     return out
 
 
@@ -172,15 +242,27 @@ def content_signal_pairs(value: str) -> tuple[dict[str, str], list[str]]:
     return pairs, lint
 
 
-def content_signal_signals(value: str, locator: str, agents: tuple[str, ...], scope: str = "origin",
-                           confidence: str = "medium") -> list[Signal]:
+def content_signal_signals(
+    value: str, locator: str, agents: tuple[str, ...], scope: str = "origin", confidence: str = "medium"
+) -> list[Signal]:
     pairs, lint = content_signal_pairs(value)
     out = []
     for key, category in (("ai-train", "train-any"), ("ai-input", "ai-input"), ("search", "search")):
         if pairs.get(key) in ("yes", "no"):
             statement = "reserved" if pairs[key] == "no" else "permitted"
-            out.append(Signal("content_signal", category, statement, agents, scope, locator, confidence,
-                              lint=tuple(lint), detail=f"Content-Signal: {value}"))
+            out.append(
+                Signal(
+                    "content_signal",
+                    category,
+                    statement,
+                    agents,
+                    scope,
+                    locator,
+                    confidence,
+                    lint=tuple(lint),
+                    detail=f"Content-Signal: {value}",
+                )
+            )
     return out
 
 
@@ -199,8 +281,11 @@ def link_licences(lines: Lines) -> list[tuple[str, bool]]:
     out = []
     for _, value in _values(lines, "link"):
         for m in _LINK.finditer(value):
-            params = {p.split("=", 1)[0].strip().lower(): p.split("=", 1)[1].strip().strip('"').lower()
-                      for p in m.group(2).split(";") if "=" in p}
+            params = {
+                p.split("=", 1)[0].strip().lower(): p.split("=", 1)[1].strip().strip('"').lower()
+                for p in m.group(2).split(";")
+                if "=" in p
+            }
             if "license" in params.get("rel", "").split():
                 out.append((m.group(1).strip(), params.get("type") == "application/rsl+xml"))
     return out

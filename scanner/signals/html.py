@@ -19,7 +19,9 @@ from scanner.signals.model import Signal
 
 _CC = re.compile(
     r"https?://(?:www\.)?creativecommons\.org/(?:licenses/(?P<kind>by(?:-nc)?(?:-sa|-nd)?)/(?P<ver>[0-9.]+)"
-    r"|publicdomain/(?P<pd>zero|mark)/(?P<pdver>[0-9.]+))", re.IGNORECASE)
+    r"|publicdomain/(?P<pd>zero|mark)/(?P<pdver>[0-9.]+))",
+    re.IGNORECASE,
+)
 _CC_LICENCE_HREF = re.compile(r"creativecommons\.org/(licenses|publicdomain)/", re.IGNORECASE)
 _RIGHTS_NAMES = {"copyright", "rights", "dc.rights", "dcterms.rights", "dc.license", "dcterms.license"}
 # Meta names that are not agents even though they hold robots-like directives.
@@ -148,12 +150,17 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             continue  # reservations are read from <head> only
         name = meta["name"].lower()
         if name == "robots":
-            out += directive_signals(robots_directives(meta["content"]), "meta_robots",
-                                     f"meta[name=robots][{n}]")
+            out += directive_signals(
+                robots_directives(meta["content"]), "meta_robots", f"meta[name=robots][{n}]"
+            )
         else:  # an agent-named meta tag (`<meta name="CCBot" content="noai">`): that agent only
-            out += directive_signals([(None, d) for _, d in robots_directives(meta["content"])],
-                                     "meta_robots", f"meta[name={meta['name']}][{n}]",
-                                     default_agents=(name,), confidence="low")
+            out += directive_signals(
+                [(None, d) for _, d in robots_directives(meta["content"])],
+                "meta_robots",
+                f"meta[name={meta['name']}][{n}]",
+                default_agents=(name,),
+                confidence="low",
+            )
     tdm = [m for m in facts.meta_tdm if m["name"].lower() == "tdm-reservation"]
     values = {m["content"].strip() for m in tdm}
     valid = values & {"0", "1"}
@@ -162,12 +169,33 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
         lint = ("tdmrep_meta_conflict",) if len(valid) > 1 else ()
         if not (lint and not conservative):
             policy = next((m["content"] for m in facts.meta_tdm if m["name"].lower() == "tdm-policy"), "")
-            out.append(Signal("tdmrep", "tdm", "reserved" if value == "1" else "permitted", ("*",),
-                              "resource", "meta[name=tdm-reservation]", "high", lint=lint,
-                              detail=f"html meta tdm-reservation: {value}"
-                                     + (f"; tdm-policy: {policy}" if policy else "")))
+            out.append(
+                Signal(
+                    "tdmrep",
+                    "tdm",
+                    "reserved" if value == "1" else "permitted",
+                    ("*",),
+                    "resource",
+                    "meta[name=tdm-reservation]",
+                    "high",
+                    lint=lint,
+                    detail=f"html meta tdm-reservation: {value}"
+                    + (f"; tdm-policy: {policy}" if policy else ""),
+                )
+            )
     for lic in facts.licences:
-        out.append(Signal("licence_markup", "tdm", "none", ("*",), "resource", lic.carrier, "low",
-                          scope_value=lic.url, detail=lic.spdx or lic.url,
-                          lint=("licence_scope_ambiguous",) if lic.scope == "page-ambiguous" else ()))
+        out.append(
+            Signal(
+                "licence_markup",
+                "tdm",
+                "none",
+                ("*",),
+                "resource",
+                lic.carrier,
+                "low",
+                scope_value=lic.url,
+                detail=lic.spdx or lic.url,
+                lint=("licence_scope_ambiguous",) if lic.scope == "page-ambiguous" else (),
+            )
+        )
     return out

@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-SIGNALS = ("robots", "robots_unreachable", "tdmrep", "x_robots_tag", "meta_robots", "ai_txt",
-           "content_usage_header", "content_usage_robots", "content_signal", "rsl", "iptc_dmi",
-           "licence_markup", "blocklist")
+SIGNALS = (
+    "robots",
+    "robots_unreachable",
+    "tdmrep",
+    "x_robots_tag",
+    "meta_robots",
+    "ai_txt",
+    "content_usage_header",
+    "content_usage_robots",
+    "content_signal",
+    "rsl",
+    "iptc_dmi",
+    "licence_markup",
+    "blocklist",
+)
 CATEGORIES = ("train-ai", "train-any", "tdm", "ai-input", "search", "crawl")
 STATEMENTS = ("reserved", "permitted", "conditional", "none")
 CONFIDENCE = ("high", "medium", "low")

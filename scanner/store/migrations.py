@@ -150,5 +150,21 @@ V2 = [
         ORDER BY o.origin, o.kind, o.observed_at""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2}
+V3 = [
+    # The newest decision per document, policy, usage and as-of mode: what an audit reports.
+    """CREATE VIEW document_verdicts AS
+        SELECT * EXCLUDE (rn) FROM (
+            SELECT d.*, row_number() OVER (PARTITION BY doc_id, policy, usage, as_of
+                                           ORDER BY decided_at DESC, decision_id) AS rn
+            FROM decisions d WHERE doc_id IS NOT NULL)
+        WHERE rn = 1""",
+    # Verdict counts per registrable domain and source: the base of the summary's section 3.1.
+    """CREATE VIEW verdicts_per_domain AS
+        SELECT d.registrable_domain, d.source_id, v.policy, v.verdict, count(*) AS documents,
+               sum(d.raw_bytes)::BIGINT AS raw_bytes, sum(d.token_count)::BIGINT AS tokens
+        FROM document_verdicts v JOIN documents d USING (doc_id)
+        GROUP BY ALL""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3}
 LATEST = max(MIGRATIONS)

@@ -248,6 +248,37 @@ class Store:
         ).to_pylist()
         return rows[0] if rows else None
 
+    def observations(
+        self,
+        *,
+        origins: Sequence[str] | None = None,
+        urls: Sequence[str] | None = None,
+        kinds: Sequence[str],
+        as_of: datetime | None = None,
+    ) -> list[dict]:
+        """Sightings (with their bytes) of the given kinds for some origins or URLs, oldest first."""
+        where = ["o.kind IN (SELECT unnest(?::VARCHAR[]))"]
+        params: list[Any] = [list(kinds)]
+        if origins is not None:
+            where.append("o.origin IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(origins))
+        if urls is not None:
+            where.append("o.url IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(urls))
+        if as_of is not None:
+            where.append("o.observed_at <= ?")
+            params.append(as_of)
+        return self.query(
+            "SELECT o.kind, o.origin, o.url, o.observed_at, o.http_status, o.evidence_sha256, e.body "
+            "FROM observations o JOIN evidence e ON e.sha256 = o.evidence_sha256 "
+            f"WHERE {' AND '.join(where)} ORDER BY o.observed_at, o.obs_id",
+            params,
+        ).to_pylist()
+
+    def blocklist(self) -> dict[str, tuple[str, str | None]]:
+        rows = self.query("SELECT registrable_domain, list_name, reason FROM blocklist ORDER BY list_name")
+        return {r["registrable_domain"]: (r["list_name"], r["reason"]) for r in rows.to_pylist()}
+
     def count(self, table: str) -> int:
         if table not in TABLE_KEYS and table not in ("runs", "ingest_checkpoints"):
             raise ValueError(f"unknown table {table!r}")

@@ -1,0 +1,410 @@
+"""Decisions: the evidence seen for a URL + a named, versioned policy -> allowed / reserved / unknown.
+
+Spec opt-out-signals.md §2.4: each protocol is first resolved by its own precedence rules; across
+protocols the most restrictive statement wins (a permission never cancels a reservation); an
+unreachable robots.txt is a full disallow under RFC 9309; "allowed" means no machine-readable
+reservation was found in the protocols checked, never a licence. Pure: no store, no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from scanner.signals.files import (
+    ai_txt_signal,
+    parse_ai_txt,
+    parse_rsl,
+    parse_tdmrep,
+    rsl_signal,
+    tdmrep_layers,
+)
+from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, robots_signals
+from scanner.signals.headers import (
+    content_signal_header,
+    content_usage_header,
+    header_lines,
+    link_licences,
+    tdmrep_header,
+    x_robots_tag,
+)
+from scanner.signals.html import HtmlFacts, Licence, cc_spdx, html_signals
+from scanner.signals.model import CONFIDENCE, Signal
+from scanner.signals.robots import parse_robots
+
+POLICY_VERSION = "1"
+STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Whose reservations count and how the [our choice] readings are taken (spec §2.5)."""
+
+    name: str
+    agents: tuple[str, ...]  # product tokens, lower-case; "*" is the statement to unnamed crawlers
+    version: str = POLICY_VERSION
+    usage: str = "train-ai"
+    unreachable_is_disallow: bool = True  # RFC 9309 §2.3.1.4
+    conservative: bool = True  # legacy aipref labels, conflicting TDMRep values read as reserved
+
+    @property
+    def agent_set(self) -> frozenset[str]:
+        return frozenset(self.agents)
+
+
+POLICY_NAMES = ("any-ai-trainer", "own-token", "generic", "strict-literal")
+
+
+def make_policy(
+    name: str = "any-ai-trainer", *, own_token: str | None = None, agent: str | None = None
+) -> Policy:
+    """A named policy. `agent` asks for one agent's view (its group, else `*`)."""
+    from scanner.agents import TRAINING_ROLES, default_registry
+    from scanner.signals.robots import product_token
+
+    if agent:
+        return Policy(
+            f"agent:{product_token(agent) or agent.lower()}", (product_token(agent) or agent.lower(),)
+        )
+    if name == "any-ai-trainer":
+        return Policy(name, (*default_registry().tokens(TRAINING_ROLES), "*"))
+    if name == "own-token":
+        if not own_token:
+            raise ValueError("policy own-token needs the crawler's product token (manifest [crawler])")
+        return Policy(name, (product_token(own_token),))
+    if name == "generic":
+        return Policy(name, ("*",))
+    if name == "strict-literal":
+        return Policy(name, (*default_registry().tokens(TRAINING_ROLES), "*"), conservative=False)
+    raise ValueError(f"unknown policy {name!r} (one of {', '.join(POLICY_NAMES)})")
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One stored sighting of evidence: the bytes and how they were served."""
+
+    kind: str  # robots.txt | tdmrep.json | ai.txt | rsl | headers | html-meta
+    url: str
+    body: bytes
+    sha256: str
+    observed_at: datetime | None
+    http_status: int | None = 200
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything known about one URL as of a time: per-origin files, the resource's own
+    evidence, a blocklist hit. `reference_time` (the document's fetch time or the as-of time)
+    makes older evidence stale."""
+
+    robots: Artefact | None = None
+    tdmrep: Artefact | None = None
+    ai_txt: Artefact | None = None
+    rsl: tuple[Artefact, ...] = ()
+    resource: tuple[Artefact, ...] = ()  # headers and html-meta of the URL itself
+    blocklisted: tuple[str, str | None] | None = None  # (list name, reason)
+    reference_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    url: str
+    verdict: str  # allowed | reserved | unknown
+    reasons: tuple[Signal, ...]  # the statements that decided, strongest first
+    checked: tuple[str, ...]  # protocols successfully checked
+    licences: tuple[Signal, ...]  # licence evidence: information, never changes the verdict
+    policy: str
+    policy_version: str
+    usage: str
+    lint: tuple[str, ...] = field(default=())
+
+    @property
+    def evidence_sha256(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.evidence_sha256 for s in self.reasons if s.evidence_sha256))
+
+    def as_dict(self) -> dict:
+        return {
+            "url": self.url,
+            "verdict": self.verdict,
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "usage": self.usage,
+            "checked": list(self.checked),
+            "reasons": [reason_dict(s) for s in self.reasons],
+            "licences": [reason_dict(s) for s in self.licences],
+            "evidence_sha256": list(self.evidence_sha256),
+            "lint": list(self.lint),
+        }
+
+
+def reason_dict(s: Signal) -> dict:
+    return {
+        "signal": s.signal,
+        "category": s.category,
+        "statement": s.statement,
+        "agents": list(s.agents),
+        "scope": s.scope,
+        "scope_value": s.scope_value,
+        "locator": s.locator,
+        "confidence": s.confidence,
+        "detail": s.detail,
+        "evidence_sha256": s.evidence_sha256,
+        "observed_at": s.observed_at.isoformat() if s.observed_at else None,
+        "lint": list(s.lint),
+    }
+
+
+# -- parsing artefacts, cached by content address --------------------------------------------------
+@lru_cache(maxsize=4096)
+def _robots(body: bytes):
+    return parse_robots(body)
+
+
+@lru_cache(maxsize=4096)
+def _tdmrep(body: bytes, conservative: bool):
+    return parse_tdmrep(body, conservative)
+
+
+@lru_cache(maxsize=4096)
+def _ai_txt(body: bytes):
+    return parse_ai_txt(body)
+
+
+@lru_cache(maxsize=1024)
+def _rsl(body: bytes):
+    return parse_rsl(body)
+
+
+def html_meta_evidence(facts: HtmlFacts) -> bytes | None:
+    """The rights-relevant part of a page's markup, canonical JSON: what ingest stores."""
+    head_metas = [m for i, m in enumerate(facts.meta_robots) if i not in facts.body_meta_robots]
+    doc = {
+        "meta_robots": head_metas,
+        "meta_tdm": facts.meta_tdm,
+        "licences": [[lic.url, lic.carrier, lic.scope] for lic in facts.licences],
+        "rsl_links": facts.rsl_links,
+    }
+    if not any(doc.values()):
+        return None
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _html_facts(body: bytes) -> HtmlFacts:
+    doc = json.loads(body)
+    return HtmlFacts(
+        meta_robots=doc.get("meta_robots", []),
+        meta_tdm=doc.get("meta_tdm", []),
+        licences=[Licence(u, cc_spdx(u), c, s) for u, c, s in doc.get("licences", [])],
+        rsl_links=doc.get("rsl_links", []),
+    )
+
+
+# -- the verdict ---------------------------------------------------------------------------------
+def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "text") -> Decision:
+    statements: list[Signal] = []
+    checked: list[str] = []
+    lint: list[str] = []
+
+    def stamp(signals: list[Signal], art: Artefact) -> list[Signal]:
+        out = [s.with_evidence(art.sha256, art.observed_at) for s in signals]
+        if _stale(art, evidence.reference_time):
+            out = [s.lowered("stale_evidence") for s in out]
+        return out
+
+    # robots.txt: fetch outcome first, then the groups and rules of a parsed file
+    if evidence.robots is not None:
+        art = evidence.robots
+        outcome = robots_outcome(art.http_status)
+        if outcome == PARSED:
+            statements += stamp(
+                robots_signals(_robots(art.body), url, policy.agents, policy.conservative), art
+            )
+            checked.append("robots")
+            lint += [
+                x.code for x in _robots(art.body).lint if x.code in ("html_body", "truncated", "non_utf8")
+            ]
+        elif outcome == UNREACHABLE:
+            if policy.unreachable_is_disallow:
+                statements += stamp(
+                    [
+                        Signal(
+                            "robots_unreachable",
+                            "crawl",
+                            "reserved",
+                            ("*",),
+                            "origin",
+                            f"HTTP {art.http_status}" if art.http_status else "no response",
+                            "medium",
+                            detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
+                        )
+                    ],
+                    art,
+                )
+        else:
+            statements += stamp(
+                [
+                    Signal(
+                        "robots",
+                        "crawl",
+                        "none",
+                        ("*",),
+                        "origin",
+                        f"HTTP {art.http_status}",
+                        "high",
+                        detail="robots.txt unavailable (4xx): allow all",
+                    )
+                ],
+                art,
+            )
+            checked.append("robots")
+
+    # TDMRep: file, then header, then HTML meta; later layers supersede, absence never resets
+    file_layer = header_layer = meta_layer = None
+    if evidence.tdmrep is not None and robots_outcome(evidence.tdmrep.http_status) == PARSED:
+        tdm_file = _tdmrep(evidence.tdmrep.body, policy.conservative)
+        lint += list(tdm_file.lint)
+        found = tdm_file.signal(url)
+        file_layer = stamp([found], evidence.tdmrep)[0] if found else None
+        checked.append("tdmrep")
+
+    for art in evidence.resource:
+        if art.kind == "headers":
+            lines = header_lines(json.loads(art.body))
+            sigs = (
+                x_robots_tag(lines)
+                + content_usage_header(lines, policy.conservative)
+                + content_signal_header(lines)
+            )
+            tdm, tdm_lint = tdmrep_header(lines, policy.conservative)
+            lint += tdm_lint
+            header_layer = stamp([tdm], art)[0] if tdm else header_layer
+            sigs += [
+                Signal(
+                    "rsl" if rsl else "licence_markup",
+                    "tdm",
+                    "none",
+                    ("*",),
+                    "resource",
+                    "header Link rel=license",
+                    "low",
+                    href,
+                    detail=href if rsl else (cc_spdx(href) or href),
+                )
+                for href, rsl in link_licences(lines)
+            ]
+            statements += stamp(sigs, art)
+            checked.append("headers")
+        elif art.kind == "html-meta":
+            sigs = html_signals(_html_facts(art.body), policy.conservative)
+            meta = [s for s in sigs if s.signal == "tdmrep"]
+            meta_layer = stamp(meta, art)[0] if meta else meta_layer
+            statements += stamp([s for s in sigs if s.signal != "tdmrep"], art)
+            checked.append("html")
+    tdm_final, tdm_lint = tdmrep_layers([file_layer, header_layer, meta_layer])
+    if tdm_final is not None:
+        statements.append(replace(tdm_final, lint=tdm_final.lint + tdm_lint))
+
+    if evidence.ai_txt is not None and robots_outcome(evidence.ai_txt.http_status) == PARSED:
+        parsed, ai_lint = _ai_txt(evidence.ai_txt.body)
+        lint += list(ai_lint)
+        if parsed is not None:
+            checked.append("ai.txt")
+            for agent in policy.agents:
+                found = ai_txt_signal(parsed, url, agent)
+                if found:
+                    statements += stamp([found], evidence.ai_txt)
+                    break
+
+    for art in evidence.rsl:
+        contents, rsl_lint = _rsl(art.body)
+        lint += list(rsl_lint)
+        found = rsl_signal(contents, url, f"RSL {art.url}")
+        if found:
+            statements += stamp([found], art)
+            checked.append("rsl")
+
+    if evidence.blocklisted:
+        name, why = evidence.blocklisted
+        statements.append(
+            Signal(
+                "blocklist",
+                "tdm",
+                "reserved",
+                ("*",),
+                "origin",
+                f"blocklist {name}",
+                "high",
+                detail=why or f"domain listed in {name}",
+            )
+        )
+
+    return _combine(url, statements, checked, lint, policy, modality)
+
+
+def _stale(art: Artefact, reference: datetime | None) -> bool:
+    return bool(reference and art.observed_at and art.observed_at < reference - STALE_AFTER)
+
+
+_ORDER = {"reserved": 0, "conditional": 1, "permitted": 2, "none": 3}
+
+
+def _combine(
+    url: str, statements: list[Signal], checked: list[str], lint: list[str], policy: Policy, modality: str
+) -> Decision:
+    agents = policy.agent_set
+    licences = tuple(s for s in statements if s.signal == "licence_markup")
+    applicable = [
+        s
+        for s in statements
+        if s.signal != "licence_markup"
+        and s.applies_to(agents)
+        and s.covers(policy.usage)
+        and (s.scope != "modality" or s.scope_value == modality)
+    ]
+    restrictive = [
+        s
+        for s in applicable
+        if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"
+    ]
+    unreachable = [s for s in applicable if s.signal == "robots_unreachable"]
+    key = lambda s: (_ORDER[s.statement], CONFIDENCE.index(s.confidence), s.signal)  # noqa: E731
+    if restrictive:
+        verdict, reasons = "reserved", sorted(restrictive, key=key)
+    elif unreachable:
+        verdict, reasons = "reserved", unreachable
+    elif checked:
+        verdict, reasons = "allowed", sorted(applicable, key=key)
+    else:
+        verdict, reasons = "unknown", []
+    return Decision(
+        url,
+        verdict,
+        tuple(reasons),
+        tuple(dict.fromkeys(checked)),
+        licences,
+        policy.name,
+        policy.version,
+        policy.usage,
+        tuple(dict.fromkeys(lint)),
+    )
+
+
+def decision_id(doc_or_url: str, policy: Policy, as_of: datetime | None, evidence: Evidence) -> str:
+    """Stable for the same inputs: re-deciding with the same evidence writes nothing new."""
+    shas = [a.sha256 for a in (evidence.robots, evidence.tdmrep, evidence.ai_txt) if a]
+    shas += [a.sha256 for a in evidence.rsl + evidence.resource]
+    key = "\x1f".join(
+        [
+            doc_or_url,
+            policy.name,
+            policy.version,
+            policy.usage,
+            as_of.isoformat() if as_of else "",
+            *shas,
+            str(evidence.blocklisted),
+        ]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]

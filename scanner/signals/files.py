@@ -1,0 +1,323 @@
+"""Per-origin and per-asset files that carry reservations: `/.well-known/tdmrep.json` (W3C
+TDMRep), Spawning's `/ai.txt`, RSL licence documents and IPTC `plus:DataMining` values.
+
+Pure: bytes in, typed results out; each never raises on junk, it reports lint instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from scanner.signals.model import Signal
+from scanner.signals.robots import (
+    RFC9309,
+    RobotsTxt,
+    _compile,
+    _normalise,
+    _url_path,
+    _wild_match,
+    parse_robots,
+)
+
+MAX_FILE_BYTES = 1 << 20  # tdmrep.json and RSL documents: 1 MiB (spec §6.2, §12.3)
+
+
+# -- path patterns shared by tdmrep.json `location` and RSL `<content url>` (RFC 9309 matching) --
+def pattern_matches(pattern: str, url: str) -> bool:
+    from scanner.signals.robots import Rule
+
+    kind, literal, parts, _needle, _ = _compile(
+        Rule(False, pattern, _normalise(pattern, is_pattern=True, dialect=RFC9309), 0)
+    )
+    path = _url_path(url, True)
+    if kind == 0:
+        return path.startswith(literal)
+    if kind == 1:
+        return path == literal
+    return path.startswith(literal) and _wild_match(parts, kind == 3, path)
+
+
+# -- TDMRep /.well-known/tdmrep.json --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TdmRule:
+    location: str
+    reservation: int  # 1 or 0
+    policy: str | None
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class TdmRepFile:
+    rules: tuple[TdmRule, ...]
+    lint: tuple[str, ...]
+
+    def lookup(self, url: str) -> tuple[TdmRule | None, tuple[str, ...]]:
+        """The FIRST matching rule wins ("the most specific match is the first in sequence")."""
+        for rule in self.rules:
+            if pattern_matches(rule.location, url):
+                later = [
+                    r
+                    for r in self.rules[rule.index + 1 :]
+                    if len(r.location) > len(rule.location) and pattern_matches(r.location, url)
+                ]
+                return rule, ("tdmrep_shadowed_rule",) if later else ()
+        return None, ()
+
+    def signal(self, url: str, locator_prefix: str = "tdmrep.json") -> Signal | None:
+        rule, lint = self.lookup(url)
+        if rule is None:
+            return None
+        detail = f"location {rule.location}: tdm-reservation {rule.reservation}"
+        if rule.policy:
+            detail += f"; tdm-policy {rule.policy}"
+        return Signal(
+            "tdmrep",
+            "tdm",
+            "reserved" if rule.reservation == 1 else "permitted",
+            ("*",),
+            "path-pattern",
+            f"{locator_prefix}/{rule.index}",
+            "high",
+            rule.location,
+            lint=lint + self.lint,
+            detail=detail,
+        )
+
+
+def parse_tdmrep(body: bytes, conservative: bool = True) -> TdmRepFile:
+    lint: list[str] = []
+    try:
+        data = json.loads(body[:MAX_FILE_BYTES].decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return TdmRepFile((), ("tdmrep_not_json",))
+    if not isinstance(data, list):
+        return TdmRepFile((), ("tdmrep_not_array",))
+    rules = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict) or not isinstance(item.get("location"), str):
+            lint.append(f"tdmrep_rule_{i}_invalid")
+            continue
+        location, value = item["location"], item.get("tdm-reservation")
+        if not location.startswith(("/", "*")):
+            lint.append(f"tdmrep_rule_{i}_location")
+            continue
+        if isinstance(value, str) and value in ("0", "1"):
+            lint.append("tdmrep_string_value")
+            if not conservative:
+                continue
+            value = int(value)
+        if isinstance(value, bool) or value not in (0, 1):
+            lint.append(f"tdmrep_rule_{i}_value")
+            continue
+        policy = item.get("tdm-policy") if isinstance(item.get("tdm-policy"), str) else None
+        rules.append(TdmRule(location, int(value), policy, len(rules)))
+    return TdmRepFile(tuple(rules), tuple(lint))
+
+
+def tdmrep_layers(layers: list[Signal | None]) -> tuple[Signal | None, tuple[str, ...]]:
+    """File, then header, then HTML meta, then embedded metadata: each later value supersedes;
+    absence never resets (spec §6.6)."""
+    current: Signal | None = None
+    lint: tuple[str, ...] = ()
+    for layer in layers:
+        if layer is None:
+            continue
+        if current is not None and current.statement != layer.statement:
+            lint = ("tdmrep_layers_disagree",)
+        current = layer
+    return current, lint
+
+
+# -- Spawning ai.txt ------------------------------------------------------------------------------
+def parse_ai_txt(body: bytes) -> tuple[RobotsTxt | None, tuple[str, ...]]:
+    """robots.txt grammar; only a text body with at least one User-Agent line counts (spec §8)."""
+    robots = parse_robots(body)
+    if any(x.code == "html_body" for x in robots.lint) or not robots.groups:
+        return None, ("ai_txt_not_spawning",)
+    return robots, ()
+
+
+def ai_txt_signal(robots: RobotsTxt, url: str, agent: str) -> Signal | None:
+    e = robots.explain(url, agent)
+    if e.rule is None or e.rule.allow:
+        return None
+    return Signal(
+        "ai_txt",
+        "train-any",
+        "reserved",
+        e.group_agents or ("*",),
+        "path-pattern",
+        f"ai.txt line {e.rule.line}",
+        "low",
+        e.rule.value,
+        detail=f"Disallow: {e.rule.value}",
+    )
+
+
+# -- RSL licence documents ------------------------------------------------------------------------
+RSL_NS = "https://rslstandard.org/rsl"
+_TRAINING_TOKENS = {"ai-train", "ai-all", "all"}
+_FREE = {"", "free", "attribution"}
+
+
+@dataclass(frozen=True, slots=True)
+class RslContent:
+    url: str
+    server: str | None
+    prohibits: frozenset[str]
+    permits: frozenset[str]
+    payments: tuple[str, ...]  # payment types; amounts in `prices`
+    prices: tuple[str, ...]
+    restricted: bool  # user/geo conditions present
+
+
+def parse_rsl(body: bytes) -> tuple[tuple[RslContent, ...], tuple[str, ...]]:
+    try:
+        root = ElementTree.fromstring(body[:MAX_FILE_BYTES], forbid_dtd=True)
+    except (ElementTree.ParseError, DefusedXmlException, ValueError):
+        return (), ("rsl_not_xml",)
+    if _local(root.tag) != "rsl":
+        return (), ("rsl_wrong_root",)
+    contents = []
+    for content in root.iter():
+        if _local(content.tag) != "content":
+            continue
+        prohibits, permits, payments, prices, restricted = set(), set(), [], [], False
+        for el in content.iter():
+            tag, kind = _local(el.tag), (el.get("type") or "usage").lower()
+            tokens = set(re.split(r"[\s,]+", (el.text or "").strip().lower())) - {""}
+            if tag in ("prohibits", "permits") and kind in ("user", "geo"):
+                restricted = True
+            elif tag == "prohibits":
+                prohibits |= tokens
+            elif tag == "permits":
+                permits |= tokens
+            elif tag == "payment":
+                payments.append(kind)
+                prices += [
+                    f"{a.text} {a.get('currency', '')}".strip()
+                    for a in el.iter()
+                    if _local(a.tag) == "amount"
+                ]
+        contents.append(
+            RslContent(
+                content.get("url") or "/",
+                content.get("server"),
+                frozenset(prohibits),
+                frozenset(permits),
+                tuple(payments),
+                tuple(prices),
+                restricted,
+            )
+        )
+    return tuple(contents), ()
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def rsl_signal(contents: tuple[RslContent, ...], url: str, locator: str) -> Signal | None:
+    """RSL for training (spec §12.3): prohibits beat permits; a permit with payment or a licence
+    server is conditional (a licence is required), otherwise a permission."""
+    matching = [c for c in contents if _rsl_matches(c.url, url)]
+    if not matching:
+        return None
+    best = max(matching, key=lambda c: len(c.url))
+    confidence = "low" if best.restricted else "medium"
+    if best.prohibits & _TRAINING_TOKENS:
+        return Signal(
+            "rsl",
+            "train-ai",
+            "reserved",
+            ("*",),
+            "path-pattern",
+            locator,
+            confidence,
+            best.url,
+            detail=f"prohibits {' '.join(sorted(best.prohibits))}",
+        )
+    if best.permits & _TRAINING_TOKENS:
+        paid = any(p not in _FREE for p in best.payments)
+        if paid or best.server:
+            price = ", ".join(best.prices) or "licence server " + (best.server or "")
+            return Signal(
+                "rsl",
+                "train-ai",
+                "conditional",
+                ("*",),
+                "path-pattern",
+                locator,
+                confidence,
+                best.url,
+                lint=("rsl_licence_required",),
+                detail=f"permits {' '.join(sorted(best.permits))} on terms: {price}",
+            )
+        return Signal(
+            "rsl",
+            "train-ai",
+            "permitted",
+            ("*",),
+            "path-pattern",
+            locator,
+            confidence,
+            best.url,
+            detail=f"permits {' '.join(sorted(best.permits))} free",
+        )
+    return Signal(
+        "rsl",
+        "train-ai",
+        "none",
+        ("*",),
+        "path-pattern",
+        locator,
+        "low",
+        best.url,
+        lint=("rsl_training_not_granted",),
+        detail="RSL present, silent on training",
+    )
+
+
+def _rsl_matches(pattern: str, url: str) -> bool:
+    if "://" in pattern:
+        origin_end = pattern.find("/", pattern.find("://") + 3)
+        origin = pattern if origin_end < 0 else pattern[:origin_end]
+        if not url.startswith(origin):
+            return False
+        pattern = "/" if origin_end < 0 else pattern[origin_end:]
+    return pattern_matches(pattern, url)
+
+
+# -- IPTC / PLUS Data Mining ----------------------------------------------------------------------
+_DMI = {
+    "DMI-UNSPECIFIED": None,
+    "DMI-ALLOWED": ("tdm", "permitted"),
+    "DMI-PROHIBITED-AIMLTRAINING": ("train-any", "reserved"),
+    "DMI-PROHIBITED-GENAIMLTRAINING": ("train-ai", "reserved"),
+    "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": ("tdm", "reserved"),
+    "DMI-PROHIBITED": ("tdm", "reserved"),
+    "DMI-PROHIBITED-SEECONSTRAINT": ("tdm", "reserved"),
+    "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR": ("tdm", "reserved"),
+    "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR": ("tdm", "reserved"),
+}
+
+
+def iptc_signal(value: str, locator: str = "XMP plus:DataMining") -> Signal | None:
+    """A `plus:DataMining` value, as a full vocabulary URI or a bare code (spec §14)."""
+    code = value.strip().rsplit("/", 1)[-1].upper()
+    lint: tuple[str, ...] = ()
+    if code in _DMI:
+        mapped = _DMI[code]
+    elif code.startswith("DMI-PROHIBITED"):
+        mapped, lint = ("tdm", "reserved"), ("iptc_unknown_value",)
+    else:
+        return None
+    if mapped is None:
+        return None
+    category, statement = mapped
+    return Signal("iptc_dmi", category, statement, ("*",), "asset", locator, "medium", lint=lint, detail=code)

@@ -1,0 +1,112 @@
+"""robots.txt as signals for a URL and a set of agents: access (Allow/Disallow, fetch outcome) and
+the AI lines inside the selected groups (Content-Signal, Content-Usage). Pure.
+"""
+
+from __future__ import annotations
+
+from scanner.signals.files import pattern_matches
+from scanner.signals.headers import aipref_signals, content_signal_signals
+from scanner.signals.model import Signal
+from scanner.signals.robots import RobotsTxt, _url_path
+
+# RFC 9309 §2.3.1 access results, by HTTP status of the (final) robots.txt response.
+PARSED, UNAVAILABLE, UNREACHABLE = "parsed", "unavailable", "unreachable"
+
+
+def robots_outcome(status: int | None) -> str:
+    """2xx: parse; 4xx: unavailable (allow all); 429, 5xx, other or no response: unreachable.
+    A 3xx as the final status means the redirect limit was hit: unavailable (RFC 9309 §2.3.1.2)."""
+    if status is None:
+        return UNREACHABLE
+    if 200 <= status < 300:
+        return PARSED
+    if status == 429:
+        return UNREACHABLE
+    if 300 <= status < 500:
+        return UNAVAILABLE
+    return UNREACHABLE
+
+
+def robots_signals(
+    robots: RobotsTxt, url: str, agents: tuple[str, ...], conservative: bool = True
+) -> list[Signal]:
+    """Access and AI-line signals for every agent; agents that share a group are evaluated once."""
+    by_groups: dict[tuple, list[str]] = {}
+    for agent in agents:
+        groups, _ = robots.group_for(agent)
+        by_groups.setdefault(tuple(id(g) for g in groups), []).append(agent)
+    out: list[Signal] = []
+    for agent_list in by_groups.values():
+        e = robots.explain(url, agent_list[0])
+        who = tuple(a.lower() for a in agent_list)
+        where = "the * group" if e.used_fallback else ("group " + ", ".join(e.group_agents))
+        if e.rule is not None and not e.rule.allow:
+            out.append(
+                Signal(
+                    "robots",
+                    "crawl",
+                    "reserved",
+                    who,
+                    "path-pattern",
+                    f"line {e.rule.line}",
+                    "high",
+                    e.rule.value,
+                    lint=tuple(x.code for x in robots.lint if x.code == "truncated"),
+                    detail=f"Disallow: {e.rule.value} in {where}",
+                )
+            )
+            continue  # usage preferences apply only to what may be crawled (attach §3)
+        rule = f"Allow: {e.rule.value} (line {e.rule.line})" if e.rule else e.reason
+        out.append(
+            Signal(
+                "robots",
+                "crawl",
+                "none",
+                who,
+                "path-pattern",
+                f"line {e.rule.line}" if e.rule else "robots.txt",
+                "high",
+                detail=f"{rule} in {where}" if e.groups else "no group applies",
+            )
+        )
+        for group in e.groups:
+            for rec in group.extensions("content-signal"):
+                out += content_signal_signals(rec.value, f"line {rec.line}", who)
+        out += _content_usage(e.groups, url, who, conservative)
+    for _, rec in ((g, r) for g, r in robots.records("content-signal") if g is None):
+        out += [s for s in content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")]
+    return out
+
+
+def _content_usage(groups, url: str, agents: tuple[str, ...], conservative: bool) -> list[Signal]:
+    """Content-Usage rules of the agent's groups: longest path wins; rules with the same path all
+    apply (most restrictive); a rule without a path has length 0 (spec §10.4)."""
+    path = _url_path(url, True)
+    candidates: list[tuple[int, str, int, str]] = []
+    for group in groups:
+        for rec in group.extensions("content-usage"):
+            value = rec.value.strip()
+            if value.startswith("/"):
+                rule_path, _, pref = value.partition(" ")
+                pref = pref.strip()
+                if not pattern_matches(rule_path, url if "://" in url else "http://x" + path):
+                    continue
+                candidates.append((len(rule_path), rule_path, rec.line, pref))
+            else:
+                candidates.append((0, "", rec.line, value))
+    if not candidates:
+        return []
+    longest = max(c[0] for c in candidates)
+    out: list[Signal] = []
+    for length, rule_path, line, pref in candidates:
+        if length == longest:
+            out += aipref_signals(
+                pref,
+                "content_usage_robots",
+                f"line {line}",
+                conservative,
+                agents,
+                "path-pattern",
+                rule_path or "/",
+            )
+    return out
