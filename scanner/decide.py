@@ -49,6 +49,9 @@ class Policy:
     usage: str = "train-ai"
     unreachable_is_disallow: bool = True  # RFC 9309 §2.3.1.4
     conservative: bool = True  # legacy aipref labels, conflicting TDMRep values read as reserved
+    # Vendor look-alikes (`noarchive` for Bingbot/Amazonbot, spec §7.4) count only when the policy
+    # asks about that one vendor: a search directive is not an AI reservation for everyone.
+    vendor_lookalikes: bool = False
 
     @property
     def agent_set(self) -> frozenset[str]:
@@ -66,9 +69,8 @@ def make_policy(
     from scanner.signals.robots import product_token
 
     if agent:
-        return Policy(
-            f"agent:{product_token(agent) or agent.lower()}", (product_token(agent) or agent.lower(),)
-        )
+        token = product_token(agent) or agent.lower()
+        return Policy(f"agent:{token}", (token,), vendor_lookalikes=True)
     if name == "any-ai-trainer":
         return Policy(name, (*default_registry().tokens(TRAINING_ROLES), "*"))
     if name == "own-token":
@@ -107,6 +109,7 @@ class Evidence:
     resource: tuple[Artefact, ...] = ()  # headers and html-meta of the URL itself
     blocklisted: tuple[str, str | None] | None = None  # (list name, reason)
     reference_time: datetime | None = None
+    asset: tuple[Signal, ...] = ()  # from embedded metadata (IPTC DataMining, TDMRep in EPUB/PDF)
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,11 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
             meta_layer = stamp(meta, art)[0] if meta else meta_layer
             statements += stamp([s for s in sigs if s.signal != "tdmrep"], art)
             checked.append("html")
-    tdm_final, tdm_lint = tdmrep_layers([file_layer, header_layer, meta_layer])
+    package_layer = next((s for s in evidence.asset if s.signal == "tdmrep"), None)
+    statements += [s for s in evidence.asset if s.signal != "tdmrep"]
+    if evidence.asset:
+        checked.append("embedded")
+    tdm_final, tdm_lint = tdmrep_layers([file_layer, header_layer, meta_layer, package_layer])
     if tdm_final is not None:
         statements.append(replace(tdm_final, lint=tdm_final.lint + tdm_lint))
 
@@ -363,6 +370,7 @@ def _combine(
         and s.applies_to(agents)
         and s.covers(policy.usage)
         and (s.scope != "modality" or s.scope_value == modality)
+        and (policy.vendor_lookalikes or "vendor_lookalike" not in s.lint)
     ]
     restrictive = [
         s

@@ -46,7 +46,8 @@ def test_demo_is_idempotent(demo_store: Path) -> None:
 def test_views_answer_the_documented_questions(demo_store: Path) -> None:
     proc = run(
         "query",
-        "select origin, kind, observed_at from evidence_history where origin = 'https://www.nytimes.com' and kind = 'robots.txt'",
+        "select origin, kind, observed_at from evidence_history "
+        "where origin = 'https://www.nytimes.com' and kind = 'robots.txt'",
         "--json",
         cwd=demo_store,
     )

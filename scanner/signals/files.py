@@ -321,3 +321,34 @@ def iptc_signal(value: str, locator: str = "XMP plus:DataMining") -> Signal | No
         return None
     category, statement = mapped
     return Signal("iptc_dmi", category, statement, ("*",), "asset", locator, "medium", lint=lint, detail=code)
+
+
+# -- TDMRep in EPUB OPF and PDF XMP (spec §6.5) --------------------------------------------------
+_PKG_RESERVATION = re.compile(
+    r'name="tdm:reservation"\s+content="(\d)"|property="tdm:reservation"\s*>\s*(\d)\s*<'
+    r"|<tdm:reservation>\s*(\d)\s*</tdm:reservation>"
+)
+_PKG_POLICY = re.compile(
+    r'name="tdm:policy"\s+content="([^"]+)"|property="tdm:policy"\s*>\s*([^<\s]+)\s*<'
+    r"|<tdm:policy>\s*([^<\s]+)\s*</tdm:policy>"
+)
+
+
+def tdmrep_package_signal(metadata: str, locator: str = "package metadata") -> Signal | None:
+    """TDMRep from EPUB 2/3 OPF metadata or a PDF's XMP packet: the last layer, superseding all."""
+    m = _PKG_RESERVATION.search(metadata)
+    value = next((g for g in m.groups() if g), None) if m else None
+    if value not in ("0", "1"):
+        return None
+    p = _PKG_POLICY.search(metadata)
+    policy = next((g for g in p.groups() if g), "") if p else ""
+    return Signal(
+        "tdmrep",
+        "tdm",
+        "reserved" if value == "1" else "permitted",
+        ("*",),
+        "asset",
+        locator,
+        "high",
+        detail=f"tdm:reservation {value}" + (f"; tdm:policy {policy}" if policy else ""),
+    )

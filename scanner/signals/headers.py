@@ -115,6 +115,7 @@ def directive_signals(
                         "resource",
                         locator,
                         "medium",
+                        lint=("vendor_lookalike",),
                         detail="noarchive (vendor-scoped AI training opt-out)",
                     )
                 )

@@ -1,0 +1,885 @@
+"""Opt-out signals and the decision model against real suites and every spec vector.
+
+- datadiligence's X-Robots-Tag / TDMRep header cases (51), agent `spawningbot`;
+- W3C TDMRep's own examples and the derived lookups and precedence cases;
+- the 81 `other` vectors of ../shared/spec/opt-out-vectors.json, one test each;
+- trafilatura-eval-subset pages: licence links and robots meta found exactly; noindex /
+  noarchive never an AI reservation under the default policy;
+- properties: a reservation is never cancelled by a permission elsewhere; the verdict does not
+  depend on the order evidence arrives in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner.corpus.records import sha256_hex
+from scanner.decide import Artefact, Evidence, Policy, decide, html_meta_evidence, make_policy
+from scanner.evidence import EvidenceIndex
+from scanner.signals import from_response
+from scanner.signals.files import iptc_signal, parse_tdmrep, tdmrep_package_signal
+from scanner.signals.html import read_html
+from tests import _report
+from tests.conftest import DATA
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+URL = "https://e.example/page"
+ANY = Policy("test-any", ("*",))
+
+
+def art(
+    kind: str,
+    body: bytes | str,
+    status: int | None = 200,
+    url: str = "https://e.example/robots.txt",
+    when: datetime = T0,
+) -> Artefact:
+    body = body.encode() if isinstance(body, str) else body
+    return Artefact(kind, url, body, sha256_hex(body), when, status)
+
+
+def headers(**fields: str) -> Artefact:
+    pairs = sorted((k.replace("_", "-").lower(), v) for k, v in fields.items())
+    return art("headers", json.dumps(pairs), url=URL)
+
+
+def html(markup: str) -> Artefact:
+    return art("html-meta", html_meta_evidence(read_html(markup.encode())) or b"{}", url=URL)
+
+
+def verdict(url: str = URL, policy: Policy = ANY, modality: str = "text", **evidence) -> str:
+    return decide(url, Evidence(**evidence), policy, modality=modality).verdict
+
+
+def agent(token: str) -> Policy:
+    return make_policy(agent=token)
+
+
+# -- datadiligence -------------------------------------------------------------------------------
+def test_datadiligence_header_cases() -> None:
+    cases = json.loads((DATA / "datadiligence/header_cases.json").read_text())
+    flipped = []
+    for c in cases["x_robots_tag_cases"]:
+        evidence = (
+            Evidence(resource=(headers(x_robots_tag=c["x_robots_tag"]),))
+            if c["x_robots_tag"]
+            else Evidence(resource=(headers(),))
+        )
+        pol = agent(c["user_agent"]) if c["user_agent"] else ANY
+        # datadiligence judges downloaded media (noimageai is sent with images): modality image
+        allowed = decide(URL, evidence, pol, modality="image").verdict != "reserved"
+        if allowed != c["expected_allowed"]:
+            flipped.append(c)
+    # Our policy deliberately never reads noindex/none as an AI reservation (spec §16), so the
+    # one case that asks datadiligence to `respect_noindex` flips; nothing else may.
+    assert flipped == [
+        {
+            "x_robots_tag": "none, noindex",
+            "user_agent": "spawningbot",
+            "respect_noindex": True,
+            "expected_allowed": False,
+        }
+    ]
+    for c in cases["tdmrep_header_cases"]:
+        fields = c.get("headers") or (
+            {"tdm-reservation": c["tdm_reservation"]} if c.get("tdm_reservation") else {}
+        )
+        evidence = Evidence(resource=(art("headers", json.dumps(sorted(fields.items())), url=URL),))
+        assert (decide(URL, evidence, ANY).verdict != "reserved") == c["expected_allowed"], c
+    n = len(cases["x_robots_tag_cases"]) + len(cases["tdmrep_header_cases"])
+    _report.record(
+        "datadiligence header cases (spawningbot)",
+        n - len(flipped),
+        n,
+        len(flipped),
+        " (respect_noindex: noindex is not an AI reservation here)",
+    )
+
+
+# -- W3C TDMRep ----------------------------------------------------------------------------------
+def test_tdmrep_spec_examples() -> None:
+    cases = json.loads((DATA / "w3c-tdmrep/tdmrep_cases.json").read_text())
+    checked = 0
+    for example in cases["tdmrep_json_examples"]:
+        parsed = parse_tdmrep(json.dumps(example["tdmrep_json"]).encode())
+        for lookup in example["lookups"]:
+            rule, _ = parsed.lookup(lookup["url"])
+            expected = lookup["expected"]
+            if expected == "unset":
+                assert rule is None, lookup
+            else:
+                assert rule.reservation == expected["tdm-reservation"], lookup
+                assert rule.policy == expected.get("tdm-policy"), lookup
+            checked += 1
+    enc = cases["percent_encoding_example"]
+    rule, _ = parse_tdmrep(json.dumps([{"location": enc["pattern"], "tdm-reservation": 1}]).encode()).lookup(
+        enc["matches_uri"]
+    )
+    assert rule is not None
+    for example in cases["http_header_examples"]:
+        head = example["raw"].split("\r\n\r\n")[0].split("\r\n")[1:]
+        sigs = from_response(URL, 200, [tuple(x.split(": ", 1)) for x in head], b"")
+        tdm = [s for s in sigs if s.signal == "tdmrep"]
+        assert tdm[0].statement == "reserved" and example["expected"].get("tdm-policy", "") in tdm[0].detail
+    for example in cases["html_meta_examples"]:
+        tdm = [
+            s
+            for s in from_response(URL, 200, {"content-type": "text/html"}, example["html"].encode())
+            if s.signal == "tdmrep"
+        ]
+        assert tdm[0].statement == "reserved" and example["expected"]["tdm-policy"] in tdm[0].detail
+    for example in cases["package_metadata_examples"]:
+        sig = tdmrep_package_signal(example["snippet"])
+        assert sig.statement == "reserved" and example["expected"]["tdm-policy"] in sig.detail
+    for case in cases["processing_priority_cases"]:
+        ev = {}
+        if case["tdmrep_json"]:
+            ev["tdmrep"] = art("tdmrep.json", json.dumps(case["tdmrep_json"]))
+        resource = []
+        if case["header"]:
+            resource.append(headers(**{k.replace("-", "_"): v for k, v in case["header"].items()}))
+        if case["html_meta"]:
+            resource.append(
+                html(f'<head><meta name="tdm-reservation" content="{case["html_meta"]["tdm-reservation"]}">')
+            )
+        d = decide(URL, Evidence(resource=tuple(resource), **ev), ANY)
+        tdm = [r for r in d.reasons if r.signal == "tdmrep"]
+        expected = "reserved" if case["expected"]["tdm-reservation"] == 1 else "permitted"
+        assert tdm and tdm[0].statement == expected, case["why"]
+        checked += 1
+    for value in cases["value_semantics"]:
+        sig = from_response(URL, 200, {"tdm-reservation": value["value"]}, b"")
+        got = {"reserved": "reserved", "permitted": "not_reserved"}.get(
+            next((s.statement for s in sig if s.signal == "tdmrep"), ""), "unset"
+        )
+        assert got == value["expected"], value
+    _report.note(
+        f"w3c-tdmrep: all verbatim examples, {checked} derived lookups/precedence cases and "
+        f"{len(cases['value_semantics'])} value cases pass"
+    )
+
+
+# -- the spec's `other` vectors ------------------------------------------------------------------
+CF_MANAGED = (
+    "User-Agent: *\nContent-signal: search=yes, ai-train=no\nAllow: /\n\n"
+    "User-agent: GPTBot\nDisallow: /\n\nUser-agent: CCBot\nDisallow: /\n"
+)
+CU_EXAMPLE = (
+    "User-Agent: *\nAllow: /\nDisallow: /never/\nContent-Usage: train-ai=n\n"
+    "Content-Usage: /ai-ok/ train-ai=y\n\n"
+    "User-Agent: ExampleBot\nAllow: /\nContent-Usage: train-ai=y\n"
+)
+RSL_DOC = (
+    '<rsl xmlns="https://rslstandard.org/rsl"><content url="{url}"{server}>'
+    "<license>{body}</license></content></rsl>"
+)
+
+
+def robots(text: str, status: int | None = 200, when: datetime = T0) -> Artefact:
+    return art("robots.txt", text, status, when=when)
+
+
+def rsl(body: str, url: str = "/", server: str = "") -> dict:
+    doc = RSL_DOC.format(url=url, body=body, server=f' server="{server}"' if server else "")
+    return {
+        "robots": robots("License: https://e.example/license.xml\nUser-agent: *\nAllow: /\n"),
+        "rsl": (art("rsl", doc, url="https://e.example/license.xml"),),
+    }
+
+
+def reasons(d, signal: str) -> list:
+    return [r for r in d.reasons if r.signal == signal]
+
+
+OTHER: dict[str, object] = {}
+
+
+def vector(vid: str):
+    def register(fn):
+        OTHER[vid] = fn
+        return fn
+
+    return register
+
+
+@vector("FE01")
+def _fe01():
+    assert verdict(robots=robots("", 404), policy=agent("GPTBot")) == "allowed"
+
+
+@vector("FE02")
+def _fe02():
+    assert verdict(robots=robots("<html>challenge</html>", 403), policy=agent("GPTBot")) == "allowed"
+
+
+@vector("FE03")
+def _fe03():
+    d = decide(URL, Evidence(robots=robots("", 503)), agent("GPTBot"))
+    assert d.verdict == "reserved" and d.reasons[0].signal == "robots_unreachable"
+    lenient = Policy("lenient", ("gptbot",), unreachable_is_disallow=False)
+    assert verdict(robots=robots("", 503), policy=lenient) == "unknown"
+
+
+@vector("FE04")
+def _fe04():
+    assert verdict(robots=robots("", None), policy=agent("GPTBot")) == "reserved"
+
+
+@vector("FE05")
+def _fe05():
+    assert verdict(robots=robots("", 429), policy=agent("GPTBot")) == "reserved"
+
+
+@vector("FE06")
+def _fe06():
+    # the crawler follows the 5 redirects and records the final 200 under the original origin
+    assert verdict(robots=robots("User-agent: *\nDisallow: /\n"), policy=agent("GPTBot")) == "reserved"
+
+
+@vector("FE07")
+def _fe07():
+    assert verdict(robots=robots("", 301), policy=agent("GPTBot")) == "allowed"
+
+
+@vector("FE08")
+def _fe08():
+    row = {
+        "kind": "robots.txt",
+        "origin": "https://www.example",
+        "url": "https://www.example/robots.txt",
+        "observed_at": T0,
+        "http_status": 200,
+        "evidence_sha256": "x",
+        "body": b"User-agent: *\nDisallow: /\n",
+    }
+    ev = EvidenceIndex([row], {}).evidence_for("http://example/a", None)
+    assert ev.robots is None and decide("http://example/a", ev, ANY).verdict == "unknown"
+
+
+@vector("FE09")
+def _fe09():
+    body = ("Allow: /x\n" * (512_000 // 10 + 1000)) + "User-agent: *\nDisallow: /\n"
+    d = decide(URL, Evidence(robots=robots(body)), ANY)
+    assert d.verdict == "allowed" and "truncated" in d.lint
+
+
+@vector("FE10")
+def _fe10():
+    old = {
+        "kind": "robots.txt",
+        "origin": "https://e.example",
+        "url": "https://e.example/robots.txt",
+        "observed_at": T0,
+        "http_status": 200,
+        "evidence_sha256": "a",
+        "body": b"User-agent: *\nDisallow: /\n",
+    }
+    failed = old | {
+        "observed_at": T0 + timedelta(hours=30),
+        "http_status": 503,
+        "evidence_sha256": "b",
+        "body": b"",
+    }
+    now = T0 + timedelta(hours=30)
+    d = decide(URL, EvidenceIndex([old, failed], {}).evidence_for(URL, now), ANY)
+    assert (
+        d.verdict == "reserved" and d.reasons[0].signal == "robots" and "stale_evidence" in d.reasons[0].lint
+    )
+
+
+@vector("TD01")
+def _td01():
+    d = decide(URL, Evidence(resource=(headers(tdm_reservation="1"),)), ANY)
+    assert d.verdict == "reserved" and d.reasons[0].confidence == "high" and d.reasons[0].category == "tdm"
+
+
+@vector("TD02")
+def _td02():
+    assert verdict(resource=(headers(tdm_reservation="0"),)) == "allowed"
+
+
+@vector("TD03")
+def _td03():
+    d = decide(URL, Evidence(resource=(headers(tdm_reservation="true"),)), ANY)
+    assert d.verdict == "allowed" and not reasons(d, "tdmrep")
+
+
+@vector("TD04")
+def _td04():
+    d = decide(
+        URL,
+        Evidence(resource=(headers(tdm_reservation="1", tdm_policy="https://p.example/policy.json"),)),
+        ANY,
+    )
+    assert d.verdict == "reserved" and "https://p.example/policy.json" in d.reasons[0].detail
+
+
+@vector("TD05")
+def _td05():
+    f = parse_tdmrep(b'[{"location":"/","tdm-reservation":1},{"location":"/public/","tdm-reservation":0}]')
+    rule, lint = f.lookup("https://e.example/public/a")
+    assert rule.reservation == 1 and lint == ("tdmrep_shadowed_rule",)
+
+
+@vector("TD06")
+def _td06():
+    f = parse_tdmrep(b'[{"location":"/public/","tdm-reservation":0},{"location":"/","tdm-reservation":1}]')
+    assert f.lookup("https://e.example/public/a")[0].reservation == 0
+    assert f.lookup("https://e.example/other")[0].reservation == 1
+
+
+@vector("TD07")
+def _td07():
+    d = decide(
+        URL,
+        Evidence(
+            tdmrep=art("tdmrep.json", '[{"location":"/","tdm-reservation":1}]'),
+            resource=(headers(tdm_reservation="0"),),
+        ),
+        ANY,
+    )
+    tdm = reasons(d, "tdmrep")
+    assert (
+        d.verdict == "allowed" and tdm[0].statement == "permitted" and "tdmrep_layers_disagree" in tdm[0].lint
+    )
+
+
+@vector("TD08")
+def _td08():
+    d = decide(
+        URL,
+        Evidence(
+            tdmrep=art("tdmrep.json", '[{"location":"/","tdm-reservation":1}]'),
+            resource=(html('<head><meta name="tdm-reservation" content="0"></head>'),),
+        ),
+        ANY,
+    )
+    assert reasons(d, "tdmrep")[0].statement == "permitted" and d.verdict == "allowed"
+
+
+@vector("TD09")
+def _td09():
+    d = decide(
+        URL, Evidence(resource=(headers(tdm_reservation="1"), html("<head><title>x</title></head>"))), ANY
+    )
+    assert d.verdict == "reserved"
+
+
+@vector("TD10")
+def _td10():
+    f = parse_tdmrep(b'{"location":"/","tdm-reservation":1}')
+    assert f.rules == () and f.lint == ("tdmrep_not_array",)
+
+
+@vector("TD11")
+def _td11():
+    f = parse_tdmrep(b'[{"location":"/directory-b/images/*.jpg","tdm-reservation":0}]')
+    assert f.lookup("https://e.example/directory-b/images/a.jpg")[0].reservation == 0
+    assert f.lookup("https://e.example/directory-b/images/a.png")[0] is None
+
+
+@vector("TD12")
+def _td12():
+    lines = json.dumps([["tdm-reservation", "1"], ["tdm-reservation", "0"]])
+    ev = Evidence(resource=(art("headers", lines, url=URL),))
+    d = decide(URL, ev, ANY)
+    assert d.verdict == "reserved" and "tdmrep_header_conflict" in d.lint
+    strict = Policy("strict", ("*",), conservative=False)
+    assert not reasons(decide(URL, ev, strict), "tdmrep")
+
+
+@vector("TD13")
+def _td13():
+    assert verdict(tdmrep=art("tdmrep.json", "", 503)) == "unknown"
+
+
+@vector("TD14")
+def _td14():
+    pdf = tdmrep_package_signal(
+        '<rdf:Description xmlns:tdm="http://www.w3.org/ns/tdmrep/">'
+        "<tdm:reservation>1</tdm:reservation></rdf:Description>"
+    )
+    d = decide(URL, Evidence(resource=(headers(tdm_reservation="0"),), asset=(pdf,)), ANY)
+    assert d.verdict == "reserved" and reasons(d, "tdmrep")[0].scope == "asset"
+
+
+@vector("NA01")
+def _na01():
+    assert verdict(resource=(headers(x_robots_tag="noai"),)) == "reserved"
+
+
+@vector("NA02")
+def _na02():
+    assert verdict(resource=(headers(x_robots_tag="NoAI"),)) == "reserved"
+
+
+@vector("NA03")
+def _na03():
+    ev = dict(resource=(headers(x_robots_tag="otherbot: noindex, noai"),))
+    assert verdict(policy=agent("mybot"), **ev) == "allowed"
+    assert verdict(policy=agent("otherbot"), **ev) == "reserved"
+
+
+@vector("NA04")
+def _na04():
+    ev = dict(resource=(headers(x_robots_tag="other, spawningbot: noai"),))
+    assert verdict(policy=agent("spawningbot"), **ev) == "reserved"
+    assert verdict(policy=agent("mybot"), **ev) == "allowed"
+
+
+@vector("NA05")
+def _na05():
+    assert (
+        verdict(resource=(headers(x_robots_tag="unavailable_after: 25 Jun 2010 15:00:00 PST, noai"),))
+        == "reserved"
+    )
+
+
+@vector("NA06")
+def _na06():
+    lines = json.dumps([["x-robots-tag", "googlebot: noindex"], ["x-robots-tag", "noai"]])
+    assert verdict(resource=(art("headers", lines, url=URL),), policy=agent("mybot")) == "reserved"
+
+
+@vector("NA07")
+def _na07():
+    assert (
+        verdict(resource=(html('<head><meta name="robots" content="noindex, NOAI"></head>'),)) == "reserved"
+    )
+
+
+@vector("NA08")
+def _na08():
+    ev = dict(resource=(html('<head><meta name="robots" content="noimageai"></head>'),))
+    assert verdict(modality="text", **ev) == "allowed"
+    assert verdict(modality="image", **ev) == "reserved"
+
+
+@vector("NA09")
+def _na09():
+    ev = Evidence(resource=(html('<head><meta name="CCBot" content="noai"></head>'),))
+    d = decide(URL, ev, agent("CCBot"))
+    assert d.verdict == "reserved" and d.reasons[0].confidence == "low"
+    assert decide(URL, ev, agent("GPTBot")).verdict == "allowed"
+
+
+@vector("NA10")
+def _na10():
+    ev = dict(resource=(headers(x_robots_tag="noarchive"),))
+    assert verdict(policy=agent("bingbot"), **ev) == "reserved"
+    assert verdict(policy=agent("GPTBot"), **ev) == "allowed"
+
+
+@vector("NA11")
+def _na11():
+    sigs = from_response(URL, 200, {"x-robots-tag": "noai"}, b"")
+    assert [s.statement for s in sigs] == ["reserved"]
+
+
+SPAWNING_ALL = (
+    "# Spawning AI\nUser-Agent: *\n"
+    + "".join(f"Disallow: *.{e}\n" for e in ("txt", "pdf", "jpg", "html"))
+    + "Disallow: /\nDisallow: *\n"
+)
+
+
+@vector("AT01")
+def _at01():
+    d = decide(URL, Evidence(ai_txt=art("ai.txt", SPAWNING_ALL)), ANY)
+    assert (
+        d.verdict == "reserved" and d.reasons[0].category == "train-any" and d.reasons[0].confidence == "low"
+    )
+
+
+@vector("AT02")
+def _at02():
+    ev = dict(ai_txt=art("ai.txt", "User-Agent: *\nDisallow: *.jpg\n"))
+    assert verdict(url="https://e.example/img/a.jpg", **ev) == "reserved"
+    assert verdict(url="https://e.example/index.html", **ev) == "allowed"
+    assert verdict(url="https://e.example/img/A.JPG", **ev) == "allowed"
+
+
+@vector("AT03")
+def _at03():
+    d = decide(URL, Evidence(ai_txt=art("ai.txt", "<!doctype html><html>hi</html>")), ANY)
+    assert d.verdict == "unknown" and "ai_txt_not_spawning" in d.lint
+
+
+@vector("CU01")
+def _cu01():
+    d = decide(URL, Evidence(resource=(headers(content_usage="train-ai=n"),)), ANY)
+    assert d.verdict == "reserved" and d.reasons[0].confidence == "high"
+
+
+@vector("CU02")
+def _cu02():
+    d = decide(URL, Evidence(resource=(headers(content_usage="train-ai=y, search=n"),)), ANY)
+    assert d.verdict == "allowed" and reasons(d, "content_usage_header")[0].statement == "permitted"
+
+
+@vector("CU03")
+def _cu03():
+    d = decide(URL, Evidence(resource=(headers(content_usage="Train-AI=n"),)), ANY)
+    assert d.verdict == "allowed" and "aipref_parse_error" in reasons(d, "content_usage_header")[0].lint
+
+
+@vector("CU04")
+def _cu04():
+    assert verdict(resource=(headers(content_usage="train-ai=n, train-ai=y"),)) == "allowed"
+
+
+@vector("CU05")
+def _cu05():
+    d = decide(URL, Evidence(resource=(headers(content_usage='train-ai="n"'),)), ANY)
+    assert d.verdict == "allowed" and not reasons(d, "content_usage_header")
+
+
+@vector("CU06")
+def _cu06():
+    d = decide(URL, Evidence(resource=(headers(content_usage="train-ai=n;exceptions=cc-cr"),)), ANY)
+    assert d.verdict == "reserved" and "exceptions=cc-cr" in d.reasons[0].detail
+
+
+@vector("CU07")
+def _cu07():
+    ev = Evidence(resource=(headers(content_usage="train-genai=n"),))
+    d = decide(URL, ev, ANY)
+    assert (
+        d.verdict == "reserved"
+        and d.reasons[0].confidence == "low"
+        and "aipref_legacy_label" in d.reasons[0].lint
+    )
+    assert decide(URL, ev, Policy("strict", ("*",), conservative=False)).verdict == "allowed"
+
+
+@vector("CU08")
+def _cu08():
+    ev = dict(robots=robots(CU_EXAMPLE))
+    assert verdict(url="https://e.example/test", policy=agent("OtherBot"), **ev) == "reserved"
+    assert verdict(url="https://e.example/ai-ok/test", policy=agent("OtherBot"), **ev) == "allowed"
+    d = decide("https://e.example/never/test", Evidence(**ev), agent("OtherBot"))
+    assert d.verdict == "reserved" and d.reasons[0].signal == "robots"
+
+
+@vector("CU09")
+def _cu09():
+    assert (
+        verdict(url="https://e.example/test", policy=agent("ExampleBot"), robots=robots(CU_EXAMPLE))
+        == "allowed"
+    )
+
+
+@vector("CU10")
+def _cu10():
+    text = "User-agent: *\nContent-Usage: /a/ train-ai=y\nContent-Usage: /a/ train-ai=n\n"
+    assert verdict(url="https://e.example/a/x", robots=robots(text)) == "reserved"
+
+
+@vector("CU11")
+def _cu11():
+    assert (
+        verdict(
+            robots=robots("User-agent: *\nContent-Usage: train-ai=n\nAllow: /\n"),
+            resource=(headers(content_usage="train-ai=y"),),
+        )
+        == "reserved"
+    )
+
+
+@vector("CS01")
+def _cs01():
+    d = decide(URL, Evidence(robots=robots(CF_MANAGED)), agent("ExampleAIBot"))
+    assert d.verdict == "reserved" and d.reasons[0].signal == "content_signal"
+
+
+@vector("CS02")
+def _cs02():
+    d = decide(URL, Evidence(robots=robots(CF_MANAGED)), agent("GPTBot"))
+    assert d.verdict == "reserved" and d.reasons[0].signal == "robots"
+
+
+@vector("CS03")
+def _cs03():
+    assert verdict(robots=robots("User-Agent: *\nContent-Signal: search=yes\nAllow: /\n")) == "allowed"
+
+
+@vector("CS04")
+def _cs04():
+    d = decide(
+        URL,
+        Evidence(
+            robots=robots("User-Agent: *\nContent-Signal: ai-train=yes, search=yes, ai-input=yes\nAllow: /\n")
+        ),
+        ANY,
+    )
+    assert d.verdict == "allowed" and reasons(d, "content_signal")[0].statement == "permitted"
+
+
+@vector("CS05")
+def _cs05():
+    text = "User-agent: SomeBot\nContent-Signal: ai-train=no\nAllow: /\n\nUser-agent: *\nAllow: /\n"
+    assert verdict(robots=robots(text), policy=agent("OtherBot")) == "allowed"
+
+
+@vector("CS06")
+def _cs06():
+    d = decide(
+        URL,
+        Evidence(robots=robots("User-agent: *\nContent-Signal: search=yes,ai-train=no,use=reference\n")),
+        ANY,
+    )
+    assert d.verdict == "reserved" and "use=reference" in d.reasons[0].detail
+
+
+@vector("CS07")
+def _cs07():
+    d = decide(URL, Evidence(robots=robots("User-agent: *\nContent-Signal: AI-Train=NO\n")), ANY)
+    assert d.verdict == "reserved" and "content_signal_case" in d.reasons[0].lint
+
+
+@vector("RS01")
+def _rs01():
+    d = decide(URL, Evidence(**rsl('<prohibits type="usage">ai-train</prohibits>')), ANY)
+    assert d.verdict == "reserved" and d.reasons[0].signal == "rsl" and d.reasons[0].confidence == "medium"
+
+
+@vector("RS02")
+def _rs02():
+    d = decide(URL, Evidence(**rsl('<permits type="usage">search</permits>')), ANY)
+    assert d.verdict == "allowed" and "rsl_training_not_granted" in reasons(d, "rsl")[0].lint
+
+
+@vector("RS03")
+def _rs03():
+    d = decide(
+        URL,
+        Evidence(
+            **rsl(
+                '<permits type="usage">ai-train</permits><payment type="crawl">'
+                '<amount currency="USD">0.01</amount></payment>'
+            )
+        ),
+        ANY,
+    )
+    assert (
+        d.verdict == "reserved"
+        and d.reasons[0].statement == "conditional"
+        and "0.01 USD" in d.reasons[0].detail
+    )
+
+
+@vector("RS04")
+def _rs04():
+    assert verdict(**rsl('<prohibits type="usage">ai-all</prohibits>')) == "reserved"
+
+
+@vector("RS05")
+def _rs05():
+    ev = rsl('<prohibits type="usage">ai-train</prohibits>', url="/premium/*")
+    assert verdict(url="https://e.example/free/a", **ev) == "allowed"
+    assert verdict(url="https://e.example/premium/x", **ev) == "reserved"
+
+
+@vector("RS06")
+def _rs06():
+    d = decide(
+        URL, Evidence(**rsl('<permits type="usage">all</permits>', server="https://rsl.example/olp")), ANY
+    )
+    assert d.verdict == "reserved" and d.reasons[0].statement == "conditional"
+
+
+@vector("RS07")
+def _rs07():
+    sigs = from_response(
+        URL, 200, {"link": '<https://e.example/license.xml>; rel="license"; type="application/rsl+xml"'}, b""
+    )
+    assert [(s.signal, s.scope_value) for s in sigs] == [("rsl", "https://e.example/license.xml")]
+
+
+@vector("CP01")
+def _cp01():
+    pytest.skip("C2PA/CAWG manifests are not read yet (README: not implemented)")
+
+
+OTHER["CP02"] = OTHER["CP03"] = OTHER["CP04"] = OTHER["CP05"] = _cp01
+
+
+@vector("IP01")
+def _ip01():
+    sig = iptc_signal("http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING")
+    assert (sig.category, sig.statement) == ("train-any", "reserved")
+
+
+@vector("IP02")
+def _ip02():
+    sig = iptc_signal("DMI-PROHIBITED-GENAIMLTRAINING")
+    assert sig.covers("train-ai") and not sig.covers("train-any")
+    assert decide(URL, Evidence(asset=(sig,)), ANY).verdict == "reserved"
+
+
+@vector("IP03")
+def _ip03():
+    assert iptc_signal("DMI-UNSPECIFIED") is None
+
+
+@vector("IP04")
+def _ip04():
+    assert iptc_signal("DMI-ALLOWED").statement == "permitted"
+
+
+@vector("IP05")
+def _ip05():
+    assert iptc_signal("DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING").statement == "reserved"
+
+
+@vector("LI01")
+def _li01():
+    d = decide(
+        URL,
+        Evidence(
+            resource=(
+                html(
+                    '<body><a rel="license" href="https://creativecommons.org/licenses/by-nc-nd/4.0/">cc</a></body>'
+                ),
+            )
+        ),
+        ANY,
+    )
+    assert d.verdict == "allowed" and [s.detail for s in d.licences] == ["CC-BY-NC-ND-4.0"]
+
+
+@vector("LI02")
+def _li02():
+    facts = read_html(b'<head><link rel="license" type="application/rsl+xml" href="/license.xml"></head>')
+    assert facts.rsl_links == ["/license.xml"] and facts.licences == []
+
+
+@vector("LI03")
+def _li03():
+    # llms.txt is not evidence the decision model reads: nothing changes
+    assert verdict(robots=robots("User-agent: *\nAllow: /\n")) == "allowed"
+
+
+@vector("XS01")
+def _xs01():
+    assert (
+        verdict(
+            robots=robots("User-agent: *\nAllow: /\n"),
+            resource=(headers(tdm_reservation="1"),),
+            policy=agent("GPTBot"),
+        )
+        == "reserved"
+    )
+
+
+@vector("XS02")
+def _xs02():
+    assert (
+        verdict(
+            resource=(headers(tdm_reservation="0"), html('<head><meta name="robots" content="noai"></head>'))
+        )
+        == "reserved"
+    )
+
+
+@vector("XS03")
+def _xs03():
+    d = decide(URL, Evidence(robots=robots("User-agent: *\nAllow: /\n")), ANY)
+    assert d.verdict == "allowed" and d.checked == ("robots",)
+
+
+@vector("XS04")
+def _xs04():
+    assert verdict() == "unknown"
+
+
+@vector("XS05")
+def _xs05():
+    ev = Evidence(
+        robots=robots("User-agent: CCBot\nDisallow: /\n", when=T0), reference_time=T0 + timedelta(days=3)
+    )
+    d = decide(URL, ev, make_policy("any-ai-trainer"))
+    assert (
+        d.verdict == "reserved"
+        and d.reasons[0].confidence == "medium"
+        and "stale_evidence" in d.reasons[0].lint
+    )
+
+
+def _other_ids() -> list[str]:
+    return [v["id"] for v in json.loads((DATA / "spec/opt-out-vectors.json").read_text())["other"]]
+
+
+@pytest.mark.parametrize("vid", _other_ids())
+def test_spec_other_vector(vid: str) -> None:
+    OTHER[vid]()
+
+
+def test_every_other_vector_has_a_test() -> None:
+    assert set(_other_ids()) == set(OTHER)
+    assert len(OTHER) == 81
+
+
+# -- real pages ------------------------------------------------------------------------------------
+def test_real_pages_licence_links_and_robots_meta(ext: Path) -> None:
+    subset = ext / "trafilatura-eval-subset"
+    rows = json.loads((subset / "index.json").read_text())["rows"]
+    keys = ("meta_robots", "meta_tdm", "rel_license_hrefs", "creativecommons_hrefs", "rights_meta")
+    noindex_pages = 0
+    for row in rows:
+        body = gzip.decompress((subset / row["file"]).read_bytes())
+        facts = read_html(body)
+        found = {k: getattr(facts, k) for k in keys if getattr(facts, k)}
+        assert found == row["signals_lxml"], row["file"]
+        d = decide(
+            URL, Evidence(resource=(html(body.decode("utf-8", "replace")),)), make_policy("any-ai-trainer")
+        )
+        assert d.verdict == "allowed", row["file"]  # noindex / noarchive are not AI reservations here
+        noindex_pages += any(
+            "noindex" in m["content"].lower() or "noarchive" in m["content"].lower()
+            for m in facts.meta_robots
+        )
+    assert noindex_pages > 10
+    _report.note(
+        f"trafilatura-eval-subset signals: {len(rows)}/{len(rows)} pages exactly as listed; "
+        f"{noindex_pages} pages with noindex/noarchive, none reserved"
+    )
+
+
+# -- properties --------------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([None, "allow", "disallow"]),
+    st.sampled_from([None, "1", "0"]),
+    st.sampled_from([None, "y", "n"]),
+    st.booleans(),
+    st.booleans(),
+    st.randoms(),
+)
+def test_reservations_are_never_cancelled_and_order_does_not_matter(rb, tdm, cu, noai, cc, rnd) -> None:
+    """One value per protocol: the verdict is reserved exactly when one of them reserves, and
+    shuffling header lines and artefacts never changes it."""
+    pairs = ([("tdm-reservation", tdm)] if tdm else []) + (
+        [("content-usage", f"train-ai={cu}")] if cu else []
+    )
+    markup = ('<meta name="robots" content="noai">' if noai else "") + (
+        '<link rel="license" href="https://creativecommons.org/licenses/by/4.0/">' if cc else ""
+    )
+    resource = [art("headers", json.dumps(pairs), url=URL)] + (
+        [html(f"<head>{markup}</head>")] if markup else []
+    )
+    rules = {None: None, "allow": "User-agent: *\nAllow: /\n", "disallow": "User-agent: *\nDisallow: /\n"}[rb]
+    base = Evidence(robots=robots(rules) if rules else None, resource=tuple(resource))
+    d = decide(URL, base, ANY)
+    assert (d.verdict == "reserved") == (rb == "disallow" or tdm == "1" or cu == "n" or noai)
+    rnd.shuffle(pairs)
+    shuffled = [art("headers", json.dumps(pairs), url=URL), *resource[1:]]
+    rnd.shuffle(shuffled)
+    assert decide(URL, Evidence(robots=base.robots, resource=tuple(shuffled)), ANY).verdict == d.verdict
