@@ -302,7 +302,8 @@ def decide_documents(
     pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
     run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of})
     docs = store.query(
-        "SELECT doc_id, url, fetched_at, modality FROM documents WHERE url IS NOT NULL ORDER BY doc_id"
+        "SELECT doc_id, url, fetched_at, modality, origin, registrable_domain FROM documents "
+        "WHERE url IS NOT NULL ORDER BY doc_id"
     ).to_pylist()
     index = EvidenceIndex.load(store, as_of=as_of)
     counts: dict[str, int] = {"allowed": 0, "reserved": 0, "unknown": 0}
@@ -311,7 +312,13 @@ def decide_documents(
     new = 0
     for doc in docs:
         when = as_of or doc["fetched_at"]
-        evidence = index.evidence_for(doc["url"], when, reference=doc["fetched_at"] or as_of)
+        evidence = index.evidence_for(
+            doc["url"],
+            when,
+            reference=doc["fetched_at"] or as_of,
+            origin=doc["origin"],
+            domain=doc["registrable_domain"],
+        )
         d = decide(doc["url"], evidence, pol, modality=doc["modality"])
         counts[d.verdict] += 1
         rows.append(

@@ -161,9 +161,27 @@ def reason_dict(s: Signal) -> dict:
 
 
 # -- parsing artefacts, cached by content address --------------------------------------------------
-@lru_cache(maxsize=4096)
-def _robots(body: bytes):
-    return parse_robots(body)
+_PARSED_ROBOTS: dict[str, object] = {}
+
+
+def licence_urls(body: bytes, sha256: str) -> tuple[str, ...]:
+    """The RSL `License:` URLs of a robots.txt, kept per content address."""
+    key = "license:" + sha256
+    found = _PARSED_ROBOTS.get(key)
+    if found is None:
+        found = _PARSED_ROBOTS[key] = tuple(r.value for _, r in _robots(body, sha256).records("license"))
+    return found
+
+
+def _robots(body: bytes, sha256: str | None = None):
+    """Parsed robots.txt, kept per content address: thousands of documents share one file."""
+    key = sha256 or hashlib.sha256(body).hexdigest()
+    parsed = _PARSED_ROBOTS.get(key)
+    if parsed is None:
+        if len(_PARSED_ROBOTS) >= 20_000:
+            _PARSED_ROBOTS.clear()
+        parsed = _PARSED_ROBOTS[key] = parse_robots(body)
+    return parsed
 
 
 @lru_cache(maxsize=4096)
@@ -222,13 +240,10 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
         art = evidence.robots
         outcome = robots_outcome(art.http_status)
         if outcome == PARSED:
-            statements += stamp(
-                robots_signals(_robots(art.body), url, policy.agents, policy.conservative), art
-            )
+            parsed = _robots(art.body, art.sha256)
+            statements += stamp(robots_signals(parsed, url, policy.agents, policy.conservative), art)
             checked.append("robots")
-            lint += [
-                x.code for x in _robots(art.body).lint if x.code in ("html_body", "truncated", "non_utf8")
-            ]
+            lint += [x.code for x in parsed.lint if x.code in ("html_body", "truncated", "non_utf8")]
         elif outcome == UNREACHABLE:
             if policy.unreachable_is_disallow:
                 statements += stamp(

@@ -190,13 +190,25 @@ class EvidenceIndex:
             return rows
         return rows[: self._bisect(self._times[key], when)]
 
-    def evidence_for(self, url: str, when: datetime | None, reference: datetime | None = None):
-        """The `Evidence` for a URL from what was seen at or before `when` (None: everything)."""
+    def evidence_for(
+        self,
+        url: str,
+        when: datetime | None,
+        reference: datetime | None = None,
+        *,
+        origin: str | None = None,
+        domain: str | None = None,
+    ):
+        """The `Evidence` for a URL from what was seen at or before `when` (None: everything).
+
+        `origin` and `domain` may be passed when already known (documents carry them)."""
         from scanner.decide import Artefact, Evidence
         from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 
-        parts = split_url(url)
-        origin = parts.origin if parts else None
+        if origin is None or domain is None:
+            parts = split_url(url)
+            origin = parts.origin if parts else None
+            domain = parts.registrable_domain if parts else None
 
         def artefact(row: dict | None) -> Artefact | None:
             if row is None:
@@ -224,7 +236,7 @@ class EvidenceIndex:
             if seen:
                 resource.append(artefact(seen[-1]))
         rsl = self._rsl_for(per_origin["robots.txt"], resource, when)
-        hit = self.blocklist.get(parts.registrable_domain) if parts else None
+        hit = self.blocklist.get(domain) if domain else None
         return Evidence(
             robots=per_origin["robots.txt"],
             tdmrep=per_origin["tdmrep.json"],
@@ -237,11 +249,11 @@ class EvidenceIndex:
 
     def _rsl_for(self, robots, resource, when) -> list:
         """RSL documents named by robots.txt `License:` lines and the page's licence links, if stored."""
-        from scanner.decide import Artefact, _robots
+        from scanner.decide import Artefact, licence_urls
 
         urls: list[str] = []
         if robots is not None:
-            urls += [r.value for _, r in _robots(robots.body).records("license")]
+            urls += licence_urls(robots.body, robots.sha256)
         for art in resource:
             if art.kind == "html-meta":
                 urls += json.loads(art.body).get("rsl_links", [])

@@ -31,16 +31,12 @@ def robots_signals(
     robots: RobotsTxt, url: str, agents: tuple[str, ...], conservative: bool = True
 ) -> list[Signal]:
     """Access and AI-line signals for every agent; agents that share a group are evaluated once."""
-    by_groups: dict[tuple, list[str]] = {}
-    for agent in agents:
-        groups, _ = robots.group_for(agent)
-        by_groups.setdefault(tuple(id(g) for g in groups), []).append(agent)
     out: list[Signal] = []
-    for agent_list in by_groups.values():
-        e = robots.explain(url, agent_list[0])
-        who = tuple(a.lower() for a in agent_list)
+    for who, ruleset in robots.partition(agents):
+        e = robots.explain(url, who[0])
         where = "the * group" if e.used_fallback else ("group " + ", ".join(e.group_agents))
         if e.rule is not None and not e.rule.allow:
+            truncated = tuple(x.code for x in robots.lint if x.code == "truncated")
             out.append(
                 Signal(
                     "robots",
@@ -51,7 +47,7 @@ def robots_signals(
                     f"line {e.rule.line}",
                     "high",
                     e.rule.value,
-                    lint=tuple(x.code for x in robots.lint if x.code == "truncated"),
+                    lint=truncated,
                     detail=f"Disallow: {e.rule.value} in {where}",
                 )
             )
@@ -69,10 +65,10 @@ def robots_signals(
                 detail=f"{rule} in {where}" if e.groups else "no group applies",
             )
         )
-        for group in e.groups:
+        for group in ruleset.groups:
             for rec in group.extensions("content-signal"):
                 out += content_signal_signals(rec.value, f"line {rec.line}", who)
-        out += _content_usage(e.groups, url, who, conservative)
+        out += _content_usage(ruleset.groups, url, who, conservative)
     for _, rec in ((g, r) for g, r in robots.records("content-signal") if g is None):
         out += [s for s in content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")]
     return out

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 MAX_PARSE_BYTES = 512_000  # RFC 9309 §2.5: parse at least 500 KiB; we parse exactly that
 MAX_LINE_BYTES = 16_664  # google/robotstxt: 8 × the longest URL browsers accept
@@ -381,7 +382,7 @@ class RobotsTxt:
     dialect: Dialect = RFC9309
     _index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     _cache: dict[str, _RuleSet] = field(default_factory=dict, repr=False, compare=False)
-    _shared: dict[tuple, _RuleSet] = field(default_factory=dict, repr=False, compare=False)
+    _shared: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for i, group in enumerate(self.groups):
@@ -408,6 +409,19 @@ class RobotsTxt:
                 groups = tuple(self.groups[i] for i in hits)
                 cached = self._shared[key] = _RuleSet(groups, fallback and bool(groups), self.dialect)
             self._cache[agent] = cached
+        return cached
+
+    def partition(self, agents: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], _RuleSet], ...]:
+        """Agents grouped by the rule set that applies to them (most share the `*` group), so a
+        policy with many agents evaluates each distinct group once. Cached per agent tuple."""
+        key = ("partition", *agents)
+        cached = self._shared.get(key)
+        if cached is None:
+            by_set: dict[int, tuple[list[str], _RuleSet]] = {}
+            for agent in agents:
+                rs = self._ruleset(agent)
+                by_set.setdefault(id(rs), ([], rs))[0].append(agent.lower())
+            cached = self._shared[key] = tuple((tuple(a), rs) for a, rs in by_set.values())
         return cached
 
     def group_for(self, agent: str) -> tuple[tuple[Group, ...], bool]:

@@ -1,0 +1,115 @@
+"""Decision benchmark: `provenance decide` over synthetic documents with real robots.txt evidence.
+
+    python bench/decide_bench.py [--ext ../shared/ext] [--docs 1000000] [--origins 10000]
+
+Builds a store in a temporary folder: `--origins` origins, each given one of the 4,231 real
+robots.txt files of protego's corpus as evidence (round robin), and `--docs` documents spread
+over them with varied paths. Then times `decide_documents` (policy any-ai-trainer, each document
+as of its fetch time) and prints documents/s; and `check` with a warm evidence index (the path a
+hook takes once its per-origin cache is filled), calls/s. The peer here is the work itself:
+there is no other open tool that makes these decisions to compare with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tarfile
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scanner import api
+from scanner.corpus.records import sha256_hex
+from scanner.decide import decide, make_policy
+from scanner.evidence import EvidenceIndex, Observation, write_observations
+from scanner.store import Store
+
+PATHS = ["/", "/news/2024/a.html", "/search?q=x", "/wp-admin/", "/private/data", "/img/a.jpg", "/about"]
+
+
+def build(store: Store, ext: Path, n_docs: int, n_origins: int) -> None:
+    with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
+        bodies = [tar.extractfile(m).read() for m in tar if m.isfile()]
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    obs = []
+    for i in range(n_origins):
+        body = bodies[i % len(bodies)]
+        url = f"https://site{i}.example/robots.txt"
+        obs.append((body, Observation(sha256_hex(body), "robots.txt", url, seen, "import", 200)))
+        if len(obs) >= 2000:
+            write_observations(store, obs)
+            obs = []
+    write_observations(store, obs)
+    rnd = random.Random(7)
+    batch = []
+    for d in range(n_docs):
+        origin = rnd.randrange(n_origins)
+        url = f"https://site{origin}.example{rnd.choice(PATHS)}{d}"
+        batch.append(
+            {
+                "doc_id": f"{d:032x}",
+                "source_id": "bench",
+                "url": url,
+                "origin": f"https://site{origin}.example",
+                "host": f"site{origin}.example",
+                "registrable_domain": f"site{origin}.example",
+                "fetched_at": seen + timedelta(hours=1),
+                "content_sha256": f"{d:064x}",
+                "raw_bytes": 1000,
+                "text_sha256": None,
+                "token_count": 100,
+                "modality": "text",
+                "content_type": "text/html",
+                "language": None,
+                "http_status": 200,
+                "record_locator": None,
+                "run_id": None,
+            }
+        )
+        if len(batch) >= 100_000:
+            store.insert("documents", batch)
+            batch = []
+    store.insert("documents", batch)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", "../shared/ext")))
+    ap.add_argument("--docs", type=int, default=1_000_000)
+    ap.add_argument("--origins", type=int, default=10_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.duckdb") as store:
+        t = time.perf_counter()
+        build(store, args.ext, args.docs, args.origins)
+        print(
+            f"built: {args.docs} documents over {args.origins} origins with real robots.txt "
+            f"in {time.perf_counter() - t:.1f} s"
+        )
+        t = time.perf_counter()
+        stats = api.decide_documents(store, "any-ai-trainer")
+        elapsed = time.perf_counter() - t
+        print(
+            f"decide   {args.docs / elapsed:10.0f} documents/s  ({elapsed:.1f} s; allowed {stats['allowed']}, "
+            f"reserved {stats['reserved']}, unknown {stats['unknown']})"
+        )
+        index = EvidenceIndex.load(store)
+        policy = make_policy("any-ai-trainer")
+        urls = [f"https://site{i % args.origins}.example{PATHS[i % len(PATHS)]}" for i in range(20_000)]
+        for url in urls:  # warm: parsed files and rule sets cached
+            decide(url, index.evidence_for(url, None), policy)
+        t = time.perf_counter()
+        for url in urls:
+            decide(url, index.evidence_for(url, None), policy)
+        elapsed = time.perf_counter() - t
+        print(
+            f"check    {len(urls) / elapsed:10.0f} calls/s with a warm evidence index (policy any-ai-trainer)"
+        )
+
+
+if __name__ == "__main__":
+    main()
