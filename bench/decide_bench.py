@@ -94,7 +94,8 @@ def main() -> None:
         stats = api.decide_documents(store, "any-ai-trainer")
         elapsed = time.perf_counter() - t
         print(
-            f"decide   {args.docs / elapsed:10.0f} documents/s  ({elapsed:.1f} s; allowed {stats['allowed']}, "
+            f"decide   {args.docs / elapsed:10.0f} documents/s  ({elapsed:.1f} s; "
+            f"allowed {stats['allowed']}, "
             f"reserved {stats['reserved']}, unknown {stats['unknown']})"
         )
         index = EvidenceIndex.load(store)
