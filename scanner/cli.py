@@ -98,7 +98,7 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     from scanner.demo import run_demo
 
     with Store.open(store) as st, progress_bar("demo: ingest") as advance:
-        result = run_demo(st, progress=advance)
+        result = run_demo(st, progress=advance, out_dir=Path(store).resolve().parent)
         per_domain = st.query(
             "SELECT registrable_domain, category, sum(documents)::BIGINT AS documents, "
             "sum(raw_bytes)::BIGINT AS raw_bytes, sum(tokens)::BIGINT AS tokens "
@@ -111,6 +111,8 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
         "robots_txt_imported": result.robots_imported,
         "counts": result.counts,
         "top_domains": per_domain,
+        "summary_version": result.summary_version,
+        "summary_files": result.summary_files,
     }
     if json_out:
         emit_json(doc)
@@ -121,7 +123,8 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     _print_rows("Decisions (policy any-ai-trainer, each document as of its fetch time)", [result.decisions])
     _print_rows("Largest domains", per_domain)
     _print_rows("Store contents", [result.counts])
-    out.print(f'Next: provenance query "select * from documents_per_domain" --store {store}')
+    out.print(f"EU public summary (version {result.summary_version}): {', '.join(result.summary_files)}")
+    out.print(f"Next: provenance status www.nytimes.com --show-evidence --store {store}")
 
 
 @app.command()
@@ -183,6 +186,66 @@ def evidence_import(
             f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} "
             f"(sha256 {obs.evidence_sha256[:16]}…)"
         )
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    pack: Annotated[Path, typer.Argument(help="An evidence pack zip.")], json_out: JsonOpt = False
+) -> None:
+    """Re-check an evidence pack offline: checksums and content addresses."""
+    from scanner.evidence_pack import verify_pack
+
+    problems = verify_pack(pack)
+    if json_out:
+        emit_json({"pack": str(pack), "ok": not problems, "problems": problems})
+    else:
+        for p in problems:
+            err.print(f"problem: {p}", markup=False)
+        out.print(f"{pack}: {'intact' if not problems else f'{len(problems)} problems'}")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("evidence-pack")
+def evidence_pack(
+    target: Annotated[str, typer.Argument(help="A URL, or a domain (judged at its home page).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The zip to write.")],
+    agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
+    as_of: AsOfOpt = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export the decision, its reasons and the raw evidence as a verifiable zip."""
+    from scanner.evidence_pack import export_pack
+
+    when = parse_time(as_of, "--as-of") if as_of else None
+    with Store.open(store, read_only=True) as st:
+        result = export_pack(st, target, output, agent=agent, as_of=when, policy=policy)
+    if json_out:
+        emit_json(result)
+    else:
+        out.print(f"wrote {result['pack']}: verdict {result['verdict']}, {result['artefacts']} artefacts")
+
+
+@app.command()
+def report(
+    by: Annotated[str, typer.Option(help="domain | source | month")] = "domain",
+    policy: PolicyOpt = "any-ai-trainer",
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Share of documents and tokens reserved, per domain, source or month of collection."""
+    from scanner.store import reports
+
+    if by not in ("domain", "source", "month"):
+        raise ScannerError(f"--by {by!r}: use domain, source or month")
+    with Store.open(store, read_only=True) as st:
+        rows = reports.reserved_share(st, policy, by)
+    if json_out:
+        emit_json({"by": by, "policy": policy, "rows": rows})
+    else:
+        _print_rows(f"Reserved under {policy}, by {by}", rows)
 
 
 @manifest_app.command("check")
@@ -345,6 +408,51 @@ def _print_decision(doc: dict) -> None:
         )
     for lic in doc["licences"]:
         out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False)
+
+
+@app.command()
+def summary(
+    manifest: Annotated[Path, typer.Option(help="Manifest: provider, models, datasets, attestations.")],
+    fmt: Annotated[str, typer.Option("--format", help="md | json | html | all")] = "md",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File (or prefix for all).")] = None,
+    diff: Annotated[bool, typer.Option(help="Also list what changed since the previous version.")] = False,
+    policy: PolicyOpt = "any-ai-trainer",
+    keep_reserved: Annotated[
+        bool, typer.Option(help="Measure sizes on all documents, reserved ones too.")
+    ] = False,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """The EU public summary of training content (Commission template), versioned."""
+    from scanner.summary import RENDERERS, diff_summaries, publish_summary
+
+    if fmt not in (*RENDERERS, "all"):
+        raise ScannerError(f"--format {fmt!r}: use md, json, html or all")
+    m = load_manifest(manifest)
+    with Store.open(store) as st:
+        doc, new = publish_summary(st, m, policy=policy, exclude_reserved=not keep_reserved)
+        history = st.summaries()
+    written = []
+    for name in RENDERERS if fmt == "all" else (fmt,):
+        text = RENDERERS[name](doc)
+        if output is None and fmt != "all":
+            if not json_out:
+                sys.stdout.write(text)
+            continue
+        target = (output or Path("provenance-summary")).with_suffix(f".{name}") if fmt == "all" else output
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(str(target))
+    changes = None
+    if diff and len(history) >= 2:
+        changes = diff_summaries(json.loads(history[-2]["document"]), json.loads(history[-1]["document"]))
+    if json_out:
+        emit_json({"version": doc["version"], "new_version": new, "written": written, "diff": changes})
+        return
+    for w in written:
+        err.print(f"wrote {w} (summary version {doc['version']}{', new' if new else ', unchanged'})")
+    if diff:
+        err.print(json.dumps(changes, indent=1) if changes else "no previous version to compare with")
 
 
 @app.command()

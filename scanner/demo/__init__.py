@@ -15,6 +15,7 @@ from scanner import api
 from scanner.evidence import import_evidence, parse_time
 from scanner.manifest import load_manifest
 from scanner.store import Store
+from scanner.summary import RENDERERS, publish_summary
 
 
 def sample_dir() -> Path:
@@ -28,10 +29,15 @@ class DemoResult:
     robots_imported: int
     decisions: dict
     counts: dict[str, int]
+    summary_version: int
+    summary_files: list[str]
 
 
 def run_demo(
-    store: Store, progress: Callable[[int, int], None] | None = None, workers: int = 1
+    store: Store,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    out_dir: Path | None = None,
 ) -> DemoResult:
     sample = sample_dir()
     manifest = load_manifest(sample / "manifest.toml")
@@ -48,4 +54,13 @@ def run_demo(
             run_id=report.run_id,
         )
     decisions = api.decide_documents(store, "any-ai-trainer")
-    return DemoResult(store.path, report, len(listing), decisions, store.counts())
+    summary, _ = publish_summary(store, manifest)
+    written = []
+    if out_dir is not None:
+        for fmt, render in RENDERERS.items():
+            target = out_dir / f"provenance-summary.{fmt}"
+            target.write_text(render(summary), encoding="utf-8")
+            written.append(str(target))
+    return DemoResult(
+        store.path, report, len(listing), decisions, store.counts(), summary["version"], written
+    )

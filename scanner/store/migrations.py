@@ -166,5 +166,23 @@ V3 = [
         GROUP BY ALL""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3}
+V4 = [
+    # Every published version of the EU summary, for the six-monthly update and its diff.
+    """CREATE TABLE summaries (
+        version INTEGER PRIMARY KEY,
+        generated_at TIMESTAMPTZ NOT NULL,
+        manifest VARCHAR,
+        content_sha256 VARCHAR NOT NULL,     -- of the content without the header's date
+        document JSON NOT NULL
+    )""",
+    # Share of documents and tokens reserved per agent signal, domain and month of collection.
+    """CREATE VIEW reserved_share_per_month AS
+        SELECT strftime(d.fetched_at, '%Y-%m') AS month, v.policy, count(*) AS documents,
+               count(*) FILTER (WHERE v.verdict = 'reserved') AS reserved_documents,
+               coalesce(sum(d.token_count), 0)::BIGINT AS tokens,
+               coalesce(sum(d.token_count) FILTER (WHERE v.verdict = 'reserved'), 0)::BIGINT AS reserved_tokens
+        FROM document_verdicts v JOIN documents d USING (doc_id) GROUP BY ALL""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4}
 LATEST = max(MIGRATIONS)

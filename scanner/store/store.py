@@ -279,13 +279,27 @@ class Store:
         rows = self.query("SELECT registrable_domain, list_name, reason FROM blocklist ORDER BY list_name")
         return {r["registrable_domain"]: (r["list_name"], r["reason"]) for r in rows.to_pylist()}
 
+    def summaries(self) -> list[dict]:
+        return self.query(
+            "SELECT version, generated_at, manifest, content_sha256, document FROM summaries ORDER BY version"
+        ).to_pylist()
+
+    def add_summary(
+        self, version: int, generated_at: datetime, manifest: str, content_sha256: str, document: str
+    ) -> None:
+        with self.transaction():
+            self._con.execute(
+                "INSERT INTO summaries VALUES (?, ?, ?, ?, ?)",
+                [version, generated_at, manifest, content_sha256, document],
+            )
+
     def count(self, table: str) -> int:
-        if table not in TABLE_KEYS and table not in ("runs", "ingest_checkpoints"):
+        if table not in TABLE_KEYS and table not in ("runs", "ingest_checkpoints", "summaries"):
             raise ValueError(f"unknown table {table!r}")
         return int(self._scalar(f"SELECT count(*) FROM {table}"))
 
     def counts(self) -> dict[str, int]:
-        return {t: self.count(t) for t in (*TABLE_KEYS, "runs")}
+        return {t: self.count(t) for t in (*TABLE_KEYS, "runs", "summaries")}
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,126 @@
+"""Aggregate queries behind the EU summary and the legal reports (SQL stays in scanner/store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.store.store import Store
+
+# Documents used for training: not reserved under the policy, when decisions exist for it.
+_USED = """
+    SELECT d.*, s.category, s.name AS source_name, s.version AS source_version, s.url AS source_url,
+           v.verdict
+    FROM documents d LEFT JOIN sources s USING (source_id)
+    LEFT JOIN (SELECT doc_id, verdict FROM document_verdicts WHERE policy = $policy AND as_of IS NULL) v
+        USING (doc_id)
+    WHERE NOT ($exclude AND coalesce(v.verdict, '') = 'reserved')
+"""
+
+
+def _params(policy: str, exclude_reserved: bool) -> dict[str, Any]:
+    return {"policy": policy, "exclude": exclude_reserved}
+
+
+def sizes_by_source(store: Store, policy: str, exclude_reserved: bool) -> list[dict]:
+    return store.query(
+        f"""SELECT source_id, source_name, source_version, source_url, category, modality,
+               count(*)::BIGINT AS documents, coalesce(sum(token_count), 0)::BIGINT AS tokens,
+               coalesce(sum(raw_bytes), 0)::BIGINT AS raw_bytes,
+               min(fetched_at) AS first_fetched, max(fetched_at) AS last_fetched
+        FROM ({_USED}) GROUP BY ALL ORDER BY source_id, modality""",
+        _params(policy, exclude_reserved),
+    ).to_pylist()
+
+
+def crawled_domain_sizes(store: Store, policy: str, exclude_reserved: bool) -> dict[str, int]:
+    rows = store.query(
+        f"""SELECT registrable_domain, sum(raw_bytes)::BIGINT AS size FROM ({_USED})
+        WHERE category = '2.3' AND registrable_domain IS NOT NULL GROUP BY ALL""",
+        _params(policy, exclude_reserved),
+    ).to_pylist()
+    return {r["registrable_domain"]: r["size"] for r in rows}
+
+
+def tld_shares(store: Store, policy: str, exclude_reserved: bool) -> list[dict]:
+    return store.query(
+        f"""SELECT regexp_extract(registrable_domain, '\\.([^.]+)$', 1) AS tld,
+               round(100.0 * sum(token_count) / sum(sum(token_count)) OVER (), 1) AS token_share
+        FROM ({_USED}) WHERE registrable_domain IS NOT NULL GROUP BY ALL ORDER BY token_share DESC LIMIT 8""",
+        _params(policy, exclude_reserved),
+    ).to_pylist()
+
+
+def languages(store: Store) -> list[str]:
+    return (
+        store.query("SELECT DISTINCT language FROM documents WHERE language IS NOT NULL ORDER BY 1")
+        .column(0)
+        .to_pylist()
+    )
+
+
+def exclusions(store: Store, policy: str) -> dict[str, Any]:
+    """What the policy reserved, by the signal of the strongest reason, with evidence dates."""
+    by_reason = store.query(
+        """SELECT json_extract_string(v.reasons, '$.reasons[0].signal') AS signal,
+               count(*)::BIGINT AS documents, coalesce(sum(d.token_count), 0)::BIGINT AS tokens,
+               count(DISTINCT d.registrable_domain)::BIGINT AS domains
+        FROM document_verdicts v JOIN documents d USING (doc_id)
+        WHERE v.policy = ? AND v.as_of IS NULL AND v.verdict = 'reserved' GROUP BY ALL ORDER BY documents DESC""",
+        [policy],
+    ).to_pylist()
+    totals = store.query(
+        """SELECT v.verdict, count(*)::BIGINT AS documents, any_value(v.policy_version) AS policy_version
+        FROM document_verdicts v WHERE v.policy = ? AND v.as_of IS NULL GROUP BY ALL""",
+        [policy],
+    ).to_pylist()
+    evidence = store.query(
+        """SELECT min(o.observed_at) AS first_seen, max(o.observed_at) AS last_seen,
+               count(DISTINCT o.evidence_sha256)::BIGINT AS artefacts,
+               list(DISTINCT o.kind ORDER BY o.kind) AS kinds
+        FROM observations o
+        WHERE o.evidence_sha256 IN (SELECT unnest(evidence_sha256) FROM document_verdicts
+                                    WHERE policy = ? AND as_of IS NULL)""",
+        [policy],
+    ).to_pylist()[0]
+    checked = (
+        store.query(
+            """SELECT DISTINCT unnest(json_extract_string(reasons, '$.checked[*]')) AS protocol
+        FROM document_verdicts WHERE policy = ? AND as_of IS NULL ORDER BY 1""",
+            [policy],
+        )
+        .column(0)
+        .to_pylist()
+    )
+    return {
+        "by_reason": by_reason,
+        "verdicts": {t["verdict"]: t["documents"] for t in totals},
+        "policy_version": next((t["policy_version"] for t in totals), None),
+        "evidence": evidence,
+        "protocols_checked": checked,
+    }
+
+
+def duplicate_stats(store: Store) -> dict[str, Any]:
+    return store.query(
+        """SELECT count(DISTINCT cluster_id)::BIGINT AS clusters,
+               count(*) FILTER (WHERE NOT is_representative)::BIGINT AS duplicates
+        FROM dup_clusters"""
+    ).to_pylist()[0]
+
+
+def reserved_share(store: Store, policy: str, by: str) -> list[dict]:
+    """Share of documents and tokens reserved per domain, source or month (Consent-in-Crisis style)."""
+    column = {
+        "domain": "d.registrable_domain",
+        "source": "d.source_id",
+        "month": "strftime(d.fetched_at, '%Y-%m')",
+    }[by]
+    return store.query(
+        f"""SELECT {column} AS {by}, count(*)::BIGINT AS documents,
+               round(100.0 * count(*) FILTER (WHERE v.verdict = 'reserved') / count(*), 1) AS documents_reserved_pct,
+               round(100.0 * coalesce(sum(d.token_count) FILTER (WHERE v.verdict = 'reserved'), 0)
+                     / nullif(sum(d.token_count), 0), 1) AS tokens_reserved_pct
+        FROM document_verdicts v JOIN documents d USING (doc_id)
+        WHERE v.policy = ? AND v.as_of IS NULL GROUP BY ALL ORDER BY documents DESC""",
+        [policy],
+    ).to_pylist()
