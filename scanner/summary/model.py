@@ -184,7 +184,8 @@ def _general(store, manifest: Manifest, rows, policy, exclude, basis, dups) -> d
                 "Latest date of data acquisition/collection for model training:",
                 _month(latest),
                 "store",
-                "Whether the model is continuously trained on new data after this date is to be stated by the provider.",
+                "Whether the model is continuously trained on new data after this date is to be stated "
+                "by the provider.",
             )
             if latest
             else _missing(
@@ -593,7 +594,8 @@ def _processing(manifest: Manifest, excl: dict, policy: str, decided: bool, dups
             F(
                 "3.1.b",
                 "Describe the measures implemented before model training to respect reservations of rights from "
-                "the TDM exception or limitation before and during data collection, including the opt-out protocols and "
+                "the TDM exception or limitation before and during data collection, including the opt-out "
+                "protocols and "
                 "solutions honoured by the provider or, as applicable, by third parties from which datasets have been "
                 "obtained:",
                 measures,
