@@ -107,9 +107,7 @@ def main() -> None:
         for url in urls:
             decide(url, index.evidence_for(url, None), policy)
         elapsed = time.perf_counter() - t
-        print(
-            f"check    {len(urls) / elapsed:10.0f} calls/s with a warm evidence index (policy any-ai-trainer)"
-        )
+        print(f"check    {len(urls) / elapsed:10.0f} calls/s with a warm evidence index (policy any-ai-trainer)")
 
 
 if __name__ == "__main__":

@@ -125,16 +125,12 @@ def ingest(
     run_id = store.start_run("ingest", {"files": [str(p) for p, _, _ in jobs], "workers": workers})
     report = IngestReport(run_id)
     status = "failed"
-    pool = (
-        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
-    )
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
     try:
         for path, source_id, fields in jobs:
             try:
                 report.files.append(
-                    ingest_file(
-                        store, path, source_id, fields=fields, run_id=run_id, progress=progress, pool=pool
-                    )
+                    ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=progress, pool=pool)
                 )
             except InputError as exc:
                 report.failed.append({"file": str(path), "reason": exc.problem})
@@ -390,9 +386,7 @@ def status(
     if not evidence:
         host = split_url(url).host
         other = (
-            store.query(
-                "SELECT DISTINCT origin FROM observations WHERE origin LIKE ? ORDER BY 1", [f"%://{host}%"]
-            )
+            store.query("SELECT DISTINCT origin FROM observations WHERE origin LIKE ? ORDER BY 1", [f"%://{host}%"])
             .column(0)
             .to_pylist()
         )

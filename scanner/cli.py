@@ -84,9 +84,7 @@ def progress_bar(label: str) -> Iterator[Any]:
             seen[0] += records
             seen[1] += payload_bytes
             secs = max(time.monotonic() - start, 1e-6)
-            bar.update(
-                task, advance=records, rate=f"{seen[0] / secs:,.0f} rec/s, {seen[1] / secs / 1e6:,.1f} MB/s"
-            )
+            bar.update(task, advance=records, rate=f"{seen[0] / secs:,.0f} rec/s, {seen[1] / secs / 1e6:,.1f} MB/s")
 
         yield advance
 
@@ -183,8 +181,7 @@ def evidence_import(
         emit_json(doc)
     else:
         out.print(
-            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} "
-            f"(sha256 {obs.evidence_sha256[:16]}…)"
+            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} (sha256 {obs.evidence_sha256[:16]}…)"
         )
 
 
@@ -260,8 +257,7 @@ def manifest_check(
         "models": [f"{x.name} {x.version}" for x in m.models],
         "crawler": m.crawler.product_token if m.crawler else None,
         "datasets": [
-            {"source": d.source_id, "category": d.category, "files": [str(p) for p in d.paths]}
-            for d in m.datasets
+            {"source": d.source_id, "category": d.category, "files": [str(p) for p in d.paths]} for d in m.datasets
         ],
         "blocklisted_domains": sum(len(b.domains) for b in m.blocklists),
         "attestations": m.attestations,
@@ -272,10 +268,7 @@ def manifest_check(
         out.print(f"{path}: valid")
         _print_rows(
             "Datasets",
-            [
-                {"source": d["source"], "category": d["category"], "files": len(d["files"])}
-                for d in doc["datasets"]
-            ],
+            [{"source": d["source"], "category": d["category"], "files": len(d["files"])} for d in doc["datasets"]],
         )
 
 
@@ -328,9 +321,7 @@ def check(
     if explained:
         out.print(f"  robots.txt: {explained['explanation']}", markup=False)
         for finding in explained["lint"]:
-            out.print(
-                f"  lint {finding['code']} (line {finding['line']}): {finding['message']}", markup=False
-            )
+            out.print(f"  lint {finding['code']} (line {finding['line']}): {finding['message']}", markup=False)
 
 
 @app.command()
@@ -367,9 +358,7 @@ def decide_cmd(
     policy: PolicyOpt = "any-ai-trainer",
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", help="Judge every document as of this time (default: each at its own fetch time)."
-        ),
+        typer.Option("--as-of", help="Judge every document as of this time (default: each at its own fetch time)."),
     ] = None,
     own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
     store: StoreOpt = DEFAULT_STORE,
@@ -417,9 +406,7 @@ def summary(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File (or prefix for all).")] = None,
     diff: Annotated[bool, typer.Option(help="Also list what changed since the previous version.")] = False,
     policy: PolicyOpt = "any-ai-trainer",
-    keep_reserved: Annotated[
-        bool, typer.Option(help="Measure sizes on all documents, reserved ones too.")
-    ] = False,
+    keep_reserved: Annotated[bool, typer.Option(help="Measure sizes on all documents, reserved ones too.")] = False,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:

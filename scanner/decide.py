@@ -61,9 +61,7 @@ class Policy:
 POLICY_NAMES = ("any-ai-trainer", "own-token", "generic", "strict-literal")
 
 
-def make_policy(
-    name: str = "any-ai-trainer", *, own_token: str | None = None, agent: str | None = None
-) -> Policy:
+def make_policy(name: str = "any-ai-trainer", *, own_token: str | None = None, agent: str | None = None) -> Policy:
     """A named policy. `agent` asks for one agent's view (its group, else `*`)."""
     from scanner.agents import TRAINING_ROLES, default_registry
     from scanner.signals.robots import product_token
@@ -291,11 +289,7 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
     for art in evidence.resource:
         if art.kind == "headers":
             lines = header_lines(json.loads(art.body))
-            sigs = (
-                x_robots_tag(lines)
-                + content_usage_header(lines, policy.conservative)
-                + content_signal_header(lines)
-            )
+            sigs = x_robots_tag(lines) + content_usage_header(lines, policy.conservative) + content_signal_header(lines)
             tdm, tdm_lint = tdmrep_header(lines, policy.conservative)
             lint += tdm_lint
             header_layer = stamp([tdm], art)[0] if tdm else header_layer
@@ -388,9 +382,7 @@ def _combine(
         and (policy.vendor_lookalikes or "vendor_lookalike" not in s.lint)
     ]
     restrictive = [
-        s
-        for s in applicable
-        if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"
+        s for s in applicable if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"
     ]
     unreachable = [s for s in applicable if s.signal == "robots_unreachable"]
     key = lambda s: (_ORDER[s.statement], CONFIDENCE.index(s.confidence), s.signal)  # noqa: E731

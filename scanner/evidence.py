@@ -68,16 +68,12 @@ def kind_for_url(url: str) -> str:
     return KINDS_BY_PATH.get(path, "resource")
 
 
-def observation_rows(
-    items: Iterable[tuple[bytes, Observation]], run_id: str | None
-) -> tuple[list[dict], list[dict]]:
+def observation_rows(items: Iterable[tuple[bytes, Observation]], run_id: str | None) -> tuple[list[dict], list[dict]]:
     """Rows for the evidence and observations tables (pure: no store access)."""
     blobs: dict[str, dict] = {}
     sightings = []
     for body, obs in items:
-        blobs.setdefault(
-            obs.evidence_sha256, {"sha256": obs.evidence_sha256, "size": len(body), "body": body}
-        )
+        blobs.setdefault(obs.evidence_sha256, {"sha256": obs.evidence_sha256, "size": len(body), "body": body})
         sightings.append(
             {
                 "obs_id": obs.obs_id,
@@ -263,8 +259,6 @@ class EvidenceIndex:
             if seen:
                 row = seen[-1]
                 found.append(
-                    Artefact(
-                        "rsl", u, row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"]
-                    )
+                    Artefact("rsl", u, row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"])
                 )
         return found

@@ -199,9 +199,7 @@ def load_manifest(path: str | Path) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(file, "(syntax)", str(exc)) from exc
     top = _Reader(file, data, "")
-    top.allow_only(
-        "schema", "provider", "models", "crawler", "datasets", "blocklists", "attestations", "summary"
-    )
+    top.allow_only("schema", "provider", "models", "crawler", "datasets", "blocklists", "attestations", "summary")
     schema = top.get("schema", int)
     if schema not in (None, 1):
         top.fail("schema", f"manifest schema {schema} is not supported (this tool reads 1)")
@@ -222,8 +220,7 @@ def load_manifest(path: str | Path) -> Manifest:
         crawler=_crawler(_Reader(file, data["crawler"], "crawler")) if "crawler" in data else None,
         datasets=datasets,
         blocklists=tuple(
-            _blocklist(file, path.parent, b, f"blocklists[{i}]")
-            for i, b in enumerate(_array(top, "blocklists"))
+            _blocklist(file, path.parent, b, f"blocklists[{i}]") for i, b in enumerate(_array(top, "blocklists"))
         ),
         attestations=_attestations(_Reader(file, data.get("attestations", {}), "attestations")),
         summary_text=_summary_text(_Reader(file, data.get("summary", {}), "summary")),
@@ -346,9 +343,7 @@ def _blocklist(file: str, base: Path, item: Any, where: str) -> Blocklist:
         if not host or "/" in host or " " in host:
             r.fail(f"domains[{i}]", f"{d!r} is not a domain name")
         cleaned.append(registrable_domain(host))
-    return Blocklist(
-        name=r.text("name", required=True), reason=r.text("reason"), domains=tuple(sorted(set(cleaned)))
-    )
+    return Blocklist(name=r.text("name", required=True), reason=r.text("reason"), domains=tuple(sorted(set(cleaned))))
 
 
 def _attestations(r: _Reader) -> dict[str, str]:

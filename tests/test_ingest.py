@@ -17,8 +17,7 @@ from scanner.store import Store
 def _state(store: Store) -> dict:
     return {
         "documents": store.query(
-            "SELECT doc_id, url, content_sha256, raw_bytes, token_count, text_sha256 FROM documents "
-            "ORDER BY doc_id"
+            "SELECT doc_id, url, content_sha256, raw_bytes, token_count, text_sha256 FROM documents ORDER BY doc_id"
         ).to_pylist(),
         "texts": store.count("texts"),
         "evidence": store.count("evidence"),

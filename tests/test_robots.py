@@ -116,9 +116,7 @@ def test_html_and_binary_bodies_never_raise() -> None:
 
 def test_parse_limit_drops_the_partial_last_line() -> None:
     filler = b"# " + b"x" * 1000 + b"\n"
-    body = (
-        b"User-agent: *\nDisallow: /a\n" + filler * (MAX_PARSE_BYTES // len(filler) + 2) + b"Disallow: /b\n"
-    )
+    body = b"User-agent: *\nDisallow: /a\n" + filler * (MAX_PARSE_BYTES // len(filler) + 2) + b"Disallow: /b\n"
     robots = parse_robots(body)
     assert robots.truncated and "truncated" in codes(robots)
     assert robots.parsed_bytes <= MAX_PARSE_BYTES
@@ -142,9 +140,7 @@ def test_agent_tokens() -> None:
 
 
 def test_agent_typos_against_the_registry() -> None:
-    robots = parse_robots(
-        b"User-agent: meta-external-agent\nUser-agent: GPTBot\nUser-agent: ClaudBot\nDisallow: /\n"
-    )
+    robots = parse_robots(b"User-agent: meta-external-agent\nUser-agent: GPTBot\nUser-agent: ClaudBot\nDisallow: /\n")
     found = agent_typos(robots, default_registry().tokens())
     assert [(x.line, x.message.split("'")[1], x.message.split("'")[3]) for x in found] == [
         (1, "meta-external-agent", "meta-externalagent"),
@@ -155,9 +151,7 @@ def test_agent_typos_against_the_registry() -> None:
 def test_implicit_robots_txt_and_percent_encoding() -> None:
     robots = parse_robots(b"User-agent: *\nDisallow: /\n")
     assert robots.allowed("https://e.example/robots.txt", "x")
-    assert not parse_robots(b"User-agent: *\nDisallow: /\n", GOOGLE).allowed(
-        "https://e.example/robots.txt", "x"
-    )
+    assert not parse_robots(b"User-agent: *\nDisallow: /\n", GOOGLE).allowed("https://e.example/robots.txt", "x")
     robots = parse_robots(b"User-agent: *\nDisallow: /%7Ejoe\nDisallow: /a<b\n")
     assert not robots.allowed("https://e.example/~joe/x", "x")
     assert not robots.allowed("https://e.example/a%3cb", "x")
@@ -184,9 +178,7 @@ def test_rules_for_another_agent_never_change_this_agents_verdict(rules, other_r
     # the other group comes first: after its rule line, `User-agent: GPTBot` starts a new group
     extra = f"User-agent: CCBot\nDisallow: {other_rule}\n\n" + base
     url = "https://e.example" + path
-    assert parse_robots(base.encode()).allowed(url, "GPTBot") == parse_robots(extra.encode()).allowed(
-        url, "GPTBot"
-    )
+    assert parse_robots(base.encode()).allowed(url, "GPTBot") == parse_robots(extra.encode()).allowed(url, "GPTBot")
 
 
 @settings(max_examples=200, deadline=None)

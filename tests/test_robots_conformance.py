@@ -34,9 +34,7 @@ def _check(
     label: str | None = None,
 ) -> None:
     failing = {
-        key
-        for key, body, agent, url, expected in cases
-        if parse_robots(body, dialect).allowed(url, agent) != expected
+        key for key, body, agent, url, expected in cases if parse_robots(body, dialect).allowed(url, agent) != expected
     }
     known = DEVIATIONS.get(suite, {}) if known is None else known
     _report.record(label or f"{suite} ({dialect.name})", len(cases) - len(failing), len(cases), len(known))

@@ -88,9 +88,7 @@ def test_datadiligence_header_cases() -> None:
         }
     ]
     for c in cases["tdmrep_header_cases"]:
-        fields = c.get("headers") or (
-            {"tdm-reservation": c["tdm_reservation"]} if c.get("tdm_reservation") else {}
-        )
+        fields = c.get("headers") or ({"tdm-reservation": c["tdm_reservation"]} if c.get("tdm_reservation") else {})
         evidence = Evidence(resource=(art("headers", json.dumps(sorted(fields.items())), url=URL),))
         assert (decide(URL, evidence, ANY).verdict != "reserved") == c["expected_allowed"], c
     n = len(cases["x_robots_tag_cases"]) + len(cases["tdmrep_header_cases"])
@@ -177,8 +175,7 @@ CU_EXAMPLE = (
     "User-Agent: ExampleBot\nAllow: /\nContent-Usage: train-ai=y\n"
 )
 RSL_DOC = (
-    '<rsl xmlns="https://rslstandard.org/rsl"><content url="{url}"{server}>'
-    "<license>{body}</license></content></rsl>"
+    '<rsl xmlns="https://rslstandard.org/rsl"><content url="{url}"{server}><license>{body}</license></content></rsl>'
 )
 
 
@@ -289,9 +286,7 @@ def _fe10():
     }
     now = T0 + timedelta(hours=30)
     d = decide(URL, EvidenceIndex([old, failed], {}).evidence_for(URL, now), ANY)
-    assert (
-        d.verdict == "reserved" and d.reasons[0].signal == "robots" and "stale_evidence" in d.reasons[0].lint
-    )
+    assert d.verdict == "reserved" and d.reasons[0].signal == "robots" and "stale_evidence" in d.reasons[0].lint
 
 
 @vector("TD01")
@@ -346,9 +341,7 @@ def _td07():
         ANY,
     )
     tdm = reasons(d, "tdmrep")
-    assert (
-        d.verdict == "allowed" and tdm[0].statement == "permitted" and "tdmrep_layers_disagree" in tdm[0].lint
-    )
+    assert d.verdict == "allowed" and tdm[0].statement == "permitted" and "tdmrep_layers_disagree" in tdm[0].lint
 
 
 @vector("TD08")
@@ -366,9 +359,7 @@ def _td08():
 
 @vector("TD09")
 def _td09():
-    d = decide(
-        URL, Evidence(resource=(headers(tdm_reservation="1"), html("<head><title>x</title></head>"))), ANY
-    )
+    d = decide(URL, Evidence(resource=(headers(tdm_reservation="1"), html("<head><title>x</title></head>"))), ANY)
     assert d.verdict == "reserved"
 
 
@@ -436,10 +427,7 @@ def _na04():
 
 @vector("NA05")
 def _na05():
-    assert (
-        verdict(resource=(headers(x_robots_tag="unavailable_after: 25 Jun 2010 15:00:00 PST, noai"),))
-        == "reserved"
-    )
+    assert verdict(resource=(headers(x_robots_tag="unavailable_after: 25 Jun 2010 15:00:00 PST, noai"),)) == "reserved"
 
 
 @vector("NA06")
@@ -450,9 +438,7 @@ def _na06():
 
 @vector("NA07")
 def _na07():
-    assert (
-        verdict(resource=(html('<head><meta name="robots" content="noindex, NOAI"></head>'),)) == "reserved"
-    )
+    assert verdict(resource=(html('<head><meta name="robots" content="noindex, NOAI"></head>'),)) == "reserved"
 
 
 @vector("NA08")
@@ -493,9 +479,7 @@ SPAWNING_ALL = (
 @vector("AT01")
 def _at01():
     d = decide(URL, Evidence(ai_txt=art("ai.txt", SPAWNING_ALL)), ANY)
-    assert (
-        d.verdict == "reserved" and d.reasons[0].category == "train-any" and d.reasons[0].confidence == "low"
-    )
+    assert d.verdict == "reserved" and d.reasons[0].category == "train-any" and d.reasons[0].confidence == "low"
 
 
 @vector("AT02")
@@ -551,11 +535,7 @@ def _cu06():
 def _cu07():
     ev = Evidence(resource=(headers(content_usage="train-genai=n"),))
     d = decide(URL, ev, ANY)
-    assert (
-        d.verdict == "reserved"
-        and d.reasons[0].confidence == "low"
-        and "aipref_legacy_label" in d.reasons[0].lint
-    )
+    assert d.verdict == "reserved" and d.reasons[0].confidence == "low" and "aipref_legacy_label" in d.reasons[0].lint
     assert decide(URL, ev, Policy("strict", ("*",), conservative=False)).verdict == "allowed"
 
 
@@ -570,10 +550,7 @@ def _cu08():
 
 @vector("CU09")
 def _cu09():
-    assert (
-        verdict(url="https://e.example/test", policy=agent("ExampleBot"), robots=robots(CU_EXAMPLE))
-        == "allowed"
-    )
+    assert verdict(url="https://e.example/test", policy=agent("ExampleBot"), robots=robots(CU_EXAMPLE)) == "allowed"
 
 
 @vector("CU10")
@@ -614,9 +591,7 @@ def _cs03():
 def _cs04():
     d = decide(
         URL,
-        Evidence(
-            robots=robots("User-Agent: *\nContent-Signal: ai-train=yes, search=yes, ai-input=yes\nAllow: /\n")
-        ),
+        Evidence(robots=robots("User-Agent: *\nContent-Signal: ai-train=yes, search=yes, ai-input=yes\nAllow: /\n")),
         ANY,
     )
     assert d.verdict == "allowed" and reasons(d, "content_signal")[0].statement == "permitted"
@@ -668,11 +643,7 @@ def _rs03():
         ),
         ANY,
     )
-    assert (
-        d.verdict == "reserved"
-        and d.reasons[0].statement == "conditional"
-        and "0.01 USD" in d.reasons[0].detail
-    )
+    assert d.verdict == "reserved" and d.reasons[0].statement == "conditional" and "0.01 USD" in d.reasons[0].detail
 
 
 @vector("RS04")
@@ -689,9 +660,7 @@ def _rs05():
 
 @vector("RS06")
 def _rs06():
-    d = decide(
-        URL, Evidence(**rsl('<permits type="usage">all</permits>', server="https://rsl.example/olp")), ANY
-    )
+    d = decide(URL, Evidence(**rsl('<permits type="usage">all</permits>', server="https://rsl.example/olp")), ANY)
     assert d.verdict == "reserved" and d.reasons[0].statement == "conditional"
 
 
@@ -745,9 +714,7 @@ def _li01():
         URL,
         Evidence(
             resource=(
-                html(
-                    '<body><a rel="license" href="https://creativecommons.org/licenses/by-nc-nd/4.0/">cc</a></body>'
-                ),
+                html('<body><a rel="license" href="https://creativecommons.org/licenses/by-nc-nd/4.0/">cc</a></body>'),
             )
         ),
         ANY,
@@ -782,9 +749,7 @@ def _xs01():
 @vector("XS02")
 def _xs02():
     assert (
-        verdict(
-            resource=(headers(tdm_reservation="0"), html('<head><meta name="robots" content="noai"></head>'))
-        )
+        verdict(resource=(headers(tdm_reservation="0"), html('<head><meta name="robots" content="noai"></head>')))
         == "reserved"
     )
 
@@ -802,15 +767,9 @@ def _xs04():
 
 @vector("XS05")
 def _xs05():
-    ev = Evidence(
-        robots=robots("User-agent: CCBot\nDisallow: /\n", when=T0), reference_time=T0 + timedelta(days=3)
-    )
+    ev = Evidence(robots=robots("User-agent: CCBot\nDisallow: /\n", when=T0), reference_time=T0 + timedelta(days=3))
     d = decide(URL, ev, make_policy("any-ai-trainer"))
-    assert (
-        d.verdict == "reserved"
-        and d.reasons[0].confidence == "medium"
-        and "stale_evidence" in d.reasons[0].lint
-    )
+    assert d.verdict == "reserved" and d.reasons[0].confidence == "medium" and "stale_evidence" in d.reasons[0].lint
 
 
 def _other_ids() -> list[str]:
@@ -838,13 +797,10 @@ def test_real_pages_licence_links_and_robots_meta(ext: Path) -> None:
         facts = read_html(body)
         found = {k: getattr(facts, k) for k in keys if getattr(facts, k)}
         assert found == row["signals_lxml"], row["file"]
-        d = decide(
-            URL, Evidence(resource=(html(body.decode("utf-8", "replace")),)), make_policy("any-ai-trainer")
-        )
+        d = decide(URL, Evidence(resource=(html(body.decode("utf-8", "replace")),)), make_policy("any-ai-trainer"))
         assert d.verdict == "allowed", row["file"]  # noindex / noarchive are not AI reservations here
         noindex_pages += any(
-            "noindex" in m["content"].lower() or "noarchive" in m["content"].lower()
-            for m in facts.meta_robots
+            "noindex" in m["content"].lower() or "noarchive" in m["content"].lower() for m in facts.meta_robots
         )
     assert noindex_pages > 10
     _report.note(
@@ -866,15 +822,11 @@ def test_real_pages_licence_links_and_robots_meta(ext: Path) -> None:
 def test_reservations_are_never_cancelled_and_order_does_not_matter(rb, tdm, cu, noai, cc, rnd) -> None:
     """One value per protocol: the verdict is reserved exactly when one of them reserves, and
     shuffling header lines and artefacts never changes it."""
-    pairs = ([("tdm-reservation", tdm)] if tdm else []) + (
-        [("content-usage", f"train-ai={cu}")] if cu else []
-    )
+    pairs = ([("tdm-reservation", tdm)] if tdm else []) + ([("content-usage", f"train-ai={cu}")] if cu else [])
     markup = ('<meta name="robots" content="noai">' if noai else "") + (
         '<link rel="license" href="https://creativecommons.org/licenses/by/4.0/">' if cc else ""
     )
-    resource = [art("headers", json.dumps(pairs), url=URL)] + (
-        [html(f"<head>{markup}</head>")] if markup else []
-    )
+    resource = [art("headers", json.dumps(pairs), url=URL)] + ([html(f"<head>{markup}</head>")] if markup else [])
     rules = {None: None, "allow": "User-agent: *\nAllow: /\n", "disallow": "User-agent: *\nDisallow: /\n"}[rb]
     base = Evidence(robots=robots(rules) if rules else None, resource=tuple(resource))
     d = decide(URL, base, ANY)

@@ -112,12 +112,8 @@ def test_identical_bytes_are_one_blob_with_two_observations(tmp_path: Path) -> N
     body = b"User-agent: GPTBot\nDisallow: /\n"
     sha = sha256_hex(body)
     seen = [
-        Observation(
-            sha, "robots.txt", "https://a.example/robots.txt", datetime(2025, 1, 1, tzinfo=UTC), "import"
-        ),
-        Observation(
-            sha, "robots.txt", "https://a.example/robots.txt", datetime(2025, 2, 1, tzinfo=UTC), "import"
-        ),
+        Observation(sha, "robots.txt", "https://a.example/robots.txt", datetime(2025, 1, 1, tzinfo=UTC), "import"),
+        Observation(sha, "robots.txt", "https://a.example/robots.txt", datetime(2025, 2, 1, tzinfo=UTC), "import"),
     ]
     with Store.open(tmp_path / "e.duckdb") as store:
         assert write_observations(store, [(body, seen[0])]) == (1, 1)

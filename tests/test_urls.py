@@ -21,9 +21,7 @@ def test_split_url(url: str, origin: str, host: str, domain: str) -> None:
     assert (parts.origin, parts.host, parts.registrable_domain) == (origin, host, domain)
 
 
-@pytest.mark.parametrize(
-    "url", ["ftp://example.com/x", "mailto:a@b.c", "not a url", "http://", "http://x:99999/"]
-)
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "mailto:a@b.c", "not a url", "http://", "http://x:99999/"])
 def test_split_url_rejects_non_http(url: str) -> None:
     assert split_url(url) is None
 

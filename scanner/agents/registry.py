@@ -106,9 +106,7 @@ def _role(token: str, function: str, curated: dict[str, str]) -> str:
     return "unknown"
 
 
-def load_registry(
-    agents: Path | None = None, roles: Path | None = None, groups: Path | None = None
-) -> Registry:
+def load_registry(agents: Path | None = None, roles: Path | None = None, groups: Path | None = None) -> Registry:
     here = files("scanner.agents")
     data = json.loads((agents or here / "ai-robots.json").read_text(encoding="utf-8"))
     roles_doc = tomllib.loads((roles or here / "roles.toml").read_text(encoding="utf-8"))

@@ -39,14 +39,10 @@ def read_parquet(
         pf = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(str(path), f"not a readable Parquet file: {exc}") from exc
-    yield from _rows(
-        pf.iter_batches(BATCH_ROWS, columns=_columns(pf.schema_arrow, fields)), label or path.name, fields
-    )
+    yield from _rows(pf.iter_batches(BATCH_ROWS, columns=_columns(pf.schema_arrow, fields)), label or path.name, fields)
 
 
-def read_arrow(
-    path: Path, fields: FieldMap = FieldMap(), label: str | None = None
-) -> Iterator[RawRecord | BadRecord]:
+def read_arrow(path: Path, fields: FieldMap = FieldMap(), label: str | None = None) -> Iterator[RawRecord | BadRecord]:
     """An Arrow IPC file: the stream format `save_to_disk` writes, or the random-access format."""
     try:
         source = pa.memory_map(str(path))

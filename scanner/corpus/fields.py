@@ -73,9 +73,7 @@ def record_from_mapping(locator: str, obj: Any, fields: FieldMap) -> RawRecord |
     url = str(url) if url else None
     rid = str(rid) if rid is not None else None
     if html is not None:
-        return RawRecord(
-            locator, url, fetched_at, str(html).encode("utf-8"), content_type="text/html", record_id=rid
-        )
+        return RawRecord(locator, url, fetched_at, str(html).encode("utf-8"), content_type="text/html", record_id=rid)
     return RawRecord(
         locator,
         url,

@@ -91,11 +91,7 @@ def to_document(rec: RawRecord, source_id: str) -> Document:
     content_sha = sha256_hex(rec.payload)
     text = rec.text
     if text is None and modality_of(rec.content_type) == "text":
-        text = (
-            extract_main_text(rec.payload)
-            if is_html(rec.content_type, rec.payload)
-            else (decode_text(rec.payload))
-        )
+        text = extract_main_text(rec.payload) if is_html(rec.content_type, rec.payload) else (decode_text(rec.payload))
     return Document(
         doc_id=document_id(source_id, rec.url, rec.fetched_at, content_sha),
         source_id=source_id,

@@ -73,9 +73,7 @@ def _warc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
             block = rec.reader.read()
             warc_type = rec.headers.get("Content-Type") or ""
             http = None
-            if kind in ("response", "revisit") and (
-                "application/http" in warc_type or block[:5].upper() == b"HTTP/"
-            ):
+            if kind in ("response", "revisit") and ("application/http" in warc_type or block[:5].upper() == b"HTTP/"):
                 http = parse_http_response(block)
             payload = http.body if http else block
             ctype = http.header("Content-Type") if http else (warc_type or None)
@@ -111,11 +109,7 @@ def _arc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
                 status = int(code) if code and code.isdigit() else None
                 http = HttpResponse(status, tuple(headers.headers), body)
             date_text = rec.rec_headers.get_header("WARC-Date")
-            date = (
-                datetime.fromisoformat(date_text.replace("Z", "+00:00")).astimezone(UTC)
-                if date_text
-                else None
-            )
+            date = datetime.fromisoformat(date_text.replace("Z", "+00:00")).astimezone(UTC) if date_text else None
             ctype = http.header("Content-Type") if http else rec.rec_headers.get_header("Content-Type")
             yield WarcEntry(
                 offset,

@@ -61,6 +61,4 @@ def run_demo(
             target = out_dir / f"provenance-summary.{fmt}"
             target.write_text(render(summary), encoding="utf-8")
             written.append(str(target))
-    return DemoResult(
-        store.path, report, len(listing), decisions, store.counts(), summary["version"], written
-    )
+    return DemoResult(store.path, report, len(listing), decisions, store.counts(), summary["version"], written)

@@ -199,11 +199,7 @@ def parse_rsl(body: bytes) -> tuple[tuple[RslContent, ...], tuple[str, ...]]:
                 permits |= tokens
             elif tag == "payment":
                 payments.append(kind)
-                prices += [
-                    f"{a.text} {a.get('currency', '')}".strip()
-                    for a in el.iter()
-                    if _local(a.tag) == "amount"
-                ]
+                prices += [f"{a.text} {a.get('currency', '')}".strip() for a in el.iter() if _local(a.tag) == "amount"]
         contents.append(
             RslContent(
                 content.get("url") or "/",

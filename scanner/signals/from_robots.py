@@ -27,9 +27,7 @@ def robots_outcome(status: int | None) -> str:
     return UNREACHABLE
 
 
-def robots_signals(
-    robots: RobotsTxt, url: str, agents: tuple[str, ...], conservative: bool = True
-) -> list[Signal]:
+def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conservative: bool = True) -> list[Signal]:
     """Access and AI-line signals for every agent; agents that share a group are evaluated once."""
     out: list[Signal] = []
     for who, ruleset in robots.partition(agents):

@@ -150,9 +150,7 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             continue  # reservations are read from <head> only
         name = meta["name"].lower()
         if name == "robots":
-            out += directive_signals(
-                robots_directives(meta["content"]), "meta_robots", f"meta[name=robots][{n}]"
-            )
+            out += directive_signals(robots_directives(meta["content"]), "meta_robots", f"meta[name=robots][{n}]")
         else:  # an agent-named meta tag (`<meta name="CCBot" content="noai">`): that agent only
             out += directive_signals(
                 [(None, d) for _, d in robots_directives(meta["content"])],
@@ -179,8 +177,7 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
                     "meta[name=tdm-reservation]",
                     "high",
                     lint=lint,
-                    detail=f"html meta tdm-reservation: {value}"
-                    + (f"; tdm-policy: {policy}" if policy else ""),
+                    detail=f"html meta tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
                 )
             )
     for lic in facts.licences:

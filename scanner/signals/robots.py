@@ -341,11 +341,7 @@ class _RuleSet:
                 if path == literal:
                     found = rule
                     break
-            elif (
-                needle in path
-                and path.startswith(literal)
-                and _wild_match(parts, kind == _WILD_ANCHORED, path)
-            ):
+            elif needle in path and path.startswith(literal) and _wild_match(parts, kind == _WILD_ANCHORED, path):
                 found = rule
                 break
         if len(self.memo) >= _MEMO_SIZE:
@@ -441,9 +437,7 @@ class RobotsTxt:
         path = _url_path(url, self.dialect.rfc_percent_encoding)
         rs = self._ruleset(agent)
         if self.dialect.implicit_robots_txt and path == "/robots.txt":
-            return Explanation(
-                True, token, path, rs.groups, rs.fallback, None, "implicit allow (/robots.txt)"
-            )
+            return Explanation(True, token, path, rs.groups, rs.fallback, None, "implicit allow (/robots.txt)")
         if not rs.groups:
             return Explanation(True, token, path, (), False, None, "no group")
         rule = rs.decide(path)
@@ -512,8 +506,7 @@ def _parse(body: bytes, dialect: Dialect) -> RobotsTxt:
             Lint(
                 "truncated",
                 None,
-                f"{size} bytes; only the first {len(body)} parsed "
-                f"(limit {MAX_PARSE_BYTES}, partial last line dropped)",
+                f"{size} bytes; only the first {len(body)} parsed (limit {MAX_PARSE_BYTES}, partial last line dropped)",
             )
         )
     head = body[:512].lstrip().lower()
@@ -542,9 +535,7 @@ def _parse(body: bytes, dialect: Dialect) -> RobotsTxt:
     for number, raw in enumerate(_LINE_SPLIT.split(text), start=1):
         if len(raw) > MAX_LINE_BYTES // 4 and len(raw.encode("utf-8", "surrogateescape")) > (MAX_LINE_BYTES):
             # google/robotstxt keeps MAX_LINE_BYTES - 1 bytes (its buffer ends with a NUL)
-            raw = raw.encode("utf-8", "surrogateescape")[: MAX_LINE_BYTES - 1].decode(
-                "utf-8", "surrogateescape"
-            )
+            raw = raw.encode("utf-8", "surrogateescape")[: MAX_LINE_BYTES - 1].decode("utf-8", "surrogateescape")
             lints.append(Lint("line_too_long", number, f"longer than {MAX_LINE_BYTES} bytes: cut"))
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -642,9 +633,7 @@ def _parse(body: bytes, dialect: Dialect) -> RobotsTxt:
             target = records if in_group else global_records
             target.append(Record(key, value, number))
     close()
-    return RobotsTxt(
-        tuple(groups), tuple(sitemaps), tuple(global_records), tuple(lints), size, len(body), dialect
-    )
+    return RobotsTxt(tuple(groups), tuple(sitemaps), tuple(global_records), tuple(lints), size, len(body), dialect)
 
 
 def agent_typos(robots: RobotsTxt, known_tokens: Iterable[str]) -> list[Lint]:
@@ -674,10 +663,7 @@ def _near(a: str, b: str) -> bool:
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]
         return len(diff) == 1 or (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
         )
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     i = 0

@@ -97,9 +97,7 @@ class Store:
     # -- schema ----------------------------------------------------------------------------
     @property
     def schema_version(self) -> int:
-        has_table = self._scalar(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        )
+        has_table = self._scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
         if not has_table:
             return 0
         v = self._scalar("SELECT max(version) FROM schema_version")
@@ -125,9 +123,7 @@ class Store:
             with self.transaction():
                 for statement in MIGRATIONS[version]:
                     self._con.execute(statement)
-                self._con.execute(
-                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, _now(), __version__]
-                )
+                self._con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, _now(), __version__])
 
     def _has_foreign_tables(self) -> bool:
         return bool(self._scalar("SELECT count(*) FROM information_schema.tables"))
@@ -209,9 +205,7 @@ class Store:
         row = rows[0] if rows else None
         return (int(row[0]), bool(row[1])) if row else (0, False)
 
-    def set_checkpoint(
-        self, file_sha256: str, source_id: str, path: str, records_done: int, finished: bool
-    ) -> None:
+    def set_checkpoint(self, file_sha256: str, source_id: str, path: str, records_done: int, finished: bool) -> None:
         with self.transaction():
             self._con.execute(
                 "INSERT OR REPLACE INTO ingest_checkpoints VALUES (?, ?, ?, ?, ?, ?)",

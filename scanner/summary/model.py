@@ -36,9 +36,7 @@ def _attest(manifest: Manifest, key: str, fid: str, label: str) -> dict:
         label,
         value,
         "attestation",
-        None
-        if value != "to be provided"
-        else f"to be confirmed by the provider (manifest attestations.{key})",
+        None if value != "to be provided" else f"to be confirmed by the provider (manifest attestations.{key})",
     )
 
 
@@ -98,9 +96,7 @@ def build_summary(
 
 
 def _header(manifest: Manifest, version: int, previous: list[dict], when: datetime) -> dict:
-    prev = (
-        ", ".join(f"v{p['version']} ({p['generated_at'][:10]})" for p in previous) or "none (first version)"
-    )
+    prev = ", ".join(f"v{p['version']} ({p['generated_at'][:10]})" for p in previous) or "none (first version)"
     return {
         "id": "0",
         "title": "Header",
@@ -120,9 +116,7 @@ def _general(store, manifest: Manifest, rows, policy, exclude, basis, dups) -> d
         if m.base_model
     ]
     dates = [
-        f"{m.name} {m.version}: {m.eu_market_date.strftime('%d/%m/%Y')}"
-        for m in manifest.models
-        if m.eu_market_date
+        f"{m.name} {m.version}: {m.eu_market_date.strftime('%d/%m/%Y')}" for m in manifest.models if m.eu_market_date
     ]
     by_modality: dict[str, dict[str, int]] = {}
     for r in rows:
@@ -209,8 +203,7 @@ def _general(store, manifest: Manifest, rows, policy, exclude, basis, dups) -> d
             F(
                 "1.3.f",
                 "Other relevant characteristics of the overall training data:",
-                "Share of tokens by top-level domain: "
-                + ", ".join(f".{t['tld']} {t['token_share']} %" for t in tlds),
+                "Share of tokens by top-level domain: " + ", ".join(f".{t['tld']} {t['token_share']} %" for t in tlds),
                 "draft",
             )
             if tlds
@@ -239,9 +232,7 @@ def _sources(store, manifest: Manifest, rows, policy, exclude) -> list[dict]:
     public_sizes: dict[str, dict[str, int]] = {}
     for r in public_rows:
         public_sizes.setdefault(r["modality"], {})
-        public_sizes[r["modality"]][r["source_id"]] = (
-            r["tokens"] if r["modality"] == "text" else r["documents"]
-        )
+        public_sizes[r["modality"]][r["source_id"]] = r["tokens"] if r["modality"] == "text" else r["documents"]
     declared = {d.source_id: d for d in manifest.datasets}
     large = []
     for modality, sizes in sorted(public_sizes.items()):
@@ -369,9 +360,7 @@ def _sources(store, manifest: Manifest, rows, policy, exclude) -> list[dict]:
         "id": "2.3",
         "title": "2.3 Data crawled and scraped from online sources",
         "fields": [
-            _attest(
-                manifest, "crawlers_used", "2.3.a", "Were crawlers used by the provider or on behalf of?"
-            ),
+            _attest(manifest, "crawlers_used", "2.3.a", "Were crawlers used by the provider or on behalf of?"),
             F(
                 "2.3.b",
                 "If yes, specify crawler name(s)/identifier(s):",
@@ -379,9 +368,7 @@ def _sources(store, manifest: Manifest, rows, policy, exclude) -> list[dict]:
                 "manifest",
             )
             if crawler
-            else _missing(
-                "2.3.b", "If yes, specify crawler name(s)/identifier(s):", "no [crawler] in the manifest"
-            ),
+            else _missing("2.3.b", "If yes, specify crawler name(s)/identifier(s):", "no [crawler] in the manifest"),
             F("2.3.c", "Purposes of the crawler(s):", crawler.purpose, "manifest")
             if crawler
             else _missing("2.3.c", "Purposes of the crawler(s):", "no [crawler] in the manifest"),
@@ -452,8 +439,7 @@ def _sources(store, manifest: Manifest, rows, policy, exclude) -> list[dict]:
                 manifest,
                 "synthetic_data",
                 "2.5.a",
-                "Was synthetic AI-generated data created by the provider or "
-                "on their behalf to train the model?",
+                "Was synthetic AI-generated data created by the provider or on their behalf to train the model?",
             ),
             F("2.5.b", "If yes, modality of the synthetic data:", _modalities_of(rows, {"2.5"}), "store"),
             _text(
@@ -484,8 +470,7 @@ def _sources(store, manifest: Manifest, rows, policy, exclude) -> list[dict]:
                 manifest,
                 "other_sources",
                 "2.6.a",
-                "Have data sources other than those described in Sections 2.1 "
-                "to 2.5 been used to train the model?",
+                "Have data sources other than those described in Sections 2.1 to 2.5 been used to train the model?",
             ),
             _text(
                 manifest,
@@ -494,9 +479,7 @@ def _sources(store, manifest: Manifest, rows, policy, exclude) -> list[dict]:
                 "If yes, provide a narrative description of these data sources and the data:",
                 optional=manifest.attestations["other_sources"] == "no",
             ),
-            _text(
-                manifest, "other_sources_comments", "2.6.c", "Additional comments (optional):", optional=True
-            ),
+            _text(manifest, "other_sources_comments", "2.6.c", "Additional comments (optional):", optional=True),
         ],
     }
     undeclared = [r for r in rows if r["category"] not in SOURCE_CATEGORIES]
@@ -664,6 +647,4 @@ def all_labels(summary: dict) -> list[str]:
 
 
 def attestation_values(summary: dict) -> dict[str, str]:
-    return {
-        f["id"]: f["value"] for s in summary["sections"] for f in s["fields"] if f["source"] == "attestation"
-    }
+    return {f["id"]: f["value"] for s in summary["sections"] for f in s["fields"] if f["source"] == "attestation"}
