@@ -16,7 +16,7 @@ from scanner.summary.render import to_html, to_json, to_markdown
 RENDERERS = {"md": to_markdown, "json": to_json, "html": to_html}
 SCHEMA = Path(__file__).with_name("summary.schema.json")
 
-__all__ = ["RENDERERS", "SCHEMA", "diff_summaries", "publish_summary"]
+__all__ = ["RENDERERS", "SCHEMA", "build_summary", "diff_summaries", "publish_summary"]
 
 
 def _content_key(summary: dict) -> str:
