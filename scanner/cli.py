@@ -399,6 +399,26 @@ def _print_decision(doc: dict) -> None:
         out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False)
 
 
+@app.command("dedup")
+def dedup_cmd(
+    threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets.")] = 0.8,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 128,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Exact and MinHash near-duplicate clusters, keeping every member and its provenance."""
+    from scanner.dedup.clusters import dedup
+
+    if not 0 < threshold <= 1:
+        raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
+    with Store.open(store) as st, progress_bar("dedup: signatures") as advance:
+        stats = dedup(st, threshold=threshold, num_perm=num_perm, progress=advance)
+    if json_out:
+        emit_json(stats)
+    else:
+        _print_rows("Deduplication", [stats])
+
+
 @app.command()
 def summary(
     manifest: Annotated[Path, typer.Option(help="Manifest: provider, models, datasets, attestations.")],

@@ -12,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from scanner import api
+from scanner.dedup.clusters import dedup
 from scanner.evidence import import_evidence, parse_time
 from scanner.manifest import load_manifest
 from scanner.store import Store
@@ -54,6 +55,7 @@ def run_demo(
             run_id=report.run_id,
         )
     decisions = api.decide_documents(store, "any-ai-trainer")
+    dedup(store, threshold=0.8)
     summary, _ = publish_summary(store, manifest)
     written = []
     if out_dir is not None:

@@ -184,5 +184,32 @@ V4 = [
         FROM document_verdicts v JOIN documents d USING (doc_id) GROUP BY ALL""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4}
+V5 = [
+    # MinHash signatures, kept so that documents added later are clustered without recomputing.
+    """CREATE TABLE dedup_signatures (
+        doc_id VARCHAR NOT NULL,
+        params VARCHAR NOT NULL,             -- e.g. sha1-affine32/128/seed1/words5
+        signature BLOB NOT NULL,             -- num_perm little-endian uint32 values
+        PRIMARY KEY (doc_id, params)
+    )""",
+    # Every cluster with each member's source, domain, verdict and similarity: copies of an
+    # opted-out work hosted elsewhere stay visible.
+    """CREATE VIEW cluster_provenance AS
+        SELECT c.method, c.cluster_id, c.doc_id, c.is_representative, c.similarity,
+               d.source_id, d.registrable_domain, d.url, v.policy, v.verdict
+        FROM dup_clusters c JOIN documents d USING (doc_id)
+        LEFT JOIN document_verdicts v ON v.doc_id = c.doc_id AND v.as_of IS NULL""",
+    # A cluster is reserved if any member is (policy option for copies of opted-out works).
+    """CREATE VIEW cluster_verdicts AS
+        SELECT c.method, c.cluster_id, v.policy,
+               CASE WHEN bool_or(v.verdict = 'reserved') THEN 'reserved'
+                    WHEN bool_or(v.verdict = 'allowed') THEN 'allowed' ELSE 'unknown' END AS verdict,
+               count(*) AS members, count(DISTINCT d.registrable_domain) AS domains,
+               list(DISTINCT d.source_id ORDER BY d.source_id) AS sources
+        FROM dup_clusters c JOIN documents d USING (doc_id)
+        LEFT JOIN document_verdicts v ON v.doc_id = c.doc_id AND v.as_of IS NULL
+        GROUP BY ALL""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}
 LATEST = max(MIGRATIONS)

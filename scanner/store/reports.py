@@ -14,6 +14,7 @@ _USED = """
     LEFT JOIN (SELECT doc_id, verdict FROM document_verdicts WHERE policy = $policy AND as_of IS NULL) v
         USING (doc_id)
     WHERE NOT ($exclude AND coalesce(v.verdict, '') = 'reserved')
+      AND doc_id NOT IN (SELECT doc_id FROM dup_clusters WHERE NOT is_representative)
 """
 
 
@@ -124,3 +125,41 @@ def reserved_share(store: Store, policy: str, by: str) -> list[dict]:
         WHERE v.policy = ? AND v.as_of IS NULL GROUP BY ALL ORDER BY documents DESC""",
         [policy],
     ).to_pylist()
+
+
+def signatures_missing(store: Store, params: str, limit: int) -> list[dict]:
+    """Documents with text but no signature under these parameters (incremental dedup)."""
+    return store.query(
+        """SELECT d.doc_id, t.text FROM documents d JOIN texts t USING (text_sha256)
+        WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)
+        ORDER BY d.doc_id LIMIT ?""",
+        [params, limit],
+    ).to_pylist()
+
+
+def all_signatures(store: Store, params: str):
+    return store.query("SELECT doc_id, signature FROM dedup_signatures WHERE params = ? ORDER BY doc_id", [params])
+
+
+def band_buckets(store: Store, keys) -> list[list[int]]:
+    """Buckets of documents sharing a band key (the LSH candidates), grouped in DuckDB."""
+    with store.temporary("keys", keys):
+        rows = store.query("SELECT list(doc ORDER BY doc) AS docs FROM keys GROUP BY band, key HAVING count(*) > 1")
+    return rows.column(0).to_pylist()
+
+
+def exact_groups(store: Store) -> list[list[str]]:
+    """Documents with identical extracted text."""
+    return (
+        store.query(
+            """SELECT list(doc_id ORDER BY doc_id) AS docs FROM documents WHERE text_sha256 IS NOT NULL
+        GROUP BY text_sha256 HAVING count(*) > 1 ORDER BY 1"""
+        )
+        .column(0)
+        .to_pylist()
+    )
+
+
+def representative_facts(store: Store) -> dict[str, tuple]:
+    rows = store.query("SELECT doc_id, coalesce(token_count, 0) AS tokens, fetched_at FROM documents").to_pylist()
+    return {r["doc_id"]: (r["tokens"], r["fetched_at"]) for r in rows}

@@ -29,6 +29,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "decisions": ("decision_id",),
     "dup_clusters": ("method", "doc_id"),
     "blocklist": ("registrable_domain", "list_name"),
+    "dedup_signatures": ("doc_id", "params"),
 }
 
 Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
@@ -272,6 +273,22 @@ class Store:
     def blocklist(self) -> dict[str, tuple[str, str | None]]:
         rows = self.query("SELECT registrable_domain, list_name, reason FROM blocklist ORDER BY list_name")
         return {r["registrable_domain"]: (r["list_name"], r["reason"]) for r in rows.to_pylist()}
+
+    @contextmanager
+    def temporary(self, name: str, table: pa.Table) -> Iterator[None]:
+        """An Arrow table visible to queries under `name` for the duration of the block."""
+        with self._lock:
+            self._con.register(name, table)
+            try:
+                yield
+            finally:
+                self._con.unregister(name)
+
+    def replace_clusters(self, method: str, rows: Rows) -> int:
+        """A clustering replaces the previous one of its method, atomically."""
+        with self.transaction():
+            self._con.execute("DELETE FROM dup_clusters WHERE method = ?", [method])
+            return self.insert("dup_clusters", rows)
 
     def summaries(self) -> list[dict]:
         return self.query(

@@ -1,0 +1,1 @@
+"""Deduplication with provenance: exact and MinHash near-duplicate clusters that keep every member."""

@@ -1,0 +1,151 @@
+"""Deduplication: signatures bit-identical to datasketch, quality on real near-duplicates, the LSH
+S-curve, clusters with provenance in the store, incremental and deterministic runs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner.dedup.clusters import dedup
+from scanner.dedup.minhash import band_keys, bands_for, estimated_jaccard, shingles, signatures
+from scanner.store import Store
+from tests import _report
+
+
+def _datasketch(text: str, num_perm: int = 128, seed: int = 1) -> np.ndarray:
+    m = MinHash(num_perm=num_perm, seed=seed)
+    for s in shingles(text):
+        m.update(s)
+    return m.hashvalues
+
+
+EDGE = [
+    "",
+    "   ",
+    "one",
+    "two words",
+    "exactly five words right here",
+    "Ünïcödé 日本語のテキスト mixed ✓ words",
+    "a " * 1000,
+    "punctuation, only!!! ... ???",
+    "\n\t tabs\tand\nnewlines \r\n",
+]
+
+
+def test_signatures_equal_datasketch_on_edge_cases() -> None:
+    ours = signatures(EDGE)
+    for text, sig in zip(EDGE, ours, strict=True):
+        assert np.array_equal(sig, _datasketch(text)), repr(text)
+    assert (ours[0] == np.uint32(0xFFFFFFFF)).all()  # empty text: the empty signature
+    assert np.array_equal(signatures(EDGE, num_perm=64, seed=42)[3], _datasketch(EDGE[3], 64, 42))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=400), min_size=1, max_size=12))
+def test_signatures_equal_datasketch_on_random_texts(texts: list[str]) -> None:
+    for text, sig in zip(texts, signatures(texts), strict=True):
+        assert np.array_equal(sig, _datasketch(text))
+
+
+def test_our_signatures_load_into_a_datasketch_index() -> None:
+    texts = ["the cat sat on the mat and looked at the dog " * 3, "the cat sat on the mat and looked at a dog " * 3]
+    sigs = signatures(texts)
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    lsh.insert("a", MinHash(num_perm=128, seed=1, hashvalues=sigs[0], scheme="affine32"))
+    assert lsh.query(MinHash(num_perm=128, seed=1, hashvalues=sigs[1], scheme="affine32")) == ["a"]
+
+
+def test_band_choice() -> None:
+    assert bands_for(0.8) == (16, 8) and bands_for(0.5) == (32, 4)
+
+
+def test_quality_on_real_near_duplicates(ext: Path) -> None:
+    """Ground truth + trafilatura + readability + goose3 outputs of the same page are copies of one
+    article; different pages are distinct. Threshold 0.5, 128 permutations."""
+    bench = ext / "article-extraction-benchmark"
+    truth = json.loads(gzip.decompress((bench / "ground-truth.json.gz").read_bytes()))
+    versions = {"truth": {k: v["articleBody"] for k, v in truth.items()}}
+    for tool in ("trafilatura", "readability", "goose3"):
+        out = json.loads(gzip.decompress((bench / f"output/{tool}.json.gz").read_bytes()))["output"]
+        versions[tool] = {k: v["articleBody"] for k, v in out.items()}
+    docs = [(key, tool, text[key]) for tool, text in versions.items() for key in sorted(truth) if text.get(key)]
+    sigs = signatures([t for _, _, t in docs])
+    b, r = bands_for(0.5)
+    keys = band_keys(sigs, b, r)
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for i in range(len(docs)):
+        for band in range(b):
+            buckets.setdefault((band, int(keys[i, band])), []).append(i)
+    candidates = {pair for members in buckets.values() for pair in combinations(members, 2)}
+    found = {(i, j) for i, j in candidates if estimated_jaccard(sigs[i], sigs[j]) >= 0.5}
+    same = {(i, j) for i, j in combinations(range(len(docs)), 2) if docs[i][0] == docs[j][0]}
+    tp = len(found & same)
+    precision, recall = tp / len(found), tp / len(same)
+    _report.note(
+        f"dedup on article-extraction-benchmark ({len(docs)} versions of 181 articles, threshold 0.5): "
+        f"pair precision {precision:.3f}, recall {recall:.3f}"
+    )
+    assert precision >= 0.99 and recall >= 0.93
+
+
+def test_detection_follows_the_s_curve() -> None:
+    """Pairs of word sets with controlled overlap; per Jaccard bin the share of pairs sharing a
+    band key equals 1-(1-s^r)^b within 0.03 (b=16, r=8)."""
+    rnd = random.Random(11)
+    b, r = 16, 8
+    pairs = []
+    for _ in range(6000):
+        target = rnd.uniform(0.55, 0.95)
+        base = [f"w{rnd.randrange(10**9)}" for _ in range(120)]
+        shared = round(len(base) * 2 * target / (1 + target))  # |A∩B| for J = target, |A| = |B|
+        other = base[:shared] + [f"x{rnd.randrange(10**9)}" for _ in range(len(base) - shared)]
+        pairs.append((" ".join(base), " ".join(other)))
+    sigs_a = signatures([a for a, _ in pairs])
+    sigs_b = signatures([o for _, o in pairs])
+    keys_a, keys_b = band_keys(sigs_a, b, r), band_keys(sigs_b, b, r)
+    detected = (keys_a == keys_b).any(axis=1)
+    exact = np.array(
+        [len(set(shingles(a)) & set(shingles(o))) / len(set(shingles(a)) | set(shingles(o))) for a, o in pairs]
+    )
+    worst = 0.0
+    for low in np.arange(0.3, 0.9, 0.1):
+        in_bin = (exact >= low) & (exact < low + 0.1)
+        if in_bin.sum() < 150:
+            continue
+        theory = np.mean(1 - (1 - exact[in_bin] ** r) ** b)
+        worst = max(worst, abs(detected[in_bin].mean() - theory))
+        assert abs(detected[in_bin].mean() - theory) <= 0.03, (low, detected[in_bin].mean(), theory)
+    _report.note(f"dedup LSH S-curve (16×8): largest gap to theory per Jaccard bin {worst:.3f}")
+
+
+def test_clusters_with_provenance_incremental_and_deterministic(tmp_path: Path) -> None:
+    from scanner.demo import run_demo
+
+    with Store.open(tmp_path / "d.duckdb") as store:
+        run_demo(store)  # the demo dedups at 0.8
+        first = store.query("SELECT method, cluster_id, doc_id, is_representative FROM dup_clusters ORDER BY ALL")
+        stats = dedup(store, threshold=0.8)
+        assert stats["signatures_computed"] == 0  # incremental: nothing new to hash
+        again = store.query("SELECT method, cluster_id, doc_id, is_representative FROM dup_clusters ORDER BY ALL")
+        assert first.to_pylist() == again.to_pylist() and first.num_rows >= 16
+        # every cluster pairs a crawled page with its copy in the public extracts dataset
+        clusters = store.query(
+            "SELECT cluster_id, list(DISTINCT source_id ORDER BY source_id) AS sources "
+            "FROM cluster_provenance WHERE method = 'minhash' GROUP BY 1"
+        ).to_pylist()
+        assert all(c["sources"] == ["article-extracts@2020", "news-crawl@2019-11"] for c in clusters)
+        reserved = store.query("SELECT * FROM cluster_verdicts WHERE verdict = 'reserved'").to_pylist()
+        assert reserved and all(c["members"] == 2 for c in reserved)
+        # exact copies: the same text twice is one exact cluster
+        row = store.query("SELECT * FROM documents LIMIT 1").to_pylist()[0]
+        store.insert("documents", [row | {"doc_id": "copy" + row["doc_id"][4:], "url": row["url"] + "?copy"}])
+        stats = dedup(store, threshold=0.8)
+        assert stats["signatures_computed"] == 1 and stats["exact_duplicates"] == 1
