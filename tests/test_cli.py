@@ -40,7 +40,7 @@ def test_demo_is_idempotent(demo_store: Path) -> None:
     assert all(f["already_done"] for f in doc["ingest"]["files"])
     after = json.loads(run("info", "--json", cwd=demo_store).stdout)["counts"]
     assert {k: v for k, v in after.items() if k != "runs"} == {k: v for k, v in before.items() if k != "runs"}
-    assert after["runs"] == before["runs"] + 2  # an ingest run and a decide run
+    assert after["runs"] == before["runs"] + 3  # ingest, decide and dedup runs
 
 
 def test_views_answer_the_documented_questions(demo_store: Path) -> None:
