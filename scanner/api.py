@@ -17,7 +17,7 @@ from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Decision, Evidence, Policy, decide, decision_id, make_policy
 from scanner.errors import InputError, ScannerError
-from scanner.evidence import EvidenceIndex
+from scanner.evidence import EvidenceIndex, write_observations
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
@@ -393,3 +393,81 @@ def status(
         hint = f" (evidence exists for {', '.join(other)})" if other else ""
         decision = replace(decision, lint=(*decision.lint, "no_evidence_for_origin" + hint))
     return {"target": target, "as_of": as_of, "decision": decision.as_dict(), "evidence": evidence}
+
+
+# -- live evidence --------------------------------------------------------------------------------
+def fetch_signals(
+    store: Store,
+    origins: Sequence[str] = (),
+    *,
+    config: Any = None,
+    our_token: str = "ProvenanceScannerBot",
+    refresh: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Fetch robots.txt, tdmrep.json, ai.txt and RSL licences per origin and store every response
+    (or error) as evidence. Origins fetched within the last 24 h are skipped unless `refresh`."""
+    from datetime import timedelta
+
+    from crawlers.http import Client, FetchConfig
+    from crawlers.origin import RobotsCache, fetch_origin
+    from scanner.evidence import Observation
+    from scanner.store import reports
+
+    wanted = []
+    for raw in origins or reports.document_origins(store):
+        parts = split_url(raw if "://" in raw else f"https://{raw}")
+        if parts is None:
+            raise ScannerError(f"{raw!r} is not an http(s) origin or a host name")
+        wanted.append(parts.origin)
+    wanted = list(dict.fromkeys(wanted))
+    skip = set() if refresh else reports.recently_fetched(store, datetime.now(UTC) - timedelta(hours=24))
+    todo = [o for o in wanted if o not in skip]
+    run_id = store.start_run("fetch-signals", {"origins": len(wanted), "refresh": refresh})
+    client, cache = Client(config or FetchConfig()), RobotsCache()
+    outcomes: dict[str, int] = {}
+    try:
+        for origin in todo:
+            items = []
+            for fetched in fetch_origin(client, origin, our_token, cache):
+                r = fetched.result
+                locator = json.dumps(
+                    {
+                        "final_url": r.final_url,
+                        "chain": r.chain,
+                        "error": r.error,
+                        "truncated": r.truncated,
+                        "attempts": r.attempts,
+                        "outcome": fetched.outcome,
+                    }
+                )
+                items.append(
+                    (
+                        r.body,
+                        Observation(
+                            sha256_hex(r.body),
+                            fetched.kind,
+                            r.url,
+                            r.fetched_at,
+                            "live-fetch",
+                            r.status,
+                            r.headers,
+                            locator,
+                        ),
+                    )
+                )
+                if fetched.kind == "robots.txt":
+                    outcomes[fetched.outcome] = outcomes.get(fetched.outcome, 0) + 1
+            write_observations(store, items, run_id)
+            if progress:
+                progress(1, sum(len(b) for b, _ in items))
+    finally:
+        client.close()
+    stats = {
+        "origins": len(wanted),
+        "fetched": len(todo),
+        "skipped_fresh": len(wanted) - len(todo),
+        "robots_outcomes": outcomes,
+    }
+    store.finish_run(run_id, "ok", stats, [])
+    return stats

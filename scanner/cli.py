@@ -399,6 +399,33 @@ def _print_decision(doc: dict) -> None:
         out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False)
 
 
+@app.command("fetch-signals")
+def fetch_signals_cmd(
+    origins: Annotated[
+        list[str] | None, typer.Argument(help="Origins or hosts (default: every origin in the store).")
+    ] = None,
+    refresh: Annotated[bool, typer.Option(help="Fetch again even if fetched in the last 24 h.")] = False,
+    manifest: Annotated[Path | None, typer.Option(help="Manifest: our crawler's identity.")] = None,
+    allow_private: Annotated[bool, typer.Option(help="Allow private/loopback addresses (tests only).")] = False,
+    host_interval: Annotated[float, typer.Option(help="Seconds between requests to one host.")] = 1.0,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fetch robots.txt, tdmrep.json, ai.txt (and RSL licences) per origin into the evidence store."""
+    from crawlers.http import DEFAULT_AGENT, FetchConfig
+
+    m = load_manifest(manifest) if manifest else None
+    agent = m.crawler.user_agent if m and m.crawler else DEFAULT_AGENT
+    token = m.crawler.product_token if m and m.crawler else "ProvenanceScannerBot"
+    config = FetchConfig(user_agent=agent, allow_private=allow_private, host_interval=host_interval)
+    with Store.open(store) as st, progress_bar("fetch-signals") as advance:
+        stats = api.fetch_signals(st, origins or (), config=config, our_token=token, refresh=refresh, progress=advance)
+    if json_out:
+        emit_json(stats)
+    else:
+        _print_rows("Fetched", [stats | {"robots_outcomes": json.dumps(stats["robots_outcomes"])}])
+
+
 @app.command("dedup")
 def dedup_cmd(
     threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets.")] = 0.8,

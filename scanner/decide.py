@@ -22,7 +22,7 @@ from scanner.signals.files import (
     rsl_signal,
     tdmrep_layers,
 )
-from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, robots_signals
+from scanner.signals.from_robots import PARSED, UNREACHABLE, looks_like_challenge, robots_outcome, robots_signals
 from scanner.signals.headers import (
     content_signal_header,
     content_usage_header,
@@ -260,6 +260,8 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
                     art,
                 )
         else:
+            if looks_like_challenge(art.http_status, art.body):
+                lint.append("status_4xx_bot_wall")
             statements += stamp(
                 [
                     Signal(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
 from scanner.corpus.records import sha256_hex
 from scanner.errors import InputError
@@ -249,10 +250,10 @@ class EvidenceIndex:
 
         urls: list[str] = []
         if robots is not None:
-            urls += licence_urls(robots.body, robots.sha256)
+            urls += [urljoin(robots.url, u) for u in licence_urls(robots.body, robots.sha256)]
         for art in resource:
             if art.kind == "html-meta":
-                urls += json.loads(art.body).get("rsl_links", [])
+                urls += [urljoin(art.url, u) for u in json.loads(art.body).get("rsl_links", [])]
         found = []
         for u in dict.fromkeys(urls):
             seen = self._newest((u, "rsl"), when)

@@ -27,6 +27,27 @@ def robots_outcome(status: int | None) -> str:
     return UNREACHABLE
 
 
+_CHALLENGE_MARKERS = (
+    b"cf-chl",
+    b"captcha",
+    b"attention required",
+    b"access denied",
+    b"just a moment",
+    b"cf-browser-verification",
+    b"_incapsula_",
+    b"perimeterx",
+    b"datadome",
+)
+
+
+def looks_like_challenge(status: int | None, body: bytes) -> bool:
+    """A WAF/CDN challenge page (HTML, 403/429/503): evidence of edge blocking, not a robots.txt."""
+    if status not in (403, 429, 503):
+        return False
+    head = body[:4096].lower()
+    return (b"<html" in head or b"<!doctype" in head) and any(m in head for m in _CHALLENGE_MARKERS)
+
+
 def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conservative: bool = True) -> list[Signal]:
     """Access and AI-line signals for every agent; agents that share a group are evaluated once."""
     out: list[Signal] = []

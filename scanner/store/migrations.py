@@ -211,5 +211,13 @@ V5 = [
         GROUP BY ALL""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}
+V6 = [
+    # How each live fetch went, per run: robots.txt 2xx / 4xx / unreachable / edge-blocked, ...
+    """CREATE VIEW fetch_outcomes AS
+        SELECT run_id, kind, json_extract_string(locator, '$.outcome') AS outcome,
+               count(DISTINCT origin) AS origins
+        FROM observations WHERE via = 'live-fetch' GROUP BY ALL""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}
 LATEST = max(MIGRATIONS)

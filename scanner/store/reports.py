@@ -163,3 +163,22 @@ def exact_groups(store: Store) -> list[list[str]]:
 def representative_facts(store: Store) -> dict[str, tuple]:
     rows = store.query("SELECT doc_id, coalesce(token_count, 0) AS tokens, fetched_at FROM documents").to_pylist()
     return {r["doc_id"]: (r["tokens"], r["fetched_at"]) for r in rows}
+
+
+def document_origins(store: Store) -> list[str]:
+    return (
+        store.query("SELECT DISTINCT origin FROM documents WHERE origin IS NOT NULL ORDER BY 1").column(0).to_pylist()
+    )
+
+
+def recently_fetched(store: Store, since) -> set[str]:
+    """Origins whose robots.txt was fetched live at or after `since` (resume / freshness)."""
+    return set(
+        store.query(
+            "SELECT DISTINCT origin FROM observations WHERE via = 'live-fetch' AND kind = 'robots.txt' "
+            "AND observed_at >= ?",
+            [since],
+        )
+        .column(0)
+        .to_pylist()
+    )
