@@ -426,6 +426,25 @@ def fetch_signals_cmd(
         _print_rows("Fetched", [stats | {"robots_outcomes": json.dumps(stats["robots_outcomes"])}])
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8765,
+    policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
+    import uvicorn
+
+    from scanner.hook.checker import Checker
+    from scanner.hook.service import create_app
+
+    checker = Checker(store, policy=policy, own_token=own_token)
+    err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
+    uvicorn.run(create_app(checker), host=host, port=port, log_level="warning")
+
+
 @app.command("dedup")
 def dedup_cmd(
     threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets.")] = 0.8,

@@ -1,0 +1,176 @@
+"""The in-process hook: `Checker.check(url)` answers allow / reserve with reasons, fast.
+
+A checker loads the store's evidence once into memory (then closes the store, so a writer process
+can keep working on it) and answers from there with the very code path of `scanner.check` and the
+audit (`EvidenceIndex` + `decide`), so the three can never disagree. Per-origin parsed files and
+rule sets are cached, decisions are memoised per (URL, agent, as-of). With `live=True`, origins
+without stored evidence are fetched through `crawlers/` (cached, rate-limited) and kept in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scanner.decide import Decision, Policy, decide, make_policy
+from scanner.errors import ScannerError
+from scanner.evidence import EvidenceIndex
+from scanner.store import Store
+from scanner.urls import split_url
+
+MEMO = 200_000  # decisions remembered (URL, agent, as-of)
+
+
+class Checker:
+    def __init__(
+        self,
+        store: str | Path | Store,
+        *,
+        policy: str = "any-ai-trainer",
+        own_token: str | None = None,
+        live: bool = False,
+        fetch_config=None,
+    ) -> None:
+        self.store_path = store.path if isinstance(store, Store) else str(store)
+        self.default_policy = policy
+        self.own_token = own_token
+        self.live = live
+        self.fetch_config = fetch_config
+        self._policies: dict[tuple[str, str | None], Policy] = {}
+        self._memo: OrderedDict[tuple, Decision] = OrderedDict()
+        self._lock = threading.Lock()
+        self.loaded_at: datetime | None = None
+        self.reload(store if isinstance(store, Store) else None)
+        self._client = None
+
+    def reload(self, store: Store | None = None) -> None:
+        """Take a fresh snapshot of the store's evidence (e.g. after `fetch-signals` ran)."""
+        if store is not None:
+            index = EvidenceIndex.load(store)
+        else:
+            with Store.open(self.store_path, read_only=True) as st:
+                index = EvidenceIndex.load(st)
+        with self._lock:
+            self.index = index
+            self._memo.clear()
+            self.loaded_at = datetime.now(UTC)
+
+    def policy(self, name: str | None = None, agent: str | None = None) -> Policy:
+        key = (name or self.default_policy, agent)
+        found = self._policies.get(key)
+        if found is None:
+            try:
+                found = make_policy(key[0], own_token=self.own_token, agent=agent)
+            except ValueError as exc:
+                raise ScannerError(str(exc)) from exc
+            self._policies[key] = found
+        return found
+
+    def check(
+        self, url: str, agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
+    ) -> Decision:
+        key = (url, agent, policy, as_of)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        parts = split_url(url)
+        if parts is None:
+            raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+        pol = self.policy(policy, agent)
+        if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
+            self._fetch_live(parts.origin)
+        evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
+        decision = decide(url, evidence, pol)
+        with self._lock:
+            self._memo[key] = decision
+            if len(self._memo) > MEMO:
+                self._memo.popitem(last=False)
+        return decision
+
+    def check_many(
+        self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
+    ) -> list[Decision]:
+        """Many URLs: grouped by origin, so each origin's files and rule sets are resolved once."""
+        urls = list(urls)
+        order = sorted(range(len(urls)), key=lambda i: (split_url(urls[i]) or split_url("http://invalid")).origin)
+        out: list[Decision | None] = [None] * len(urls)
+        for i in order:
+            out[i] = self.check(urls[i], agent, policy=policy, as_of=as_of)
+        return out  # type: ignore[return-value]
+
+    def _fetch_live(self, origin: str) -> None:
+        from crawlers.http import Client, FetchConfig
+        from crawlers.origin import RobotsCache, fetch_origin
+        from scanner.corpus.records import sha256_hex
+
+        with self._lock:
+            if self._client is None:
+                self._client = (Client(self.fetch_config or FetchConfig()), RobotsCache())
+        client, cache = self._client
+        rows = []
+        for fetched in fetch_origin(client, origin, self.own_token or "ProvenanceScannerBot", cache):
+            r = fetched.result
+            rows.append(
+                {
+                    "kind": fetched.kind,
+                    "origin": origin,
+                    "url": r.url,
+                    "observed_at": r.fetched_at,
+                    "http_status": r.status,
+                    "evidence_sha256": sha256_hex(r.body),
+                    "body": r.body,
+                }
+            )
+        with self._lock:
+            merged = [row for rows_ in self.index.by_origin.values() for row in rows_]
+            merged += [row for rows_ in self.index.by_url.values() for row in rows_]
+            self.index = EvidenceIndex(merged + rows, self.index.blocklist)
+            self._memo.clear()
+
+
+class ExclusionLog:
+    """Every rejected item, one JSON line each: what a pipeline shows to prove what it dropped."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def write(self, decision: Decision, item_id: str | None = None) -> None:
+        line = json.dumps(
+            {
+                "time": datetime.now(UTC).isoformat(),
+                "id": item_id,
+                "url": decision.url,
+                "verdict": decision.verdict,
+                "policy": decision.policy,
+                "policy_version": decision.policy_version,
+                "reasons": [
+                    {
+                        "signal": r.signal,
+                        "detail": r.detail,
+                        "agents": list(r.agents),
+                        "evidence_sha256": r.evidence_sha256,
+                    }
+                    for r in decision.reasons
+                ],
+            }
+        )
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+def reason_text(decision: Decision) -> str:
+    first = decision.reasons[0] if decision.reasons else None
+    return f"{decision.verdict}: {first.signal}: {first.detail}" if first else decision.verdict
+
+
+def verdicts(decisions: Sequence[Decision]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in decisions:
+        counts[d.verdict] = counts.get(d.verdict, 0) + 1
+    return counts
