@@ -88,7 +88,8 @@ def main() -> None:
         fresh.check_many(urls)
         many_warm = time.perf_counter() - t
         print(
-            f"check_many     first pass {len(urls) / many_cold:10.0f} URLs/s   cached {len(urls) / many_warm:10.0f} URLs/s"
+            f"check_many     first pass {len(urls) / many_cold:10.0f} URLs/s   "
+            f"cached {len(urls) / many_warm:10.0f} URLs/s"
         )
 
         with socket.socket() as s:
