@@ -23,15 +23,8 @@ from scanner.signals.files import (
     tdmrep_layers,
 )
 from scanner.signals.from_robots import PARSED, UNREACHABLE, looks_like_challenge, robots_outcome, robots_signals
-from scanner.signals.headers import (
-    content_signal_header,
-    content_usage_header,
-    header_lines,
-    link_licences,
-    tdmrep_header,
-    x_robots_tag,
-)
-from scanner.signals.html import HtmlFacts, Licence, cc_spdx, html_signals
+from scanner.signals.headers import cc_spdx, header_lines, header_signals
+from scanner.signals.html import HtmlFacts, Licence, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
 from scanner.signals.robots import parse_robots
 
@@ -290,25 +283,9 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
 
     for art in evidence.resource:
         if art.kind == "headers":
-            lines = header_lines(json.loads(art.body))
-            sigs = x_robots_tag(lines) + content_usage_header(lines, policy.conservative) + content_signal_header(lines)
-            tdm, tdm_lint = tdmrep_header(lines, policy.conservative)
+            sigs, tdm, tdm_lint = header_signals(header_lines(json.loads(art.body)), policy.conservative)
             lint += tdm_lint
             header_layer = stamp([tdm], art)[0] if tdm else header_layer
-            sigs += [
-                Signal(
-                    "rsl" if rsl else "licence_markup",
-                    "tdm",
-                    "none",
-                    ("*",),
-                    "resource",
-                    "header Link rel=license",
-                    "low",
-                    href,
-                    detail=href if rsl else (cc_spdx(href) or href),
-                )
-                for href, rsl in link_licences(lines)
-            ]
             statements += stamp(sigs, art)
             checked.append("headers")
         elif art.kind == "html-meta":

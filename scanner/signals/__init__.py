@@ -10,15 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from scanner.signals.headers import (
-    content_signal_header,
-    content_usage_header,
-    header_lines,
-    link_licences,
-    tdmrep_header,
-    x_robots_tag,
-)
-from scanner.signals.html import cc_spdx, html_signals, read_html
+from scanner.signals.headers import header_lines, header_signals
+from scanner.signals.html import html_signals, read_html
 from scanner.signals.model import Signal
 
 __all__ = ["Signal", "from_response"]
@@ -38,25 +31,9 @@ def from_response(
     page's licence markup. TDMRep layers come out separately (header, then meta), for
     `scanner.decide` to resolve in the protocol's order."""
     lines = header_lines(headers)
-    out = x_robots_tag(lines) + content_usage_header(lines, conservative) + content_signal_header(lines)
-    tdm, _ = tdmrep_header(lines, conservative)
+    out, tdm, _ = header_signals(lines, conservative)
     if tdm:
         out.append(tdm)
-    for href, is_rsl in link_licences(lines):
-        out.append(
-            Signal(
-                "rsl" if is_rsl else "licence_markup",
-                "tdm",
-                "none",
-                ("*",),
-                "resource",
-                "header Link rel=license",
-                "low",
-                href,
-                detail=href if is_rsl else (cc_spdx(href) or href),
-                lint=("rsl_not_fetched",) if is_rsl else (),
-            )
-        )
     ctype = next((v for k, v in lines if k == "content-type"), "")
     if body and ("html" in ctype.lower() or (not ctype and body.lstrip()[:1] == b"<")):
         facts = read_html(body)

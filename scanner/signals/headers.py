@@ -274,6 +274,11 @@ def content_signal_header(lines: Lines) -> list[Signal]:
     return out
 
 
+_CC = re.compile(
+    r"https?://(?:www\.)?creativecommons\.org/(?:licenses/(?P<kind>by(?:-nc)?(?:-sa|-nd)?)/(?P<ver>[0-9.]+)"
+    r"|publicdomain/(?P<pd>zero|mark)/(?P<pdver>[0-9.]+))",
+    re.IGNORECASE,
+)
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 
 
@@ -290,3 +295,35 @@ def link_licences(lines: Lines) -> list[tuple[str, bool]]:
             if "license" in params.get("rel", "").split():
                 out.append((m.group(1).strip(), params.get("type") == "application/rsl+xml"))
     return out
+
+
+def cc_spdx(url: str) -> str | None:
+    m = _CC.match(url.strip())
+    if not m:
+        return None
+    if m.group("pd"):
+        return "CC0-" + m.group("pdver") if m.group("pd").lower() == "zero" else "CC-PDM-" + m.group("pdver")
+    return f"CC-{m.group('kind').upper()}-{m.group('ver')}"
+
+
+def header_signals(lines: Lines, conservative: bool = True) -> tuple[list[Signal], Signal | None, list[str]]:
+    """Everything response headers say: X-Robots-Tag, Content-Usage, Content-Signal, licence and
+    RSL links; the TDMRep header layer comes separately, for the caller to order the layers."""
+    sigs = x_robots_tag(lines) + content_usage_header(lines, conservative) + content_signal_header(lines)
+    for href, is_rsl in link_licences(lines):
+        sigs.append(
+            Signal(
+                "rsl" if is_rsl else "licence_markup",
+                "tdm",
+                "none",
+                ("*",),
+                "resource",
+                "header Link rel=license",
+                "low",
+                href,
+                detail=href if is_rsl else (cc_spdx(href) or href),
+                lint=("rsl_not_fetched",) if is_rsl else (),
+            )
+        )
+    tdm, lint = tdmrep_header(lines, conservative)
+    return sigs, tdm, lint

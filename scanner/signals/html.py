@@ -14,14 +14,9 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from scanner.signals.headers import AI_DIRECTIVES, directive_signals, robots_directives
+from scanner.signals.headers import AI_DIRECTIVES, cc_spdx, directive_signals, robots_directives
 from scanner.signals.model import Signal
 
-_CC = re.compile(
-    r"https?://(?:www\.)?creativecommons\.org/(?:licenses/(?P<kind>by(?:-nc)?(?:-sa|-nd)?)/(?P<ver>[0-9.]+)"
-    r"|publicdomain/(?P<pd>zero|mark)/(?P<pdver>[0-9.]+))",
-    re.IGNORECASE,
-)
 _CC_LICENCE_HREF = re.compile(r"creativecommons\.org/(licenses|publicdomain)/", re.IGNORECASE)
 _RIGHTS_NAMES = {"copyright", "rights", "dc.rights", "dcterms.rights", "dc.license", "dcterms.license"}
 # Meta names that are not agents even though they hold robots-like directives.
@@ -49,15 +44,6 @@ class HtmlFacts:
     rsl_links: list[str] = field(default_factory=list)
     lint: list[str] = field(default_factory=list)
     body_meta_robots: set[int] = field(default_factory=set)  # indexes of meta_robots outside <head>
-
-
-def cc_spdx(url: str) -> str | None:
-    m = _CC.match(url.strip())
-    if not m:
-        return None
-    if m.group("pd"):
-        return "CC0-" + m.group("pdver") if m.group("pd").lower() == "zero" else "CC-PDM-" + m.group("pdver")
-    return f"CC-{m.group('kind').upper()}-{m.group('ver')}"
 
 
 def read_html(body: bytes | str) -> HtmlFacts:
