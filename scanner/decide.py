@@ -23,8 +23,8 @@ from scanner.signals.files import (
     tdmrep_layers,
 )
 from scanner.signals.from_robots import PARSED, UNREACHABLE, looks_like_challenge, robots_outcome, robots_signals
-from scanner.signals.headers import cc_spdx, header_lines, header_signals
-from scanner.signals.html import HtmlFacts, Licence, html_signals
+from scanner.signals.headers import header_lines, header_signals
+from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
 from scanner.signals.robots import parse_robots
 
@@ -190,30 +190,6 @@ def _rsl(body: bytes):
     return parse_rsl(body)
 
 
-def html_meta_evidence(facts: HtmlFacts) -> bytes | None:
-    """The rights-relevant part of a page's markup, canonical JSON: what ingest stores."""
-    head_metas = [m for i, m in enumerate(facts.meta_robots) if i not in facts.body_meta_robots]
-    doc = {
-        "meta_robots": head_metas,
-        "meta_tdm": facts.meta_tdm,
-        "licences": [[lic.url, lic.carrier, lic.scope] for lic in facts.licences],
-        "rsl_links": facts.rsl_links,
-    }
-    if not any(doc.values()):
-        return None
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _html_facts(body: bytes) -> HtmlFacts:
-    doc = json.loads(body)
-    return HtmlFacts(
-        meta_robots=doc.get("meta_robots", []),
-        meta_tdm=doc.get("meta_tdm", []),
-        licences=[Licence(u, cc_spdx(u), c, s) for u, c, s in doc.get("licences", [])],
-        rsl_links=doc.get("rsl_links", []),
-    )
-
-
 # -- the verdict ---------------------------------------------------------------------------------
 def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "text") -> Decision:
     statements: list[Signal] = []
@@ -289,7 +265,7 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
             statements += stamp(sigs, art)
             checked.append("headers")
         elif art.kind == "html-meta":
-            sigs = html_signals(_html_facts(art.body), policy.conservative)
+            sigs = html_signals(facts_from_evidence(art.body), policy.conservative)
             meta = [s for s in sigs if s.signal == "tdmrep"]
             meta_layer = stamp(meta, art)[0] if meta else meta_layer
             statements += stamp([s for s in sigs if s.signal != "tdmrep"], art)

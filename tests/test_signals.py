@@ -21,11 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.corpus.records import sha256_hex
-from scanner.decide import Artefact, Evidence, Policy, decide, html_meta_evidence, make_policy
+from scanner.decide import Artefact, Evidence, Policy, decide, make_policy
 from scanner.evidence import EvidenceIndex
 from scanner.signals import from_response
 from scanner.signals.files import iptc_signal, parse_tdmrep, tdmrep_package_signal
-from scanner.signals.html import read_html
+from scanner.signals.html import facts_to_evidence, read_html
 from tests import _report
 from tests.conftest import DATA
 
@@ -51,7 +51,7 @@ def headers(**fields: str) -> Artefact:
 
 
 def html(markup: str) -> Artefact:
-    return art("html-meta", html_meta_evidence(read_html(markup.encode())) or b"{}", url=URL)
+    return art("html-meta", facts_to_evidence(read_html(markup.encode())) or b"{}", url=URL)
 
 
 def verdict(url: str = URL, policy: Policy = ANY, modality: str = "text", **evidence) -> str:

@@ -28,10 +28,9 @@ from scanner.corpus.records import (
     sha256_hex,
     whitespace_tokens,
 )
-from scanner.decide import html_meta_evidence
 from scanner.errors import InputError
 from scanner.evidence import Observation, observation_rows
-from scanner.signals.html import read_html
+from scanner.signals.html import facts_to_evidence, read_html
 from scanner.store import Store
 from scanner.urls import split_url
 
@@ -145,7 +144,7 @@ def html_meta_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     """The page's robots/TDMRep meta tags and licence markup, as evidence seen at fetch time."""
     if rec.text is not None or rec.url is None or not is_html(rec.content_type, rec.payload):
         return None
-    body = html_meta_evidence(read_html(rec.payload))
+    body = facts_to_evidence(read_html(rec.payload))
     if body is None:
         return None
     obs = Observation(

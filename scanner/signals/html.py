@@ -182,3 +182,28 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             )
         )
     return out
+
+
+def facts_to_evidence(facts: HtmlFacts) -> bytes | None:
+    """The rights-relevant part of a page's markup, canonical JSON: what ingest stores."""
+    head_metas = [m for i, m in enumerate(facts.meta_robots) if i not in facts.body_meta_robots]
+    doc = {
+        "meta_robots": head_metas,
+        "meta_tdm": facts.meta_tdm,
+        "licences": [[lic.url, lic.carrier, lic.scope] for lic in facts.licences],
+        "rsl_links": facts.rsl_links,
+    }
+    if not any(doc.values()):
+        return None
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def facts_from_evidence(body: bytes) -> HtmlFacts:
+    """The stored evidence back to facts, for the decision."""
+    doc = json.loads(body)
+    return HtmlFacts(
+        meta_robots=doc.get("meta_robots", []),
+        meta_tdm=doc.get("meta_tdm", []),
+        licences=[Licence(u, cc_spdx(u), c, s) for u, c, s in doc.get("licences", [])],
+        rsl_links=doc.get("rsl_links", []),
+    )
