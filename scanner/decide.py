@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from scanner.signals.files import (
     ai_txt_signal,
@@ -120,6 +120,11 @@ class Decision:
         return tuple(dict.fromkeys(s.evidence_sha256 for s in self.reasons if s.evidence_sha256))
 
     def as_dict(self) -> dict:
+        """A JSON-ready view; built once per decision (the hook serves memoised decisions)."""
+        return self._dict
+
+    @cached_property
+    def _dict(self) -> dict:
         return {
             "url": self.url,
             "verdict": self.verdict,

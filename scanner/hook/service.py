@@ -7,10 +7,11 @@ input gets a clear 4xx.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from scanner.decide import POLICY_NAMES
@@ -60,14 +61,16 @@ def create_app(checker: Checker) -> FastAPI:
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
 
-    @app.post("/check", summary="A batch of URLs (at most 10,000)")
-    def check_batch(body: BatchRequest) -> dict:
+    @app.post("/check", summary="A batch of URLs (at most 10,000)", response_class=Response)
+    def check_batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
         try:
             decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
-        return {"results": [d.as_dict() for d in decisions]}
+        # serialised here: FastAPI's generic encoder walks every nested reason and is the bottleneck
+        body = json.dumps({"results": [d.as_dict() for d in decisions]}, default=str, separators=(",", ":"))
+        return Response(body, media_type="application/json")
 
     @app.get("/status/{domain}", summary="A domain's home page, as a legal team asks")
     def status(domain: str, agent: str | None = None, policy: str | None = None) -> dict:
