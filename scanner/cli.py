@@ -120,7 +120,7 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     out.print(f"robots.txt evidence imported: {result.robots_imported}")
     _print_rows("Decisions (policy any-ai-trainer, each document as of its fetch time)", [result.decisions])
     _print_rows("Largest domains", per_domain)
-    _print_rows("Store contents", [result.counts])
+    _print_rows("Store contents", [{"table": k, "rows": v} for k, v in result.counts.items()])
     out.print(f"EU public summary (version {result.summary_version}): {', '.join(result.summary_files)}")
     out.print(f"Next: provenance status www.nytimes.com --show-evidence --store {store}")
 
@@ -522,7 +522,7 @@ def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
         emit_json(doc)
     else:
         out.print(f"{store}: schema v{doc['schema_version']}")
-        _print_rows(None, [doc["counts"]])
+        _print_rows(None, [{"table": k, "rows": v} for k, v in doc["counts"].items()])
 
 
 @app.callback(invoke_without_command=True)
