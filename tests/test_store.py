@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -198,6 +199,7 @@ def test_reader_sees_only_committed_batches_while_writer_works(tmp_path: Path) -
                     # two statements per batch: a reader must never see only the first
                     store.insert("documents", [_doc(b * batch + i) for i in range(batch // 2)])
                     store.insert("documents", [_doc(b * batch + i) for i in range(batch // 2, batch)])
+                time.sleep(0.005)  # let the reader in between batches (not a timing assertion)
             done.set()
 
         writer = threading.Thread(target=write)
