@@ -345,7 +345,10 @@ def _combine(
         s for s in applicable if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"
     ]
     unreachable = [s for s in applicable if s.signal == "robots_unreachable"]
-    key = lambda s: (_ORDER[s.statement], CONFIDENCE.index(s.confidence), s.signal)  # noqa: E731
+
+    def key(s: Signal) -> tuple:
+        return (_ORDER[s.statement], CONFIDENCE.index(s.confidence), s.signal)
+
     if restrictive:
         verdict, reasons = "reserved", sorted(restrictive, key=key)
     elif unreachable:

@@ -73,7 +73,10 @@ def diff_summaries(old: dict, new: dict) -> dict:
     da = set((a.get("2.3.h") or {}).get("value", {}).get("domains", []) or [])
     db = set((b.get("2.3.h") or {}).get("value", {}).get("domains", []) or [])
     out["domains_added"], out["domains_removed"] = sorted(db - da), sorted(da - db)
-    bands = lambda f: {r["modality"]: r["training_data_size"] for r in (f or {}).get("value") or []}  # noqa: E731
+
+    def bands(f: dict | None) -> dict:
+        return {r["modality"]: r["training_data_size"] for r in (f or {}).get("value") or []}
+
     out["band_changes"] = {
         m: [bands(a.get("1.3.a")).get(m), v]
         for m, v in bands(b.get("1.3.a")).items()
