@@ -15,7 +15,7 @@ from scanner.agents import default_registry
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.records import sha256_hex
-from scanner.decide import Artefact, Decision, Evidence, Policy, decide, decision_id, make_policy
+from scanner.decide import Artefact, Decision, Evidence, Policy, decide, decision_id, make_policy, shape_key
 from scanner.errors import InputError, ScannerError
 from scanner.evidence import EvidenceIndex, write_observations
 from scanner.manifest import Manifest
@@ -303,6 +303,7 @@ def decide_documents(
     ).to_pylist()
     index = EvidenceIndex.load(store, as_of=as_of)
     counts: dict[str, int] = {"allowed": 0, "reserved": 0, "unknown": 0}
+    shapes: dict[tuple, tuple] = {}  # decisions that differ only by URL, decided once
     rows: list[dict] = []
     now = datetime.now(UTC)
     new = 0
@@ -315,8 +316,16 @@ def decide_documents(
             origin=doc["origin"],
             domain=doc["registrable_domain"],
         )
-        d = decide(doc["url"], evidence, pol, modality=doc["modality"])
-        counts[d.verdict] += 1
+        key = shape_key(doc["url"], evidence, pol, doc["modality"])
+        shaped = shapes.get(key) if key is not None else None
+        if shaped is None:
+            d = decide(doc["url"], evidence, pol, modality=doc["modality"])
+            tail = json.dumps({k: v for k, v in d.as_dict().items() if k != "url"})[1:]
+            shaped = (d.verdict, list(d.evidence_sha256), tail)
+            if key is not None:
+                shapes[key] = shaped
+        verdict, shas, tail = shaped
+        counts[verdict] += 1
         rows.append(
             {
                 "decision_id": decision_id(doc["doc_id"], pol, as_of, evidence),
@@ -326,9 +335,9 @@ def decide_documents(
                 "policy_version": pol.version,
                 "usage": pol.usage,
                 "as_of": as_of,
-                "verdict": d.verdict,
-                "reasons": json.dumps(d.as_dict()),
-                "evidence_sha256": list(d.evidence_sha256),
+                "verdict": verdict,
+                "reasons": '{"url": ' + json.dumps(doc["url"]) + ", " + tail,  # = json.dumps(d.as_dict())
+                "evidence_sha256": shas,
                 "decided_at": now,
                 "run_id": run_id,
             }

@@ -165,6 +165,7 @@ class EvidenceIndex:
             else:
                 self.by_url.setdefault((row["url"], row["kind"]), []).append(row)
         self._times = {k: [r["observed_at"] for r in v] for k, v in (self.by_origin | self.by_url).items()}
+        self.has_rsl = any(kind == "rsl" for _, kind in self.by_url)
         self.blocklist = blocklist
 
     @classmethod
@@ -248,6 +249,8 @@ class EvidenceIndex:
         """RSL documents named by robots.txt `License:` lines and the page's licence links, if stored."""
         from scanner.decide import Artefact, licence_urls
 
+        if not self.has_rsl:
+            return []
         urls: list[str] = []
         if robots is not None:
             urls += [urljoin(robots.url, u) for u in licence_urls(robots.body, robots.sha256)]
