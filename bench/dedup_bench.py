@@ -189,11 +189,11 @@ def main() -> None:
                 "key": keys.reshape(-1),
             }
         )
-        buckets = reports.band_buckets(store, table)
+        edges = reports.band_edges(store, table)
         join = time.perf_counter() - t
         print(
             f"band join   ours {args.join_docs / join:8.0f} docs/s at {args.join_docs} documents "
-            f"({len(buckets)} candidate buckets)"
+            f"({edges.num_rows} candidate edges)"
         )
 
 

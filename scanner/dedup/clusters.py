@@ -118,23 +118,25 @@ def _near(
     band = np.tile(np.arange(b), len(ids))
     keep = ~np.repeat(empty, b)
     table = pa.table({"doc": doc[keep], "band": band[keep], "key": keys.reshape(-1)[keep]})
-    pairs = set()
-    for bucket in reports.band_buckets(store, table):
-        root = bucket[0]
-        pairs.update((root, other) for other in bucket[1:])  # star edges to the smallest member
-    if not pairs:
+    edges = reports.band_edges(store, table)
+    if edges.num_rows == 0:
         store.replace_clusters("minhash", [])
         return {"minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": 0}
-    src, dst = np.array(sorted(pairs)).T
+    src = edges.column(0).to_numpy()
+    dst = edges.column(1).to_numpy()
     sim = estimated_jaccard(sigs[src], sigs[dst])
     ok = sim >= min_sim
     graph = coo_matrix((np.ones(ok.sum()), (src[ok], dst[ok])), shape=(len(ids), len(ids)))
     _, labels = connected_components(graph, directed=False)
+    linked = np.unique(np.concatenate([src[ok], dst[ok]]))  # documents with at least one kept edge
+    order = linked[np.argsort(labels[linked], kind="stable")]
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
     rows = []
-    for label in np.unique(labels[np.concatenate([src[ok], dst[ok]])]) if ok.any() else []:
-        members = sorted(ids[i] for i in np.flatnonzero(labels == label))
+    for group in np.split(order, bounds) if len(order) else []:
+        by_id = {ids[i]: i for i in group}
+        members = sorted(by_id)
         rep = _representative(members, facts)
-        rep_sig = sigs[ids.index(rep)]
+        rep_sig = sigs[by_id[rep]]
         for d in members:
             rows.append(
                 {
@@ -142,7 +144,7 @@ def _near(
                     "doc_id": d,
                     "cluster_id": members[0],
                     "is_representative": d == rep,
-                    "similarity": float(estimated_jaccard(sigs[ids.index(d)], rep_sig)),
+                    "similarity": float(estimated_jaccard(sigs[by_id[d]], rep_sig)),
                     "run_id": run_id,
                 }
             )
@@ -150,7 +152,7 @@ def _near(
     return {
         "minhash_clusters": len({r["cluster_id"] for r in rows}),
         "near_duplicates": sum(not r["is_representative"] for r in rows),
-        "candidate_pairs": len(pairs),
+        "candidate_pairs": len(src),
     }
 
 

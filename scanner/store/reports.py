@@ -141,11 +141,16 @@ def all_signatures(store: Store, params: str):
     return store.query("SELECT doc_id, signature FROM dedup_signatures WHERE params = ? ORDER BY doc_id", [params])
 
 
-def band_buckets(store: Store, keys) -> list[list[int]]:
-    """Buckets of documents sharing a band key (the LSH candidates), grouped in DuckDB."""
+def band_edges(store: Store, keys):
+    """LSH candidates as star edges (smallest document of each bucket -> every other member), from
+    the band join in DuckDB, distinct, as two Arrow columns (no Python lists on the way)."""
     with store.temporary("keys", keys):
-        rows = store.query("SELECT list(doc ORDER BY doc) AS docs FROM keys GROUP BY band, key HAVING count(*) > 1")
-    return rows.column(0).to_pylist()
+        return store.query(
+            """WITH shared AS (SELECT band, key, min(doc) AS root FROM keys
+                               GROUP BY band, key HAVING count(*) > 1)
+               SELECT DISTINCT s.root, k.doc FROM keys k JOIN shared s USING (band, key)
+               WHERE k.doc <> s.root ORDER BY 1, 2"""
+        )
 
 
 def exact_groups(store: Store) -> list[list[str]]:
