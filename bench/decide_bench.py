@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scanner import api
-from scanner.corpus.records import sha256_hex
+from scanner.corpus.records import document_row, sha256_hex
 from scanner.decide import decide, make_policy
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.store import Store
@@ -51,25 +51,20 @@ def build(store: Store, ext: Path, n_docs: int, n_origins: int) -> None:
         origin = rnd.randrange(n_origins)
         url = f"https://site{origin}.example{rnd.choice(PATHS)}{d}"
         batch.append(
-            {
-                "doc_id": f"{d:032x}",
-                "source_id": "bench",
-                "url": url,
-                "origin": f"https://site{origin}.example",
-                "host": f"site{origin}.example",
-                "registrable_domain": f"site{origin}.example",
-                "fetched_at": seen + timedelta(hours=1),
-                "content_sha256": f"{d:064x}",
-                "raw_bytes": 1000,
-                "text_sha256": None,
-                "token_count": 100,
-                "modality": "text",
-                "content_type": "text/html",
-                "language": None,
-                "http_status": 200,
-                "record_locator": None,
-                "run_id": None,
-            }
+            document_row(
+                doc_id=f"{d:032x}",
+                source_id="bench",
+                url=url,
+                origin=f"https://site{origin}.example",
+                host=f"site{origin}.example",
+                registrable_domain=f"site{origin}.example",
+                fetched_at=seen + timedelta(hours=1),
+                content_sha256=f"{d:064x}",
+                raw_bytes=1000,
+                token_count=100,
+                content_type="text/html",
+                http_status=200,
+            )
         )
         if len(batch) >= 100_000:
             store.insert("documents", batch)

@@ -25,6 +25,7 @@ import pyarrow as pa
 from datasketch import MinHash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scanner.corpus.records import document_row
 from scanner.dedup.clusters import dedup
 from scanner.dedup.minhash import band_keys, shingles, signatures
 from scanner.store import Store, reports
@@ -136,25 +137,14 @@ def main() -> None:
         store.insert(
             "documents",
             [
-                {
-                    "doc_id": f"{i:032x}",
-                    "source_id": "bench",
-                    "url": None,
-                    "origin": None,
-                    "host": None,
-                    "registrable_domain": None,
-                    "fetched_at": None,
-                    "content_sha256": f"{i:064x}",
-                    "raw_bytes": len(d),
-                    "text_sha256": f"{i:064x}",
-                    "token_count": len(d.split()),
-                    "modality": "text",
-                    "content_type": None,
-                    "language": None,
-                    "http_status": None,
-                    "record_locator": None,
-                    "run_id": None,
-                }
+                document_row(
+                    doc_id=f"{i:032x}",
+                    source_id="bench",
+                    content_sha256=f"{i:064x}",
+                    raw_bytes=len(d),
+                    text_sha256=f"{i:064x}",
+                    token_count=len(d.split()),
+                )
                 for i, d in enumerate(docs)
             ],
         )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scanner import api
-from scanner.corpus.records import sha256_hex
+from scanner.corpus.records import document_row, sha256_hex
 from scanner.decide import decide, make_policy
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.store import Store
@@ -46,25 +46,19 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
                 n = i * len(PATHS) + j
                 fetched = seen + timedelta(hours=1 if j % 2 else 48)  # fresh and stale evidence
                 docs.append(
-                    {
-                        "doc_id": f"{n:032x}",
-                        "source_id": "s",
-                        "url": f"https://s{i}.example{path}",
-                        "origin": f"https://s{i}.example",
-                        "host": f"s{i}.example",
-                        "registrable_domain": f"s{i}.example",
-                        "fetched_at": fetched,
-                        "content_sha256": f"{n:064x}",
-                        "raw_bytes": 1,
-                        "text_sha256": None,
-                        "token_count": 1,
-                        "modality": "text",
-                        "content_type": None,
-                        "language": None,
-                        "http_status": 200,
-                        "record_locator": None,
-                        "run_id": None,
-                    }
+                    document_row(
+                        doc_id=f"{n:032x}",
+                        source_id="s",
+                        url=f"https://s{i}.example{path}",
+                        origin=f"https://s{i}.example",
+                        host=f"s{i}.example",
+                        registrable_domain=f"s{i}.example",
+                        fetched_at=fetched,
+                        content_sha256=f"{n:064x}",
+                        raw_bytes=1,
+                        token_count=1,
+                        http_status=200,
+                    )
                 )
         store.insert("documents", docs)
         stats = api.decide_documents(store, "any-ai-trainer")

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scanner.corpus.records import sha256_hex
+from scanner.corpus.records import document_row, sha256_hex
 from scanner.errors import StoreError
 from scanner.evidence import Observation, write_observations
 from scanner.store import SCHEMA_VERSION, Store
@@ -20,25 +20,21 @@ from scanner.store.migrations import MIGRATIONS
 
 
 def _doc(i: int, source: str = "s") -> dict:
-    return {
-        "doc_id": f"doc{i:06d}",
-        "source_id": source,
-        "url": f"https://example.com/{i}",
-        "origin": "https://example.com",
-        "host": "example.com",
-        "registrable_domain": "example.com",
-        "fetched_at": datetime(2025, 3, 1, tzinfo=UTC),
-        "content_sha256": f"{i:064x}",
-        "raw_bytes": 100 + i,
-        "text_sha256": None,
-        "token_count": 10,
-        "modality": "text",
-        "content_type": "text/html",
-        "language": None,
-        "http_status": 200,
-        "record_locator": f"f#{i}",
-        "run_id": None,
-    }
+    return document_row(
+        doc_id=f"doc{i:06d}",
+        source_id=source,
+        url=f"https://example.com/{i}",
+        origin="https://example.com",
+        host="example.com",
+        registrable_domain="example.com",
+        fetched_at=datetime(2025, 3, 1, tzinfo=UTC),
+        content_sha256=f"{i:064x}",
+        raw_bytes=100 + i,
+        token_count=10,
+        content_type="text/html",
+        http_status=200,
+        record_locator=f"f#{i}",
+    )
 
 
 def test_create_close_reopen(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from scanner import api
+from scanner.corpus.records import document_row
 from scanner.manifest import load_manifest
 from scanner.store import Store
 from scanner.summary import SCHEMA, diff_summaries, publish_summary
@@ -84,25 +85,20 @@ def test_top_domain_rule_with_ties_and_sme() -> None:
 
 
 def _doc(i: int, domain: str, source: str, size: int, tokens: int) -> dict:
-    return {
-        "doc_id": f"{source}{i:08d}",
-        "source_id": source,
-        "url": f"https://www.{domain}/{i}",
-        "origin": f"https://www.{domain}",
-        "host": f"www.{domain}",
-        "registrable_domain": domain,
-        "fetched_at": datetime(2025, 1 + i % 6, 1, tzinfo=UTC),
-        "content_sha256": f"{i:064x}",
-        "raw_bytes": size,
-        "text_sha256": None,
-        "token_count": tokens,
-        "modality": "text",
-        "content_type": "text/html",
-        "language": None,
-        "http_status": 200,
-        "record_locator": None,
-        "run_id": None,
-    }
+    return document_row(
+        doc_id=f"{source}{i:08d}",
+        source_id=source,
+        url=f"https://www.{domain}/{i}",
+        origin=f"https://www.{domain}",
+        host=f"www.{domain}",
+        registrable_domain=domain,
+        fetched_at=datetime(2025, 1 + i % 6, 1, tzinfo=UTC),
+        content_sha256=f"{i:064x}",
+        raw_bytes=size,
+        token_count=tokens,
+        content_type="text/html",
+        http_status=200,
+    )
 
 
 @pytest.fixture

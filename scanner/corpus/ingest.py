@@ -11,7 +11,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from scanner.corpus.columnar import read_dataset_dir, read_parquet
 from scanner.corpus.extract import decode_text, extract_main_text, is_html
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.records import (
+    DOCUMENT_COLUMNS,
     BadRecord,
     Document,
     RawRecord,
@@ -127,17 +128,7 @@ def headers_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
         kept = [(k, v) for k, v in kept if k != "link"]  # only licence links are rights evidence
     if not kept or rec.url is None or rec.fetched_at is None:
         return None
-    body = json.dumps(sorted(kept), separators=(",", ":")).encode()
-    obs = Observation(
-        evidence_sha256=sha256_hex(body),
-        kind="headers",
-        url=rec.url,
-        observed_at=rec.fetched_at,
-        via="corpus-record",
-        http_status=rec.http_status,
-        locator=rec.locator,
-    )
-    return body, obs
+    return _observation(rec, "headers", json.dumps(sorted(kept), separators=(",", ":")).encode())
 
 
 def html_meta_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
@@ -145,38 +136,30 @@ def html_meta_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     if rec.text is not None or rec.url is None or not is_html(rec.content_type, rec.payload):
         return None
     body = facts_to_evidence(read_html(rec.payload))
-    if body is None:
-        return None
-    obs = Observation(
-        evidence_sha256=sha256_hex(body),
-        kind="html-meta",
-        url=rec.url,
-        observed_at=rec.fetched_at or _NO_DATE,
-        via="corpus-record",
-        http_status=rec.http_status,
-        locator=rec.locator,
-    )
-    return body, obs
+    return None if body is None else _observation(rec, "html-meta", body)
 
 
 def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     """A robots.txt capture inside a crawl is historical evidence for its origin."""
     if rec.url is None or rec.fetched_at is None:
         return None
+    return _observation(rec, "robots.txt", rec.payload, rec.headers)
+
+
+def _observation(rec: RawRecord, kind: str, body: bytes, headers: tuple = ()) -> tuple[bytes, Observation]:
+    """Evidence found inside a corpus record, observed at the record's date."""
     obs = Observation(
-        evidence_sha256=sha256_hex(rec.payload),
-        kind="robots.txt",
+        evidence_sha256=sha256_hex(body),
+        kind=kind,
         url=rec.url,
-        observed_at=rec.fetched_at,
+        observed_at=rec.fetched_at or _NO_DATE,
         via="corpus-record",
         http_status=rec.http_status,
-        headers=rec.headers,
+        headers=headers,
         locator=rec.locator,
     )
-    return rec.payload, obs
+    return body, obs
 
-
-_DOC_COLUMNS = tuple(f.name for f in fields(Document) if f.name != "text")
 
 Item = RawRecord | BadRecord | None
 _CHUNK = 16  # records per task sent to a worker process
@@ -218,7 +201,7 @@ def _write(
     store: Store, built: _Built, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
 ) -> None:
     """One batch and the file's checkpoint in one transaction: all of it or none."""
-    docs = [{k: getattr(d, k) for k in _DOC_COLUMNS} | {"run_id": run_id} for d in built.documents]
+    docs = [{k: getattr(d, k) for k in DOCUMENT_COLUMNS[:-1]} | {"run_id": run_id} for d in built.documents]
     texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in built.documents if d.text is not None]
     blobs, sightings = observation_rows(built.evidence, run_id)
     with store.transaction():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 
@@ -54,6 +54,18 @@ class Document:
     http_status: int | None
     record_locator: str
     text: str | None = field(default=None, repr=False)
+
+
+# Columns of the documents table, in order (the Document fields but its text, then the run).
+DOCUMENT_COLUMNS = (*(f.name for f in fields(Document) if f.name != "text"), "run_id")
+
+
+def document_row(**values) -> dict:
+    """A documents-table row: every column present, None unless given (imports, tests, benchmarks)."""
+    unknown = set(values) - set(DOCUMENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not document columns: {sorted(unknown)}")
+    return dict.fromkeys(DOCUMENT_COLUMNS) | {"modality": "text", "raw_bytes": 0} | values
 
 
 def sha256_hex(data: bytes | str) -> str:
