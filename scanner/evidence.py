@@ -159,14 +159,26 @@ class EvidenceIndex:
         self._bisect = bisect_right
         self.by_origin: dict[tuple[str, str], list[dict]] = {}
         self.by_url: dict[tuple[str, str], list[dict]] = {}
+        self._times: dict[tuple[str, str], list] = {}
+        self.has_rsl = False
+        self.blocklist = blocklist
+        self.add(rows)
+
+    def add(self, rows: list[dict]) -> None:
+        """More sightings (e.g. a live fetch), kept in time order per origin or URL and kind."""
+        touched = set()
         for row in rows:
             if row["kind"] in ORIGIN_KINDS:
-                self.by_origin.setdefault((row["origin"], row["kind"]), []).append(row)
+                key, table = (row["origin"], row["kind"]), self.by_origin
             else:
-                self.by_url.setdefault((row["url"], row["kind"]), []).append(row)
-        self._times = {k: [r["observed_at"] for r in v] for k, v in (self.by_origin | self.by_url).items()}
-        self.has_rsl = any(kind == "rsl" for _, kind in self.by_url)
-        self.blocklist = blocklist
+                key, table = (row["url"], row["kind"]), self.by_url
+                self.has_rsl = self.has_rsl or row["kind"] == "rsl"
+            table.setdefault(key, []).append(row)
+            touched.add(key)
+        for key in touched:
+            seen = self.by_origin.get(key) or self.by_url[key]
+            seen.sort(key=lambda r: r["observed_at"])
+            self._times[key] = [r["observed_at"] for r in seen]
 
     @classmethod
     def load(

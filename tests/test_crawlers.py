@@ -297,3 +297,18 @@ def test_fetch_signals_then_status_explains(site, tmp_path: Path) -> None:
         outcomes = st.query("SELECT kind, outcome FROM fetch_outcomes ORDER BY kind").to_pylist()
     assert {"kind": "ai.txt", "outcome": "edge-blocked"} in outcomes
     assert {"kind": "tdmrep.json", "outcome": "unreachable"} in outcomes
+
+
+def test_checker_live_mode_fetches_unseen_origins(site, tmp_path: Path) -> None:
+    from scanner.hook.checker import Checker
+
+    s = site({"/robots.txt": ok(b"User-agent: GPTBot\nDisallow: /\n")})
+    store = tmp_path / "empty.duckdb"
+    Store.open(store).close()
+    offline = Checker(store)
+    assert offline.check(s.origin + "/a", "GPTBot").verdict == "unknown"
+    live = Checker(store, live=True, fetch_config=FAST)
+    decision = live.check(s.origin + "/a", "GPTBot")
+    assert decision.verdict == "reserved" and decision.reasons[0].detail == "Disallow: / in group gptbot"
+    assert live.check(s.origin + "/b", "GPTBot").verdict == "reserved"
+    assert len(s.hits["/robots.txt"]) == 1  # fetched once, then served from memory

@@ -126,9 +126,7 @@ class Checker:
                 }
             )
         with self._lock:
-            merged = [row for rows_ in self.index.by_origin.values() for row in rows_]
-            merged += [row for rows_ in self.index.by_url.values() for row in rows_]
-            self.index = EvidenceIndex(merged + rows, self.index.blocklist)
+            self.index.add(rows)
             self._memo.clear()
 
 
