@@ -6,15 +6,22 @@ plus components alone at a larger scale.
 
 The corpus is generated here (`make_corpus`): documents of ~3 KB drawn from a Zipf vocabulary,
 20 % of them in planted families of near-duplicates with known edit rates (as in
-../shared/spec/dedup-notes.md §2.1). datatrove's and text-dedup's MinHash stages are not run here
-(not installed in this environment); the notes record them at 1,292 and 1,259 docs/s on this
-kind of machine.
+../shared/spec/dedup-notes.md §2.1). Peers run on the same corpus in the same run when installed:
+
+    pip install datatrove tokenizers spacy orjson          # (the dev extra has datatrove)
+    pip install --no-deps text-dedup==0.4.0 && pip install click-option-group ftfy regex xxhash
+
+(text-dedup's declared dependencies pull pyspark and a pinned urllib3; its MinHash script needs
+none of them.)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,8 +34,9 @@ from datasketch import MinHash
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scanner.corpus.records import document_row
 from scanner.dedup.clusters import dedup
-from scanner.dedup.minhash import band_keys, shingles, signatures
-from scanner.store import Store, reports
+from scanner.dedup.lsh import candidate_edges
+from scanner.dedup.minhash import fast_shingles, shingle_hash, shingles, signatures
+from scanner.store import Store
 
 
 def _word(i: int) -> str:
@@ -111,25 +119,59 @@ def datatrove_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
     return elapsed, len(docs) - kept
 
 
+def textdedup_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
+    """text-dedup 0.4.0's MinHash script (xxh3, 16×8, one process) on the same corpus."""
+    try:
+        import datasets
+        import text_dedup  # noqa: F401
+    except ImportError as exc:
+        print(f"dedup       text-dedup not available ({exc}): see this file's docstring")
+        return None
+    datasets.Dataset.from_dict({"text": docs}).save_to_disk(str(tmp / "td-in"))
+    args = ["--path", str(tmp / "td-in"), "--local", "--output", str(tmp / "td-out"), "--column", "text"]
+    args += ["--b", "16", "--r", "8", "--num_perm", "128", "--ngram", "5", "--hash_func", "xxh3", "--num_proc", "1"]
+    args += ["--min_length", "0", "--cache_dir", str(tmp / "td-cache")]
+    env = {**os.environ, "COLUMNS": "250"}  # rich must not wrap its timer lines
+    run = subprocess.run([sys.executable, "-m", "text_dedup.minhash", *args], capture_output=True, text=True, env=env)
+    log = run.stdout + run.stderr
+    total = re.search(r"Total\s*:\s*([0-9.]+)s", log)  # its own timer: excludes interpreter start-up
+    after = re.search(r"After\s*:\s*([0-9]+)", log)
+    if run.returncode or not total or not after:
+        print(f"dedup       text-dedup failed: {log[-500:]}")
+        return None
+    return float(total.group(1)), len(docs) - int(after.group(1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=20_000)
+    ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--join-docs", type=int, default=1_000_000)
     args = ap.parse_args()
     docs = make_corpus(args.docs)
     mb = sum(len(d) for d in docs) / 1e6
+    print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB")
 
+    column = pa.array(docs, pa.large_string())  # as the store hands texts to `provenance dedup`
     t = time.perf_counter()
-    ours = signatures(docs)
+    ours = signatures(column)
     ours_t = time.perf_counter() - t
+    t = time.perf_counter()
+    ours_sha1 = signatures(column, profile="sha1")
+    sha1_t = time.perf_counter() - t
     t = time.perf_counter()
     theirs = MinHash.bulk([shingles(d) for d in docs], num_perm=128)
     peer_t = time.perf_counter() - t
-    assert all(np.array_equal(a, m.hashvalues) for a, m in zip(ours, theirs, strict=True))
-    print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB; signatures bit-identical")
+    assert all(np.array_equal(a, m.hashvalues) for a, m in zip(ours_sha1, theirs, strict=True))
+    for i in range(0, len(docs), max(1, len(docs) // 100)):  # the fast profile, through datasketch itself
+        m = MinHash(num_perm=128, hashfunc=shingle_hash)
+        m.update_batch(fast_shingles(docs[i]))
+        assert np.array_equal(m.hashvalues, ours[i])
+    print("signatures  bit-identical: sha1 profile = MinHash.bulk; fast profile = MinHash(hashfunc=shingle_hash)")
+    rate = len(docs) / ours_t
     print(
-        f"signatures  ours {len(docs) / ours_t:8.0f} docs/s   datasketch bulk {len(docs) / peer_t:8.0f} docs/s   "
-        f"ratio ours/datasketch {peer_t / ours_t:.2f}x"
+        f"signatures  ours (fast) {rate:8.0f} docs/s   ours (sha1) {len(docs) / sha1_t:8.0f} docs/s   "
+        f"datasketch bulk {len(docs) / peer_t:8.0f} docs/s   ratio ours/datasketch {peer_t / ours_t:.1f}x "
+        f"(sha1 profile {peer_t / sha1_t:.1f}x)"
     )
 
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
@@ -155,36 +197,27 @@ def main() -> None:
             f"dedup       ours {len(docs) / whole:8.0f} docs/s end to end (store -> clusters), "
             f"{stats['near_duplicates']} near-duplicates in {stats['minhash_clusters']} clusters"
         )
-
-        unverified = dedup(store, threshold=0.8, verify=False)  # candidates only, as datatrove
-        print(f"dedup       ours without the signature check: {unverified['near_duplicates']} near-duplicates")
-        peer = datatrove_dedup(docs, Path(tmp))
-        if peer:
-            peer_t, removed = peer
-            print(
-                f"dedup       datatrove {len(docs) / peer_t:8.0f} docs/s (4 MinHash stages, 16×8, spaCy words), "
-                f"{removed} removed   ratio ours/datatrove {peer_t / whole:.2f}x   "
-                f"duplicates ours {stats['near_duplicates']} vs datatrove {removed}"
-            )
+        unverified = dedup(store, threshold=0.8, verify=False)["near_duplicates"]  # candidates only, as peers
+        print(f"dedup       ours without the signature check (as the peers): {unverified} near-duplicates")
+        for name, peer in (
+            ("datatrove", datatrove_dedup(docs, Path(tmp))),
+            ("text-dedup", textdedup_dedup(docs, Path(tmp))),
+        ):
+            if peer:
+                peer_t, removed = peer
+                print(
+                    f"dedup       {name} {len(docs) / peer_t:8.0f} docs/s, {removed} removed   "
+                    f"ratio ours/{name} {peer_t / whole:.1f}x   duplicates ours {unverified} vs {removed} "
+                    f"({100 * (unverified - removed) / max(removed, 1):+.1f} %)"
+                )
 
         rng = np.random.default_rng(3)
         sigs = rng.integers(0, 2**32, size=(args.join_docs, 128), dtype=np.uint64).astype(np.uint32)
         sigs[1::50] = sigs[0::50][: len(sigs[1::50])]  # planted duplicates: 2 % of documents
         t = time.perf_counter()
-        keys = band_keys(sigs, 16, 8)
-        table = pa.table(
-            {
-                "doc": np.repeat(np.arange(len(sigs)), 16),
-                "band": np.tile(np.arange(16), len(sigs)),
-                "key": keys.reshape(-1),
-            }
-        )
-        edges = reports.band_edges(store, table)
+        src, _ = candidate_edges(store, sigs, 16, 8)
         join = time.perf_counter() - t
-        print(
-            f"band join   ours {args.join_docs / join:8.0f} docs/s at {args.join_docs} documents "
-            f"({edges.num_rows} candidate edges)"
-        )
+        print(f"band join   ours {args.join_docs / join:8.0f} docs/s at {args.join_docs} documents ({len(src)} edges)")
 
 
 if __name__ == "__main__":

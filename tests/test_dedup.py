@@ -10,19 +10,36 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pytest
 from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.dedup.clusters import dedup
-from scanner.dedup.minhash import band_keys, bands_for, estimated_jaccard, shingles, signatures
+from scanner.dedup.lsh import band_keys, bands_for
+from scanner.dedup.minhash import (
+    PROFILES,
+    estimated_jaccard,
+    fast_shingles,
+    shingle_hash,
+    shingles,
+    signatures,
+)
 from scanner.store import Store
 from tests import _report
 
 
-def _datasketch(text: str, num_perm: int = 128, seed: int = 1) -> np.ndarray:
-    m = MinHash(num_perm=num_perm, seed=seed)
-    for s in shingles(text):
+def _datasketch(text: str, num_perm: int = 128, seed: int = 1, profile: str = "fast") -> np.ndarray:
+    """datasketch's own MinHash over the profile's shingles: the default (SHA-1) hash for `sha1`,
+    our scalar `shingle_hash` for `fast`."""
+    if profile == "sha1":
+        m = MinHash(num_perm=num_perm, seed=seed)
+        grams = shingles(text)
+    else:
+        m = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash)
+        grams = fast_shingles(text)
+    for s in grams:
         m.update(s)
     return m.hashvalues
 
@@ -37,26 +54,51 @@ EDGE = [
     "a " * 1000,
     "punctuation, only!!! ... ???",
     "\n\t tabs\tand\nnewlines \r\n",
+    "UPPER lower MiXeD 1234 under_score e-mail@example.com",
 ]
 
 
-def test_signatures_equal_datasketch_on_edge_cases() -> None:
-    ours = signatures(EDGE)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_signatures_equal_datasketch_on_edge_cases(profile: str) -> None:
+    ours = signatures(EDGE, profile=profile)
     for text, sig in zip(EDGE, ours, strict=True):
-        assert np.array_equal(sig, _datasketch(text)), repr(text)
+        assert np.array_equal(sig, _datasketch(text, profile=profile)), repr(text)
     assert (ours[0] == np.uint32(0xFFFFFFFF)).all()  # empty text: the empty signature
-    assert np.array_equal(signatures(EDGE, num_perm=64, seed=42)[3], _datasketch(EDGE[3], 64, 42))
+    assert (ours[1] == np.uint32(0xFFFFFFFF)).all()  # blank text: no shingles either
+    small = signatures(EDGE, num_perm=64, seed=42, profile=profile)
+    assert np.array_equal(small[3], _datasketch(EDGE[3], 64, 42, profile))
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(min_size=0, max_size=400), min_size=1, max_size=12))
-def test_signatures_equal_datasketch_on_random_texts(texts: list[str]) -> None:
-    for text, sig in zip(texts, signatures(texts), strict=True):
-        assert np.array_equal(sig, _datasketch(text))
+def test_signatures_equal_datasketch_on_random_texts(profile: str, texts: list[str]) -> None:
+    for text, sig in zip(texts, signatures(texts, profile=profile), strict=True):
+        assert np.array_equal(sig, _datasketch(text, profile=profile))
+
+
+def test_fast_profile_from_arrow_equals_python_list_across_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts read straight from an Arrow column (as the store returns them), split into small byte
+    batches so texts straddle permutation blocks, give the same signatures as one list."""
+    from scanner.dedup import minhash
+
+    rnd = random.Random(2)
+    texts = [
+        " ".join(rnd.choice(["alpha", "Beta", "γάμμα", "d3lta", "--", "é"]) for _ in range(rnd.randint(0, 900)))
+        for _ in range(300)
+    ]
+    whole = signatures(texts)
+    monkeypatch.setattr(minhash, "_TEXT_BATCH", 5000)
+    monkeypatch.setattr(minhash, "_BLOCK", 333)
+    column = pa.chunked_array([pa.array(texts[:120]), pa.array(texts[120:])])
+    assert np.array_equal(signatures(column), whole)
+    assert np.array_equal(signatures(column.chunk(1).slice(7, 50)), whole[127:177])
+    assert np.array_equal(signatures(pa.array(texts, pa.large_string()).slice(3)), whole[3:])
 
 
 def test_our_signatures_load_into_a_datasketch_index() -> None:
-    texts = ["the cat sat on the mat and looked at the dog " * 3, "the cat sat on the mat and looked at a dog " * 3]
+    words = [f"word{i}" for i in range(80)]
+    texts = [" ".join(words), " ".join([*words[:40], "changed", *words[41:]])]  # J = 71/81
     sigs = signatures(texts)
     lsh = MinHashLSH(threshold=0.5, num_perm=128)
     lsh.insert("a", MinHash(num_perm=128, seed=1, hashvalues=sigs[0], scheme="affine32"))
@@ -64,7 +106,7 @@ def test_our_signatures_load_into_a_datasketch_index() -> None:
 
 
 def test_band_choice() -> None:
-    assert bands_for(0.8) == (16, 8) and bands_for(0.5) == (32, 4)
+    assert bands_for(0.8, 128) == (16, 8) and bands_for(0.5, 128) == (32, 4)
 
 
 def test_quality_on_real_near_duplicates(ext: Path) -> None:
@@ -78,7 +120,7 @@ def test_quality_on_real_near_duplicates(ext: Path) -> None:
         versions[tool] = {k: v["articleBody"] for k, v in out.items()}
     docs = [(key, tool, text[key]) for tool, text in versions.items() for key in sorted(truth) if text.get(key)]
     sigs = signatures([t for _, _, t in docs])
-    b, r = bands_for(0.5)
+    b, r = bands_for(0.5, 128)
     keys = band_keys(sigs, b, r)
     buckets: dict[tuple[int, int], list[int]] = {}
     for i in range(len(docs)):
@@ -113,7 +155,10 @@ def test_detection_follows_the_s_curve() -> None:
     keys_a, keys_b = band_keys(sigs_a, b, r), band_keys(sigs_b, b, r)
     detected = (keys_a == keys_b).any(axis=1)
     exact = np.array(
-        [len(set(shingles(a)) & set(shingles(o))) / len(set(shingles(a)) | set(shingles(o))) for a, o in pairs]
+        [
+            len(set(fast_shingles(a)) & set(fast_shingles(o))) / len(set(fast_shingles(a)) | set(fast_shingles(o)))
+            for a, o in pairs
+        ]
     )
     worst = 0.0
     for low in np.arange(0.3, 0.9, 0.1):
@@ -149,3 +194,28 @@ def test_clusters_with_provenance_incremental_and_deterministic(tmp_path: Path) 
         store.insert("documents", [row | {"doc_id": "copy" + row["doc_id"][4:], "url": row["url"] + "?copy"}])
         stats = dedup(store, threshold=0.8)
         assert stats["signatures_computed"] == 1 and stats["exact_duplicates"] == 1
+
+
+def test_prefiltered_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Path) -> None:
+    """The linear-time prefilter drops only rows whose key is unique in its band: the star edges
+    from DuckDB equal those of grouping every (band, key) in Python."""
+    from scanner.dedup.lsh import candidate_edges, maybe_shared
+
+    rng = np.random.default_rng(7)
+    sigs = rng.integers(0, 2**32, size=(30_000, 128), dtype=np.uint64).astype(np.uint32)
+    for i in range(0, 30_000, 7):  # planted: share one or more bands with an earlier document
+        j = int(rng.integers(0, i + 1))
+        for band in rng.choice(16, size=int(rng.integers(1, 4)), replace=False):
+            sigs[i, band * 8 : band * 8 + 8] = sigs[j, band * 8 : band * 8 + 8]
+    keys = band_keys(sigs, 16, 8)
+    mask = maybe_shared(keys)
+    assert mask.mean() < 0.2  # most rows are dropped before DuckDB
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for doc in range(len(sigs)):
+        for band in range(16):
+            buckets.setdefault((band, int(keys[doc, band])), []).append(doc)
+    expected = {(min(m), d) for m in buckets.values() if len(m) > 1 for d in m if d != min(m)}
+    assert all(mask[d, band] for (band, _), m in buckets.items() if len(m) > 1 for d in m)
+    with Store.open(tmp_path / "j.duckdb") as store:
+        src, dst = candidate_edges(store, sigs, 16, 8)
+    assert set(zip(src.tolist(), dst.tolist(), strict=True)) == expected and len(expected) > 4000

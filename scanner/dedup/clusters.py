@@ -15,23 +15,16 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from scanner.dedup.minhash import (
-    NUM_PERM,
-    SEED,
-    SHINGLE_WORDS,
-    band_keys,
-    bands_for,
-    estimated_jaccard,
-    permutations,
-    signatures,
-)
+from scanner.dedup.lsh import bands_for, candidate_edges
+from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, estimated_jaccard, permutations, signatures
 from scanner.store import Store, reports
 
 BATCH = 2000
 
 
-def params_key(num_perm: int, seed: int, n: int) -> str:
-    return f"sha1-affine32/{num_perm}/seed{seed}/words{n}"
+def params_key(num_perm: int, seed: int, n: int, profile: str = "fast") -> str:
+    """What a stored signature was made with: signatures of different keys are never compared."""
+    return f"{profile}-affine32/{num_perm}/seed{seed}/words{n}"
 
 
 def dedup(
@@ -42,33 +35,37 @@ def dedup(
     seed: int = SEED,
     n: int = SHINGLE_WORDS,
     verify: bool = True,
+    profile: str = "fast",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    run_id = store.start_run("dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n})
-    params = params_key(num_perm, seed, n)
+    run_id = store.start_run(
+        "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
+    )
+    params = params_key(num_perm, seed, n, profile)
     perms = permutations(num_perm, seed)
     computed = 0
-    while batch := reports.signatures_missing(store, params, BATCH):
-        sigs = signatures([r["text"] for r in batch], num_perm, seed, n, perms)
+    while (batch := reports.signatures_missing(store, params, BATCH)).num_rows:
+        sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
         store.insert(
             "dedup_signatures",
-            [
-                {"doc_id": r["doc_id"], "params": params, "signature": s.astype("<u4").tobytes()}
-                for r, s in zip(batch, sigs, strict=True)
-            ],
+            pa.table(
+                {
+                    "doc_id": batch.column("doc_id"),
+                    "params": pa.repeat(params, batch.num_rows),
+                    "signature": pa.FixedSizeBinaryArray.from_buffers(
+                        pa.binary(4 * num_perm), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
+                    ).cast(pa.binary()),
+                }
+            ),
         )
-        computed += len(batch)
+        computed += batch.num_rows
         if progress:
-            progress(len(batch), 0)
+            progress(batch.num_rows, 0)
     facts = reports.representative_facts(store)
     exact = _exact(store, facts, run_id)
     table = reports.all_signatures(store, params)
     ids = table.column(0).to_pylist()
-    sigs = (
-        np.frombuffer(b"".join(table.column(1).to_pylist()), dtype="<u4").reshape(len(ids), num_perm)
-        if ids
-        else np.zeros((0, num_perm), dtype=np.uint32)
-    )
+    sigs = _matrix(table.column(1), num_perm)
     b, r = bands_for(threshold, num_perm)
     near = _near(store, ids, sigs, b, r, threshold if verify else 0.0, facts, run_id)
     stats = {
@@ -82,6 +79,17 @@ def dedup(
     }
     store.finish_run(run_id, "ok", stats, [])
     return stats
+
+
+def _matrix(blobs: pa.ChunkedArray, num_perm: int) -> np.ndarray:
+    """Stored signature blobs (each num_perm little-endian uint32) as one matrix, without copying
+    each blob through Python."""
+    if len(blobs) == 0:
+        return np.zeros((0, num_perm), dtype=np.uint32)
+    blobs = blobs.combine_chunks()
+    offsets = np.frombuffer(blobs.buffers()[1], dtype=np.int32)[blobs.offset : blobs.offset + len(blobs) + 1]
+    data = np.frombuffer(blobs.buffers()[2], dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]].view("<u4").reshape(len(blobs), num_perm).astype(np.uint32)
 
 
 def _exact(store: Store, facts: dict, run_id: str) -> dict:
@@ -112,18 +120,11 @@ def _near(
     if len(ids) < 2:
         store.replace_clusters("minhash", [])
         return {"minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": 0}
-    keys = band_keys(sigs, b, r)
     empty = (sigs == np.uint32(0xFFFFFFFF)).all(axis=1)  # no text: never a duplicate of anything
-    doc = np.repeat(np.arange(len(ids)), b)
-    band = np.tile(np.arange(b), len(ids))
-    keep = ~np.repeat(empty, b)
-    table = pa.table({"doc": doc[keep], "band": band[keep], "key": keys.reshape(-1)[keep]})
-    edges = reports.band_edges(store, table)
-    if edges.num_rows == 0:
+    src, dst = candidate_edges(store, sigs, b, r, skip=empty)
+    if len(src) == 0:
         store.replace_clusters("minhash", [])
         return {"minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": 0}
-    src = edges.column(0).to_numpy()
-    dst = edges.column(1).to_numpy()
     sim = estimated_jaccard(sigs[src], sigs[dst])
     ok = sim >= min_sim
     graph = coo_matrix((np.ones(ok.sum()), (src[ok], dst[ok])), shape=(len(ids), len(ids)))

@@ -1,14 +1,27 @@
 """MinHash signatures, computed in numpy over whole batches, bit-identical to datasketch 2.0.
 
-datasketch's default `MinHash(num_perm, seed)` uses the `affine32` scheme: each shingle is hashed
-with `sha1_hash32`, pre-mixed with the MurmurHash3 32-bit finaliser, then permuted as
-`a·h + b mod 2^32` (odd `a`); the signature is the minimum per permutation. We draw `a` and `b`
-exactly as datasketch does (numpy RandomState(seed)), so a signature computed here can be loaded
-as `MinHash(num_perm, seed, hashvalues=sig, scheme="affine32")` and queried in a `MinHashLSH`.
+datasketch's `MinHash(num_perm, seed)` uses the `affine32` scheme: each shingle is hashed to 32
+bits, pre-mixed with the MurmurHash3 32-bit finaliser, then permuted as `a·h + b mod 2^32` (odd
+`a`); the signature is the minimum per permutation. We draw `a` and `b` exactly as datasketch
+does (numpy RandomState(seed)), so a signature computed here loads as
+`MinHash(num_perm, seed, hashfunc=..., hashvalues=sig, scheme="affine32")` into a `MinHashLSH`.
 
-Shingles (documented, configurable): lower-cased word n-grams (default 5) of `\\w+` words,
-joined by one space and UTF-8 encoded; a text with fewer than n words is one shingle of all its
-words; an empty text has no shingles and the empty signature (all 2^32 - 1), as in datasketch.
+Two hash profiles, never mixed in one store (the profile is part of the stored parameters):
+
+* `fast` (default): the whole batch is hashed in numpy, no Python call per shingle. Words are
+  runs of `[A-Za-z0-9]` and non-ASCII bytes of the UTF-8 text, ASCII-lower-cased; each word gets
+  a 64-bit polynomial hash (from one prefix sum over the batch), each n-gram of word hashes is
+  combined and mixed, and its top 32 bits are the shingle hash. The scalar twin `shingle_hash`
+  hashes one shingle from `fast_shingles(text)` the same way, so
+  `MinHash(num_perm, seed, hashfunc=shingle_hash)` fed with `fast_shingles(text)` gives our
+  signature bit for bit.
+* `sha1`: `\\w+` words of `str.lower()`, each shingle hashed with SHA-1 as datasketch's default
+  `sha1_hash32`: bit-identical to a plain `MinHash(num_perm, seed)` fed with `shingles(text)`,
+  for comparing with sketches made elsewhere with datasketch defaults. About 6× slower.
+
+Shingles are word n-grams (default 5) joined by one space; a text with fewer than n words is one
+shingle of all its words; an empty text has no shingles and the empty signature (all 2^32 - 1),
+as in datasketch.
 """
 
 from __future__ import annotations
@@ -16,16 +29,30 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
+import pyarrow as pa
 
 NUM_PERM = 128
 SEED = 1
 SHINGLE_WORDS = 5
+PROFILES = ("fast", "sha1")
 EMPTY = np.uint32(0xFFFFFFFF)
 _FMIX = (np.uint32(16), np.uint32(2246822507), np.uint32(13), np.uint32(3266489909), np.uint32(16))
 _WORD = re.compile(r"\w+")
 _BLOCK = 8192  # shingles per permutation block: (128 × 8192) uint32 = 4 MiB, cache-friendly
+_TEXT_BATCH = 1 << 20  # bytes of text hashed at once by the fast profile
+
+# fast profile constants
+_M64 = (1 << 64) - 1
+_P = 0x100000001B3  # odd, so invertible mod 2^64
+_P_INV = pow(_P, -1, 1 << 64)
+_K = tuple((0x9E3779B97F4A7C15 * (2 * j + 1)) & _M64 for j in range(16))  # per-position word weights
+_LOWER = bytes(range(256)).translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
+_IS_WORD = np.array([chr(c).isalnum() for c in range(128)] + [True] * 128, dtype=bool)
+_SPLIT = bytes(c if _IS_WORD[c] else 32 for c in _LOWER)  # bytes.translate table: separators -> space
+_LOWER_NP = np.frombuffer(_LOWER, dtype=np.uint8)
 
 
 def permutations(num_perm: int = NUM_PERM, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -36,13 +63,41 @@ def permutations(num_perm: int = NUM_PERM, seed: int = SEED) -> tuple[np.ndarray
     return a, b
 
 
-def shingles(text: str | None, n: int = SHINGLE_WORDS) -> list[bytes]:
-    words = _WORD.findall((text or "").lower())
+def _ngrams(words: list, n: int, sep) -> list:
     if not words:
         return []
     if len(words) <= n:
-        return [" ".join(words).encode("utf-8")]
-    return list(dict.fromkeys(" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)))
+        return [sep.join(words)]
+    return list(dict.fromkeys(sep.join(words[i : i + n]) for i in range(len(words) - n + 1)))
+
+
+def shingles(text: str | None, n: int = SHINGLE_WORDS) -> list[bytes]:
+    """The `sha1` profile's shingles (UTF-8 bytes), as fed to datasketch."""
+    return [s.encode("utf-8") for s in _ngrams(_WORD.findall((text or "").lower()), n, " ")]
+
+
+def fast_shingles(text: str | None, n: int = SHINGLE_WORDS) -> list[bytes]:
+    """The `fast` profile's shingles (bytes), to feed `MinHash(hashfunc=shingle_hash)`."""
+    return _ngrams((text or "").encode("utf-8").translate(_SPLIT).split(), n, b" ")
+
+
+def _fmix64_int(x: int) -> int:
+    x ^= x >> 33
+    x = (x * 0xFF51AFD7ED558CCD) & _M64
+    x ^= x >> 33
+    x = (x * 0xC4CEB9FE1A85EC53) & _M64
+    return x ^ (x >> 33)
+
+
+def shingle_hash(shingle: bytes) -> int:
+    """The `fast` profile's 32-bit hash of one shingle: the scalar twin of the numpy path."""
+    x = 0
+    for j, word in enumerate(shingle.split(b" ")):
+        poly = 0
+        for c in reversed(word):  # Horner: sum of c_k * P^k
+            poly = (poly * _P + c) & _M64
+        x = (x + _fmix64_int(poly) * _K[j]) & _M64
+    return _fmix64_int(x) >> 32
 
 
 def _sha1_32(data: bytes) -> int:
@@ -59,67 +114,156 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> s3)
 
 
+def _fmix64(x: np.ndarray) -> np.ndarray:
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return x
+
+
+class _Powers:
+    """P^i and P^-i mod 2^64 for i < length, grown on demand and shared by all batches."""
+
+    def __init__(self) -> None:
+        self.pow = np.ones(0, dtype=np.uint64)
+        self.inv = np.ones(0, dtype=np.uint64)
+
+    def upto(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.pow) < length:
+            size = max(length, 2 * len(self.pow), 1 << 16)
+            self.pow, self.inv = _cumpow(_P, size), _cumpow(_P_INV, size)
+        return self.pow[:length], self.inv[:length]
+
+
+def _cumpow(base: int, size: int) -> np.ndarray:
+    out = np.empty(size, dtype=np.uint64)
+    out[0] = 1
+    with np.errstate(over="ignore"):
+        out[1:] = np.cumprod(np.full(size - 1, base, dtype=np.uint64))
+    return out
+
+
+_POWERS = _Powers()
+
+
+def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes (uint32) of texts concatenated in `data` (UTF-8 bytes) with `offsets`
+    (len = texts + 1), and the text index of each; hashes come out grouped by text, in order."""
+    size = len(data)
+    texts = len(offsets) - 1
+    if size == 0:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    isw = _IS_WORD[data]
+    before = np.empty(size, dtype=bool)  # is the previous byte part of the same word run?
+    before[0] = False
+    before[1:] = isw[:-1]
+    after = np.empty(size, dtype=bool)
+    after[-1] = False
+    after[:-1] = isw[1:]
+    firsts = offsets[:-1][offsets[:-1] < size]
+    before[firsts] = False  # words never run across texts
+    lasts = offsets[1:][offsets[1:] > 0] - 1
+    after[lasts] = False
+    starts = np.flatnonzero(isw & ~before)
+    ends = np.flatnonzero(isw & ~after) + 1
+    if len(starts) == 0:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    pw, inv = _POWERS.upto(size + 1)
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(size + 1, dtype=np.uint64)
+        np.cumsum(_LOWER_NP[data].astype(np.uint64) * pw[:size], out=prefix[1:])
+        words = _fmix64((prefix[ends] - prefix[starts]) * inv[starts])
+        word_text = np.searchsorted(offsets, starts, side="right") - 1
+        counts = np.bincount(word_text, minlength=texts)
+        first_word = np.concatenate(([0], np.cumsum(counts)))
+        end_word = first_word[1:][word_text]  # one past the text's last word, per word
+        nw = len(words)
+        idx = np.arange(nw)
+        padded = np.concatenate((words, np.zeros(n, dtype=np.uint64)))
+        x = padded[:nw] * np.uint64(_K[0])
+        for j in range(1, n):
+            x += np.where(idx + j < end_word, padded[j : nw + j], np.uint64(0)) * np.uint64(_K[j])
+        whole = idx + n <= end_word
+        short = (idx == first_word[:-1][word_text]) & (counts[word_text] < n)
+        keep = whole | short
+        hashes = (_fmix64(x[keep]) >> np.uint64(32)).astype(np.uint32)
+    return hashes, word_text[keep]
+
+
+def _sha1_hashes(texts: Sequence[str | None], n: int) -> tuple[np.ndarray, np.ndarray]:
+    hashes: list[int] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        hs = [_sha1_32(s) for s in shingles(text, n)]
+        hashes += hs
+        owner += [i] * len(hs)
+    return np.asarray(hashes, dtype=np.uint32), np.asarray(owner, dtype=np.int64)
+
+
+def _minima(
+    out: np.ndarray, hashes: np.ndarray, owner: np.ndarray, perms: tuple[np.ndarray, np.ndarray], base: int = 0
+) -> None:
+    """Permute shingle hashes and write each text's minima into `out` (texts without shingles keep
+    the empty signature). Blocks are (num_perm, shingles), reduced along the contiguous axis."""
+    a, b = perms
+    h = _fmix32(hashes)
+    for lo in range(0, len(h), _BLOCK):
+        block_owner = owner[lo : lo + _BLOCK]
+        with np.errstate(over="ignore"):
+            block = np.multiply.outer(a, h[lo : lo + _BLOCK])
+            block += b[:, None]  # wraps mod 2^32: the affine32 modulus
+        cut = np.flatnonzero(np.diff(block_owner)) + 1
+        starts = np.concatenate(([0], cut))
+        mins = np.minimum.reduceat(block, starts, axis=1).T
+        rows = block_owner[starts] + base
+        np.minimum(out[rows], mins, out=mins)  # a text can straddle two blocks
+        out[rows] = mins
+
+
 def signatures(
-    texts: Sequence[str | None],
+    texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
     num_perm: int = NUM_PERM,
     seed: int = SEED,
     n: int = SHINGLE_WORDS,
     perms: tuple[np.ndarray, np.ndarray] | None = None,
+    profile: str = "fast",
 ) -> np.ndarray:
-    """(len(texts), num_perm) uint32 signatures. One permutation block per batch: the shingle
-    hashes of all texts side by side, permuted at once, reduced per text with `minimum.reduceat`
-    along the contiguous axis."""
-    a, b = perms or permutations(num_perm, seed)
-    out = np.full((len(texts), num_perm), EMPTY, dtype=np.uint32)
-    chunk: list[int] = []  # text indexes whose shingles are in the current block
-    hashes: list[int] = []
-    counts: list[int] = []
-
-    def flush() -> None:
-        if hashes:
-            h = _fmix32(np.asarray(hashes, dtype=np.uint32))
-            with np.errstate(over="ignore"):
-                block = np.multiply.outer(a, h) + b[:, None]  # (num_perm, shingles), wraps mod 2^32
-            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-            out[chunk] = np.minimum.reduceat(block, starts, axis=1).T
-        chunk.clear(), hashes.clear(), counts.clear()
-
-    for i, text in enumerate(texts):
-        hs = [_sha1_32(s) for s in shingles(text, n)]
-        if not hs:
-            continue  # the empty signature
-        chunk.append(i)
-        hashes.extend(hs)
-        counts.append(len(hs))
-        if len(hashes) >= _BLOCK:
-            flush()
-    flush()
+    """(len(texts), num_perm) uint32 signatures of a list of texts or an Arrow string column."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown MinHash profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    perms = perms or permutations(num_perm, seed)
+    if profile == "sha1":
+        texts = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else texts
+        out = np.full((len(texts), num_perm), EMPTY, dtype=np.uint32)
+        hashes, owner = _sha1_hashes(texts, n)
+        _minima(out, hashes, owner, perms)
+        return out
+    column = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.large_string())
+    column = column.cast(pa.large_string())
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    out = np.full((len(column), num_perm), EMPTY, dtype=np.uint32)
+    base = 0
+    for chunk in chunks:
+        for lo, hi in _byte_batches(chunk):
+            part = chunk.slice(lo, hi - lo)
+            offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+            data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+            hashes, owner = _fast_hashes(data, offsets - offsets[0], n)
+            _minima(out, hashes, owner, perms, base + lo)
+        base += len(chunk)
     return out
 
 
-def bands_for(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """(b, r) with b·r = num_perm and the S-curve's knee (1/b)^(1/r) at or just below the
-    threshold: the most rows that still detect pairs at the threshold (0.8 -> 16×8, 0.5 -> 32×4).
-    datasketch's optimiser picks 9×13 for 0.8, which misses most pairs at exactly 0.8."""
-    best = (num_perm, 1)
-    for r in range(1, num_perm + 1):
-        if num_perm % r:
-            continue
-        b = num_perm // r
-        if (1 / b) ** (1 / r) <= threshold:
-            best = (b, r)
-    return best
-
-
-def band_keys(sigs: np.ndarray, b: int, r: int) -> np.ndarray:
-    """(docs, b) uint64 keys: each band's r values mixed into one 64-bit key."""
-    rows = sigs[:, : b * r].reshape(len(sigs), b, r).astype(np.uint64)
-    key = np.zeros((len(sigs), b), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(r):
-            key = (key ^ rows[:, :, j]) * np.uint64(0x100000001B3) + np.uint64(j + 1)
-            key ^= key >> np.uint64(29)
-    return key
+def _byte_batches(chunk: pa.Array) -> list[tuple[int, int]]:
+    """Row ranges of about _TEXT_BATCH bytes of text each."""
+    if len(chunk) == 0:
+        return []
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+    cuts = np.searchsorted(offsets, np.arange(offsets[0], offsets[-1], _TEXT_BATCH)[1:])
+    bounds = [0, *sorted(set(int(c) for c in cuts) - {0, len(chunk)}), len(chunk)]
+    return list(pairwise(bounds))
 
 
 def estimated_jaccard(x: np.ndarray, y: np.ndarray) -> np.ndarray:

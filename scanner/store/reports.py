@@ -127,14 +127,14 @@ def reserved_share(store: Store, policy: str, by: str) -> list[dict]:
     ).to_pylist()
 
 
-def signatures_missing(store: Store, params: str, limit: int) -> list[dict]:
-    """Documents with text but no signature under these parameters (incremental dedup)."""
+def signatures_missing(store: Store, params: str, limit: int):
+    """Documents with text but no signature under these parameters (incremental dedup), as Arrow."""
     return store.query(
         """SELECT d.doc_id, t.text FROM documents d JOIN texts t USING (text_sha256)
         WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)
         ORDER BY d.doc_id LIMIT ?""",
         [params, limit],
-    ).to_pylist()
+    )
 
 
 def all_signatures(store: Store, params: str):
