@@ -15,7 +15,7 @@ from scanner.agents import default_registry
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.records import sha256_hex
-from scanner.decide import Artefact, Decision, Evidence, Policy, decide, decision_id, make_policy, shape_key
+from scanner.decide import Artefact, Decision, Evidence, Policy, decide, make_policy
 from scanner.errors import InputError, ScannerError
 from scanner.evidence import EvidenceIndex, write_observations
 from scanner.manifest import Manifest
@@ -295,68 +295,12 @@ def decide_documents(
 ) -> dict[str, Any]:
     """A decision per document, written in bulk. Without `as_of`, each document is judged by the
     evidence seen at or before its own fetch time (the status when it was collected)."""
+    from scanner.decide_bulk import decide_all
+
     pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
     run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of})
-    docs = store.query(
-        "SELECT doc_id, url, fetched_at, modality, origin, registrable_domain FROM documents "
-        "WHERE url IS NOT NULL ORDER BY doc_id"
-    ).to_pylist()
-    index = EvidenceIndex.load(store, as_of=as_of)
-    counts: dict[str, int] = {"allowed": 0, "reserved": 0, "unknown": 0}
-    shapes: dict[tuple, tuple] = {}  # decisions that differ only by URL, decided once
-    rows: list[dict] = []
-    now = datetime.now(UTC)
-    new = 0
-    for doc in docs:
-        when = as_of or doc["fetched_at"]
-        evidence = index.evidence_for(
-            doc["url"],
-            when,
-            reference=doc["fetched_at"] or as_of,
-            origin=doc["origin"],
-            domain=doc["registrable_domain"],
-        )
-        key = shape_key(doc["url"], evidence, pol, doc["modality"])
-        shaped = shapes.get(key) if key is not None else None
-        if shaped is None:
-            d = decide(doc["url"], evidence, pol, modality=doc["modality"])
-            tail = json.dumps({k: v for k, v in d.as_dict().items() if k != "url"})[1:]
-            shaped = (d.verdict, list(d.evidence_sha256), tail)
-            if key is not None:
-                shapes[key] = shaped
-        verdict, shas, tail = shaped
-        counts[verdict] += 1
-        rows.append(
-            {
-                "decision_id": decision_id(doc["doc_id"], pol, as_of, evidence),
-                "doc_id": doc["doc_id"],
-                "url": doc["url"],
-                "policy": pol.name,
-                "policy_version": pol.version,
-                "usage": pol.usage,
-                "as_of": as_of,
-                "verdict": verdict,
-                "reasons": '{"url": ' + json.dumps(doc["url"]) + ", " + tail,  # = json.dumps(d.as_dict())
-                "evidence_sha256": shas,
-                "decided_at": now,
-                "run_id": run_id,
-            }
-        )
-        if len(rows) >= batch:
-            new += store.insert("decisions", rows)
-            if progress:
-                progress(len(rows), 0)
-            rows = []
-    new += store.insert("decisions", rows)
-    if progress and rows:
-        progress(len(rows), 0)
-    stats = {
-        "documents": len(docs),
-        "new_decisions": new,
-        "policy": pol.name,
-        "policy_version": pol.version,
-        **counts,
-    }
+    counts = decide_all(store, pol, as_of=as_of, run_id=run_id, progress=progress, batch=batch)
+    stats = {"policy": pol.name, "policy_version": pol.version, **counts}
     store.finish_run(run_id, "ok", stats, [])
     return stats
 

@@ -26,7 +26,7 @@ from scanner.signals.from_robots import PARSED, UNREACHABLE, looks_like_challeng
 from scanner.signals.headers import header_lines, header_signals
 from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
-from scanner.signals.robots import _url_path, parse_robots
+from scanner.signals.robots import parse_robots
 
 POLICY_VERSION = "1"
 STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
@@ -367,42 +367,6 @@ def _combine(
         policy.version,
         policy.usage,
         tuple(dict.fromkeys(lint)),
-    )
-
-
-def shape_key(url: str, evidence: Evidence, policy: Policy, modality: str) -> tuple | None:
-    """What a decision depends on when the evidence is a parsed robots.txt alone (the common case
-    in an audit): the file, its staleness, and which rule each group of the policy's agents hits.
-    Under one policy, documents with the same key get the same decision but for their URL, so a
-    bulk run decides each shape once. None when the decision depends on more (other files, resource evidence,
-    path-scoped Content-Usage rules)."""
-    art = evidence.robots
-    if (
-        art is None
-        or evidence.tdmrep
-        or evidence.ai_txt
-        or evidence.rsl
-        or evidence.resource
-        or evidence.asset
-        or robots_outcome(art.http_status) != PARSED
-    ):
-        return None
-    parsed = _robots(art.body, art.sha256)
-    scoped = _PARSED_ROBOTS.get("content-usage:" + art.sha256)
-    if scoped is None:
-        scoped = _PARSED_ROBOTS["content-usage:" + art.sha256] = bool(parsed.records("content-usage"))
-    if scoped:
-        return None
-    path = _url_path(url, True)
-    matched = tuple(id(rs.decide(path)) for _, rs in parsed.partition(policy.agents))
-    return (
-        art.sha256,
-        art.observed_at,
-        _stale(art, evidence.reference_time),
-        matched,
-        path == "/robots.txt",
-        evidence.blocklisted,
-        modality,
     )
 
 

@@ -70,3 +70,5 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
         row = stored[doc["doc_id"]]
         assert row["verdict"] == one.verdict and row["reasons"] == json.dumps(one.as_dict()), doc["url"]
     assert stats["reserved"] > 0 and stats["allowed"] > 0
+    # most documents took the SQL path; %-escaped paths and the Content-Usage file did not
+    assert stats["documents"] == len(docs) and stats["bulk_documents"] >= 0.7 * len(docs)

@@ -296,7 +296,7 @@ class _RuleSet:
     tests rules that can match the path; each bucket keeps the global priority order.
     """
 
-    __slots__ = ("buckets", "fallback", "groups", "memo", "short")
+    __slots__ = ("buckets", "fallback", "groups", "memo", "ordered", "short")
 
     def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
         self.groups = groups
@@ -309,6 +309,7 @@ class _RuleSet:
                 if r.allow and r.pattern.endswith("/index.html")
             ]
         rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
+        self.ordered = tuple(rules)  # priority order: the first rule that matches decides
         buckets: dict[str, list] = {}
         short: list = []
         for c in map(_compile, rules):  # in priority order, so every bucket stays ordered
@@ -348,6 +349,17 @@ class _RuleSet:
             self.memo.clear()
         self.memo[path] = found
         return found
+
+
+def like_pattern(rule: Rule) -> tuple[str, str]:
+    """(SQL LIKE pattern with `\\` as escape, literal prefix) matching exactly the normalised paths
+    the rule matches: `*` -> `%`, an unanchored pattern gets a trailing `%`. For bulk matching in
+    SQL; valid for paths with no `%`, `*` or `$` (those need the normaliser)."""
+    pattern = rule.pattern
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    like = "%".join(p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for p in body.split("*"))
+    return like + ("" if anchored else "%"), body.split("*", 1)[0]
 
 
 _RESERVED_ESCAPE = re.compile(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])")

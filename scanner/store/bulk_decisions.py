@@ -1,0 +1,133 @@
+"""SQL of `provenance decide` in bulk: documents grouped by what their decision depends on.
+
+Python decides once per group (`scanner.api.decide_documents`); DuckDB does the per-document
+work: picking each document's robots.txt sighting as of its time (an ASOF join, RFC 9309's
+"newest successful copy when unreachable" as a second one), matching its path against the rules
+of the policy's groups (LIKE patterns, the first in priority order wins), and writing one decision
+row per document. Documents whose decision depends on more (resource headers, other per-origin
+files, blocklists, paths that need normalising) are handed back to the one-by-one path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+
+from scanner.store.store import Store
+
+# Paths the SQL matcher takes as they are: printable ASCII with nothing the robots.txt normaliser
+# rewrites (%-escapes, `*`, `$`) and nothing JSON escapes (`"`, `\`).
+_NEEDS_PYTHON = r'[^\x21-\x7e]|[%*$"<>\\^`{|}]'
+_HTTP_REST = r"^[hH][tT][tT][pP][sS]?://[^/?;#]*([^#]*)"
+
+
+def key_documents(
+    store: Store,
+    robots: pa.Table,
+    rules: pa.Table,
+    python_origins: list[str],
+    python_urls: list[str],
+    python_domains: list[str],
+    as_of: datetime | None,
+) -> pa.Table:
+    """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
+    distinct decision keys, each with one representative document.
+
+    `robots`: (obs, origin, observed_at, parsed, unreachable, simple) per robots.txt sighting;
+    `rules`: (obs, ruleset, priority, pattern, prefix) for the sightings' policy rule sets.
+    A key is: the sighting, its staleness, the first matching rule per rule set, whether the path
+    is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
+    """
+    params = [as_of, as_of, _NEEDS_PYTHON]
+    with (
+        store.temporary("bulk_robots", robots),
+        store.temporary("bulk_rules", rules),
+        store.temporary("bulk_py_origins", pa.table({"origin": pa.array(python_origins, pa.string())})),
+        store.temporary("bulk_py_urls", pa.table({"url": pa.array(python_urls, pa.string())})),
+        store.temporary("bulk_py_domains", pa.table({"domain": pa.array(python_domains, pa.string())})),
+    ):
+        store.query(
+            f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
+            WITH docs AS (
+                SELECT doc_id, url, origin, registrable_domain, coalesce(modality, 'text') AS modality,
+                       coalesce(?::TIMESTAMPTZ, fetched_at, 'infinity'::TIMESTAMPTZ) AS at,
+                       coalesce(fetched_at, ?::TIMESTAMPTZ) AS ref,
+                       regexp_extract(url, '{_HTTP_REST}', 1) AS rest
+                FROM documents WHERE url IS NOT NULL),
+            paths AS (
+                SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path,
+                       NOT regexp_matches(url, '{_HTTP_REST}') OR regexp_matches(url, ?) AS odd_url
+                FROM docs),
+            newest AS (
+                SELECT p.*, r.obs AS newest_obs, r.unreachable AS newest_unreachable
+                FROM paths p ASOF LEFT JOIN bulk_robots r ON p.origin = r.origin AND p.at >= r.observed_at),
+            chosen AS (
+                SELECT n.*, CASE WHEN n.newest_unreachable AND g.obs IS NOT NULL THEN g.obs ELSE n.newest_obs END AS obs
+                FROM newest n ASOF LEFT JOIN (SELECT * FROM bulk_robots WHERE parsed) g
+                     ON n.origin = g.origin AND n.at >= g.observed_at)
+            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, r.observed_at AS obs_at,
+                   coalesce(r.observed_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
+                   (c.odd_url OR coalesce(NOT r.simple, false)
+                    OR c.origin IN (SELECT origin FROM bulk_py_origins)
+                    OR c.url IN (SELECT url FROM bulk_py_urls)
+                    OR c.registrable_domain IN (SELECT domain FROM bulk_py_domains)) AS python
+            FROM chosen c LEFT JOIN bulk_robots r ON r.obs = c.obs""",
+            params,
+        )
+        return store.query(
+            """CREATE OR REPLACE TEMP TABLE bulk_keys AS
+            WITH hits AS (
+                SELECT d.doc_id, m.ruleset, min(m.priority) AS priority
+                FROM bulk_docs d JOIN bulk_rules m
+                  ON d.obs = m.obs AND starts_with(d.path, m.prefix) AND d.path LIKE m.pattern ESCAPE '\\'
+                WHERE NOT d.python GROUP BY ALL),
+            matched AS (
+                SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
+                FROM hits GROUP BY doc_id)
+            SELECT d.doc_id,
+                   concat_ws('|', coalesce(d.obs::VARCHAR, '-'), d.stale, coalesce(m.rules, ''),
+                             d.path = '/robots.txt', d.modality) AS key
+            FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
+            SELECT k.key, arg_min(d.url, d.doc_id) AS url, arg_min(d.ref, d.doc_id) AS ref,
+                   any_value(d.obs) AS obs, any_value(d.modality) AS modality
+            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) GROUP BY k.key ORDER BY k.key"""
+        )
+
+
+def python_documents(store: Store) -> list[dict]:
+    """The documents `key_documents` left to the one-by-one path."""
+    return store.query(
+        """SELECT d.doc_id, d.url, d.fetched_at, d.modality, d.origin, d.registrable_domain
+        FROM documents d JOIN bulk_docs b USING (doc_id) WHERE b.python ORDER BY d.doc_id"""
+    ).to_pylist()
+
+
+def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> tuple[int, dict[str, int]]:
+    """One decision row per keyed document from its group's outcome (verdict, the reasons JSON
+    after the URL, evidence, the evidence part of the decision id), inserted if new. Returns the
+    rows written and the verdict counts."""
+    with store.temporary("bulk_outcomes", outcomes), store.transaction():
+        written = (
+            store.query(
+                """INSERT OR IGNORE INTO decisions BY NAME
+            SELECT substr(sha256(concat_ws(chr(31), k.doc_id, $policy, $version, $usage, $as_of, o.id_tail)), 1, 32)
+                       AS decision_id,
+                   k.doc_id, d.url, $policy AS policy, $version AS policy_version, $usage AS usage,
+                   $as_of_ts::TIMESTAMPTZ AS as_of, o.verdict,
+                   ('{"url": "' || d.url || '", ' || o.tail)::JSON AS reasons,
+                   o.evidence_sha256, $now::TIMESTAMPTZ AS decided_at, $run_id AS run_id
+            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) JOIN bulk_outcomes o USING (key)""",
+                meta,
+            )
+            .column(0)[0]
+            .as_py()
+        )
+        counts = store.query(
+            "SELECT o.verdict, count(*) AS n FROM bulk_keys k JOIN bulk_outcomes o USING (key) GROUP BY 1"
+        ).to_pylist()
+    return int(written), {c["verdict"]: int(c["n"]) for c in counts}
+
+
+def drop(store: Store) -> None:
+    store.query("DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_docs")
