@@ -19,7 +19,7 @@ from scanner.dedup.lsh import bands_for, candidate_edges
 from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, estimated_jaccard, permutations, signatures
 from scanner.store import Store, reports
 
-BATCH = 2000
+BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
 
 
 def params_key(num_perm: int, seed: int, n: int, profile: str = "fast") -> str:
@@ -44,7 +44,7 @@ def dedup(
     params = params_key(num_perm, seed, n, profile)
     perms = permutations(num_perm, seed)
     computed = 0
-    while (batch := reports.signatures_missing(store, params, BATCH)).num_rows:
+    for batch in reports.signatures_missing(store, params, BATCH):
         sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
         store.insert(
             "dedup_signatures",

@@ -127,13 +127,14 @@ def reserved_share(store: Store, policy: str, by: str) -> list[dict]:
     ).to_pylist()
 
 
-def signatures_missing(store: Store, params: str, limit: int):
-    """Documents with text but no signature under these parameters (incremental dedup), as Arrow."""
-    return store.query(
+def signatures_missing(store: Store, params: str, rows: int):
+    """Documents with text but no signature under these parameters (incremental dedup), streamed
+    as Arrow record batches from one scan."""
+    return store.stream(
         """SELECT d.doc_id, t.text FROM documents d JOIN texts t USING (text_sha256)
-        WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)
-        ORDER BY d.doc_id LIMIT ?""",
-        [params, limit],
+        WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)""",
+        [params],
+        rows,
     )
 
 

@@ -274,6 +274,20 @@ class Store:
         rows = self.query("SELECT registrable_domain, list_name, reason FROM blocklist ORDER BY list_name")
         return {r["registrable_domain"]: (r["list_name"], r["reason"]) for r in rows.to_pylist()}
 
+    def stream(self, sql: str, params: Sequence[Any] | None = None, rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """Run SQL and yield Arrow record batches as they come, on a cursor of its own, so the
+        caller may write to the store between batches (a long read never blocks the writer)."""
+        cursor = self._con.cursor()
+        try:
+            try:
+                rel = cursor.sql(sql, params=params or None)
+                reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(rows)
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed: {_one_line(exc)}") from exc
+            yield from reader
+        finally:
+            cursor.close()
+
     @contextmanager
     def temporary(self, name: str, table: pa.Table) -> Iterator[None]:
         """An Arrow table visible to queries under `name` for the duration of the block."""
