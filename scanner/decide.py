@@ -26,7 +26,7 @@ from scanner.signals.from_robots import PARSED, UNREACHABLE, looks_like_challeng
 from scanner.signals.headers import header_lines, header_signals
 from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
-from scanner.signals.robots import parse_robots
+from scanner.signals.robots import _url_path, parse_robots
 
 POLICY_VERSION = "1"
 STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
@@ -368,6 +368,31 @@ def _combine(
         policy.usage,
         tuple(dict.fromkeys(lint)),
     )
+
+
+def path_shape(url: str, evidence: Evidence, policy: Policy) -> tuple | None:
+    """What else a decision depends on, for evidence shared by a whole origin: which rule of each
+    of the policy's rule sets the URL's path hits. URLs of one origin with the same shape get the
+    same decision but for their URL, so a hook decides each shape once. None when the decision
+    depends on more than rules (path-scoped TDMRep, ai.txt or Content-Usage, own evidence)."""
+    if evidence.tdmrep or evidence.ai_txt or evidence.rsl or evidence.resource or evidence.asset:
+        return None
+    art = evidence.robots
+    if art is None or robots_outcome(art.http_status) != PARSED:
+        return ()
+    parsed = _robots(art.body, art.sha256)
+    if _has_content_usage(parsed, art.sha256):
+        return None
+    path = _url_path(url, True)
+    return (path == "/robots.txt", *(id(rs.decide(path)) for _, rs in parsed.partition(policy.agents)))
+
+
+def _has_content_usage(parsed, sha256: str) -> bool:
+    key = "content-usage:" + sha256
+    found = _PARSED_ROBOTS.get(key)
+    if found is None:
+        found = _PARSED_ROBOTS[key] = bool(parsed.records("content-usage"))
+    return found
 
 
 def decision_id(doc_or_url: str, policy: Policy, as_of: datetime | None, evidence: Evidence) -> str:

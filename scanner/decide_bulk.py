@@ -12,13 +12,14 @@ Content-Usage rules, URLs that need normalising) take the one-by-one path, with 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from scanner.decide import Artefact, Evidence, Policy, _robots, decide, decision_id, licence_urls
+from scanner.decide import Artefact, Decision, Evidence, Policy, _robots, decide, decision_id, licence_urls
 from scanner.evidence import RESOURCE_KINDS, EvidenceIndex
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.robots import like_pattern
@@ -80,6 +81,7 @@ def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Ta
     sightings: list[dict] = []
     cols: dict[str, list] = {k: [] for k in ("obs", "origin", "observed_at", "parsed", "unreachable", "simple")}
     rule_cols: dict[str, list] = {k: [] for k in ("obs", "ruleset", "priority", "pattern", "prefix")}
+    patterns: dict[str, list[tuple[int, int, str, str]]] = {}  # per file: origins often share one
     for (origin, kind), rows in index.by_origin.items():
         if kind != "robots.txt":
             continue
@@ -97,11 +99,16 @@ def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Ta
                 ):
                     simple = False
                 else:
-                    for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents)):
-                        for priority, rule in enumerate(rs.ordered):
-                            pattern, prefix = like_pattern(rule)
-                            for k, v in zip(rule_cols, (obs, ruleset, priority, pattern, prefix), strict=True):
-                                rule_cols[k].append(v)
+                    sha = row["evidence_sha256"]
+                    if sha not in patterns:
+                        patterns[sha] = [
+                            (ruleset, priority, *like_pattern(rule))
+                            for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents))
+                            for priority, rule in enumerate(rs.ordered)
+                        ]
+                    for ruleset, priority, pattern, prefix in patterns[sha]:
+                        for k, v in zip(rule_cols, (obs, ruleset, priority, pattern, prefix), strict=True):
+                            rule_cols[k].append(v)
             for k, v in zip(
                 cols, (obs, origin, row["observed_at"], outcome == PARSED, outcome == UNREACHABLE, simple), strict=True
             ):
@@ -130,7 +137,7 @@ def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Ta
 
 def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:
     """`decide()` once per key, on the key's representative document."""
-    out: dict[str, list] = {k: [] for k in ("key", "verdict", "tail", "evidence_sha256", "id_tail")}
+    out: dict[str, list] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256", "id_tail")}
     for k in keys.to_pylist():
         row = sightings[k["obs"]] if k["obs"] is not None else None
         robots = (
@@ -142,20 +149,30 @@ def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:
         )
         evidence = Evidence(robots=robots, reference_time=k["ref"])
         d = decide(k["url"], evidence, pol, modality=k["modality"])
+        outcome, reasons = outcome_of(d)
         out["key"].append(k["key"])
+        out["outcome"].append(outcome)
         out["verdict"].append(d.verdict)
-        out["tail"].append(json.dumps({f: v for f, v in d.as_dict().items() if f != "url"})[1:])
+        out["reasons"].append(reasons)
         out["evidence_sha256"].append(list(d.evidence_sha256))
         out["id_tail"].append("\x1f".join([*([robots.sha256] if robots else []), "None"]))
     return pa.table(
         {
             "key": pa.array(out["key"], pa.string()),
+            "outcome": pa.array(out["outcome"], pa.string()),
             "verdict": pa.array(out["verdict"], pa.string()),
-            "tail": pa.array(out["tail"], pa.string()),
+            "reasons": pa.array(out["reasons"], pa.string()),
             "evidence_sha256": pa.array(out["evidence_sha256"], pa.list_(pa.string())),
             "id_tail": pa.array(out["id_tail"], pa.string()),
         }
     )
+
+
+def outcome_of(d: Decision) -> tuple[str, str]:
+    """(outcome id, reasons JSON): the decision without its URL, shared by every document decided
+    alike and stored once."""
+    reasons = json.dumps({f: v for f, v in d.as_dict().items() if f != "url"})
+    return hashlib.sha256(reasons.encode()).hexdigest()[:32], reasons
 
 
 def _one_by_one(
@@ -171,6 +188,7 @@ def _one_by_one(
     batch: int,
 ) -> int:
     rows: list[dict] = []
+    outcomes: dict[str, dict] = {}
     new = 0
     for doc in docs:
         when = as_of or doc["fetched_at"]
@@ -183,6 +201,11 @@ def _one_by_one(
         )
         d = decide(doc["url"], evidence, pol, modality=doc["modality"] or "text")
         counts[d.verdict] += 1
+        outcome, reasons = outcome_of(d)
+        outcomes.setdefault(
+            outcome,
+            {"outcome": outcome, "verdict": d.verdict, "reasons": reasons, "evidence_sha256": list(d.evidence_sha256)},
+        )
         rows.append(
             {
                 "decision_id": decision_id(doc["doc_id"], pol, as_of, evidence),
@@ -193,18 +216,21 @@ def _one_by_one(
                 "usage": pol.usage,
                 "as_of": as_of,
                 "verdict": d.verdict,
-                "reasons": json.dumps(d.as_dict()),
-                "evidence_sha256": list(d.evidence_sha256),
+                "outcome": outcome,
                 "decided_at": now,
                 "run_id": run_id,
             }
         )
         if len(rows) >= batch:
-            new += store.insert("decisions", rows)
-            if progress:
-                progress(len(rows), 0)
-            rows = []
-    new += store.insert("decisions", rows)
+            new += _write(store, rows, outcomes, progress)
+            rows, outcomes = [], {}
+    return new + _write(store, rows, outcomes, progress)
+
+
+def _write(store: Store, rows: list[dict], outcomes: dict[str, dict], progress) -> int:
+    with store.transaction():
+        store.insert("decision_outcomes", list(outcomes.values()))
+        new = store.insert("decisions", rows)
     if progress and rows:
         progress(len(rows), 0)
     return new

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
@@ -212,25 +212,32 @@ class EvidenceIndex:
         """The `Evidence` for a URL from what was seen at or before `when` (None: everything).
 
         `origin` and `domain` may be passed when already known (documents carry them)."""
-        from scanner.decide import Artefact, Evidence
-        from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
-
         if origin is None or domain is None:
             parts = split_url(url)
             origin = parts.origin if parts else None
             domain = parts.registrable_domain if parts else None
+        base = self.origin_evidence(origin, domain, when, reference)
+        resource = []
+        for kind in RESOURCE_KINDS:
+            seen = self._newest((url, kind), when)
+            if seen:
+                resource.append(_artefact(seen[-1]))
+        if not resource and not self.has_rsl:
+            return base
+        rsl = self._rsl_for(base.robots, resource, when)
+        return replace(base, rsl=tuple(rsl), resource=tuple(resource))
 
-        def artefact(row: dict | None) -> Artefact | None:
-            if row is None:
-                return None
-            return Artefact(
-                row["kind"],
-                row["url"],
-                row["body"],
-                row["evidence_sha256"],
-                row["observed_at"],
-                row["http_status"],
-            )
+    def has_resource(self, url: str) -> bool:
+        """Whether the URL has evidence of its own (headers, meta), beyond its origin's."""
+        return any((url, kind) in self.by_url for kind in RESOURCE_KINDS)
+
+    def origin_evidence(
+        self, origin: str | None, domain: str | None, when: datetime | None, reference: datetime | None = None
+    ):
+        """What every URL of an origin shares: its robots.txt, TDMRep and ai.txt sightings as of
+        `when`, and a blocklist hit on its domain."""
+        from scanner.decide import Evidence
+        from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 
         per_origin = {}
         for kind in ORIGIN_KINDS:
@@ -239,21 +246,12 @@ class EvidenceIndex:
             if chosen is not None and robots_outcome(chosen["http_status"]) == UNREACHABLE:
                 earlier = [r for r in seen if robots_outcome(r["http_status"]) == PARSED]
                 chosen = earlier[-1] if earlier else chosen
-            per_origin[kind] = artefact(chosen)
-        resource = []
-        for kind in RESOURCE_KINDS:
-            seen = self._newest((url, kind), when)
-            if seen:
-                resource.append(artefact(seen[-1]))
-        rsl = self._rsl_for(per_origin["robots.txt"], resource, when)
-        hit = self.blocklist.get(domain) if domain else None
+            per_origin[kind] = _artefact(chosen)
         return Evidence(
             robots=per_origin["robots.txt"],
             tdmrep=per_origin["tdmrep.json"],
             ai_txt=per_origin["ai.txt"],
-            rsl=tuple(rsl),
-            resource=tuple(resource),
-            blocklisted=hit,
+            blocklisted=self.blocklist.get(domain) if domain else None,
             reference_time=reference or when,
         )
 
@@ -278,3 +276,13 @@ class EvidenceIndex:
                     Artefact("rsl", u, row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"])
                 )
         return found
+
+
+def _artefact(row: dict | None):
+    from scanner.decide import Artefact
+
+    if row is None:
+        return None
+    return Artefact(
+        row["kind"], row["url"], row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"]
+    )

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from scanner import api
 from scanner.corpus.records import document_row, sha256_hex
-from scanner.decide import decide, make_policy
+from scanner.decide import decide, decision_id, make_policy
 from scanner.evidence import EvidenceIndex, Observation, write_observations
+from scanner.hook.checker import Checker
 from scanner.store import Store
 
 PATHS = [
@@ -24,6 +25,10 @@ PATHS = [
     "/a%3Fb",
     "/caf%C3%A9/menu",
     "/cgi-bin/x.pl",
+    "/a_b/c.PDF",
+    "/x.php",
+    "/tmp/",
+    "?only=query",
 ]
 
 
@@ -62,13 +67,103 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
                 )
         store.insert("documents", docs)
         stats = api.decide_documents(store, "any-ai-trainer")
-        stored = {r["doc_id"]: r for r in store.query("SELECT doc_id, verdict, reasons FROM decisions").to_pylist()}
+        stored = {
+            r["doc_id"]: r
+            for r in store.query("SELECT doc_id, decision_id, verdict, reasons FROM document_verdicts").to_pylist()
+        }
         index = EvidenceIndex.load(store)
+        checker = Checker(store)
     policy = make_policy("any-ai-trainer")
     for doc in docs:
-        one = decide(doc["url"], index.evidence_for(doc["url"], doc["fetched_at"], reference=doc["fetched_at"]), policy)
+        evidence = index.evidence_for(doc["url"], doc["fetched_at"], reference=doc["fetched_at"])
+        one = decide(doc["url"], evidence, policy)
         row = stored[doc["doc_id"]]
-        assert row["verdict"] == one.verdict and row["reasons"] == json.dumps(one.as_dict()), doc["url"]
+        assert row["decision_id"] == decision_id(doc["doc_id"], policy, None, evidence)
+        expected = {k: v for k, v in one.as_dict().items() if k != "url"}
+        assert row["verdict"] == one.verdict and json.loads(row["reasons"]) == expected, doc["url"]
+        # the hook's shape memo answers as deciding each URL afresh (as of now: no staleness)
+        fresh = decide(doc["url"], index.evidence_for(doc["url"], None), policy)
+        assert checker.check(doc["url"]).as_dict() == fresh.as_dict(), doc["url"]
     assert stats["reserved"] > 0 and stats["allowed"] > 0
     # most documents took the SQL path; %-escaped paths and the Content-Usage file did not
     assert stats["documents"] == len(docs) and stats["bulk_documents"] >= 0.7 * len(docs)
+
+
+def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key(tmp_path: Path) -> None:
+    """Sightings over time (a later unreachable copy falls back to the earlier good one, a 4xx,
+    a tie), documents before any evidence, `as_of`, a blocklisted domain, a page with its own
+    headers, an origin with TDMRep: every document's row equals one-by-one `decide()`."""
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    files = {
+        "a": [
+            (t0, 200, b"User-agent: *\nDisallow: /private\nUser-agent: GPTBot\nDisallow: /\n"),
+            (t0 + timedelta(days=10), 503, b"down"),
+            (t0 + timedelta(days=20), 200, b"User-agent: *\nAllow: /\n"),
+        ],
+        "b": [(t0, 404, b"not found"), (t0 + timedelta(days=5), 200, b"User-agent: CCBot\nDisallow: /*.pdf$\n")],
+        "c": [(t0, 200, b"User-agent: *\nDisallow: /a\n"), (t0, 200, b"User-agent: *\nDisallow: /b\n")],
+        "d": [(t0, 200, b"User-agent: *\nDisallow: /x_y\n")],  # blocklisted domain
+        "e": [(t0, 200, b"User-agent: *\nAllow: /\n")],  # a page with its own X-Robots-Tag
+        "f": [(t0, 200, b"User-agent: *\nAllow: /\n")],  # TDMRep file
+    }
+    obs = [
+        (body, Observation(sha256_hex(body), "robots.txt", f"https://{k}.example/robots.txt", at, "import", status))
+        for k, rows in files.items()
+        for at, status, body in rows
+    ]
+    tdm = b'[{"location": "/books/*", "tdm-reservation": 1}]'
+    obs.append(
+        (
+            tdm,
+            Observation(sha256_hex(tdm), "tdmrep.json", "https://f.example/.well-known/tdmrep.json", t0, "import", 200),
+        )
+    )
+    headers = json.dumps({"x-robots-tag": "noai"}).encode()
+    obs.append((headers, Observation(sha256_hex(headers), "headers", "https://e.example/page", t0, "import", 200)))
+    paths = ["/", "/private/x", "/doc.pdf", "/a/1", "/b/1", "/x_y", "/xzy", "/page", "/books/1", "/robots.txt"]
+    times = [None, t0 - timedelta(days=1), t0 + timedelta(hours=1), t0 + timedelta(days=12), t0 + timedelta(days=30)]
+    with Store.open(tmp_path / "t.duckdb") as store:
+        write_observations(store, obs)
+        store.insert("blocklist", [{"registrable_domain": "d.example", "list_name": "piracy", "reason": "listed"}])
+        docs = [
+            document_row(
+                doc_id=f"{n:032x}",
+                source_id="s",
+                url=f"https://{k}.example{p}",
+                origin=f"https://{k}.example",
+                host=f"{k}.example",
+                registrable_domain=f"{k}.example",
+                fetched_at=when,
+                content_sha256=f"{n:064x}",
+                raw_bytes=1,
+                token_count=1,
+                http_status=200,
+            )
+            for n, (k, p, when) in enumerate((k, p, w) for k in files for p in paths for w in times)
+        ]
+        store.insert("documents", docs)
+        policy = make_policy("any-ai-trainer")
+        for as_of in (None, t0 + timedelta(days=11)):
+            stats = api.decide_documents(store, policy, as_of=as_of)
+            assert 0 < stats["bulk_documents"] < stats["documents"] == len(docs)
+            stored = {
+                r["doc_id"]: r
+                for r in store.query(
+                    "SELECT doc_id, decision_id, verdict, reasons FROM document_verdicts "
+                    "WHERE as_of IS NOT DISTINCT FROM ?",
+                    [as_of],
+                ).to_pylist()
+            }
+            index = EvidenceIndex.load(store, as_of=as_of)
+            for doc in docs:
+                when = as_of or doc["fetched_at"]
+                evidence = index.evidence_for(doc["url"], when, reference=doc["fetched_at"] or as_of)
+                one = decide(doc["url"], evidence, policy)
+                row = stored[doc["doc_id"]]
+                assert row["decision_id"] == decision_id(doc["doc_id"], policy, as_of, evidence), doc["url"]
+                assert json.loads(row["reasons"]) == {k: v for k, v in one.as_dict().items() if k != "url"}, (
+                    doc["url"],
+                    when,
+                )
+        again = api.decide_documents(store, policy)
+        assert again["new_decisions"] == 0  # idempotent

@@ -13,10 +13,11 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanner.decide import Decision, Policy, decide, make_policy
+from scanner.decide import Decision, Policy, decide, make_policy, path_shape
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
 from scanner.store import Store
@@ -42,6 +43,8 @@ class Checker:
         self.fetch_config = fetch_config
         self._policies: dict[tuple[str, str | None], Policy] = {}
         self._memo: OrderedDict[tuple, Decision] = OrderedDict()
+        self._origins: dict[tuple, object] = {}  # (origin, as-of) -> the evidence its URLs share
+        self._shapes: dict[tuple, Decision] = {}  # (origin, as-of, policy, path shape) -> decision
         self._lock = threading.Lock()
         self.loaded_at: datetime | None = None
         self.reload(store if isinstance(store, Store) else None)
@@ -57,6 +60,8 @@ class Checker:
         with self._lock:
             self.index = index
             self._memo.clear()
+            self._origins.clear()
+            self._shapes.clear()
             self.loaded_at = datetime.now(UTC)
 
     def policy(self, name: str | None = None, agent: str | None = None) -> Policy:
@@ -83,13 +88,41 @@ class Checker:
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
             self._fetch_live(parts.origin)
-        evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
-        decision = decide(url, evidence, pol)
+        decision = self._decide(url, parts, pol, as_of)
         with self._lock:
             self._memo[key] = decision
             if len(self._memo) > MEMO:
                 self._memo.popitem(last=False)
         return decision
+
+    def _decide(self, url: str, parts, pol: Policy, as_of: datetime | None) -> Decision:
+        """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
+        the decision is then made once per origin and path shape (`path_shape`) and re-addressed."""
+        index = self.index
+        if index.has_rsl or index.has_resource(url):
+            return decide(
+                url, index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain), pol
+            )
+        origin_key = (parts.origin, as_of)
+        evidence = self._origins.get(origin_key)
+        if evidence is None:
+            evidence = index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
+            with self._lock:
+                if len(self._origins) > MEMO:
+                    self._origins.clear()
+                self._origins[origin_key] = evidence
+        shape = path_shape(url, evidence, pol)
+        if shape is None:
+            return decide(url, evidence, pol)
+        shape_key = (origin_key, pol, shape)
+        template = self._shapes.get(shape_key)
+        if template is None:
+            template = decide(url, evidence, pol)
+            with self._lock:
+                if len(self._shapes) > MEMO:
+                    self._shapes.clear()
+                self._shapes[shape_key] = template
+        return template if template.url == url else replace(template, url=url)
 
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
@@ -128,6 +161,8 @@ class Checker:
         with self._lock:
             self.index.add(rows)
             self._memo.clear()
+            self._origins.clear()
+            self._shapes.clear()
 
 
 class ExclusionLog:

@@ -167,6 +167,7 @@ def product_token(agent: str, dialect: Dialect = RFC9309) -> str:
     return token.lower()
 
 
+@lru_cache(maxsize=4096)
 def _query_token(agent: str, dialect: Dialect) -> str:
     """The token a caller asks about. Google compares the caller's string whole."""
     if not dialect.rfc_percent_encoding:  # the Google dialect

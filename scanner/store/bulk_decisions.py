@@ -104,29 +104,30 @@ def python_documents(store: Store) -> list[dict]:
 
 
 def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> tuple[int, dict[str, int]]:
-    """One decision row per keyed document from its group's outcome (verdict, the reasons JSON
-    after the URL, evidence, the evidence part of the decision id), inserted if new. Returns the
-    rows written and the verdict counts."""
+    """One decision row per keyed document, pointing at its group's outcome (verdict, reasons and
+    evidence, stored once), inserted if new. `outcomes`: key, outcome, verdict, reasons,
+    evidence_sha256, id_tail (the evidence part of the decision id). Returns the rows written and
+    the verdict counts."""
     with store.temporary("bulk_outcomes", outcomes), store.transaction():
-        written = (
-            store.query(
-                """INSERT OR IGNORE INTO decisions BY NAME
+        store.query(
+            """INSERT OR IGNORE INTO decision_outcomes BY NAME
+            SELECT DISTINCT ON (outcome) outcome, verdict, reasons::JSON AS reasons, evidence_sha256
+            FROM bulk_outcomes"""
+        )
+        written = store.query(
+            """INSERT OR IGNORE INTO decisions BY NAME
             SELECT substr(sha256(concat_ws(chr(31), k.doc_id, $policy, $version, $usage, $as_of, o.id_tail)), 1, 32)
                        AS decision_id,
                    k.doc_id, d.url, $policy AS policy, $version AS policy_version, $usage AS usage,
-                   $as_of_ts::TIMESTAMPTZ AS as_of, o.verdict,
-                   ('{"url": "' || d.url || '", ' || o.tail)::JSON AS reasons,
-                   o.evidence_sha256, $now::TIMESTAMPTZ AS decided_at, $run_id AS run_id
+                   $as_of_ts::TIMESTAMPTZ AS as_of, o.verdict, o.outcome,
+                   $now::TIMESTAMPTZ AS decided_at, $run_id AS run_id
             FROM bulk_keys k JOIN bulk_docs d USING (doc_id) JOIN bulk_outcomes o USING (key)""",
-                meta,
-            )
-            .column(0)[0]
-            .as_py()
+            meta,
         )
         counts = store.query(
             "SELECT o.verdict, count(*) AS n FROM bulk_keys k JOIN bulk_outcomes o USING (key) GROUP BY 1"
         ).to_pylist()
-    return int(written), {c["verdict"]: int(c["n"]) for c in counts}
+    return int(written.column(0)[0].as_py()), {c["verdict"]: int(c["n"]) for c in counts}
 
 
 def drop(store: Store) -> None:

@@ -219,5 +219,28 @@ V6 = [
         FROM observations WHERE via = 'live-fetch' GROUP BY ALL""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}
+V7 = [
+    # A decision's reasons are shared by every document decided alike (same evidence, same rule
+    # hit): stored once per outcome, referenced by each decision row. Rows written before v7 keep
+    # their reasons inline.
+    """CREATE TABLE decision_outcomes (
+        outcome VARCHAR PRIMARY KEY,         -- sha256 of `reasons`, 32 hex digits
+        verdict VARCHAR NOT NULL,
+        reasons JSON NOT NULL,               -- the decision (verdict, reasons, checked, ...) minus its URL
+        evidence_sha256 VARCHAR[] NOT NULL
+    )""",
+    "ALTER TABLE decisions ADD COLUMN outcome VARCHAR",
+    "ALTER TABLE decisions ALTER reasons DROP NOT NULL",
+    "ALTER TABLE decisions ALTER evidence_sha256 DROP NOT NULL",
+    """CREATE OR REPLACE VIEW document_verdicts AS
+        SELECT * EXCLUDE (rn) FROM (
+            SELECT d.* REPLACE (coalesce(d.reasons, o.reasons) AS reasons,
+                                coalesce(d.evidence_sha256, o.evidence_sha256) AS evidence_sha256),
+                   row_number() OVER (PARTITION BY d.doc_id, d.policy, d.usage, d.as_of
+                                      ORDER BY d.decided_at DESC, d.decision_id) AS rn
+            FROM decisions d LEFT JOIN decision_outcomes o USING (outcome) WHERE d.doc_id IS NOT NULL)
+        WHERE rn = 1""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7}
 LATEST = max(MIGRATIONS)

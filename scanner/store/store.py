@@ -27,6 +27,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "observations": ("obs_id",),
     "signals": ("signal_id",),
     "decisions": ("decision_id",),
+    "decision_outcomes": ("outcome",),
     "dup_clusters": ("method", "doc_id"),
     "blocklist": ("registrable_domain", "list_name"),
     "dedup_signatures": ("doc_id", "params"),
