@@ -119,6 +119,17 @@ class Decision:
     def evidence_sha256(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.evidence_sha256 for s in self.reasons if s.evidence_sha256))
 
+    def at(self, url: str) -> Decision:
+        """The same decision about another URL (one of the same path shape, see `path_shape`).
+        Copies the fields directly: a frozen dataclass's __init__ costs more than the rest of a
+        warm hook check."""
+        other = object.__new__(Decision)
+        fields = dict(self.__dict__)
+        fields.pop("_dict", None)  # the cached JSON view names the old URL
+        fields["url"] = url
+        other.__dict__.update(fields)
+        return other
+
     def as_dict(self) -> dict:
         """A JSON-ready view; built once per decision (the hook serves memoised decisions)."""
         return self._dict
@@ -370,10 +381,10 @@ def _combine(
     )
 
 
-def path_shape(url: str, evidence: Evidence, policy: Policy) -> tuple | None:
-    """What else a decision depends on, for evidence shared by a whole origin: which rule of each
-    of the policy's rule sets the URL's path hits. URLs of one origin with the same shape get the
-    same decision but for their URL, so a hook decides each shape once. None when the decision
+def shape_rules(evidence: Evidence, policy: Policy) -> tuple | None:
+    """For evidence shared by a whole origin, the rule sets a URL's path is matched against: the
+    decision then depends only on which rule of each set the path hits (`path_shape`), so a hook
+    decides each shape once. () when the decision does not depend on the path; None when it
     depends on more than rules (path-scoped TDMRep, ai.txt or Content-Usage, own evidence)."""
     if evidence.tdmrep or evidence.ai_txt or evidence.rsl or evidence.resource or evidence.asset:
         return None
@@ -383,8 +394,15 @@ def path_shape(url: str, evidence: Evidence, policy: Policy) -> tuple | None:
     parsed = _robots(art.body, art.sha256)
     if _has_content_usage(parsed, art.sha256):
         return None
-    path = _url_path(url, True)
-    return (path == "/robots.txt", *(id(rs.decide(path)) for _, rs in parsed.partition(policy.agents)))
+    return tuple(rs for _, rs in parsed.partition(policy.agents))
+
+
+def path_shape(url: str, rulesets: tuple) -> tuple:
+    """Whether the path is /robots.txt (always allowed) and the rule each set decides it by."""
+    path = _url_path.__wrapped__(url, True)  # each URL once: skip the cache
+    if len(rulesets) == 1:
+        return (path == "/robots.txt", id(rulesets[0].decide(path)))
+    return (path == "/robots.txt", *(id(rs.decide(path)) for rs in rulesets))
 
 
 def _has_content_usage(parsed, sha256: str) -> bool:

@@ -161,6 +161,7 @@ class EvidenceIndex:
         self.by_url: dict[tuple[str, str], list[dict]] = {}
         self._times: dict[tuple[str, str], list] = {}
         self.has_rsl = False
+        self.resource_urls: set[str] = set()  # URLs with evidence of their own
         self.blocklist = blocklist
         self.add(rows)
 
@@ -173,6 +174,8 @@ class EvidenceIndex:
             else:
                 key, table = (row["url"], row["kind"]), self.by_url
                 self.has_rsl = self.has_rsl or row["kind"] == "rsl"
+                if row["kind"] in RESOURCE_KINDS:
+                    self.resource_urls.add(row["url"])
             table.setdefault(key, []).append(row)
             touched.add(key)
         for key in touched:
@@ -229,7 +232,7 @@ class EvidenceIndex:
 
     def has_resource(self, url: str) -> bool:
         """Whether the URL has evidence of its own (headers, meta), beyond its origin's."""
-        return any((url, kind) in self.by_url for kind in RESOURCE_KINDS)
+        return url in self.resource_urls
 
     def origin_evidence(
         self, origin: str | None, domain: str | None, when: datetime | None, reference: datetime | None = None

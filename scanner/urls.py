@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -50,3 +51,13 @@ def split_url(url: str) -> UrlParts | None:
     shown = f"[{host}]" if ":" in host else host
     origin = f"{scheme}://{shown}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{shown}:{port}"
     return UrlParts(origin=origin, host=host, registrable_domain=registrable_domain(host))
+
+
+_AUTHORITY = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # urlsplit's netloc ends at / ? #
+
+
+def origin_parts(url: str) -> UrlParts | None:
+    """`split_url` of the URL's scheme and authority alone: the same origin and domain, cached
+    per origin, for hooks that see many new URLs of a few origins."""
+    m = _AUTHORITY.match(url)
+    return split_url(m.group(0) + "/") if m else None

@@ -13,15 +13,14 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanner.decide import Decision, Policy, decide, make_policy, path_shape
+from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
 from scanner.store import Store
-from scanner.urls import split_url
+from scanner.urls import origin_parts, split_url
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 
@@ -43,7 +42,7 @@ class Checker:
         self.fetch_config = fetch_config
         self._policies: dict[tuple[str, str | None], Policy] = {}
         self._memo: OrderedDict[tuple, Decision] = OrderedDict()
-        self._origins: dict[tuple, object] = {}  # (origin, as-of) -> the evidence its URLs share
+        self._origins: dict[tuple, tuple] = {}  # (origin, as-of, policy) -> shared evidence, rule sets
         self._shapes: dict[tuple, Decision] = {}  # (origin, as-of, policy, path shape) -> decision
         self._lock = threading.Lock()
         self.loaded_at: datetime | None = None
@@ -82,7 +81,7 @@ class Checker:
         found = self._memo.get(key)
         if found is not None:
             return found
-        parts = split_url(url)
+        parts = origin_parts(url)
         if parts is None:
             raise ScannerError(f"{url!r} is not an http(s) URL with a host")
         pol = self.policy(policy, agent)
@@ -103,18 +102,19 @@ class Checker:
             return decide(
                 url, index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain), pol
             )
-        origin_key = (parts.origin, as_of)
-        evidence = self._origins.get(origin_key)
-        if evidence is None:
+        origin_key = (parts.origin, as_of, id(pol))  # policies live as long as the checker
+        shared = self._origins.get(origin_key)
+        if shared is None:
             evidence = index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
+            shared = (evidence, shape_rules(evidence, pol))
             with self._lock:
                 if len(self._origins) > MEMO:
                     self._origins.clear()
-                self._origins[origin_key] = evidence
-        shape = path_shape(url, evidence, pol)
-        if shape is None:
+                self._origins[origin_key] = shared
+        evidence, rulesets = shared
+        if rulesets is None:
             return decide(url, evidence, pol)
-        shape_key = (origin_key, pol, shape)
+        shape_key = (origin_key, path_shape(url, rulesets))
         template = self._shapes.get(shape_key)
         if template is None:
             template = decide(url, evidence, pol)
@@ -122,7 +122,7 @@ class Checker:
                 if len(self._shapes) > MEMO:
                     self._shapes.clear()
                 self._shapes[shape_key] = template
-        return template if template.url == url else replace(template, url=url)
+        return template if template.url == url else template.at(url)
 
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
