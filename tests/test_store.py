@@ -60,6 +60,10 @@ def test_migrates_a_v1_file_written_by_hand(tmp_path: Path) -> None:
         "INSERT INTO documents (doc_id, source_id, content_sha256, raw_bytes, modality, "
         "registrable_domain) VALUES ('old', 's', 'abc', 7, 'text', 'example.org')"
     )
+    con.execute(  # a decision with its reasons inline, as before v7
+        "INSERT INTO decisions VALUES ('d1', 'old', 'https://example.org/', 'generic', '1', 'train-ai', NULL, "
+        """'reserved', '{"verdict": "reserved"}', ['e1'], now(), NULL)"""
+    )
     con.close()
 
     with Store.open(path) as store:
@@ -68,6 +72,8 @@ def test_migrates_a_v1_file_written_by_hand(tmp_path: Path) -> None:
         per_domain = store.query("SELECT registrable_domain, documents FROM documents_per_domain")
         assert per_domain.to_pylist() == [{"registrable_domain": "example.org", "documents": 1}]
         assert store.count("ingest_checkpoints") == 0
+        kept = store.query("SELECT verdict, reasons, evidence_sha256 FROM document_verdicts").to_pylist()
+        assert kept == [{"verdict": "reserved", "reasons": '{"verdict": "reserved"}', "evidence_sha256": ["e1"]}]
 
 
 def test_read_only_open_of_an_old_store_asks_for_migration(tmp_path: Path) -> None:

@@ -115,13 +115,15 @@ def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> tuple[int, 
             FROM bulk_outcomes"""
         )
         written = store.query(
-            """INSERT OR IGNORE INTO decisions BY NAME
-            SELECT substr(sha256(concat_ws(chr(31), k.doc_id, $policy, $version, $usage, $as_of, o.id_tail)), 1, 32)
-                       AS decision_id,
-                   k.doc_id, d.url, $policy AS policy, $version AS policy_version, $usage AS usage,
-                   $as_of_ts::TIMESTAMPTZ AS as_of, o.verdict, o.outcome,
-                   $now::TIMESTAMPTZ AS decided_at, $run_id AS run_id
-            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) JOIN bulk_outcomes o USING (key)""",
+            """INSERT INTO decisions BY NAME
+            WITH rows AS (
+                SELECT substr(sha256(concat_ws(chr(31), k.doc_id, $policy, $version, $usage, $as_of, o.id_tail)),
+                              1, 32) AS decision_id,
+                       k.doc_id, d.url, $policy AS policy, $version AS policy_version, $usage AS usage,
+                       $as_of_ts::TIMESTAMPTZ AS as_of, o.verdict, o.outcome,
+                       $now::TIMESTAMPTZ AS decided_at, $run_id AS run_id
+                FROM bulk_keys k JOIN bulk_docs d USING (doc_id) JOIN bulk_outcomes o USING (key))
+            SELECT * FROM rows r WHERE NOT EXISTS (SELECT 1 FROM decisions t WHERE t.decision_id = r.decision_id)""",
             meta,
         )
         counts = store.query(

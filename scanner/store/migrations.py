@@ -229,9 +229,26 @@ V7 = [
         reasons JSON NOT NULL,               -- the decision (verdict, reasons, checked, ...) minus its URL
         evidence_sha256 VARCHAR[] NOT NULL
     )""",
-    "ALTER TABLE decisions ADD COLUMN outcome VARCHAR",
-    "ALTER TABLE decisions ALTER reasons DROP NOT NULL",
-    "ALTER TABLE decisions ALTER evidence_sha256 DROP NOT NULL",
+    # Decisions are written a million at a time: no ART index on decision_id (its upkeep cost
+    # more than the rest of a bulk write); writes skip existing ids with an anti-join instead.
+    """CREATE TABLE decisions_v7 (
+        decision_id VARCHAR NOT NULL,
+        doc_id VARCHAR,
+        url VARCHAR NOT NULL,
+        policy VARCHAR NOT NULL,
+        policy_version VARCHAR NOT NULL,
+        usage VARCHAR NOT NULL,
+        as_of TIMESTAMPTZ,
+        verdict VARCHAR NOT NULL,            -- allowed | reserved | unknown
+        reasons JSON,                        -- inline before v7; since v7 in decision_outcomes
+        evidence_sha256 VARCHAR[],           -- idem
+        decided_at TIMESTAMPTZ NOT NULL,
+        run_id VARCHAR,
+        outcome VARCHAR                      -- decision_outcomes.outcome
+    )""",
+    "INSERT INTO decisions_v7 SELECT *, NULL FROM decisions",
+    "DROP TABLE decisions",
+    "ALTER TABLE decisions_v7 RENAME TO decisions",
     """CREATE OR REPLACE VIEW document_verdicts AS
         SELECT * EXCLUDE (rn) FROM (
             SELECT d.* REPLACE (coalesce(d.reasons, o.reasons) AS reasons,

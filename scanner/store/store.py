@@ -19,6 +19,8 @@ from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
 
 # The identity of a row in each table: writing a row whose key exists changes nothing.
+# Tables without a key index (bulk-written): inserts skip existing keys with an anti-join.
+UNINDEXED = frozenset({"decisions"})
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "sources": ("source_id",),
     "documents": ("doc_id",),
@@ -167,10 +169,19 @@ class Store:
         with self.transaction(), self._lock:
             self._con.register("_incoming", batch)
             try:
-                n = self._scalar(
-                    f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO {table} BY NAME "
-                    f"SELECT DISTINCT ON ({key_list}) * FROM _incoming"
-                )
+                if table in UNINDEXED:
+                    if replace:
+                        raise ValueError(f"{table}: rows are never replaced")
+                    match = " AND ".join(f"t.{k} = i.{k}" for k in keys)
+                    n = self._scalar(
+                        f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({key_list}) * FROM _incoming i "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})"
+                    )
+                else:
+                    n = self._scalar(
+                        f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO {table} BY NAME "
+                        f"SELECT DISTINCT ON ({key_list}) * FROM _incoming"
+                    )
             finally:
                 self._con.unregister("_incoming")
         return int(n)
