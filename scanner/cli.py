@@ -449,16 +449,22 @@ def serve(
 def dedup_cmd(
     threshold: Annotated[float, typer.Option(help="Jaccard similarity of word 5-gram sets.")] = 0.8,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = 128,
+    profile: Annotated[
+        str, typer.Option(help="fast (vectorised word hash) | sha1 (bit-identical to datasketch's default MinHash)")
+    ] = "fast",
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Exact and MinHash near-duplicate clusters, keeping every member and its provenance."""
     from scanner.dedup.clusters import dedup
+    from scanner.dedup.minhash import PROFILES
 
     if not 0 < threshold <= 1:
         raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
+    if profile not in PROFILES:
+        raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
     with Store.open(store) as st, progress_bar("dedup: signatures") as advance:
-        stats = dedup(st, threshold=threshold, num_perm=num_perm, progress=advance)
+        stats = dedup(st, threshold=threshold, num_perm=num_perm, profile=profile, progress=advance)
     if json_out:
         emit_json(stats)
     else:

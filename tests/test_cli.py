@@ -192,3 +192,22 @@ def test_status_shows_the_evidence_a_legal_team_needs(demo_store: Path) -> None:
     assert "User-Agent: omgili" in robots["text"]
     text = run("status", "www.nytimes.com", "--show-evidence", cwd=demo_store).stdout
     assert "Disallow: / in group omgili" in text and "Sitemap:" in text
+
+
+def test_dedup_profiles_from_the_command_line(demo_store: Path) -> None:
+    """The sha1 profile keeps its own signatures next to the fast ones and finds (nearly) the same
+    copies in the demo; an unknown profile is a one-line error."""
+    fast = run(
+        "query", "select count(*) as n from dedup_signatures where params like 'fast-%'", "--json", cwd=demo_store
+    )
+    assert json.loads(fast.stdout)["rows"][0]["n"] > 0
+    proc = run("dedup", "--profile", "sha1", "--json", cwd=demo_store)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["signatures_computed"] == json.loads(fast.stdout)["rows"][0]["n"]
+    again = json.loads(run("dedup", "--json", cwd=demo_store).stdout)
+    assert again["signatures_computed"] == 0  # the fast signatures were kept
+    # the profiles split words differently (`\w+` vs ASCII alphanumerics), so a borderline pair may differ
+    assert abs(again["minhash_clusters"] - stats["minhash_clusters"]) <= 1 and again["minhash_clusters"] >= 8
+    bad = run("dedup", "--profile", "md5", cwd=demo_store)
+    assert bad.returncode == 2 and "--profile 'md5'" in bad.stderr and "Traceback" not in bad.stderr
