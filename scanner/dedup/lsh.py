@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from scanner.dedup.minhash import _fmix64
 from scanner.store import Store, reports
 
 _M64 = (1 << 64) - 1
@@ -30,15 +31,6 @@ def bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
         if (1 / b) ** (1 / r) <= threshold:
             best = (b, r)
     return best
-
-
-def _fmix64(x: np.ndarray) -> np.ndarray:
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xFF51AFD7ED558CCD)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xC4CEB9FE1A85EC53)
-    x ^= x >> np.uint64(33)
-    return x
 
 
 def band_keys(sigs: np.ndarray, b: int, r: int) -> np.ndarray:
