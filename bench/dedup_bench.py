@@ -41,7 +41,7 @@ from scanner.store import Store
 
 def _word(i: int) -> str:
     letters = ""
-    i += 26 * 27  # at least three letters
+    i += 26**5  # six letters or more: documents of ~3 KB, as in the issue
     while i:
         i, r = divmod(i, 26)
         letters += "abcdefghijklmnopqrstuvwxyz"[r]
