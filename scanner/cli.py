@@ -479,6 +479,9 @@ def summary(
     diff: Annotated[bool, typer.Option(help="Also list what changed since the previous version.")] = False,
     policy: PolicyOpt = "any-ai-trainer",
     keep_reserved: Annotated[bool, typer.Option(help="Measure sizes on all documents, reserved ones too.")] = False,
+    cluster_reserved: Annotated[
+        bool, typer.Option(help="Leave out whole duplicate clusters that have a reserved member (copies too).")
+    ] = False,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -489,7 +492,9 @@ def summary(
         raise ScannerError(f"--format {fmt!r}: use md, json, html or all")
     m = load_manifest(manifest)
     with Store.open(store) as st:
-        doc, new = publish_summary(st, m, policy=policy, exclude_reserved=not keep_reserved)
+        doc, new = publish_summary(
+            st, m, policy=policy, exclude_reserved=not keep_reserved, cluster_reserved=cluster_reserved
+        )
         history = st.summaries()
     written = []
     for name in RENDERERS if fmt == "all" else (fmt,):

@@ -219,3 +219,35 @@ def test_prefiltered_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: 
     with Store.open(tmp_path / "j.duckdb") as store:
         src, dst = candidate_edges(store, sigs, 16, 8)
     assert set(zip(src.tolist(), dst.tolist(), strict=True)) == expected and len(expected) > 4000
+
+
+def test_cluster_policy_leaves_out_copies_of_reserved_works(tmp_path: Path) -> None:
+    """A reserved crawled page of the demo gets a longer copy on a mirror without evidence: the copy
+    becomes its cluster's representative. Counted document by document it stands in for the
+    reserved original; in cluster mode the whole cluster is left out of the summary's sizes."""
+    from scanner import api
+    from scanner.demo import run_demo
+    from scanner.store import reports
+
+    with Store.open(tmp_path / "d.duckdb") as store:
+        run_demo(store)
+        row = store.query(
+            """SELECT d.* FROM documents d JOIN document_verdicts v USING (doc_id)
+            WHERE v.verdict = 'reserved' AND v.policy = 'any-ai-trainer' ORDER BY doc_id LIMIT 1"""
+        ).to_pylist()[0]
+        mirror = {"url": "https://mirror.example/copy", "origin": "https://mirror.example", "host": "mirror.example"}
+        copy = row | mirror | {"doc_id": "f" * 32, "registrable_domain": "mirror.example", "token_count": 10**6}
+        store.insert("documents", [copy])
+        api.decide_documents(store, "any-ai-trainer")
+        dedup(store, threshold=0.8)
+        by_doc = sum(r["documents"] for r in reports.sizes_by_source(store, "any-ai-trainer", True))
+        by_cluster = sum(r["documents"] for r in reports.sizes_by_source(store, "any-ai-trainer", "cluster"))
+        surviving_copies = store.query(
+            """SELECT count(DISTINCT c.doc_id) AS n FROM dup_clusters c
+            JOIN document_verdicts v ON v.doc_id = c.doc_id AND v.policy = 'any-ai-trainer' AND v.as_of IS NULL
+            WHERE c.is_representative AND v.verdict <> 'reserved'
+              AND EXISTS (SELECT 1 FROM dup_clusters o JOIN document_verdicts w ON w.doc_id = o.doc_id
+                          WHERE o.method = c.method AND o.cluster_id = c.cluster_id
+                            AND w.policy = 'any-ai-trainer' AND w.as_of IS NULL AND w.verdict = 'reserved')"""
+        ).to_pylist()[0]["n"]
+        assert surviving_copies > 0 and by_cluster == by_doc - surviving_copies

@@ -6,7 +6,9 @@ from typing import Any
 
 from scanner.store.store import Store
 
-# Documents used for training: not reserved under the policy, when decisions exist for it.
+# Documents used for training: not reserved under the policy (when decisions exist for it), one per
+# duplicate cluster; in "cluster" mode no member of a cluster with a reserved member either (an
+# opted-out work does not come back through a copy hosted elsewhere).
 _USED = """
     SELECT d.*, s.category, s.name AS source_name, s.version AS source_version, s.url AS source_url,
            v.verdict
@@ -15,14 +17,19 @@ _USED = """
         USING (doc_id)
     WHERE NOT ($exclude AND coalesce(v.verdict, '') = 'reserved')
       AND doc_id NOT IN (SELECT doc_id FROM dup_clusters WHERE NOT is_representative)
+      AND NOT ($cluster AND doc_id IN (
+          SELECT c.doc_id FROM dup_clusters c JOIN cluster_verdicts r USING (method, cluster_id)
+          WHERE r.policy = $policy AND r.verdict = 'reserved'))
 """
 
-
-def _params(policy: str, exclude_reserved: bool) -> dict[str, Any]:
-    return {"policy": policy, "exclude": exclude_reserved}
+Exclusion = bool | str  # False: keep all; True: drop reserved documents; "cluster": and their copies
 
 
-def sizes_by_source(store: Store, policy: str, exclude_reserved: bool) -> list[dict]:
+def _params(policy: str, exclude: Exclusion) -> dict[str, Any]:
+    return {"policy": policy, "exclude": bool(exclude), "cluster": exclude == "cluster"}
+
+
+def sizes_by_source(store: Store, policy: str, exclude_reserved: Exclusion) -> list[dict]:
     return store.query(
         f"""SELECT source_id, source_name, source_version, source_url, category, modality,
                count(*)::BIGINT AS documents, coalesce(sum(token_count), 0)::BIGINT AS tokens,
@@ -33,7 +40,7 @@ def sizes_by_source(store: Store, policy: str, exclude_reserved: bool) -> list[d
     ).to_pylist()
 
 
-def crawled_domain_sizes(store: Store, policy: str, exclude_reserved: bool) -> dict[str, int]:
+def crawled_domain_sizes(store: Store, policy: str, exclude_reserved: Exclusion) -> dict[str, int]:
     rows = store.query(
         f"""SELECT registrable_domain, sum(raw_bytes)::BIGINT AS size FROM ({_USED})
         WHERE category = '2.3' AND registrable_domain IS NOT NULL GROUP BY ALL""",
@@ -42,7 +49,7 @@ def crawled_domain_sizes(store: Store, policy: str, exclude_reserved: bool) -> d
     return {r["registrable_domain"]: r["size"] for r in rows}
 
 
-def tld_shares(store: Store, policy: str, exclude_reserved: bool) -> list[dict]:
+def tld_shares(store: Store, policy: str, exclude_reserved: Exclusion) -> list[dict]:
     return store.query(
         f"""SELECT regexp_extract(registrable_domain, '\\.([^.]+)$', 1) AS tld,
                round(100.0 * sum(token_count) / sum(sum(token_count)) OVER (), 1) AS token_share

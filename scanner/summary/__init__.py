@@ -32,6 +32,7 @@ def publish_summary(
     *,
     policy: str = "any-ai-trainer",
     exclude_reserved: bool = True,
+    cluster_reserved: bool = False,
     now: datetime | None = None,
 ) -> tuple[dict, bool]:
     """Build the summary; store it as a new version when its content changed.
@@ -44,6 +45,7 @@ def publish_summary(
         manifest,
         policy=policy,
         exclude_reserved=exclude_reserved,
+        cluster_reserved=cluster_reserved,
         version=(previous[-1]["version"] + 1) if previous else 1,
         previous=[{"version": p["version"], "generated_at": p["generated_at"].isoformat()} for p in previous],
         generated_at=now,

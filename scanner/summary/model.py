@@ -63,24 +63,32 @@ def build_summary(
     *,
     policy: str = "any-ai-trainer",
     exclude_reserved: bool = True,
+    cluster_reserved: bool = False,
     version: int = 1,
     previous: list[dict] | None = None,
     generated_at: datetime | None = None,
 ) -> dict:
+    """`cluster_reserved`: a duplicate cluster with a reserved member is left out whole."""
     generated_at = generated_at or datetime.now(UTC)
-    rows = reports.sizes_by_source(store, policy, exclude_reserved)
+    exclude = "cluster" if exclude_reserved and cluster_reserved else exclude_reserved
+    rows = reports.sizes_by_source(store, policy, exclude)
     excl = reports.exclusions(store, policy)
     decided = bool(excl["verdicts"])
     basis = (
         f"documents not reserved under policy {policy} v{excl['policy_version'] or POLICY_VERSION}"
+        + (
+            "; no copy of a reserved document either (whole duplicate clusters left out)"
+            if exclude == "cluster"
+            else ""
+        )
         if decided and exclude_reserved
         else "all ingested documents (no decisions excluded)"
     )
     dups = reports.duplicate_stats(store)
     sections = [
         _header(manifest, version, previous or [], generated_at),
-        _general(store, manifest, rows, policy, exclude_reserved, basis, dups),
-        *_sources(store, manifest, rows, policy, exclude_reserved),
+        _general(store, manifest, rows, policy, exclude, basis, dups),
+        *_sources(store, manifest, rows, policy, exclude),
         *_processing(manifest, excl, policy, decided, dups),
     ]
     return {
