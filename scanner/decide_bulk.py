@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from scanner.decide import Artefact, Decision, Evidence, Policy, _robots, decide, decision_id, licence_urls
-from scanner.evidence import RESOURCE_KINDS, EvidenceIndex
+from scanner.evidence import EvidenceIndex
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.robots import like_pattern
 from scanner.store import Store, bulk_decisions
@@ -45,7 +45,7 @@ def decide_all(
         robots,
         rules,
         python_origins=sorted({o for o, kind in index.by_origin if kind != "robots.txt"}),
-        python_urls=sorted({u for u, kind in index.by_url if kind in RESOURCE_KINDS}),
+        python_urls=sorted(index.resource_urls),
         python_domains=sorted(index.blocklist),
         as_of=as_of,
     )
