@@ -29,6 +29,12 @@ PATHS = [
     "/x.php",
     "/tmp/",
     "?only=query",
+    ";params=1/x",
+    "/~user/it's[1]",
+    "/page#fragment",
+    "/a b/ünï",
+    "/star*/dollar$",
+    '/quote"d\\back',
 ]
 
 
@@ -75,10 +81,16 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
         checker = Checker(store)
     policy = make_policy("any-ai-trainer")
     for doc in docs:
-        evidence = index.evidence_for(doc["url"], doc["fetched_at"], reference=doc["fetched_at"])
+        evidence = index.evidence_for(
+            doc["url"],
+            doc["fetched_at"],
+            reference=doc["fetched_at"],
+            origin=doc["origin"],
+            domain=doc["registrable_domain"],
+        )
         one = decide(doc["url"], evidence, policy)
         row = stored[doc["doc_id"]]
-        assert row["decision_id"] == decision_id(doc["doc_id"], policy, None, evidence)
+        assert row["decision_id"] == decision_id(doc["doc_id"], policy, None, evidence), doc["url"]
         expected = {k: v for k, v in one.as_dict().items() if k != "url"}
         assert row["verdict"] == one.verdict and json.loads(row["reasons"]) == expected, doc["url"]
         # the hook's shape memo answers as deciding each URL afresh (as of now: no staleness)

@@ -16,10 +16,9 @@ import pyarrow as pa
 
 from scanner.store.store import Store
 
-# Paths the SQL matcher takes as they are: printable ASCII with nothing the robots.txt normaliser
-# rewrites (%-escapes, `*`, `$`) and nothing JSON escapes (`"`, `\`).
-_NEEDS_PYTHON = r'[^\x21-\x7e]|[%*$"<>\\^`{|}]'
-_HTTP_REST = r"^[hH][tT][tT][pP][sS]?://[^/?;#]*([^#]*)"
+# URLs the SQL matcher takes as they are: http(s), printable ASCII with nothing the robots.txt
+# normaliser rewrites (%-escapes, `*`, `$`, `"<>\^`{|}`) and nothing JSON escapes (`"`, `\`).
+_PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[!#&-)+-;=?-Z\[\]_a-z~]*"
 
 
 def key_documents(
@@ -39,7 +38,7 @@ def key_documents(
     A key is: the sighting, its staleness, the first matching rule per rule set, whether the path
     is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
-    params = [as_of, as_of, _NEEDS_PYTHON]
+    params = [as_of, as_of]
     with (
         store.temporary("bulk_robots", robots),
         store.temporary("bulk_rules", rules),
@@ -53,12 +52,11 @@ def key_documents(
                 SELECT doc_id, url, origin, registrable_domain, coalesce(modality, 'text') AS modality,
                        coalesce(?::TIMESTAMPTZ, fetched_at, 'infinity'::TIMESTAMPTZ) AS at,
                        coalesce(fetched_at, ?::TIMESTAMPTZ) AS ref,
-                       regexp_extract(url, '{_HTTP_REST}', 1) AS rest
+                       split_part(regexp_replace(url, '^[^:]*://[^/?;#]*', ''), '#', 1) AS rest,
+                       NOT regexp_full_match(url, '{_PLAIN_URL}') AS odd_url
                 FROM documents WHERE url IS NOT NULL),
             paths AS (
-                SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path,
-                       NOT regexp_matches(url, '{_HTTP_REST}') OR regexp_matches(url, ?) AS odd_url
-                FROM docs),
+                SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             newest AS (
                 SELECT p.*, r.obs AS newest_obs, r.unreachable AS newest_unreachable
                 FROM paths p ASOF LEFT JOIN bulk_robots r ON p.origin = r.origin AND p.at >= r.observed_at),
