@@ -20,7 +20,7 @@ from scanner.decide import Decision, Policy, decide, make_policy, path_shape, sh
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
 from scanner.store import Store
-from scanner.urls import origin_parts, split_url
+from scanner.urls import origin_parts
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 
@@ -127,11 +127,14 @@ class Checker:
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
     ) -> list[Decision]:
-        """Many URLs: grouped by origin, so each origin's files and rule sets are resolved once."""
+        """Many URLs: memoised answers first, the rest grouped by origin, so each origin's files
+        and rule sets are resolved once."""
         urls = list(urls)
-        order = sorted(range(len(urls)), key=lambda i: (split_url(urls[i]) or split_url("http://invalid")).origin)
-        out: list[Decision | None] = [None] * len(urls)
-        for i in order:
+        memo = self._memo
+        out: list[Decision | None] = [memo.get((url, agent, policy, as_of)) for url in urls]
+        missing = [i for i, found in enumerate(out) if found is None]
+        missing.sort(key=lambda i: getattr(origin_parts(urls[i]), "origin", ""))
+        for i in missing:
             out[i] = self.check(urls[i], agent, policy=policy, as_of=as_of)
         return out  # type: ignore[return-value]
 
