@@ -251,3 +251,15 @@ def test_cluster_policy_leaves_out_copies_of_reserved_works(tmp_path: Path) -> N
                             AND w.policy = 'any-ai-trainer' AND w.as_of IS NULL AND w.verdict = 'reserved')"""
         ).to_pylist()[0]["n"]
         assert surviving_copies > 0 and by_cluster == by_doc - surviving_copies
+
+
+def test_band_keys_are_equal_exactly_when_bands_are_for_odd_and_even_rows() -> None:
+    rng = np.random.default_rng(5)
+    for b, r in ((20, 3), (16, 8), (1, 128)):
+        sigs = rng.integers(0, 4, size=(400, b * r), dtype=np.uint32)  # tiny alphabet: many equal bands
+        keys = band_keys(sigs, b, r)
+        bands = sigs.reshape(len(sigs), b, r)
+        for band in range(b):
+            same_values = (bands[:, None, band, :] == bands[None, :, band, :]).all(axis=-1)
+            assert np.array_equal(keys[:, None, band] == keys[None, :, band], same_values), (b, r, band)
+        assert len(np.unique(keys[0])) == b or r < 8  # the band number is part of the key

@@ -15,8 +15,10 @@ import pyarrow as pa
 from scanner.dedup.minhash import _fmix64
 from scanner.store import Store, reports
 
-_M64 = (1 << 64) - 1
-_K = np.array([(0x9E3779B97F4A7C15 * (2 * j + 1)) & _M64 for j in range(257)], dtype=np.uint64)
+
+def _weights(n: int) -> np.ndarray:
+    """n fixed random odd 64-bit multipliers, one per step of the band hash."""
+    return np.random.default_rng(0x5EED).integers(0, 1 << 63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
 
 def bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
@@ -35,13 +37,16 @@ def bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
 
 def band_keys(sigs: np.ndarray, b: int, r: int) -> np.ndarray:
     """(docs, b) uint64 keys: each band's r values (and the band number) mixed into 64 bits.
-    Pairs of uint32 values are read as one uint64, so an 8-row band costs four multiply-adds."""
+    Pairs of uint32 values are read as one uint64, so an 8-row band takes four mixing steps."""
     rows = np.ascontiguousarray(sigs[:, : b * r], dtype=np.uint32).reshape(-1, r)
     words = rows.view(np.uint64) if r % 2 == 0 else rows
+    weights = _weights(words.shape[1])
     with np.errstate(over="ignore"):
-        acc = np.tile(np.arange(b, dtype=np.uint64), len(sigs)) * _K[-1]
-        for j in range(words.shape[1]):
-            acc += words[:, j].astype(np.uint64, copy=False) * _K[j]
+        acc = np.tile(np.arange(1, b + 1, dtype=np.uint64), len(sigs))  # the band number seeds the hash
+        for j in range(words.shape[1]):  # xor, multiply, fold: one value at a time
+            acc ^= words[:, j].astype(np.uint64, copy=False)
+            acc *= weights[j]
+            acc ^= acc >> np.uint64(29)
         return _fmix64(acc).reshape(len(sigs), b)
 
 
