@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -53,6 +54,25 @@ def sample() -> Path:
     from scanner.demo import sample_dir
 
     return sample_dir()
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store (`provenance demo` on the bundled sample), built once per test run; tests
+    take a copy of it (`copy_demo`) so that none sees another's writes."""
+    from scanner.demo import run_demo
+    from scanner.store import Store
+
+    path = tmp_path_factory.mktemp("demo") / "provenance.duckdb"
+    with Store.open(path) as store:
+        run_demo(store)
+    return path
+
+
+def copy_demo(demo_file: Path, folder: Path) -> Path:
+    target = folder / "provenance.duckdb"
+    shutil.copyfile(demo_file, target)
+    return target
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

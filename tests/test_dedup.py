@@ -28,6 +28,7 @@ from scanner.dedup.minhash import (
 )
 from scanner.store import Store
 from tests import _report
+from tests.conftest import copy_demo
 
 
 def _datasketch(text: str, num_perm: int = 128, seed: int = 1, profile: str = "fast") -> np.ndarray:
@@ -171,11 +172,8 @@ def test_detection_follows_the_s_curve() -> None:
     _report.note(f"dedup LSH S-curve (16×8): largest gap to theory per Jaccard bin {worst:.3f}")
 
 
-def test_clusters_with_provenance_incremental_and_deterministic(tmp_path: Path) -> None:
-    from scanner.demo import run_demo
-
-    with Store.open(tmp_path / "d.duckdb") as store:
-        run_demo(store)  # the demo dedups at 0.8
+def test_clusters_with_provenance_incremental_and_deterministic(demo_file: Path, tmp_path: Path) -> None:
+    with Store.open(copy_demo(demo_file, tmp_path)) as store:  # the demo dedups at 0.8
         first = store.query("SELECT method, cluster_id, doc_id, is_representative FROM dup_clusters ORDER BY ALL")
         stats = dedup(store, threshold=0.8)
         assert stats["signatures_computed"] == 0  # incremental: nothing new to hash
@@ -221,16 +219,14 @@ def test_prefiltered_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: 
     assert set(zip(src.tolist(), dst.tolist(), strict=True)) == expected and len(expected) > 4000
 
 
-def test_cluster_policy_leaves_out_copies_of_reserved_works(tmp_path: Path) -> None:
+def test_cluster_policy_leaves_out_copies_of_reserved_works(demo_file: Path, tmp_path: Path) -> None:
     """A reserved crawled page of the demo gets a longer copy on a mirror without evidence: the copy
     becomes its cluster's representative. Counted document by document it stands in for the
     reserved original; in cluster mode the whole cluster is left out of the summary's sizes."""
     from scanner import api
-    from scanner.demo import run_demo
     from scanner.store import reports
 
-    with Store.open(tmp_path / "d.duckdb") as store:
-        run_demo(store)
+    with Store.open(copy_demo(demo_file, tmp_path)) as store:
         row = store.query(
             """SELECT d.* FROM documents d JOIN document_verdicts v USING (doc_id)
             WHERE v.verdict = 'reserved' AND v.policy = 'any-ai-trainer' ORDER BY doc_id LIMIT 1"""

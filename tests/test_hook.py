@@ -15,10 +15,10 @@ import httpx
 import pytest
 import uvicorn
 
-from scanner.demo import run_demo
 from scanner.hook.checker import Checker
 from scanner.hook.service import create_app
 from scanner.store import Store
+from tests.conftest import copy_demo
 
 CASES = [
     ("https://www.nytimes.com/svc/data", "GPTBot"),
@@ -31,11 +31,8 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hook") / "provenance.duckdb"
-    with Store.open(path) as store:
-        run_demo(store)
-    return path
+def demo(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_demo(demo_file, tmp_path_factory.mktemp("hook"))
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from scanner.demo import run_demo
-from scanner.store import Store
+from tests.conftest import copy_demo
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("nb") / "provenance.duckdb"
-    with Store.open(path) as store:
-        run_demo(store)
-    return path
+def demo_store(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_demo(demo_file, tmp_path_factory.mktemp("nb"))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)

@@ -23,6 +23,7 @@ from scanner.summary import SCHEMA, diff_summaries, publish_summary
 from scanner.summary.algorithms import size_band, top_domains
 from scanner.summary.model import all_labels, attestation_values, build_summary
 from scanner.summary.render import to_html, to_json, to_markdown
+from tests.conftest import copy_demo
 
 MANIFEST = """
 [provider]
@@ -224,12 +225,10 @@ def test_html_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert shot.exists() and shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_evidence_pack_reverifies_and_detects_tampering(tmp_path: Path) -> None:
-    from scanner.demo import run_demo
+def test_evidence_pack_reverifies_and_detects_tampering(demo_file: Path, tmp_path: Path) -> None:
     from scanner.evidence_pack import export_pack, verify_pack
 
-    with Store.open(tmp_path / "d.duckdb") as store:
-        run_demo(store)
+    with Store.open(copy_demo(demo_file, tmp_path)) as store:
         result = export_pack(store, "www.nytimes.com", tmp_path / "pack.zip", as_of=datetime(2019, 12, 1, tzinfo=UTC))
     assert result["verdict"] == "reserved" and result["artefacts"] == 1
     assert verify_pack(tmp_path / "pack.zip") == []
