@@ -26,6 +26,7 @@ from scanner.signals.robots import like_pattern
 from scanner.store import Store, bulk_decisions
 
 _VERDICTS = ("allowed", "reserved", "unknown")
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # `valid_to` of an origin's newest sighting
 
 
 def decide_all(
@@ -74,65 +75,78 @@ def decide_all(
 
 
 def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Table, pa.Table]:
-    """Every robots.txt sighting numbered, and the LIKE rules of the policy's rule sets for each
-    parsed one the bulk path can take. A sighting is not `simple` when the decision depends on
-    more than its rules (Content-Usage path scopes, RSL licences) or when another sighting of the
-    origin has the same time (then the one-by-one order decides)."""
+    """Every robots.txt sighting numbered; for each origin the time intervals in which one
+    sighting is the evidence (the newest so far, or RFC 9309's last good copy while the newest is
+    unreachable), so SQL finds a document's sighting with one equi-join; and the LIKE rules of the
+    policy's rule sets per parsed sighting. An interval is not `simple` when the decision depends
+    on more than rules (Content-Usage path scopes, RSL licences) or when two sightings of the
+    origin share a time (then the one-by-one order decides)."""
     sightings: list[dict] = []
-    cols: dict[str, list] = {k: [] for k in ("obs", "origin", "observed_at", "parsed", "unreachable", "simple")}
-    rule_cols: dict[str, list] = {k: [] for k in ("obs", "ruleset", "priority", "pattern", "prefix")}
-    patterns: dict[str, list[tuple[int, int, str, str]]] = {}  # per file: origins often share one
+    cols: dict[str, list] = {k: [] for k in ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "simple")}
+    rule_cols: dict[str, list] = {k: [] for k in ("sha", "ruleset", "priority", "pattern", "prefix", "bucket")}
+    simple_files: dict[str, bool] = {}  # per file (origins often share one): only rules decide
     for (origin, kind), rows in index.by_origin.items():
         if kind != "robots.txt":
             continue
         times = [r["observed_at"] for r in rows]
         tied = len(set(times)) != len(times)
-        for row in rows:
-            obs = len(sightings)
+        first = len(sightings)
+        simple: list[bool] = []
+        last_good = None
+        for i, row in enumerate(rows):
             sightings.append(row)
             outcome = robots_outcome(row["http_status"])
-            simple = not tied
+            simple.append(not tied)
             if outcome == PARSED:
-                parsed = _robots(row["body"], row["evidence_sha256"])
-                if parsed.records("content-usage") or (
-                    index.has_rsl and licence_urls(row["body"], row["evidence_sha256"])
-                ):
-                    simple = False
-                else:
-                    sha = row["evidence_sha256"]
-                    if sha not in patterns:
-                        patterns[sha] = [
-                            (ruleset, priority, *like_pattern(rule))
-                            for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents))
-                            for priority, rule in enumerate(rs.ordered)
-                        ]
-                    for ruleset, priority, pattern, prefix in patterns[sha]:
-                        for k, v in zip(rule_cols, (obs, ruleset, priority, pattern, prefix), strict=True):
-                            rule_cols[k].append(v)
-            for k, v in zip(
-                cols, (obs, origin, row["observed_at"], outcome == PARSED, outcome == UNREACHABLE, simple), strict=True
-            ):
+                last_good = i
+                sha = row["evidence_sha256"]
+                if sha not in simple_files:
+                    simple_files[sha] = _add_rules(rule_cols, index, pol, row)
+                simple[i] = simple[i] and simple_files[sha]
+            chosen = last_good if outcome == UNREACHABLE and last_good is not None else i
+            until = times[i + 1] if i + 1 < len(rows) else _END_OF_TIME
+            values = (origin, times[i], until, first + chosen, rows[chosen]["evidence_sha256"], times[chosen])
+            for k, v in zip(cols, (*values, simple[chosen]), strict=True):
                 cols[k].append(v)
+    stamp = pa.timestamp("us", "UTC")
     robots = pa.table(
         {
-            "obs": pa.array(cols["obs"], pa.int64()),
             "origin": pa.array(cols["origin"], pa.string()),
-            "observed_at": pa.array(cols["observed_at"], pa.timestamp("us", "UTC")),
-            "parsed": pa.array(cols["parsed"], pa.bool_()),
-            "unreachable": pa.array(cols["unreachable"], pa.bool_()),
+            "valid_from": pa.array(cols["valid_from"], stamp),
+            "valid_to": pa.array(cols["valid_to"], stamp),
+            "obs": pa.array(cols["obs"], pa.int64()),
+            "sha": pa.array(cols["sha"], pa.string()),
+            "observed_at": pa.array(cols["observed_at"], stamp),
             "simple": pa.array(cols["simple"], pa.bool_()),
         }
     )
     rules = pa.table(
         {
-            "obs": pa.array(rule_cols["obs"], pa.int64()),
+            "sha": pa.array(rule_cols["sha"], pa.string()),
             "ruleset": pa.array(rule_cols["ruleset"], pa.int32()),
             "priority": pa.array(rule_cols["priority"], pa.int32()),
             "pattern": pa.array(rule_cols["pattern"], pa.string()),
             "prefix": pa.array(rule_cols["prefix"], pa.string()),
+            "bucket": pa.array(rule_cols["bucket"], pa.string()),
         }
     )
     return sightings, robots, rules
+
+
+def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) -> bool:
+    """Add a parsed file's rules; False (and no rules) when its decisions depend on more."""
+    sha = row["evidence_sha256"]
+    parsed = _robots(row["body"], sha)
+    if parsed.records("content-usage") or (index.has_rsl and licence_urls(row["body"], sha)):
+        return False
+    width = bulk_decisions.BUCKET
+    for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents)):
+        for priority, rule in enumerate(rs.ordered):
+            pattern, prefix = like_pattern(rule)
+            bucket = prefix[:width] if len(prefix) >= width else None
+            for k, v in zip(rule_cols, (sha, ruleset, priority, pattern, prefix, bucket), strict=True):
+                rule_cols[k].append(v)
+    return True
 
 
 def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:

@@ -1,8 +1,9 @@
 """SQL of `provenance decide` in bulk: documents grouped by what their decision depends on.
 
 Python decides once per group (`scanner.api.decide_documents`); DuckDB does the per-document
-work: picking each document's robots.txt sighting as of its time (an ASOF join, RFC 9309's
-"newest successful copy when unreachable" as a second one), matching its path against the rules
+work: picking each document's robots.txt sighting as of its time (an equi-join on the origin
+into the intervals where each sighting is the evidence, RFC 9309's "newest successful copy when
+unreachable" worked out in those intervals), matching its path against the rules
 of the policy's groups (LIKE patterns, the first in priority order wins), and writing one decision
 row per document. Documents whose decision depends on more (resource headers, other per-origin
 files, blocklists, paths that need normalising) are handed back to the one-by-one path.
@@ -18,6 +19,7 @@ from scanner.store.store import Store
 
 # URLs the SQL matcher takes as they are: http(s), printable ASCII with nothing the robots.txt
 # normaliser rewrites (%-escapes, `*`, `$`, `"<>\^`{|}`) and nothing JSON escapes (`"`, `\`).
+BUCKET = 4  # rules are joined to paths on this many leading characters of their literal prefix
 _PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[!#&-)+-;=?-Z\[\]_a-z~]*"
 
 
@@ -33,8 +35,10 @@ def key_documents(
     """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
     distinct decision keys, each with one representative document.
 
-    `robots`: (obs, origin, observed_at, parsed, unreachable, simple) per robots.txt sighting;
-    `rules`: (obs, ruleset, priority, pattern, prefix) for the sightings' policy rule sets.
+    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, simple): which sighting (and
+    file) is an origin's evidence when;
+    `rules`: (sha, ruleset, priority, pattern, prefix, bucket) for each parsed file's policy rule
+    sets; `bucket` is the prefix's first BUCKET characters, NULL when it is shorter.
     A key is: the sighting, its staleness, the first matching rule per rule set, whether the path
     is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
@@ -50,36 +54,39 @@ def key_documents(
             f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
             WITH docs AS (
                 SELECT doc_id, url, origin, registrable_domain, coalesce(modality, 'text') AS modality,
-                       coalesce(?::TIMESTAMPTZ, fetched_at, 'infinity'::TIMESTAMPTZ) AS at,
+                       coalesce(?::TIMESTAMPTZ, fetched_at, TIMESTAMPTZ '9999-01-01 00:00:00+00') AS at,
                        coalesce(fetched_at, ?::TIMESTAMPTZ) AS ref,
                        split_part(regexp_replace(url, '^[^:]*://[^/?;#]*', ''), '#', 1) AS rest,
                        NOT regexp_full_match(url, '{_PLAIN_URL}') AS odd_url
                 FROM documents WHERE url IS NOT NULL),
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
-            newest AS (
-                SELECT p.*, r.obs AS newest_obs, r.unreachable AS newest_unreachable
-                FROM paths p ASOF LEFT JOIN bulk_robots r ON p.origin = r.origin AND p.at >= r.observed_at),
             chosen AS (
-                SELECT n.*, CASE WHEN n.newest_unreachable AND g.obs IS NOT NULL THEN g.obs ELSE n.newest_obs END AS obs
-                FROM newest n ASOF LEFT JOIN (SELECT * FROM bulk_robots WHERE parsed) g
-                     ON n.origin = g.origin AND n.at >= g.observed_at)
-            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, r.observed_at AS obs_at,
-                   coalesce(r.observed_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
-                   (c.odd_url OR coalesce(NOT r.simple, false)
+                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at, r.simple
+                FROM paths p LEFT JOIN bulk_robots r
+                  ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
+            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
+                   coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
+                   (c.odd_url OR coalesce(NOT c.simple, false)
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
                     OR c.url IN (SELECT url FROM bulk_py_urls)
                     OR c.registrable_domain IN (SELECT domain FROM bulk_py_domains)) AS python
-            FROM chosen c LEFT JOIN bulk_robots r ON r.obs = c.obs""",
+            FROM chosen c""",
             params,
         )
         return store.query(
-            """CREATE OR REPLACE TEMP TABLE bulk_keys AS
-            WITH hits AS (
-                SELECT d.doc_id, m.ruleset, min(m.priority) AS priority
-                FROM bulk_docs d JOIN bulk_rules m
-                  ON d.obs = m.obs AND starts_with(d.path, m.prefix) AND d.path LIKE m.pattern ESCAPE '\\'
-                WHERE NOT d.python GROUP BY ALL),
+            f"""CREATE OR REPLACE TEMP TABLE bulk_keys AS
+            WITH candidates AS (  -- rules bucketed by their first characters, short ones everywhere
+                SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
+                FROM bulk_docs d JOIN bulk_rules m ON d.sha = m.sha AND m.bucket = substr(d.path, 1, {BUCKET})
+                WHERE NOT d.python
+                UNION ALL
+                SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
+                FROM bulk_docs d JOIN bulk_rules m ON d.sha = m.sha AND m.bucket IS NULL
+                WHERE NOT d.python),
+            hits AS (
+                SELECT doc_id, ruleset, min(priority) AS priority FROM candidates
+                WHERE starts_with(path, prefix) AND path LIKE pattern ESCAPE '\\' GROUP BY ALL),
             matched AS (
                 SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
                 FROM hits GROUP BY doc_id)
@@ -89,7 +96,7 @@ def key_documents(
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
             SELECT k.key, arg_min(d.url, d.doc_id) AS url, arg_min(d.ref, d.doc_id) AS ref,
                    any_value(d.obs) AS obs, any_value(d.modality) AS modality
-            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) GROUP BY k.key ORDER BY k.key"""
+            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) GROUP BY k.key ORDER BY k.key""",
         )
 
 
