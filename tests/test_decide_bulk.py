@@ -153,6 +153,17 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
             )
             for n, (k, p, when) in enumerate((k, p, w) for k in files for p in paths for w in times)
         ]
+        docs.append(  # a document whose origin was never filled in: found from its URL, as `check` does
+            document_row(
+                doc_id="e" * 32,
+                source_id="s",
+                url="https://a.example/private/y",
+                fetched_at=t0 + timedelta(hours=2),
+                content_sha256="e" * 64,
+                raw_bytes=1,
+                http_status=200,
+            )
+        )
         store.insert("documents", docs)
         policy = make_policy("any-ai-trainer")
         for as_of in (None, t0 + timedelta(days=11)):
@@ -169,7 +180,13 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
             index = EvidenceIndex.load(store, as_of=as_of)
             for doc in docs:
                 when = as_of or doc["fetched_at"]
-                evidence = index.evidence_for(doc["url"], when, reference=doc["fetched_at"] or as_of)
+                evidence = index.evidence_for(
+                    doc["url"],
+                    when,
+                    reference=doc["fetched_at"] or as_of,
+                    origin=doc["origin"],
+                    domain=doc["registrable_domain"],
+                )
                 one = decide(doc["url"], evidence, policy)
                 row = stored[doc["doc_id"]]
                 assert row["decision_id"] == decision_id(doc["doc_id"], policy, as_of, evidence), doc["url"]

@@ -17,9 +17,9 @@ import pyarrow as pa
 
 from scanner.store.store import Store
 
+BUCKET = 4  # rules are joined to paths on this many leading characters of their literal prefix
 # URLs the SQL matcher takes as they are: http(s), printable ASCII with nothing the robots.txt
 # normaliser rewrites (%-escapes, `*`, `$`, `"<>\^`{|}`) and nothing JSON escapes (`"`, `\`).
-BUCKET = 4  # rules are joined to paths on this many leading characters of their literal prefix
 _PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[!#&-)+-;=?-Z\[\]_a-z~]*"
 
 
@@ -67,7 +67,7 @@ def key_documents(
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
             SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
                    coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
-                   (c.odd_url OR coalesce(NOT c.simple, false)
+                   (c.odd_url OR coalesce(NOT c.simple, false) OR c.origin IS NULL OR c.registrable_domain IS NULL
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
                     OR c.url IN (SELECT url FROM bulk_py_urls)
                     OR c.registrable_domain IN (SELECT domain FROM bulk_py_domains)) AS python
