@@ -38,6 +38,8 @@ def decide_all(
     progress: Callable[[int, int], None] | None = None,
     batch: int = 5000,
 ) -> dict[str, int]:
+    """Decide every document with a URL; returns counts. The keyed documents are written in one
+    transaction, the rest in batches: a crash keeps what was committed, a re-run adds the rest."""
     index = EvidenceIndex.load(store, as_of=as_of)
     now = datetime.now(UTC)
     sightings, robots, rules = _robots_tables(index, pol)
