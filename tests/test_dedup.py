@@ -88,6 +88,7 @@ def test_fast_profile_from_arrow_equals_python_list_across_batches(monkeypatch: 
         " ".join(rnd.choice(["alpha", "Beta", "γάμμα", "d3lta", "--", "é"]) for _ in range(rnd.randint(0, 900)))
         for _ in range(300)
     ]
+    texts.append(" ".join(texts))  # one text longer than 8 batches: hashed without the shared powers
     whole = signatures(texts)
     monkeypatch.setattr(minhash, "_TEXT_BATCH", 5000)
     monkeypatch.setattr(minhash, "_BLOCK", 333)

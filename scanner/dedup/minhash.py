@@ -170,7 +170,10 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
     ends = np.flatnonzero(isw & ~after) + 1
     if len(starts) == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.int64)
-    pw, inv = _POWERS.upto(size + 1)
+    if size + 1 <= 8 * _TEXT_BATCH:
+        pw, inv = _POWERS.upto(size + 1)
+    else:  # one very long text: its powers are not worth keeping for the next batches
+        pw, inv = _cumpow(_P, size + 1), _cumpow(_P_INV, size + 1)
     with np.errstate(over="ignore"):
         prefix = np.zeros(size + 1, dtype=np.uint64)
         np.cumsum(_LOWER_NP[data].astype(np.uint64) * pw[:size], out=prefix[1:])
