@@ -349,6 +349,53 @@ def status(
 
 
 # -- live evidence --------------------------------------------------------------------------------
+def extract_signals(store: Store, *, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Fill the `signals` table: every statement of every stored sighting not read yet (each
+    with its evidence sha256, observation time and locator). Idempotent; resumes after a crash."""
+    from scanner.signals.of_evidence import KINDS, evidence_signals
+    from scanner.store import reports
+
+    seen: dict[tuple, list] = {}  # statements per (kind, artefact, status): files repeat across origins
+    sightings = statements = 0
+    now = datetime.now(UTC)
+    for batch in reports.observations_without_signals(store, KINDS, 2000):
+        signal_rows, done = [], []
+        for obs in batch.to_pylist():
+            key = (obs["kind"], obs["evidence_sha256"], obs["http_status"])
+            if key not in seen:
+                try:
+                    seen[key] = evidence_signals(obs["kind"], obs["body"], obs["http_status"])
+                except ValueError as exc:  # stored headers are JSON we wrote: say which one is not
+                    raise ScannerError(f"observation {obs['obs_id']} ({obs['kind']}): unreadable: {exc}") from exc
+            found = seen[key]
+            for i, sig in enumerate(found):
+                signal_rows.append(
+                    {
+                        "signal_id": sha256_hex(f"{obs['obs_id']}/{i}".encode())[:32],
+                        "obs_id": obs["obs_id"],
+                        "evidence_sha256": obs["evidence_sha256"],
+                        "signal": sig.signal,
+                        "category": sig.category,
+                        "statement": sig.statement,
+                        "agents": list(sig.agents),
+                        "scope": sig.scope,
+                        "scope_value": sig.scope_value,
+                        "locator": sig.locator,
+                        "observed_at": obs["observed_at"],
+                        "confidence": sig.confidence,
+                        "lint": list(sig.lint),
+                        "detail": sig.detail,
+                    }
+                )
+            done.append({"obs_id": obs["obs_id"], "signals": len(found), "extracted_at": now})
+        with store.transaction():
+            statements += store.insert("signals", signal_rows)
+            sightings += store.insert("signal_extractions", done)
+        if progress:
+            progress(len(done), 0)
+    return {"sightings": sightings, "signals": statements}
+
+
 def fetch_signals(
     store: Store,
     origins: Sequence[str] = (),

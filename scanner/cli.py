@@ -374,6 +374,18 @@ def decide_cmd(
         _print_rows("Decisions", [stats])
 
 
+@app.command("signals")
+def signals_cmd(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
+    """Read every stored sighting not read yet into the `signals` table: each statement with its
+    agents, scope, locator, evidence sha256 and observation time (for legal queries)."""
+    with Store.open(store) as st, progress_bar("signals") as advance:
+        stats = api.extract_signals(st, progress=advance)
+    if json_out:
+        emit_json(stats)
+    else:
+        _print_rows("Signals", [stats])
+
+
 def _dialect(google: bool):
     from scanner.signals.robots import GOOGLE, RFC9309
 

@@ -835,3 +835,66 @@ def test_reservations_are_never_cancelled_and_order_does_not_matter(rb, tdm, cu,
     shuffled = [art("headers", json.dumps(pairs), url=URL), *resource[1:]]
     rnd.shuffle(shuffled)
     assert decide(URL, Evidence(robots=base.robots, resource=tuple(shuffled)), ANY).verdict == d.verdict
+
+
+# -- the signals table: every statement of a sighting, for no URL in particular -------------------
+def test_evidence_signals_list_every_statement_of_a_file() -> None:
+    from scanner.signals.of_evidence import evidence_signals
+
+    robots = (
+        b"Content-Signal: search=yes\n"
+        b"User-agent: GPTBot\nUser-agent: CCBot\nDisallow: /private\nAllow: /private/open\n"
+        b"Content-Signal: ai-train=no\nContent-Usage: /books/ train-ai=n\n"
+        b"User-agent: *\nDisallow:\n"
+    )
+    found = evidence_signals("robots.txt", robots, 200)
+    rules = [(s.statement, s.agents, s.scope_value, s.locator) for s in found if s.signal == "robots"]
+    assert rules == [
+        ("reserved", ("gptbot", "ccbot"), "/private", "line 4"),
+        ("none", ("gptbot", "ccbot"), "/private/open", "line 5"),
+    ]  # an empty Disallow states nothing
+    signal_train = [s for s in found if s.signal == "content_signal" and s.agents == ("gptbot", "ccbot")]
+    assert signal_train and all(s.statement == "reserved" for s in signal_train)
+    usage = [s for s in found if s.signal == "content_usage_robots"]
+    assert usage and usage[0].scope_value == "/books/" and usage[0].statement == "reserved"
+    assert any(s.signal == "content_signal" and s.confidence == "low" for s in found)  # before any group
+    # what a file fetched without success states
+    assert [s.signal for s in evidence_signals("robots.txt", b"", 503)] == ["robots_unreachable"]
+    assert evidence_signals("robots.txt", b"<html>not found</html>", 404) == []
+    tdm = evidence_signals(
+        "tdmrep.json", b'[{"location": "/a/*", "tdm-reservation": 1}, {"location": "/*", "tdm-reservation": 0}]', 200
+    )
+    assert [(s.statement, s.scope_value) for s in tdm] == [("reserved", "/a/*"), ("permitted", "/*")]
+    ai = evidence_signals("ai.txt", b"User-Agent: *\nDisallow: *.jpg\nAllow: /\n", 200)
+    assert [(s.signal, s.scope_value) for s in ai] == [("ai_txt", "*.jpg")]
+    head = evidence_signals("headers", json.dumps({"x-robots-tag": "noai", "tdm-reservation": "1"}).encode(), 200)
+    assert {s.signal for s in head} == {"x_robots_tag", "tdmrep"}
+
+
+def test_signals_table_agrees_with_status_on_the_demo_store(demo_file: Path, tmp_path: Path) -> None:
+    """The statement `status` shows for a URL is one of the rows `provenance signals` stored for
+    that sighting, with the same locator, evidence and time; a second run reads nothing new."""
+    from scanner import api
+    from scanner.store import Store
+    from tests.conftest import copy_demo
+
+    with Store.open(copy_demo(demo_file, tmp_path)) as store:
+        assert api.extract_signals(store) == {"sightings": 0, "signals": 0}  # the demo ran it
+        answer = api.status("https://www.nytimes.com/", store=store, as_of=datetime(2019, 12, 1, tzinfo=UTC))
+        reason = answer["decision"]["reasons"][0]
+        rows = store.query(
+            "SELECT locator, detail, evidence_sha256, observed_at, agents FROM signals WHERE evidence_sha256 = ? "
+            "AND locator = ?",
+            [reason["evidence_sha256"], reason["locator"]],
+        ).to_pylist()
+        assert rows and rows[0]["agents"] == reason["agents"] and rows[0]["detail"] == reason["detail"].split(" in ")[0]
+        assert rows[0]["observed_at"].isoformat() == reason["observed_at"]
+        assert (
+            store.count("signal_extractions")
+            == store.query(
+                "SELECT count(*) FROM observations WHERE kind IN ('robots.txt', 'ai.txt', 'tdmrep.json', 'headers', "
+                "'html-meta')"
+            )
+            .column(0)[0]
+            .as_py()
+        )

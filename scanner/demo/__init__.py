@@ -54,6 +54,7 @@ def run_demo(
             http_status=item["status"],
             run_id=report.run_id,
         )
+    api.extract_signals(store)
     decisions = api.decide_documents(store, "any-ai-trainer")
     dedup(store, threshold=0.8)
     summary, _ = publish_summary(store, manifest)

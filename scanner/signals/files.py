@@ -70,8 +70,10 @@ class TdmRepFile:
 
     def signal(self, url: str, locator_prefix: str = "tdmrep.json") -> Signal | None:
         rule, lint = self.lookup(url)
-        if rule is None:
-            return None
+        return None if rule is None else self.rule_signal(rule, lint, locator_prefix)
+
+    def rule_signal(self, rule: TdmRule, lint: tuple[str, ...] = (), locator_prefix: str = "tdmrep.json") -> Signal:
+        """What one rule of the file states, for the paths its location matches."""
         detail = f"location {rule.location}: tdm-reservation {rule.reservation}"
         if rule.policy:
             detail += f"; tdm-policy {rule.policy}"

@@ -249,6 +249,14 @@ V7 = [
     "INSERT INTO decisions_v7 SELECT *, NULL FROM decisions",
     "DROP TABLE decisions",
     "ALTER TABLE decisions_v7 RENAME TO decisions",
+    # Every statement of every sighting (scanner.signals.of_evidence), for legal queries; which
+    # sightings were read, so a re-run reads only new ones.
+    "ALTER TABLE signals ADD COLUMN detail VARCHAR",
+    """CREATE TABLE signal_extractions (
+        obs_id VARCHAR PRIMARY KEY,
+        signals INTEGER NOT NULL,            -- statements found (0 is an answer too)
+        extracted_at TIMESTAMPTZ NOT NULL
+    )""",
     """CREATE OR REPLACE VIEW document_verdicts AS
         SELECT * EXCLUDE (rn) FROM (
             SELECT d.* REPLACE (coalesce(d.reasons, o.reasons) AS reasons,

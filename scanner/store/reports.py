@@ -195,3 +195,15 @@ def recently_fetched(store: Store, since) -> set[str]:
         .column(0)
         .to_pylist()
     )
+
+
+def observations_without_signals(store: Store, kinds: tuple[str, ...], rows: int):
+    """Sightings whose statements were not extracted yet, with their bytes, streamed."""
+    return store.stream(
+        """SELECT o.obs_id, o.kind, o.evidence_sha256, o.observed_at, o.http_status, e.body
+        FROM observations o JOIN evidence e ON e.sha256 = o.evidence_sha256
+        WHERE o.kind IN (SELECT unnest(?::VARCHAR[]))
+          AND o.obs_id NOT IN (SELECT obs_id FROM signal_extractions)""",
+        [list(kinds)],
+        rows,
+    )

@@ -30,6 +30,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "signals": ("signal_id",),
     "decisions": ("decision_id",),
     "decision_outcomes": ("outcome",),
+    "signal_extractions": ("obs_id",),
     "dup_clusters": ("method", "doc_id"),
     "blocklist": ("registrable_domain", "list_name"),
     "dedup_signatures": ("doc_id", "params"),

@@ -1,0 +1,111 @@
+"""Every statement one stored artefact makes, for no URL in particular: the store's `signals`.
+
+A decision evaluates an artefact for one URL (`scanner.decide`); a legal query asks what the
+artefact said at all ("every Disallow for GPTBot we saw on example.com, and when"). Both read
+the same parsers. Pure: bytes in, `Signal` records out (without evidence id and time, which the
+sighting adds).
+"""
+
+from __future__ import annotations
+
+import json
+
+from scanner.signals.files import parse_ai_txt, parse_tdmrep
+from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
+from scanner.signals.headers import aipref_signals, content_signal_signals, header_lines, header_signals
+from scanner.signals.html import facts_from_evidence, html_signals
+from scanner.signals.model import Signal
+from scanner.signals.robots import RobotsTxt, parse_robots
+
+KINDS = ("robots.txt", "ai.txt", "tdmrep.json", "headers", "html-meta")  # RSL terms need a URL
+
+
+def evidence_signals(kind: str, body: bytes, http_status: int | None, conservative: bool = True) -> list[Signal]:
+    """The statements of one sighting of a robots.txt, ai.txt or tdmrep.json file, or of a page's
+    headers or meta tags. Files fetched without success state only their fetch outcome."""
+    if kind in ("robots.txt", "ai.txt", "tdmrep.json"):
+        outcome = robots_outcome(http_status)
+        if outcome == UNREACHABLE and kind == "robots.txt":
+            why = f"HTTP {http_status}" if http_status else "no response"
+            return [_unreachable(why)]
+        if outcome != PARSED:
+            return []
+    if kind == "robots.txt":
+        return _robots_statements(parse_robots(body), conservative)
+    if kind == "ai.txt":
+        parsed, _ = parse_ai_txt(body)
+        return _ai_txt_statements(parsed) if parsed else []
+    if kind == "tdmrep.json":
+        tdm = parse_tdmrep(body, conservative)
+        return [tdm.rule_signal(rule) for rule in tdm.rules]
+    if kind == "headers":
+        sigs, tdm, _ = header_signals(header_lines(json.loads(body)), conservative)
+        return [*sigs, *([tdm] if tdm else [])]
+    if kind == "html-meta":
+        return html_signals(facts_from_evidence(body), conservative)
+    return []
+
+
+def _unreachable(why: str) -> Signal:
+    return Signal(
+        "robots_unreachable",
+        "crawl",
+        "reserved",
+        ("*",),
+        "origin",
+        why,
+        "medium",
+        detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
+    )
+
+
+def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:
+    """Each group's rules, Content-Signal and Content-Usage lines, for the group's agents."""
+    out: list[Signal] = []
+    for group in robots.groups:
+        agents = tuple(a for a in group.agents if a) or ("*",)
+        for rule in group.rules:
+            out.append(
+                Signal(
+                    "robots",
+                    "crawl",
+                    "none" if rule.allow else "reserved",
+                    agents,
+                    "path-pattern",
+                    f"line {rule.line}",
+                    "high",
+                    rule.value,
+                    detail=f"{'Allow' if rule.allow else 'Disallow'}: {rule.value}",
+                )
+            )
+        for rec in group.extensions("content-signal"):
+            out += content_signal_signals(rec.value, f"line {rec.line}", agents)
+        for rec in group.extensions("content-usage"):
+            value = rec.value.strip()
+            path, pref = value.partition(" ")[::2] if value.startswith("/") else ("/", value)
+            out += aipref_signals(
+                pref.strip(), "content_usage_robots", f"line {rec.line}", conservative, agents, "path-pattern", path
+            )
+    for group, rec in robots.records("content-signal"):
+        if group is None:  # a Content-Signal line outside any group
+            out += content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")
+    return out
+
+
+def _ai_txt_statements(robots: RobotsTxt) -> list[Signal]:
+    return [
+        Signal(
+            "ai_txt",
+            "train-any",
+            "reserved",
+            tuple(a for a in group.agents if a) or ("*",),
+            "path-pattern",
+            f"ai.txt line {rule.line}",
+            "low",
+            rule.value,
+            detail=f"Disallow: {rule.value}",
+        )
+        for group in robots.groups
+        for rule in group.rules
+        if not rule.allow
+    ]
