@@ -22,7 +22,14 @@ from scanner.signals.files import (
     rsl_signal,
     tdmrep_layers,
 )
-from scanner.signals.from_robots import PARSED, UNREACHABLE, looks_like_challenge, robots_outcome, robots_signals
+from scanner.signals.from_robots import (
+    PARSED,
+    UNREACHABLE,
+    looks_like_challenge,
+    robots_outcome,
+    robots_signals,
+    unreachable_signal,
+)
 from scanner.signals.headers import header_lines, header_signals
 from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
@@ -229,21 +236,7 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
             lint += [x.code for x in parsed.lint if x.code in ("html_body", "truncated", "non_utf8")]
         elif outcome == UNREACHABLE:
             if policy.unreachable_is_disallow:
-                statements += stamp(
-                    [
-                        Signal(
-                            "robots_unreachable",
-                            "crawl",
-                            "reserved",
-                            ("*",),
-                            "origin",
-                            f"HTTP {art.http_status}" if art.http_status else "no response",
-                            "medium",
-                            detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
-                        )
-                    ],
-                    art,
-                )
+                statements += stamp([unreachable_signal(art.http_status)], art)
         else:
             if looks_like_challenge(art.http_status, art.body):
                 lint.append("status_4xx_bot_wall")

@@ -40,6 +40,20 @@ _CHALLENGE_MARKERS = (
 )
 
 
+def unreachable_signal(http_status: int | None) -> Signal:
+    """An unreachable robots.txt (5xx, 429, no response) is a complete disallow (RFC 9309 §2.3.1.4)."""
+    return Signal(
+        "robots_unreachable",
+        "crawl",
+        "reserved",
+        ("*",),
+        "origin",
+        f"HTTP {http_status}" if http_status else "no response",
+        "medium",
+        detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
+    )
+
+
 def looks_like_challenge(status: int | None, body: bytes) -> bool:
     """A WAF/CDN challenge page (HTML, 403/429/503): evidence of edge blocking, not a robots.txt."""
     if status not in (403, 429, 503):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from scanner.signals.files import parse_ai_txt, parse_tdmrep
-from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
+from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, unreachable_signal
 from scanner.signals.headers import aipref_signals, content_signal_signals, header_lines, header_signals
 from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import Signal
@@ -26,8 +26,7 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
     if kind in ("robots.txt", "ai.txt", "tdmrep.json"):
         outcome = robots_outcome(http_status)
         if outcome == UNREACHABLE and kind == "robots.txt":
-            why = f"HTTP {http_status}" if http_status else "no response"
-            return [_unreachable(why)]
+            return [unreachable_signal(http_status)]
         if outcome != PARSED:
             return []
     if kind == "robots.txt":
@@ -44,19 +43,6 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
     if kind == "html-meta":
         return html_signals(facts_from_evidence(body), conservative)
     return []
-
-
-def _unreachable(why: str) -> Signal:
-    return Signal(
-        "robots_unreachable",
-        "crawl",
-        "reserved",
-        ("*",),
-        "origin",
-        why,
-        "medium",
-        detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
-    )
 
 
 def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:
