@@ -19,8 +19,17 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from scanner.decide import Artefact, Decision, Evidence, Policy, _robots, decide, decision_id, licence_urls
-from scanner.evidence import EvidenceIndex
+from scanner.decide import (
+    Decision,
+    Evidence,
+    Policy,
+    _robots,
+    decide,
+    decision_id,
+    has_content_usage,
+    licence_urls,
+)
+from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.robots import like_pattern
 from scanner.store import Store, bulk_decisions
@@ -139,7 +148,7 @@ def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) ->
     """Add a parsed file's rules; False (and no rules) when its decisions depend on more."""
     sha = row["evidence_sha256"]
     parsed = _robots(row["body"], sha)
-    if parsed.records("content-usage") or (index.has_rsl and licence_urls(row["body"], sha)):
+    if has_content_usage(parsed, sha) or (index.has_rsl and licence_urls(row["body"], sha)):
         return False
     width = bulk_decisions.BUCKET
     for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents)):
@@ -155,14 +164,7 @@ def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:
     """`decide()` once per key, on the key's representative document."""
     out: dict[str, list] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256", "id_tail")}
     for k in keys.to_pylist():
-        row = sightings[k["obs"]] if k["obs"] is not None else None
-        robots = (
-            Artefact(
-                "robots.txt", row["url"], row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"]
-            )
-            if row
-            else None
-        )
+        robots = artefact_of(sightings[k["obs"]]) if k["obs"] is not None else None
         evidence = Evidence(robots=robots, reference_time=k["ref"])
         d = decide(k["url"], evidence, pol, modality=k["modality"])
         outcome, reasons = outcome_of(d)

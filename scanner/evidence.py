@@ -14,7 +14,9 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from scanner.corpus.records import sha256_hex
+from scanner.decide import Artefact, Evidence, licence_urls
 from scanner.errors import InputError
+from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.store import Store
 from scanner.urls import split_url
 
@@ -224,7 +226,7 @@ class EvidenceIndex:
         for kind in RESOURCE_KINDS:
             seen = self._newest((url, kind), when)
             if seen:
-                resource.append(_artefact(seen[-1]))
+                resource.append(artefact_of(seen[-1]))
         if not resource and not self.has_rsl:
             return base
         rsl = self._rsl_for(base.robots, resource, when)
@@ -239,9 +241,6 @@ class EvidenceIndex:
     ):
         """What every URL of an origin shares: its robots.txt, TDMRep and ai.txt sightings as of
         `when`, and a blocklist hit on its domain."""
-        from scanner.decide import Evidence
-        from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
-
         per_origin = {}
         for kind in ORIGIN_KINDS:
             seen = self._newest((origin, kind), when) if origin else []
@@ -249,7 +248,7 @@ class EvidenceIndex:
             if chosen is not None and robots_outcome(chosen["http_status"]) == UNREACHABLE:
                 earlier = [r for r in seen if robots_outcome(r["http_status"]) == PARSED]
                 chosen = earlier[-1] if earlier else chosen
-            per_origin[kind] = _artefact(chosen)
+            per_origin[kind] = artefact_of(chosen)
         return Evidence(
             robots=per_origin["robots.txt"],
             tdmrep=per_origin["tdmrep.json"],
@@ -260,8 +259,6 @@ class EvidenceIndex:
 
     def _rsl_for(self, robots, resource, when) -> list:
         """RSL documents named by robots.txt `License:` lines and the page's licence links, if stored."""
-        from scanner.decide import Artefact, licence_urls
-
         if not self.has_rsl:
             return []
         urls: list[str] = []
@@ -270,20 +267,12 @@ class EvidenceIndex:
         for art in resource:
             if art.kind == "html-meta":
                 urls += [urljoin(art.url, u) for u in json.loads(art.body).get("rsl_links", [])]
-        found = []
-        for u in dict.fromkeys(urls):
-            seen = self._newest((u, "rsl"), when)
-            if seen:
-                row = seen[-1]
-                found.append(
-                    Artefact("rsl", u, row["body"], row["evidence_sha256"], row["observed_at"], row["http_status"])
-                )
-        return found
+        newest = (self._newest((u, "rsl"), when) for u in dict.fromkeys(urls))
+        return [artefact_of(seen[-1]) for seen in newest if seen]
 
 
-def _artefact(row: dict | None):
-    from scanner.decide import Artefact
-
+def artefact_of(row: dict | None) -> Artefact | None:
+    """A stored sighting row as the `Artefact` a decision reads."""
     if row is None:
         return None
     return Artefact(

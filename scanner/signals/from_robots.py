@@ -7,7 +7,7 @@ from __future__ import annotations
 from scanner.signals.files import pattern_matches
 from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Signal
-from scanner.signals.robots import RobotsTxt, _url_path
+from scanner.signals.robots import RobotsTxt, Rule, _url_path
 
 # RFC 9309 §2.3.1 access results, by HTTP status of the (final) robots.txt response.
 PARSED, UNAVAILABLE, UNREACHABLE = "parsed", "unavailable", "unreachable"
@@ -40,6 +40,23 @@ _CHALLENGE_MARKERS = (
 )
 
 
+def rule_signal(rule: Rule, agents: tuple[str, ...], where: str = "", lint: tuple[str, ...] = ()) -> Signal:
+    """What one Allow / Disallow line states for its agents: a Disallow reserves the paths it
+    matches; an Allow states nothing beyond "may be crawled"."""
+    return Signal(
+        "robots",
+        "crawl",
+        "none" if rule.allow else "reserved",
+        agents,
+        "path-pattern",
+        f"line {rule.line}",
+        "high",
+        rule.value,
+        lint=lint,
+        detail=f"{'Allow' if rule.allow else 'Disallow'}: {rule.value}{where}",
+    )
+
+
 def unreachable_signal(http_status: int | None) -> Signal:
     """An unreachable robots.txt (5xx, 429, no response) is a complete disallow (RFC 9309 §2.3.1.4)."""
     return Signal(
@@ -70,20 +87,7 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
         where = "the * group" if e.used_fallback else ("group " + ", ".join(e.group_agents))
         if e.rule is not None and not e.rule.allow:
             truncated = tuple(x.code for x in robots.lint if x.code == "truncated")
-            out.append(
-                Signal(
-                    "robots",
-                    "crawl",
-                    "reserved",
-                    who,
-                    "path-pattern",
-                    f"line {e.rule.line}",
-                    "high",
-                    e.rule.value,
-                    lint=truncated,
-                    detail=f"Disallow: {e.rule.value} in {where}",
-                )
-            )
+            out.append(rule_signal(e.rule, who, f" in {where}", truncated))
             continue  # usage preferences apply only to what may be crawled (attach §3)
         rule = f"Allow: {e.rule.value} (line {e.rule.line})" if e.rule else e.reason
         out.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from scanner.signals.files import parse_ai_txt, parse_tdmrep
-from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, unreachable_signal
+from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, rule_signal, unreachable_signal
 from scanner.signals.headers import aipref_signals, content_signal_signals, header_lines, header_signals
 from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import Signal
@@ -50,20 +50,7 @@ def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:
     out: list[Signal] = []
     for group in robots.groups:
         agents = tuple(a for a in group.agents if a) or ("*",)
-        for rule in group.rules:
-            out.append(
-                Signal(
-                    "robots",
-                    "crawl",
-                    "none" if rule.allow else "reserved",
-                    agents,
-                    "path-pattern",
-                    f"line {rule.line}",
-                    "high",
-                    rule.value,
-                    detail=f"{'Allow' if rule.allow else 'Disallow'}: {rule.value}",
-                )
-            )
+        out += [rule_signal(rule, agents) for rule in group.rules]
         for rec in group.extensions("content-signal"):
             out += content_signal_signals(rec.value, f"line {rec.line}", agents)
         for rec in group.extensions("content-usage"):
