@@ -33,7 +33,7 @@ from scanner.signals.from_robots import (
 from scanner.signals.headers import header_lines, header_signals
 from scanner.signals.html import facts_from_evidence, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
-from scanner.signals.robots import _url_path, parse_robots
+from scanner.signals.robots import parse_robots
 
 POLICY_VERSION = "1"
 STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
@@ -390,9 +390,9 @@ def shape_rules(evidence: Evidence, policy: Policy) -> tuple | None:
     return tuple(rs for _, rs in parsed.partition(policy.agents))
 
 
-def path_shape(url: str, rulesets: tuple) -> tuple:
-    """Whether the path is /robots.txt (always allowed) and the rule each set decides it by."""
-    path = _url_path.__wrapped__(url, True)  # each URL once: skip the cache
+def path_shape(path: str, rulesets: tuple) -> tuple:
+    """Whether the (normalised) path is /robots.txt (always allowed) and the rule each set
+    decides it by."""
     if len(rulesets) == 1:
         return (path == "/robots.txt", id(rulesets[0].decide(path)))
     return (path == "/robots.txt", *(id(rs.decide(path)) for rs in rulesets))

@@ -19,8 +19,9 @@ from pathlib import Path
 from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
+from scanner.signals.robots import _url_path, is_plain_authority, path_after
 from scanner.store import Store
-from scanner.urls import origin_parts
+from scanner.urls import _AUTHORITY, origin_parts
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 
@@ -42,8 +43,9 @@ class Checker:
         self.fetch_config = fetch_config
         self._policies: dict[tuple[str, str | None], Policy] = {}
         self._memo: OrderedDict[tuple, Decision] = OrderedDict()
-        self._origins: dict[tuple, tuple] = {}  # (origin, as-of, policy) -> shared evidence, rule sets
-        self._shapes: dict[tuple, Decision] = {}  # (origin, as-of, policy, path shape) -> decision
+        self._origins: dict[tuple, tuple] = {}  # (scheme://authority, agent, policy, as-of) -> `_share`
+        self._shapes: dict[tuple, Decision] = {}  # (origin entry serial, *path shape) -> decision
+        self._serial = 0
         self._lock = threading.Lock()
         self.loaded_at: datetime | None = None
         self.reload(store if isinstance(store, Store) else None)
@@ -78,43 +80,32 @@ class Checker:
         self, url: str, agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
     ) -> Decision:
         key = (url, agent, policy, as_of)
-        found = self._memo.get(key)
-        if found is not None:
-            return found
-        parts = origin_parts(url)
-        if parts is None:
-            raise ScannerError(f"{url!r} is not an http(s) URL with a host")
-        pol = self.policy(policy, agent)
-        if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
-            self._fetch_live(parts.origin)
-        decision = self._decide(url, parts, pol, as_of)
-        with self._lock:
-            self._memo[key] = decision
-            if len(self._memo) > MEMO:
-                self._memo.popitem(last=False)
-        return decision
+        memo = self._memo
+        found = memo.get(key)
+        if found is None:  # single dict operations are atomic: no lock on the hot path
+            found = memo[key] = self._decide(url, agent, policy, as_of)
+            if len(memo) > MEMO:
+                memo.popitem(last=False)
+        return found
 
-    def _decide(self, url: str, parts, pol: Policy, as_of: datetime | None) -> Decision:
+    def _decide(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Decision:
         """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
         the decision is then made once per origin and path shape (`path_shape`) and re-addressed."""
-        index = self.index
-        if index.has_rsl or index.has_resource(url):
-            return decide(
-                url, index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain), pol
-            )
-        origin_key = (parts.origin, as_of, id(pol))  # policies live as long as the checker
+        authority = _AUTHORITY.match(url)
+        origin_key = (authority.group(0) if authority else url, agent, policy, as_of)
         shared = self._origins.get(origin_key)
         if shared is None:
-            evidence = index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
-            shared = (evidence, shape_rules(evidence, pol))
+            shared = self._share(url, agent, policy, as_of)
             with self._lock:
                 if len(self._origins) > MEMO:
                     self._origins.clear()
                 self._origins[origin_key] = shared
-        evidence, rulesets = shared
-        if rulesets is None:
+        parts, pol, evidence, rulesets, serial = shared
+        if rulesets is None or self.index.has_resource(url):
+            evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
             return decide(url, evidence, pol)
-        shape_key = (origin_key, path_shape(url, rulesets))
+        path = path_after(url[authority.end() :]) if serial >= 0 else _url_path.__wrapped__(url, True)
+        shape_key = (abs(serial), *path_shape(path, rulesets))
         template = self._shapes.get(shape_key)
         if template is None:
             template = decide(url, evidence, pol)
@@ -123,6 +114,22 @@ class Checker:
                     self._shapes.clear()
                 self._shapes[shape_key] = template
         return template if template.url == url else template.at(url)
+
+    def _share(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> tuple:
+        """What every URL of one origin shares: its parts, the policy, the origin's evidence and
+        the rule sets paths are matched against (None: each URL is decided on its own)."""
+        parts = origin_parts(url)
+        if parts is None:
+            raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+        pol = self.policy(policy, agent)
+        if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
+            self._fetch_live(parts.origin)
+        if self.index.has_rsl:
+            return parts, pol, None, None, 0
+        evidence = self.index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
+        self._serial += 1  # names this entry in shape keys; negative: paths need the full URL split
+        plain = is_plain_authority(_AUTHORITY.match(url).group(0))
+        return parts, pol, evidence, shape_rules(evidence, pol), self._serial if plain else -self._serial
 
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None

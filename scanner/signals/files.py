@@ -17,11 +17,10 @@ from scanner.signals.model import Signal
 from scanner.signals.robots import (
     RFC9309,
     RobotsTxt,
-    _compile,
     _normalise,
     _url_path,
-    _wild_match,
     parse_robots,
+    rule_matches,
 )
 
 MAX_FILE_BYTES = 1 << 20  # tdmrep.json and RSL documents: 1 MiB (spec §6.2, §12.3)
@@ -29,17 +28,7 @@ MAX_FILE_BYTES = 1 << 20  # tdmrep.json and RSL documents: 1 MiB (spec §6.2, §
 
 # -- path patterns shared by tdmrep.json `location` and RSL `<content url>` (RFC 9309 matching) --
 def pattern_matches(pattern: str, url: str) -> bool:
-    from scanner.signals.robots import Rule
-
-    kind, literal, parts, _needle, _ = _compile(
-        Rule(False, pattern, _normalise(pattern, is_pattern=True, dialect=RFC9309), 0)
-    )
-    path = _url_path(url, True)
-    if kind == 0:
-        return path.startswith(literal)
-    if kind == 1:
-        return path == literal
-    return path.startswith(literal) and _wild_match(parts, kind == 3, path)
+    return rule_matches(_normalise(pattern, is_pattern=True, dialect=RFC9309), _url_path(url, True))
 
 
 # -- TDMRep /.well-known/tdmrep.json --------------------------------------------------------------

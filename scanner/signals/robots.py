@@ -12,7 +12,7 @@ splits groups at unknown records, prefix-matches agent tokens and needs decoded 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -255,28 +255,80 @@ def _first_of(text: str, chars: str, start: int) -> int:
 
 
 # -- matching --------------------------------------------------------------------------------
-_PREFIX = 3  # rules are bucketed by the first 3 characters of their literal prefix
+_ALTERNATIVES = 16  # rules per regex alternation before `_Matcher` splits by prefix
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
-_LITERAL, _EXACT, _WILD, _WILD_ANCHORED = 0, 1, 2, 3
+_SCAN_FIRST = 32  # paths decided by a plain scan before a rule set is compiled (compiling costs)
+_UNSEEN = object()  # a memo miss (None is a memoised "no rule matched")
 
 
-def _compile(rule: Rule) -> tuple[int, str, tuple[str, ...], str, Rule]:
-    """A rule as (kind, literal prefix, `*`-split parts, needle, rule).
-
-    The needle (the longest literal part after the first `*`) must occur in any path the rule
-    matches: one C-level `in` rejects most wildcard rules before the part-by-part match.
-    """
-    pattern = rule.pattern
+def _regex(pattern: str) -> str:
+    """A rule as a regular expression matching exactly the paths it matches, in linear time:
+    each `*` between literal parts finds the leftmost occurrence and commits (an atomic group),
+    as `_wild_match` does, so a hostile pattern cannot make the engine backtrack."""
     anchored = pattern.endswith("$")
-    body = pattern[:-1] if anchored else pattern
-    if "*" not in body:
-        return (_EXACT if anchored else _LITERAL), body, (), "", rule
-    parts = tuple(body.split("*"))
-    needle = max(parts[1:], key=len)
-    return (_WILD_ANCHORED if anchored else _WILD), parts[0], parts, needle, rule
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    while not anchored and len(parts) > 1 and parts[-1] == "":
+        parts.pop()  # a trailing `*` matches anything, including nothing
+    rx = re.escape(parts[0]) + "".join(f"(?>.*?{re.escape(p)})" for p in parts[1 : -1 if anchored else None])
+    if anchored:
+        rx += (".*" + re.escape(parts[-1]) if len(parts) > 1 else "") + r"\Z"
+    return rx
 
 
-def _wild_match(parts: tuple[str, ...], anchored: bool, path: str) -> bool:
+class _Matcher:
+    """Rules in priority order as a tree of regex alternations keyed by literal prefix.
+
+    In one alternation the first alternative that matches is the deciding rule of that subset
+    (`lastindex` names it). A node with more than `_ALTERNATIVES` rules keeps those whose
+    literal prefix is shorter than `width` and hands the rest to children keyed by their first
+    `width` characters (doubling the width each level), so a file with thousands of rules tests
+    a few small alternations per path. The winner is the highest-priority hit on the way down.
+    """
+
+    __slots__ = ("children", "rank", "rx", "width")
+
+    def __init__(self, ranked: list[tuple[int, str]], width: int = 3) -> None:
+        self.width = width
+        self.children: dict[str, _Matcher] = {}
+        here = ranked
+        if len(ranked) > _ALTERNATIVES and width <= 256:
+            here = []
+            below: dict[str, list[tuple[int, str]]] = {}
+            for rank, pattern in ranked:
+                literal = pattern.removesuffix("$").split("*", 1)[0]
+                if len(literal) < width:
+                    here.append((rank, pattern))
+                else:
+                    below.setdefault(literal[:width], []).append((rank, pattern))
+            self.children = {k: _Matcher(v, width * 2) for k, v in below.items()}
+        self.rank = tuple(rank for rank, _ in here)
+        alternatives = "|".join(f"({_regex(pattern)})" for _, pattern in here)
+        self.rx = re.compile(alternatives, re.DOTALL) if here else None
+
+    def first(self, path: str) -> int | None:
+        """The rank (position in priority order) of the first rule that matches the path."""
+        best = None
+        node: _Matcher | None = self
+        while node is not None:
+            if node.rx is not None:
+                m = node.rx.match(path)
+                if m is not None and (best is None or node.rank[m.lastindex - 1] < best):
+                    best = node.rank[m.lastindex - 1]
+            node = node.children.get(path[: node.width]) if node.children else None
+        return best
+
+
+def rule_matches(pattern: str, path: str) -> bool:
+    """Whether a normalised rule pattern matches a normalised path, uncompiled (for patterns
+    tried only a few times)."""
+    if "*" not in pattern:
+        return path == pattern[:-1] if pattern.endswith("$") else path.startswith(pattern)
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    return path.startswith(parts[0]) and _wild_match(parts, anchored, path)
+
+
+def _wild_match(parts: Sequence[str], anchored: bool, path: str) -> bool:
     """Linear `*` matching: literal parts found left to right (no regex, no backtracking)."""
     pos = len(parts[0])  # the first part is a prefix, checked by the caller
     for part in parts[1:-1]:
@@ -293,11 +345,11 @@ def _wild_match(parts: tuple[str, ...], anchored: bool, path: str) -> bool:
 class _RuleSet:
     """The merged rules that apply to one agent, most specific first (Allow first on ties).
 
-    Rules are bucketed by the first characters of their literal prefix, so a decision only
-    tests rules that can match the path; each bucket keeps the global priority order.
+    Paths are matched by a `_Matcher`, built once the set has decided a few paths: bulk decide
+    only reads `ordered`, and a set asked about once is scanned rather than compiled.
     """
 
-    __slots__ = ("buckets", "fallback", "groups", "memo", "ordered", "short")
+    __slots__ = ("fallback", "groups", "matcher", "memo", "ordered")
 
     def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
         self.groups = groups
@@ -311,44 +363,26 @@ class _RuleSet:
             ]
         rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
         self.ordered = tuple(rules)  # priority order: the first rule that matches decides
-        buckets: dict[str, list] = {}
-        short: list = []
-        for c in map(_compile, rules):  # in priority order, so every bucket stays ordered
-            if len(c[1]) >= _PREFIX:
-                key = c[1][:_PREFIX]
-                if key not in buckets:
-                    buckets[key] = list(short)
-                buckets[key].append(c)
-            else:
-                short.append(c)
-                for bucket in buckets.values():
-                    bucket.append(c)
-        self.short = tuple(short)
-        self.buckets = {k: tuple(v) for k, v in buckets.items()}
+        self.matcher: _Matcher | None = None
         self.memo: dict[str, Rule | None] = {}
 
     def decide(self, path: str) -> Rule | None:
         """The deciding rule for a path, memoised: agents that share a group share this set."""
-        try:
-            return self.memo[path]
-        except KeyError:
-            pass
-        found = None
-        for kind, literal, parts, needle, rule in self.buckets.get(path[:_PREFIX], self.short):
-            if kind == _LITERAL:
-                if path.startswith(literal):
-                    found = rule
-                    break
-            elif kind == _EXACT:
-                if path == literal:
-                    found = rule
-                    break
-            elif needle in path and path.startswith(literal) and _wild_match(parts, kind == _WILD_ANCHORED, path):
-                found = rule
-                break
-        if len(self.memo) >= _MEMO_SIZE:
-            self.memo.clear()
-        self.memo[path] = found
+        memo = self.memo
+        found = memo.get(path, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
+        if self.matcher is None:  # a set asked about once (bulk decide) is not worth compiling
+            if len(memo) < _SCAN_FIRST:
+                found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
+                memo[path] = found
+                return found
+            self.matcher = _Matcher([(i, r.pattern) for i, r in enumerate(self.ordered)])
+        rank = self.matcher.first(path)
+        found = None if rank is None else self.ordered[rank]
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[path] = found
         return found
 
 
@@ -367,15 +401,26 @@ _RESERVED_ESCAPE = re.compile(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])")
 _HTTP_URL = re.compile(r"https?://[^/?;#]*", re.IGNORECASE)
 
 
+def is_plain_authority(prefix: str) -> bool:
+    """Whether `prefix` (scheme://authority) is where `_url_path` splits every URL starting with
+    it, so `path_after` may take the rest directly."""
+    return _HTTP_URL.fullmatch(prefix) is not None
+
+
+def path_after(rest: str, rfc: bool = True) -> str:
+    """The normalised path+query from what follows a URL's authority (see `_url_path`)."""
+    rest = rest.split("#", 1)[0]
+    path = rest if rest[:1] == "/" else "/" + rest
+    return _normalise(path, is_pattern=False, dialect=RFC9309 if rfc else GOOGLE)
+
+
 @lru_cache(maxsize=65536)
 def _url_path(url: str, rfc: bool) -> str:
     """Normalised path+query of a URL, cached: pipelines ask about the same URL for many agents."""
     m = _HTTP_URL.match(url)
     if m:
-        rest = url[m.end() :].split("#", 1)[0]
-        path = rest if rest[:1] == "/" else "/" + rest
-    else:
-        path = path_of(url)
+        return path_after(url[m.end() :], rfc)
+    path = path_of(url)
     return _normalise(path, is_pattern=False, dialect=RFC9309 if rfc else GOOGLE)
 
 
