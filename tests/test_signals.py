@@ -672,12 +672,97 @@ def _rs07():
     assert [(s.signal, s.scope_value) for s in sigs] == [("rsl", "https://e.example/license.xml")]
 
 
+def _c2pa(label: str, entries: dict, *, tamper: bool = False, trusted: bool = True) -> list:
+    """The signals of a PNG really signed by the C2PA SDK, read back and validated offline."""
+    from scanner.signals.c2pa import asset_signals
+    from tests._c2pa import credentials, signed_png
+
+    anchors = credentials()[2] if trusted else None
+    return asset_signals(signed_png(label, {"entries": entries}, tamper=tamper), "image/png", trust_anchors=anchors)
+
+
+def _rows(sigs) -> list[tuple]:
+    return [(s.detail.split(":")[0], s.category, s.statement, s.confidence) for s in sigs]
+
+
 @vector("CP01")
 def _cp01():
-    pytest.skip("C2PA/CAWG manifests are not read yet (README: not implemented)")
+    sigs = _c2pa("cawg.training-mining", {"cawg.ai_generative_training": {"use": "notAllowed"}})
+    assert _rows(sigs) == [("cawg.ai_generative_training", "train-ai", "reserved", "high")]
+    assert decide(URL, Evidence(asset=tuple(sigs)), ANY).verdict == "reserved"
+    untrusted = _c2pa("cawg.training-mining", {"cawg.ai_generative_training": {"use": "notAllowed"}}, trusted=False)
+    assert untrusted[0].confidence == "medium" and "c2pa_untrusted_credential" in untrusted[0].lint
 
 
-OTHER["CP02"] = OTHER["CP03"] = OTHER["CP04"] = OTHER["CP05"] = _cp01
+@vector("CP02")
+def _cp02():
+    sigs = _c2pa("c2pa.training-mining", {"c2pa.ai_training": {"use": "constrained", "constraint_info": "ask us"}})
+    assert _rows(sigs) == [("c2pa.ai_training", "train-any", "reserved", "high")]
+    assert sigs[0].detail == "c2pa.ai_training: constrained (ask us)"
+    assert decide(URL, Evidence(asset=tuple(sigs)), ANY).verdict == "reserved"
+
+
+_ALL_ALLOWED = {
+    f"cawg.{k}": {"use": "allowed"} for k in ("data_mining", "ai_inference", "ai_training", "ai_generative_training")
+}
+
+
+@vector("CP03")
+def _cp03():
+    sigs = _c2pa("cawg.training-mining", _ALL_ALLOWED)
+    assert sorted((s.category, s.statement) for s in sigs) == [
+        ("ai-input", "permitted"),
+        ("tdm", "permitted"),
+        ("train-ai", "permitted"),
+        ("train-any", "permitted"),
+    ]
+    assert decide(URL, Evidence(asset=tuple(sigs)), ANY).verdict == "allowed"  # checked, nothing reserved
+
+
+@vector("CP04")
+def _cp04():
+    sigs = _c2pa("cawg.training-mining", _ALL_ALLOWED, tamper=True)
+    assert {s.statement for s in sigs} == {"none"} and len(sigs) == 4
+    assert all({"c2pa_invalid_manifest", "c2pa_unvalidated_permission"} <= set(s.lint) for s in sigs)
+    reserved = _c2pa("cawg.training-mining", {"cawg.ai_training": {"use": "notAllowed"}}, tamper=True)
+    assert _rows(reserved) == [("cawg.ai_training", "train-any", "reserved", "low")]  # kept, trusted less
+
+
+@vector("CP05")
+def _cp05():
+    sigs = _c2pa("cawg.training-mining", {"cawg.data_mining": {"use": "notAllowed"}})
+    assert _rows(sigs) == [("cawg.data_mining", "tdm", "reserved", "high")]
+    assert sigs[0].covers("train-ai")
+    assert decide(URL, Evidence(asset=tuple(sigs)), ANY).verdict == "reserved"
+
+
+def test_c2pa_assets_without_or_with_unreadable_manifests() -> None:
+    from scanner.signals.c2pa import asset_signals, c2pa_signals
+    from tests._c2pa import png, signed_png
+
+    assert asset_signals(png(), "image/png") == []
+    signed = signed_png("cawg.training-mining", {"entries": {"cawg.ai_training": {"use": "notAllowed"}}})
+    cut = signed[: len(signed) // 2]  # the manifest store is cut short
+    (sig,) = asset_signals(cut, "image/png")
+    assert (sig.statement, sig.lint) == ("none", ("c2pa_unreadable",)) and sig.detail
+    # only the active manifest speaks for the asset; CAWG 1.0 flat entries are read, with lint
+    store = {
+        "active_manifest": "urn:a",
+        "validation_state": "Valid",
+        "manifests": {
+            "urn:a": {
+                "assertions": [{"label": "cawg.training-mining", "data": {"cawg.ai_training": {"use": "notAllowed"}}}]
+            },
+            "urn:ingredient": {
+                "assertions": [
+                    {"label": "cawg.training-mining", "data": {"entries": {"cawg.data_mining": {"use": "allowed"}}}}
+                ]
+            },
+        },
+    }
+    (flat,) = c2pa_signals(store)
+    assert (flat.category, flat.statement, flat.confidence) == ("train-any", "reserved", "medium")
+    assert "c2pa_no_entries_map" in flat.lint
 
 
 @vector("IP01")

@@ -16,6 +16,7 @@ SIGNALS = (
     "content_usage_robots",
     "content_signal",
     "rsl",
+    "c2pa",
     "iptc_dmi",
     "licence_markup",
     "blocklist",
