@@ -371,7 +371,7 @@ def decide_cmd(
     if json_out:
         emit_json(stats)
     else:
-        _print_rows("Decisions", [stats])
+        _print_rows("Decisions", [stats], [c for c in stats if c != "seconds"])
 
 
 @app.command("signals")

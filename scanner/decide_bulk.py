@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -49,9 +50,12 @@ def decide_all(
 ) -> dict[str, int]:
     """Decide every document with a URL; returns counts. The keyed documents are written in one
     transaction, the rest in batches: a crash keeps what was committed, a re-run adds the rest."""
+    clock = _Clock()
     index = EvidenceIndex.load(store, as_of=as_of)
     now = datetime.now(UTC)
+    clock.lap("evidence")
     sightings, robots, rules = _robots_tables(index, pol)
+    clock.lap("rules")
     keys = bulk_decisions.key_documents(
         store,
         robots,
@@ -61,8 +65,10 @@ def decide_all(
         python_domains=sorted(index.blocklist),
         as_of=as_of,
     )
+    clock.lap("keys")
     try:
         outcomes = _outcomes(keys, sightings, pol)
+        clock.lap("outcomes")
         meta = {
             "policy": pol.name,
             "version": pol.version,
@@ -73,6 +79,7 @@ def decide_all(
             "run_id": run_id,
         }
         new, counts = bulk_decisions.write_decisions(store, outcomes, meta)
+        clock.lap("write")
         bulk = sum(counts.values())
         if progress:
             progress(bulk, 0)
@@ -82,7 +89,27 @@ def decide_all(
     for verdict in _VERDICTS:
         counts.setdefault(verdict, 0)
     new += _one_by_one(store, rest, index, pol, as_of, run_id, now, counts, progress, batch)
-    return {"documents": bulk + len(rest), "bulk_documents": bulk, "new_decisions": new, **counts}
+    clock.lap("one_by_one")
+    return {
+        "documents": bulk + len(rest),
+        "bulk_documents": bulk,
+        "new_decisions": new,
+        **counts,
+        "seconds": clock.laps,
+    }
+
+
+class _Clock:
+    """Seconds per phase, kept with the run's stats: where a slow decide spent its time."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps[phase] = round(now - self._last, 3)
+        self._last = now
 
 
 def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Table, pa.Table]:

@@ -257,7 +257,7 @@ def _first_of(text: str, chars: str, start: int) -> int:
 # -- matching --------------------------------------------------------------------------------
 _ALTERNATIVES = 16  # rules per regex alternation before `_Matcher` splits by prefix
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
-_SCAN_FIRST = 32  # paths decided by a plain scan before a rule set is compiled (compiling costs)
+_SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `_Matcher`
 _UNSEEN = object()  # a memo miss (None is a memoised "no rule matched")
 
 
@@ -276,16 +276,18 @@ def _regex(pattern: str) -> str:
 
 
 class _Matcher:
-    """Rules in priority order as a tree of regex alternations keyed by literal prefix.
+    """Rules in priority order as a tree keyed by literal prefix, so a file with thousands of
+    rules tests a few per path.
 
-    In one alternation the first alternative that matches is the deciding rule of that subset
-    (`lastindex` names it). A node with more than `_ALTERNATIVES` rules keeps those whose
-    literal prefix is shorter than `width` and hands the rest to children keyed by their first
-    `width` characters (doubling the width each level), so a file with thousands of rules tests
-    a few small alternations per path. The winner is the highest-priority hit on the way down.
+    A node with more than `_ALTERNATIVES` rules keeps those whose literal prefix is shorter than
+    `width` and hands the rest to children keyed by their first `width` characters (doubling the
+    width each level). A node's own rules are tried in priority order; when many short-prefixed
+    ones stay in one node they become one regex alternation, in which the first alternative that
+    matches is the deciding rule (`lastindex` names it). The winner is the highest-priority hit on
+    the way down.
     """
 
-    __slots__ = ("children", "rank", "rx", "width")
+    __slots__ = ("children", "rank", "rules", "rx", "width")
 
     def __init__(self, ranked: list[tuple[int, str]], width: int = 3) -> None:
         self.width = width
@@ -302,8 +304,15 @@ class _Matcher:
                     below.setdefault(literal[:width], []).append((rank, pattern))
             self.children = {k: _Matcher(v, width * 2) for k, v in below.items()}
         self.rank = tuple(rank for rank, _ in here)
-        alternatives = "|".join(f"({_regex(pattern)})" for _, pattern in here)
-        self.rx = re.compile(alternatives, re.DOTALL) if here else None
+        self.rx: re.Pattern | None = None
+        self.rules: tuple[tuple[int, str, bool, str], ...] = ()
+        if len(here) > _ALTERNATIVES:  # compiling costs; only worth it for many rules
+            self.rx = re.compile("|".join(f"({_regex(pattern)})" for _, pattern in here), re.DOTALL)
+        else:  # (rank, literal prefix, whether the prefix is the whole rule, pattern)
+            self.rules = tuple(
+                (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), p)
+                for rank, p in here
+            )
 
     def first(self, path: str) -> int | None:
         """The rank (position in priority order) of the first rule that matches the path."""
@@ -314,6 +323,13 @@ class _Matcher:
                 m = node.rx.match(path)
                 if m is not None and (best is None or node.rank[m.lastindex - 1] < best):
                     best = node.rank[m.lastindex - 1]
+            else:
+                for rank, literal, whole, pattern in node.rules:
+                    if best is not None and rank > best:
+                        break
+                    if path.startswith(literal) and (whole or rule_matches(pattern, path)):
+                        best = rank
+                        break
             node = node.children.get(path[: node.width]) if node.children else None
         return best
 
