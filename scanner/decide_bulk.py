@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -47,9 +48,10 @@ def decide_all(
     run_id: str,
     progress: Callable[[int, int], None] | None = None,
     batch: int = 5000,
-) -> dict[str, int]:
-    """Decide every document with a URL; returns counts. The keyed documents are written in one
-    transaction, the rest in batches: a crash keeps what was committed, a re-run adds the rest."""
+) -> dict[str, Any]:
+    """Decide every document with a URL; returns counts and the seconds each phase took. The
+    keyed documents are written in one transaction, the rest in batches: a crash keeps what was
+    committed, a re-run adds the rest."""
     clock = _Clock()
     index = EvidenceIndex.load(store, as_of=as_of)
     now = datetime.now(UTC)

@@ -73,6 +73,8 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
                 )
         store.insert("documents", docs)
         stats = api.decide_documents(store, "any-ai-trainer")
+        run_stats = json.loads(store.query("SELECT stats FROM runs WHERE command = 'decide'").column(0)[0].as_py())
+        assert list(run_stats["seconds"]) == ["evidence", "rules", "keys", "outcomes", "write", "one_by_one"]
         stored = {
             r["doc_id"]: r
             for r in store.query("SELECT doc_id, decision_id, verdict, reasons FROM document_verdicts").to_pylist()

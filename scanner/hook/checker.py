@@ -9,6 +9,7 @@ without stored evidence are fetched through `crawlers/` (cached, rate-limited) a
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import OrderedDict
@@ -45,7 +46,7 @@ class Checker:
         self._memo: OrderedDict[tuple, Decision] = OrderedDict()
         self._origins: dict[tuple, tuple] = {}  # (scheme://authority, agent, policy, as-of) -> `_share`
         self._shapes: dict[tuple, Decision] = {}  # (origin entry serial, *path shape) -> decision
-        self._serial = 0
+        self._serials = itertools.count(1)  # names each `_share` entry in shape keys (atomic)
         self._lock = threading.Lock()
         self.loaded_at: datetime | None = None
         self.reload(store if isinstance(store, Store) else None)
@@ -127,9 +128,9 @@ class Checker:
         if self.index.has_rsl:
             return parts, pol, None, None, 0
         evidence = self.index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
-        self._serial += 1  # names this entry in shape keys; negative: paths need the full URL split
+        serial = next(self._serials)  # negative: paths need the full URL split
         plain = is_plain_authority(_AUTHORITY.match(url).group(0))
-        return parts, pol, evidence, shape_rules(evidence, pol), self._serial if plain else -self._serial
+        return parts, pol, evidence, shape_rules(evidence, pol), serial if plain else -serial
 
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None

@@ -255,7 +255,7 @@ def _first_of(text: str, chars: str, start: int) -> int:
 
 
 # -- matching --------------------------------------------------------------------------------
-_ALTERNATIVES = 16  # rules per regex alternation before `_Matcher` splits by prefix
+_ALTERNATIVES = 16  # rules a `_Matcher` node tries one by one; past that it splits by prefix
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
 _SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `_Matcher`
 _UNSEEN = object()  # a memo miss (None is a memoised "no rule matched")
@@ -303,11 +303,12 @@ class _Matcher:
                 else:
                     below.setdefault(literal[:width], []).append((rank, pattern))
             self.children = {k: _Matcher(v, width * 2) for k, v in below.items()}
-        self.rank = tuple(rank for rank, _ in here)
         self.rx: re.Pattern | None = None
+        self.rank: tuple[int, ...] = ()
         self.rules: tuple[tuple[int, str, bool, str], ...] = ()
         if len(here) > _ALTERNATIVES:  # compiling costs; only worth it for many rules
             self.rx = re.compile("|".join(f"({_regex(pattern)})" for _, pattern in here), re.DOTALL)
+            self.rank = tuple(rank for rank, _ in here)
         else:  # (rank, literal prefix, whether the prefix is the whole rule, pattern)
             self.rules = tuple(
                 (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), p)
