@@ -385,7 +385,7 @@ def shape_rules(evidence: Evidence, policy: Policy) -> tuple | None:
     if art is None or robots_outcome(art.http_status) != PARSED:
         return ()
     parsed = _robots(art.body, art.sha256)
-    if has_content_usage(parsed, art.sha256):
+    if has_content_usage(parsed):
         return None
     return tuple(rs for _, rs in parsed.partition(policy.agents))
 
@@ -398,13 +398,10 @@ def path_shape(path: str, rulesets: tuple) -> tuple:
     return (path == "/robots.txt", *(id(rs.decide(path)) for rs in rulesets))
 
 
-def has_content_usage(parsed, sha256: str) -> bool:
-    """Whether a robots.txt has Content-Usage lines (path-scoped: rule hits alone do not decide)."""
-    key = "content-usage:" + sha256
-    found = _PARSED_ROBOTS.get(key)
-    if found is None:
-        found = _PARSED_ROBOTS[key] = bool(parsed.records("content-usage"))
-    return found
+def has_content_usage(parsed) -> bool:
+    """Whether a robots.txt has Content-Usage lines (path-scoped: rule hits alone do not decide).
+    Asked once per file or origin, never per URL."""
+    return bool(parsed.records("content-usage"))
 
 
 def decision_id(doc_or_url: str, policy: Policy, as_of: datetime | None, evidence: Evidence) -> str:

@@ -177,7 +177,7 @@ def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) ->
     """Add a parsed file's rules; False (and no rules) when its decisions depend on more."""
     sha = row["evidence_sha256"]
     parsed = _robots(row["body"], sha)
-    if has_content_usage(parsed, sha) or (index.has_rsl and licence_urls(row["body"], sha)):
+    if has_content_usage(parsed) or (index.has_rsl and licence_urls(row["body"], sha)):
         return False
     width = bulk_decisions.BUCKET
     for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents)):
@@ -238,14 +238,7 @@ def _one_by_one(
     outcomes: dict[str, dict] = {}
     new = 0
     for doc in docs:
-        when = as_of or doc["fetched_at"]
-        evidence = index.evidence_for(
-            doc["url"],
-            when,
-            reference=doc["fetched_at"] or as_of,
-            origin=doc["origin"],
-            domain=doc["registrable_domain"],
-        )
+        evidence = index.document_evidence(doc, as_of)
         d = decide(doc["url"], evidence, pol, modality=doc["modality"] or "text")
         counts[d.verdict] += 1
         outcome, reasons = outcome_of(d)

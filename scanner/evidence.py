@@ -232,6 +232,17 @@ class EvidenceIndex:
         rsl = self._rsl_for(base.robots, resource, when)
         return replace(base, rsl=tuple(rsl), resource=tuple(resource))
 
+    def document_evidence(self, doc: dict, as_of: datetime | None):
+        """The `Evidence` a stored document is judged by: as of `as_of`, else as of its own fetch
+        time; staleness is measured from its fetch time (or `as_of` when it has none)."""
+        return self.evidence_for(
+            doc["url"],
+            as_of or doc["fetched_at"],
+            reference=doc["fetched_at"] or as_of,
+            origin=doc["origin"],
+            domain=doc["registrable_domain"],
+        )
+
     def has_resource(self, url: str) -> bool:
         """Whether the URL has evidence of its own (headers, meta), beyond its origin's."""
         return url in self.resource_urls

@@ -38,6 +38,22 @@ PATHS = [
 ]
 
 
+def _document(n: int, host: str, path: str, fetched: datetime | None) -> dict:
+    return document_row(
+        doc_id=f"{n:032x}",
+        source_id="s",
+        url=f"https://{host}{path}",
+        origin=f"https://{host}",
+        host=host,
+        registrable_domain=host,
+        fetched_at=fetched,
+        content_sha256=f"{n:064x}",
+        raw_bytes=1,
+        token_count=1,
+        http_status=200,
+    )
+
+
 def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) -> None:
     with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
         bodies = [tar.extractfile(m).read() for m in list(tar)[:400] if m.isfile()]
@@ -56,21 +72,7 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
             for j, path in enumerate(PATHS):
                 n = i * len(PATHS) + j
                 fetched = seen + timedelta(hours=1 if j % 2 else 48)  # fresh and stale evidence
-                docs.append(
-                    document_row(
-                        doc_id=f"{n:032x}",
-                        source_id="s",
-                        url=f"https://s{i}.example{path}",
-                        origin=f"https://s{i}.example",
-                        host=f"s{i}.example",
-                        registrable_domain=f"s{i}.example",
-                        fetched_at=fetched,
-                        content_sha256=f"{n:064x}",
-                        raw_bytes=1,
-                        token_count=1,
-                        http_status=200,
-                    )
-                )
+                docs.append(_document(n, f"s{i}.example", path, fetched))
         store.insert("documents", docs)
         stats = api.decide_documents(store, "any-ai-trainer")
         run_stats = json.loads(store.query("SELECT stats FROM runs WHERE command = 'decide'").column(0)[0].as_py())
@@ -83,13 +85,7 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
         checker = Checker(store)
     policy = make_policy("any-ai-trainer")
     for doc in docs:
-        evidence = index.evidence_for(
-            doc["url"],
-            doc["fetched_at"],
-            reference=doc["fetched_at"],
-            origin=doc["origin"],
-            domain=doc["registrable_domain"],
-        )
+        evidence = index.document_evidence(doc, None)
         one = decide(doc["url"], evidence, policy)
         row = stored[doc["doc_id"]]
         assert row["decision_id"] == decision_id(doc["doc_id"], policy, None, evidence), doc["url"]
@@ -139,22 +135,8 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
     with Store.open(tmp_path / "t.duckdb") as store:
         write_observations(store, obs)
         store.insert("blocklist", [{"registrable_domain": "d.example", "list_name": "piracy", "reason": "listed"}])
-        docs = [
-            document_row(
-                doc_id=f"{n:032x}",
-                source_id="s",
-                url=f"https://{k}.example{p}",
-                origin=f"https://{k}.example",
-                host=f"{k}.example",
-                registrable_domain=f"{k}.example",
-                fetched_at=when,
-                content_sha256=f"{n:064x}",
-                raw_bytes=1,
-                token_count=1,
-                http_status=200,
-            )
-            for n, (k, p, when) in enumerate((k, p, w) for k in files for p in paths for w in times)
-        ]
+        combos = ((k, p, w) for k in files for p in paths for w in times)
+        docs = [_document(n, f"{k}.example", p, when) for n, (k, p, when) in enumerate(combos)]
         docs.append(  # a document whose origin was never filled in: found from its URL, as `check` does
             document_row(
                 doc_id="e" * 32,
@@ -181,20 +163,13 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
             }
             index = EvidenceIndex.load(store, as_of=as_of)
             for doc in docs:
-                when = as_of or doc["fetched_at"]
-                evidence = index.evidence_for(
-                    doc["url"],
-                    when,
-                    reference=doc["fetched_at"] or as_of,
-                    origin=doc["origin"],
-                    domain=doc["registrable_domain"],
-                )
+                evidence = index.document_evidence(doc, as_of)
                 one = decide(doc["url"], evidence, policy)
                 row = stored[doc["doc_id"]]
                 assert row["decision_id"] == decision_id(doc["doc_id"], policy, as_of, evidence), doc["url"]
                 assert json.loads(row["reasons"]) == {k: v for k, v in one.as_dict().items() if k != "url"}, (
                     doc["url"],
-                    when,
+                    as_of,
                 )
         again = api.decide_documents(store, policy)
         assert again["new_decisions"] == 0  # idempotent

@@ -105,7 +105,7 @@ class Checker:
         if rulesets is None or self.index.has_resource(url):
             evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
             return decide(url, evidence, pol)
-        path = path_after(url[authority.end() :]) if serial >= 0 else _url_path.__wrapped__(url, True)
+        path = path_after(url[authority.end() :]) if serial >= 0 else _url_path(url, True)
         shape_key = (abs(serial), *path_shape(path, rulesets))
         template = self._shapes.get(shape_key)
         if template is None:

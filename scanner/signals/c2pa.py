@@ -76,13 +76,18 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
     return out
 
 
-def read_manifest_store(body: bytes, mime: str | None = None, *, trust_anchors: str | None = None) -> dict | None:
-    """The asset's manifest store as JSON (None when it carries none), validated offline against
-    `trust_anchors` (PEM certificates; none: no credential is trusted)."""
+def _sdk():
     try:
         import c2pa
     except ImportError as exc:
         raise RuntimeError("reading C2PA manifests needs c2pa-python: pip install 'provenance-scanner[c2pa]'") from exc
+    return c2pa
+
+
+def read_manifest_store(body: bytes, mime: str | None = None, *, trust_anchors: str | None = None) -> dict | None:
+    """The asset's manifest store as JSON (None when it carries none), validated offline against
+    `trust_anchors` (PEM certificates; none: no credential is trusted)."""
+    c2pa = _sdk()
     settings: dict[str, Any] = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
     if trust_anchors:
         settings["trust"] = {"trust_anchors": trust_anchors}
@@ -99,9 +104,7 @@ def asset_signals(body: bytes, mime: str | None = None, *, trust_anchors: str | 
     `none` statement saying why, so the audit shows that a manifest was there."""
     try:
         store = read_manifest_store(body, mime, trust_anchors=trust_anchors)
-    except RuntimeError:
-        raise
-    except Exception as exc:  # the reader's errors: unsupported format, corrupt JUMBF, bad CBOR
+    except _sdk().C2paError as exc:  # unsupported format, corrupt JUMBF, bad CBOR, ...
         detail = f"{type(exc).__name__}: {exc}"[:300]
         return [
             Signal(
