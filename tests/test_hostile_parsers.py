@@ -9,6 +9,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanner.signals import robots
 from scanner.signals.files import parse_rsl, parse_tdmrep
 from scanner.signals.from_robots import robots_signals
 from scanner.signals.robots import (
@@ -104,6 +105,11 @@ def test_indexed_matcher_equals_plain_scan(patterns: list[str], paths: list[str]
     for path in paths:
         scan = next((i for i, p in enumerate(ordered) if rule_matches(p, path)), None)
         assert matcher.first(path) == scan, (path, ordered)
+        saved, robots._SORT_AT_ONCE = robots._SORT_AT_ONCE, 0  # candidates merged lazily instead
+        try:
+            assert matcher.first(path) == scan, (path, ordered)
+        finally:
+            robots._SORT_AT_ONCE = saved
 
 
 def test_nested_rsl_is_one_pass() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
@@ -323,7 +323,7 @@ class _Index:
             present = [buckets[k] for k in grams.intersection(buckets)]
             present += [buckets[k] for k in shorter.intersection(buckets)]
         total = sum(map(len, present))
-        ranks = sorted(chain.from_iterable(present)) if total <= _SORT_AT_ONCE else heapq.merge(*present)
+        ranks = sorted(chain.from_iterable(present)) if total <= _SORT_AT_ONCE else _merged(present)
         for rank in ranks:
             if best is not None and rank > best:
                 break
@@ -334,6 +334,21 @@ class _Index:
             if _parts_match(parts, anchored, path):
                 return rank
         return best
+
+
+def _merged(buckets: list[list[int]]) -> Iterator[int]:
+    """Sorted lists merged lazily: a heap of (head, list, position), built in C in one go; the
+    caller takes only as many ranks as its budget allows."""
+    heap = [(b[0], i, 0) for i, b in enumerate(buckets)]
+    heapq.heapify(heap)
+    while heap:
+        rank, i, pos = heap[0]
+        yield rank
+        pos += 1
+        if pos < len(buckets[i]):
+            heapq.heapreplace(heap, (buckets[i][pos], i, pos))
+        else:
+            heapq.heappop(heap)
 
 
 def lookup_budget(path: str) -> int:
