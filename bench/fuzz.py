@@ -265,10 +265,13 @@ def fuzz(name: str, seconds: float, pool: list[bytes], rng: random.Random, out: 
     while time.monotonic() < end:  # every seed as is first, then mutants of random seeds
         data = pool[execs] if execs < len(pool) else mutate(rng, rng.choice(pool), pool)
         t = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, hang)
         problem = None
         try:
-            target(data)
+            try:
+                signal.setitimer(signal.ITIMER_REAL, hang)
+                target(data)
+            finally:  # the alarm may fire even here: the outer handler still counts it
+                signal.setitimer(signal.ITIMER_REAL, 0)
         except Hang:
             hangs += 1
             problem = "hang"
@@ -276,8 +279,6 @@ def fuzz(name: str, seconds: float, pool: list[bytes], rng: random.Random, out: 
             crashes += 1
             frame = traceback.extract_tb(exc.__traceback__)[-1]
             problem = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
         slowest = max(slowest, time.perf_counter() - t)
         execs += 1
         if problem and problem not in signatures:
@@ -318,7 +319,10 @@ def main() -> None:
     os.dup2(quiet, 2)  # warcio warns on stderr for every broken record: keep the report readable
     for name in names:
         pool = [s for kind in TARGETS[name].seeds for s in SEEDS[kind](args.ext)] or [b""]
-        row = fuzz(name, seconds, pool, random.Random(args.seed), args.out, args.hang_seconds)
+        try:
+            row = fuzz(name, seconds, pool, random.Random(args.seed), args.out, args.hang_seconds)
+        except Exception as exc:  # the harness itself failed: say so on stdout (stderr is muted)
+            row = {"target": name, "harness_error": repr(exc), "trace": traceback.format_exc()}
         print(json.dumps(row), flush=True)
 
 

@@ -263,6 +263,7 @@ _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: b
 _SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `_Matcher`
 _SCAN_RULES = 64  # rule sets larger than this are never plain-scanned (the scan is unbounded)
 _GRAM = 3  # length of the literal each indexed rule is filed under
+_GRAMS_PER_PART = 12  # candidate keys taken from one literal part of a rule
 _FEW_KEYS = 32  # up to this many index keys, each is looked up in the path directly
 _SORT_AT_ONCE = 4096  # candidate rules sorted at once; more are merged lazily from their buckets
 # Work per path: literal-part lookups (each one C-level `str.find`, linear in the path) that a
@@ -288,8 +289,14 @@ def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
 def _keys_of(parts: tuple[str, ...]) -> set[str]:
     """Literals every path the rule matches contains: the `_GRAM`-grams of its parts, or when
     all parts are shorter, the parts themselves ('' for a rule of wildcards only)."""
-    keys = {part[i : i + _GRAM] for part in parts for i in range(len(part) - _GRAM + 1)}
+    keys = {part[i : i + _GRAM] for part in parts for i in range(0, len(part) - _GRAM + 1, _gram_step(part))}
     return keys or {part for part in parts if part} or {""}
+
+
+def _gram_step(part: str) -> int:
+    """Every gram of a short part, about `_GRAMS_PER_PART` spread over a long one: any subset of
+    a rule's literals is a valid key, and building the index stays linear in the file."""
+    return max(1, (len(part) - _GRAM + 1) // _GRAMS_PER_PART)
 
 
 class _Index:
