@@ -151,3 +151,52 @@ def test_tdmrep_of_10k_rules_is_indexed_and_reads_as_the_scan() -> None:
         assert f.lookup(url) == f._scan(url), url
     assert f.lookup("http://e.com/5/ax5/deeper")[1] == ("tdmrep_shadowed_rule",)
     assert f._index  # the index was used
+
+
+def test_bulk_decide_sends_a_hostile_file_one_by_one(tmp_path) -> None:
+    """A store with the `/*xN` file for one origin and a benign file for another: bulk `decide`
+    writes a decision per document, the hostile origin's through the bounded one-by-one path
+    (never as ~27k LIKE rules joined to every path), each equal to `decide()` alone."""
+    from datetime import UTC, datetime, timedelta
+
+    from scanner import api
+    from scanner.corpus.records import document_row, sha256_hex
+    from scanner.decide import decide, make_policy
+    from scanner.evidence import EvidenceIndex, Observation, write_observations
+    from scanner.store import Store
+
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    bodies = {"h": HOSTILE["/*x%d"], "b": b"User-agent: *\nDisallow: /private\n"}
+    paths = ["/", "/x12/y", "/a" + "".join(f"x{i}" for i in range(900)), "/private/x", "/nothing"]
+    docs = [
+        document_row(
+            doc_id=f"{n:032x}",
+            source_id="s",
+            url=f"https://{k}.example{p}",
+            origin=f"https://{k}.example",
+            host=f"{k}.example",
+            registrable_domain=f"{k}.example",
+            fetched_at=seen + timedelta(hours=1),
+            content_sha256=f"{n:064x}",
+            raw_bytes=1,
+            token_count=1,
+            http_status=200,
+        )
+        for n, (k, p) in enumerate((k, p) for k in bodies for p in paths)
+    ]
+    with Store.open(tmp_path / "h.duckdb") as store:
+        write_observations(
+            store,
+            [
+                (b, Observation(sha256_hex(b), "robots.txt", f"https://{k}.example/robots.txt", seen, "import", 200))
+                for k, b in bodies.items()
+            ],
+        )
+        store.insert("documents", docs)
+        stats = api.decide_documents(store, "any-ai-trainer")
+        stored = {r["doc_id"]: r["verdict"] for r in store.query("SELECT doc_id, verdict FROM decisions").to_pylist()}
+        index = EvidenceIndex.load(store)
+    assert stats["documents"] == len(docs) and stats["bulk_documents"] <= len(paths)  # the hostile origin: one by one
+    policy = make_policy("any-ai-trainer")
+    for doc in docs:
+        assert stored[doc["doc_id"]] == decide(doc["url"], index.document_evidence(doc, None), policy).verdict
