@@ -10,7 +10,8 @@ warcio/resiliparse WARC and ARC samples. Mutations: bit flips, random bytes, del
 duplicated and repeated chunks (hostile sizes), splices of two seeds, format tokens.
 
 A crash is any exception out of a target (its structural assertions included); a hang is one
-input taking longer than --hang-seconds (interrupted by SIGALRM). Both are saved under --out.
+input taking longer than --hang-seconds (default 10 s: an input of up to 2 MiB is parsed and indexed
+whole before its bounded lookups; interrupted by SIGALRM). Both are saved under --out.
 Prints per target: executions, executions/s, crashes, hangs, slowest input (ms).
 
 Pluggable: `register(name, seeds=(...))` from tests/_fuzz.py adds a target; a seed kind names a
@@ -307,7 +308,7 @@ def main() -> None:
     ap.add_argument("--no-readers", action="store_true", help="Only the signal parsers.")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "provenance-fuzz")
-    ap.add_argument("--hang-seconds", type=float, default=2.0)
+    ap.add_argument("--hang-seconds", type=float, default=10.0)
     args = ap.parse_args()
     if not args.no_readers:
         _register_readers()

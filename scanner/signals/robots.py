@@ -312,7 +312,7 @@ class _Index:
         self.buckets: dict[str, list[int]] = {}
         self.rules: dict[int, tuple[tuple[str, ...], bool]] = {}
         for (rank, parts, anchored), ks in zip(split, keys, strict=True):
-            key = min(ks, key=lambda k: (shared[k], -len(k), k))
+            key = min(sorted(ks), key=shared.__getitem__)  # the rarest; ties: the first in order
             self.buckets.setdefault(key, []).append(rank)  # ranks arrive sorted
             self.rules[rank] = (parts, anchored)
         self.key_lengths = sorted({len(k) for k in self.buckets if k})
