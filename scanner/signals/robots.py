@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any
 
 MAX_PARSE_BYTES = 512_000  # RFC 9309 §2.5: parse at least 500 KiB; we parse exactly that
@@ -262,16 +262,16 @@ _ALTERNATIVES = 16  # rules a `_Matcher` node tries one by one; past that it ind
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
 _SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `_Matcher`
 _SCAN_RULES = 64  # rule sets larger than this are never plain-scanned (the scan is unbounded)
-_GRAM = 3  # length of the literal each indexed rule is filed under
+_GRAM = 3  # length of the literal each indexed rule is filed under (`_Index.first` zips 3 shifts)
 _GRAMS_PER_PART = 12  # candidate keys taken from one literal part of a rule
 _FEW_KEYS = 32  # up to this many index keys, each is looked up in the path directly
 _SORT_AT_ONCE = 4096  # candidate rules sorted at once; more are merged lazily from their buckets
 # Work per path: literal-part lookups (each one C-level `str.find`, linear in the path) that a
-# `_Matcher` may spend, about MATCH_BUDGET_CHARS characters compared in all (at least
+# `_Matcher` may spend, about MATCH_BUDGET_CHARS characters scanned in all (at least
 # MIN_LOOKUPS, at most MATCH_BUDGET lookups). Real files use a few; a path that would need more
 # is decided conservatively (disallowed) and explained as `match budget exceeded`, a lint finding.
 MATCH_BUDGET = 4096
-MATCH_BUDGET_CHARS = 1_000_000
+MATCH_BUDGET_CHARS = 256_000
 MIN_LOOKUPS = 32
 BUDGET_EXCEEDED = -1  # what `_Matcher.first` answers when the budget ran out
 _UNSEEN = object()  # a memo miss (None is a memoised "no rule matched")
@@ -309,26 +309,26 @@ class _Index:
         split = [(rank, *_split(p)) for rank, p in ranked]
         keys = [_keys_of(parts) for _, parts, _ in split]
         shared = Counter(k for ks in keys for k in ks)
-        self.buckets: dict[str, list[int]] = {}
+        self.buckets: dict[tuple[str, ...], list[int]] = {}  # key literal as a tuple of characters
         self.rules: dict[int, tuple[tuple[str, ...], bool]] = {}
         for (rank, parts, anchored), ks in zip(split, keys, strict=True):
             key = min(sorted(ks), key=shared.__getitem__)  # the rarest; ties: the first in order
-            self.buckets.setdefault(key, []).append(rank)  # ranks arrive sorted
+            self.buckets.setdefault(tuple(key), []).append(rank)  # ranks arrive sorted
             self.rules[rank] = (parts, anchored)
         self.key_lengths = sorted({len(k) for k in self.buckets if k})
 
     def first(self, path: str, best: int | None, budget: list[int]) -> int | None:
         buckets = self.buckets
         if len(buckets) <= _FEW_KEYS:
-            present = [b for k, b in buckets.items() if k in path]
-        else:  # the path's grams, one pass; shorter keys from the distinct longer grams
-            grams = {path[i : i + _GRAM] for i in range(len(path) - _GRAM + 1)}
-            shorter = set(path)
+            present = [b for k, b in buckets.items() if "".join(k) in path]
+        else:  # the path's grams as tuples of characters: built in C, no string per gram
+            grams = set(zip(path, path[1:], path[2:], strict=False))
             if 2 in self.key_lengths:
-                shorter.update([g[:2] for g in grams], [path[-2:]])
-            shorter.add("")
+                grams.update(pairwise(path))
+            if 1 in self.key_lengths:
+                grams.update(zip(path, strict=True))
+            grams.add(())
             present = [buckets[k] for k in grams.intersection(buckets)]
-            present += [buckets[k] for k in shorter.intersection(buckets)]
         total = sum(map(len, present))
         ranks = sorted(chain.from_iterable(present)) if total <= _SORT_AT_ONCE else _merged(present)
         for rank in ranks:
