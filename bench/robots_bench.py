@@ -5,6 +5,12 @@
 Input: the 4,231 real robots.txt files of protego's corpus (../shared/ext/protego-robots-corpus).
 For each file: 6 agents x URLs (the corpus index's 2 paths plus one URL per rule of the file,
 built from the rule's literal prefix), the same triples for both engines.
+Then the worst case (issue 17): hostile files filled to the 512 KB parse limit with tens of
+thousands of wildcard rules (`Disallow: /*xN`, `/*N*y$`, `/a/*xN*z`), asked about 8 KB URLs
+built to hit as many rules as possible; per-URL CPU time of ours over interleaved rounds (floor,
+median, worst; wall clock too, which a loaded machine inflates; how many hit the match budget)
+against protego on a few of the same URLs.
+Target: worst ≤ 5 ms per 8 KB URL. `--hostile-only` skips the corpus part.
 Prints parse throughput (files/s) and decision throughput with a hot per-origin cache (parse
 once, decide many): the first time each triple is asked (rule sets cached per agent, decisions
 shared between agents that fall into the same group) and when the same triples are asked again
@@ -23,7 +29,7 @@ from pathlib import Path
 
 from protego import Protego
 
-from scanner.signals.robots import RFC9309, _parse, parse_robots
+from scanner.signals.robots import BUDGET_REASON, RFC9309, _parse, parse_robots
 
 AGENTS = ("GPTBot", "CCBot", "Google-Extended", "ClaudeBot", "Googlebot", "ProvenanceScannerBot")
 
@@ -62,12 +68,86 @@ def best_of(repeat: int, fn) -> float:
     return min(times)
 
 
+def hostile_file(rule: str) -> bytes:
+    """One `*` group filled to the parse limit with `rule % n` for n = 0, 1, 2, ..."""
+    lines, size, n = ["User-agent: *"], 0, 0
+    while size < 500_000:
+        line = "Disallow: " + rule % n
+        lines.append(line)
+        size, n = size + len(line) + 1, n + 1
+    return "\n".join(lines).encode()
+
+
+def hostile_urls(k: int) -> list[str]:
+    """8 KB URLs full of the hostile rules' literals (many candidate rules, most failing late)."""
+    runs = (
+        "".join(f"x{i}" for i in range(k * 100, k * 100 + 3000)),
+        "".join(f"{i}y" for i in range(k * 50, k * 50 + 3000)),
+        "".join(str(i) for i in range(k * 10, k * 10 + 3000)),
+        "a/" + "".join(f"x{i}z" for i in range(k * 70, k * 70 + 3000)),
+        "x" * 8190,
+    )
+    return ["http://example.com/" + r[:8170] for r in runs]
+
+
+def hostile(rounds: int, peer_urls: int) -> None:
+    print(f"hostile files: per 8 KB URL, {rounds} interleaved rounds (fresh URL each time: no memo)")
+    specs = ("/*x%d", "/*%d*y$", "/a/*x%d*z")
+    files = {spec: hostile_file(spec) for spec in specs}
+    parsed = {}
+    for spec, body in files.items():
+        t = time.perf_counter()
+        parsed[spec] = parse_robots(body)
+        parsed[spec].allowed("http://example.com/warm", "GPTBot")
+        parsed[spec].allowed("http://example.com/warm" * 8, "GPTBot")
+        parse_s = time.perf_counter() - t
+        print(f"  {spec:10s} {len(body)} bytes, {len(parsed[spec].groups[0].rules)} rules, parse+index {parse_s:.2f} s")
+    times: dict[str, list[float]] = {spec: [] for spec in specs}  # wall clock
+    cpu: dict[str, list[float]] = {spec: [] for spec in specs}  # this process's CPU time
+    budget_hits = dict.fromkeys(specs, 0)
+    for r in range(rounds):  # rounds interleave the files, so machine noise spreads over all
+        for spec in specs:
+            for url in hostile_urls(r):
+                url = f"{url}?r{r}"
+                t, c = time.perf_counter(), time.process_time()
+                e = parsed[spec].explain(url, "GPTBot")
+                cpu[spec].append(time.process_time() - c)
+                times[spec].append(time.perf_counter() - t)
+                budget_hits[spec] += e.reason == BUDGET_REASON
+    worst = worst_wall = 0.0
+    for spec in specs:
+        ts, wall = sorted(cpu[spec]), sorted(times[spec])
+        worst, worst_wall = max(worst, ts[-1]), max(worst_wall, wall[-1])
+        med = ts[len(ts) // 2]
+        peer_t = []
+        peer = Protego.parse(files[spec].decode())
+        for url in hostile_urls(0)[:peer_urls]:
+            c = time.process_time()
+            peer.can_fetch(url, "GPTBot")
+            peer_t.append(time.process_time() - c)
+        peer_med = sorted(peer_t)[len(peer_t) // 2] if peer_t else float("nan")
+        print(
+            f"  {spec:10s} ours CPU floor {ts[0] * 1e3:6.2f} ms  median {med * 1e3:6.2f} ms"
+            f"  worst {ts[-1] * 1e3:6.2f} ms"
+            f"  (wall median {wall[len(wall) // 2] * 1e3:6.2f}, worst {wall[-1] * 1e3:6.2f})"
+            f"  budget hits {budget_hits[spec]}/{len(ts)} | protego CPU median {peer_med * 1e3:8.1f} ms"
+            f" on {len(peer_t)} URLs  ratio protego/ours {peer_med / max(med, 1e-6):7.0f}x"
+        )
+    print(f"  worst per 8 KB URL: {worst * 1e3:.2f} ms CPU, {worst_wall * 1e3:.2f} ms wall (target 5 ms)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", "../shared/ext")))
     ap.add_argument("--files", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--hostile-only", action="store_true")
+    ap.add_argument("--hostile-rounds", type=int, default=10)
+    ap.add_argument("--peer-urls", type=int, default=2, help="protego URLs per hostile file (seconds each)")
     args = ap.parse_args()
+    if args.hostile_only:
+        hostile(args.hostile_rounds, args.peer_urls)
+        return
     files = load(args.ext, args.files)
     texts = [body.decode("utf-8", "replace").lstrip("\ufeff") for _, body, _ in files]
     triples = sum(len(urls) * len(AGENTS) for *_, urls in files)
@@ -121,6 +201,7 @@ def main() -> None:
         f"protego {triples / peer_decide:9.0f} dec/s  "
         f"ratio ours/protego {peer_decide / ours_again:6.2f}x"
     )
+    hostile(args.hostile_rounds, args.peer_urls)
 
 
 if __name__ == "__main__":

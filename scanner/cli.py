@@ -26,7 +26,7 @@ from rich.table import Table
 
 from scanner import api
 from scanner.errors import ScannerError
-from scanner.evidence import import_evidence, parse_time
+from scanner.evidence import EvidenceKind, import_evidence, parse_time
 from scanner.manifest import load_manifest
 from scanner.store import Store
 from scanner.version import __version__
@@ -167,15 +167,23 @@ def evidence_import(
     path: Annotated[Path, typer.Argument(help="The artefact (robots.txt, tdmrep.json, ...).")],
     url: Annotated[str, typer.Option(help="URL it was served at.")],
     observed_at: Annotated[str, typer.Option(help="When it was seen (ISO 8601).")],
-    status: Annotated[int, typer.Option(help="HTTP status it was served with.")] = 200,
-    kind: Annotated[str | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
+    status: Annotated[int, typer.Option(help="HTTP status it was served with (100..599).")] = 200,
+    kind: Annotated[EvidenceKind | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Add an artefact seen elsewhere as historical evidence."""
     when = parse_time(observed_at, "--observed-at")
     with Store.open(store) as st:
-        obs = import_evidence(st, path, url=url, observed_at=when, http_status=status, kind=kind)
+        obs = import_evidence(
+            st,
+            path,
+            url=url,
+            observed_at=when,
+            http_status=status,
+            kind=kind.value if kind else None,
+            warn=lambda m: err.print(f"warning: {m}", markup=False),
+        )
     doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin}
     if json_out:
         emit_json(doc)

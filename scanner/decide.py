@@ -9,7 +9,6 @@ reservation was found in the protocols checked, never a licence. Pure: no store,
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
@@ -30,9 +29,10 @@ from scanner.signals.from_robots import (
     robots_signals,
     unreachable_signal,
 )
-from scanner.signals.headers import header_lines, header_signals
-from scanner.signals.html import facts_from_evidence, html_signals
+from scanner.signals.headers import evidence_headers, header_signals
+from scanner.signals.html import evidence_facts, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
+from scanner.signals.of_evidence import malformed_signal
 from scanner.signals.robots import parse_robots
 
 POLICY_VERSION = "1"
@@ -268,13 +268,23 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
 
     for art in evidence.resource:
         if art.kind == "headers":
-            sigs, tdm, tdm_lint = header_signals(header_lines(json.loads(art.body)), policy.conservative)
+            lines, problem = evidence_headers(art.body)
+            if problem:
+                lint.append("malformed_evidence")
+                statements += stamp([malformed_signal("x_robots_tag", "headers", problem)], art)
+                continue
+            sigs, tdm, tdm_lint = header_signals(lines, policy.conservative)
             lint += tdm_lint
             header_layer = stamp([tdm], art)[0] if tdm else header_layer
             statements += stamp(sigs, art)
             checked.append("headers")
         elif art.kind == "html-meta":
-            sigs = html_signals(facts_from_evidence(art.body), policy.conservative)
+            facts, problem = evidence_facts(art.body)
+            if problem:
+                lint.append("malformed_evidence")
+                statements += stamp([malformed_signal("meta_robots", "html-meta", problem)], art)
+                continue
+            sigs = html_signals(facts, policy.conservative)
             meta = [s for s in sigs if s.signal == "tdmrep"]
             meta_layer = stamp(meta, art)[0] if meta else meta_layer
             statements += stamp([s for s in sigs if s.signal != "tdmrep"], art)

@@ -36,6 +36,10 @@ from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.robots import like_pattern
 from scanner.store import Store, bulk_decisions
 
+# Rules with a literal prefix shorter than the SQL join bucket are LIKE-tested on every path of
+# their origin; a file with more than this many is decided one by one (bounded cost per path).
+MAX_UNBUCKETED = 256
+
 _VERDICTS = ("allowed", "reserved", "unknown")
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # `valid_to` of an origin's newest sighting
 
@@ -180,7 +184,10 @@ def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) ->
     if has_content_usage(parsed) or (index.has_rsl and licence_urls(row["body"], sha)):
         return False
     width = bulk_decisions.BUCKET
-    for ruleset, (_, rs) in enumerate(parsed.partition(pol.agents)):
+    sets = parsed.partition(pol.agents)
+    if any(sum(len(like_pattern(r)[1]) < width for r in rs.ordered) > MAX_UNBUCKETED for _, rs in sets):
+        return False  # joined to every path in SQL: decided one by one by the bounded matcher
+    for ruleset, (_, rs) in enumerate(sets):
         for priority, rule in enumerate(rs.ordered):
             pattern, prefix = like_pattern(rule)
             bucket = prefix[:width] if len(prefix) >= width else None

@@ -7,9 +7,10 @@ show exactly what was served when, and the store does not grow with repetition.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -17,10 +18,27 @@ from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Evidence, licence_urls
 from scanner.errors import InputError
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
+from scanner.signals.headers import evidence_headers
+from scanner.signals.html import evidence_facts
 from scanner.store import Store
 from scanner.urls import split_url
 
 VIA = ("live-fetch", "corpus-record", "import")
+
+
+class EvidenceKind(StrEnum):
+    """What a stored artefact is: how decisions read it."""
+
+    ROBOTS_TXT = "robots.txt"
+    TDMREP_JSON = "tdmrep.json"
+    AI_TXT = "ai.txt"
+    HEADERS = "headers"  # JSON: {name: value | [values]} or [[name, value], ...]
+    HTML_META = "html-meta"  # JSON: what `read_html` found (meta tags, licences, RSL links)
+    RSL = "rsl"
+    RESOURCE = "resource"  # anything else (kept, not read)
+
+
+_FUTURE_SLACK = timedelta(minutes=5)  # clock skew tolerated before an --observed-at is "future"
 KINDS_BY_PATH = {
     "/robots.txt": "robots.txt",
     "/.well-known/tdmrep.json": "tdmrep.json",
@@ -121,17 +139,36 @@ def import_evidence(
     http_status: int | None = 200,
     kind: str | None = None,
     run_id: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Observation:
-    """Add an artefact seen elsewhere (an archived robots.txt, a saved header set)."""
+    """Add an artefact seen elsewhere (an archived robots.txt, a saved header set), checked
+    first: a known kind, a status in 100..599, headers and html-meta evidence that decisions can
+    read. An observation time in the future is stored, with a warning through `warn`."""
     if split_url(url) is None:
         raise InputError(str(path), f"--url {url!r} is not an http(s) URL with a host")
+    try:
+        kind = EvidenceKind(kind or kind_for_url(url)).value
+    except ValueError:
+        known = ", ".join(k.value for k in EvidenceKind)
+        raise InputError(str(path), f"--kind {kind!r} is not one of {known}") from None
+    if http_status is not None and not 100 <= http_status <= 599:
+        raise InputError(str(path), f"--status {http_status} is not an HTTP status (100..599)")
     try:
         body = path.read_bytes()
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    problem = None
+    if kind == EvidenceKind.HEADERS:
+        problem = evidence_headers(body)[1]
+    elif kind == EvidenceKind.HTML_META:
+        problem = evidence_facts(body)[1]
+    if problem:
+        raise InputError(str(path), f"--kind {kind}: {problem}")
+    if observed_at > datetime.now(UTC) + _FUTURE_SLACK and warn is not None:
+        warn(f"--observed-at {observed_at.isoformat()} is in the future")
     obs = Observation(
         evidence_sha256=sha256_hex(body),
-        kind=kind or kind_for_url(url),
+        kind=kind,
         url=url,
         observed_at=observed_at,
         via="import",
@@ -277,7 +314,7 @@ class EvidenceIndex:
             urls += [urljoin(robots.url, u) for u in licence_urls(robots.body, robots.sha256)]
         for art in resource:
             if art.kind == "html-meta":
-                urls += [urljoin(art.url, u) for u in json.loads(art.body).get("rsl_links", [])]
+                urls += [urljoin(art.url, u) for u in evidence_facts(art.body)[0].rsl_links]
         newest = (self._newest((u, "rsl"), when) for u in dict.fromkeys(urls))
         return [artefact_of(seen[-1]) for seen in newest if seen]
 

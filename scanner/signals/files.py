@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from scanner.signals.model import Signal
 from scanner.signals.robots import (
+    BUDGET_EXCEEDED,
+    BUDGET_REASON,
     RFC9309,
     RobotsTxt,
+    _Matcher,
     _normalise,
     _url_path,
     parse_robots,
     rule_matches,
 )
+
+_SCAN_RULES = 16  # tdmrep.json files with more rules are looked up through an index
 
 MAX_FILE_BYTES = 1 << 20  # tdmrep.json and RSL documents: 1 MiB (spec §6.2, §12.3)
 
@@ -44,9 +49,16 @@ class TdmRule:
 class TdmRepFile:
     rules: tuple[TdmRule, ...]
     lint: tuple[str, ...]
+    # (first-in-sequence matcher, longest-first matcher), built on the first indexed lookup
+    _index: list = field(default_factory=list, repr=False, compare=False)
 
     def lookup(self, url: str) -> tuple[TdmRule | None, tuple[str, ...]]:
-        """The FIRST matching rule wins ("the most specific match is the first in sequence")."""
+        """The FIRST matching rule wins ("the most specific match is the first in sequence");
+        a later, longer location that also matches is linted as shadowed."""
+        return self._indexed(url) if len(self.rules) > _SCAN_RULES else self._scan(url)
+
+    def _scan(self, url: str) -> tuple[TdmRule | None, tuple[str, ...]]:
+        """`lookup` rule by rule: the reading the index must reproduce."""
         for rule in self.rules:
             if pattern_matches(rule.location, url):
                 later = [
@@ -56,6 +68,29 @@ class TdmRepFile:
                 ]
                 return rule, ("tdmrep_shadowed_rule",) if later else ()
         return None, ()
+
+    def _indexed(self, url: str) -> tuple[TdmRule | None, tuple[str, ...]]:
+        """`lookup` through two robots `_Matcher`s (bounded work per URL whatever the file
+        holds): rules in file order, and rules longest location first for the shadow lint. A URL
+        past the matcher's budget is read as reserved, with a lint finding."""
+        if not self._index:
+            patterns = [_normalise(r.location, is_pattern=True, dialect=RFC9309) for r in self.rules]
+            longest = sorted(range(len(self.rules)), key=lambda i: (-len(self.rules[i].location), i))
+            by_length = _Matcher([(rank, patterns[i]) for rank, i in enumerate(longest)])
+            self._index.extend((_Matcher(list(enumerate(patterns))), (by_length, longest)))
+        in_order, (by_length, longest) = self._index
+        path = _url_path(url, True)
+        first = in_order.first(path)
+        if first == BUDGET_EXCEEDED:
+            return TdmRule("*", 1, None, -1), ("tdmrep_match_budget_exceeded",)
+        if first is None:
+            return None, ()
+        rule = self.rules[first]
+        rank = by_length.first(path)
+        if rank == BUDGET_EXCEEDED:
+            return rule, ("tdmrep_match_budget_exceeded",)
+        shadowed = rank is not None and len(self.rules[longest[rank]].location) > len(rule.location)
+        return rule, ("tdmrep_shadowed_rule",) if shadowed else ()
 
     def signal(self, url: str, locator_prefix: str = "tdmrep.json") -> Signal | None:
         rule, lint = self.lookup(url)
@@ -135,6 +170,18 @@ def parse_ai_txt(body: bytes) -> tuple[RobotsTxt | None, tuple[str, ...]]:
 
 def ai_txt_signal(robots: RobotsTxt, url: str, agent: str) -> Signal | None:
     e = robots.explain(url, agent)
+    if e.reason == BUDGET_REASON:
+        return Signal(
+            "ai_txt",
+            "train-any",
+            "reserved",
+            e.group_agents or ("*",),
+            "path-pattern",
+            "ai.txt",
+            "low",
+            lint=("match_budget_exceeded",),
+            detail="ai.txt rules too costly to match: read as Disallow",
+        )
     if e.rule is None or e.rule.allow:
         return None
     return Signal(
@@ -168,41 +215,52 @@ class RslContent:
 
 
 def parse_rsl(body: bytes) -> tuple[tuple[RslContent, ...], tuple[str, ...]]:
+    """The `<content>` elements of an RSL document, in document order. One pass over the tree
+    (linear on any nesting): each `<prohibits>`, `<permits>`, `<payment>` and `<amount>` belongs
+    to its nearest enclosing `<content>`; a `<content>` inside another is linted."""
     try:
         root = ElementTree.fromstring(body[:MAX_FILE_BYTES], forbid_dtd=True)
     except (ElementTree.ParseError, DefusedXmlException, ValueError):
         return (), ("rsl_not_xml",)
     if _local(root.tag) != "rsl":
         return (), ("rsl_wrong_root",)
-    contents = []
-    for content in root.iter():
-        if _local(content.tag) != "content":
-            continue
-        prohibits, permits, payments, prices, restricted = set(), set(), [], [], False
-        for el in content.iter():
-            tag, kind = _local(el.tag), (el.get("type") or "usage").lower()
+    found: list[tuple[object, dict]] = []  # (element, what it holds) in document order
+    lint: list[str] = []
+    stack: list[tuple[object, dict | None, bool]] = [(root, None, False)]  # (el, content, in payment)
+    while stack:
+        el, content, in_payment = stack.pop()
+        tag, kind = _local(el.tag), (el.get("type") or "usage").lower()
+        if tag == "content":
+            if content is not None and "rsl_nested_content" not in lint:
+                lint.append("rsl_nested_content")
+            content = {"prohibits": set(), "permits": set(), "payments": [], "prices": [], "restricted": False}
+            found.append((el, content))
+            in_payment = False
+        elif content is not None:
             tokens = set(re.split(r"[\s,]+", (el.text or "").strip().lower())) - {""}
             if tag in ("prohibits", "permits") and kind in ("user", "geo"):
-                restricted = True
-            elif tag == "prohibits":
-                prohibits |= tokens
-            elif tag == "permits":
-                permits |= tokens
+                content["restricted"] = True
+            elif tag in ("prohibits", "permits"):
+                content[tag] |= tokens
             elif tag == "payment":
-                payments.append(kind)
-                prices += [f"{a.text} {a.get('currency', '')}".strip() for a in el.iter() if _local(a.tag) == "amount"]
-        contents.append(
-            RslContent(
-                content.get("url") or "/",
-                content.get("server"),
-                frozenset(prohibits),
-                frozenset(permits),
-                tuple(payments),
-                tuple(prices),
-                restricted,
-            )
+                content["payments"].append(kind)
+                in_payment = True
+            if tag == "amount" and in_payment:
+                content["prices"].append(f"{el.text} {el.get('currency', '')}".strip())
+        stack.extend((child, content, in_payment) for child in reversed(el))
+    contents = tuple(
+        RslContent(
+            el.get("url") or "/",
+            el.get("server"),
+            frozenset(c["prohibits"]),
+            frozenset(c["permits"]),
+            tuple(c["payments"]),
+            tuple(c["prices"]),
+            c["restricted"],
         )
-    return tuple(contents), ()
+        for el, c in found
+    )
+    return contents, tuple(lint)
 
 
 def _local(tag: str) -> str:

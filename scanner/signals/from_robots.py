@@ -7,7 +7,7 @@ from __future__ import annotations
 from scanner.signals.files import pattern_matches
 from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Signal
-from scanner.signals.robots import RobotsTxt, Rule, _url_path
+from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, RobotsTxt, Rule, _url_path
 
 # RFC 9309 §2.3.1 access results, by HTTP status of the (final) robots.txt response.
 PARSED, UNAVAILABLE, UNREACHABLE = "parsed", "unavailable", "unreachable"
@@ -57,6 +57,22 @@ def rule_signal(rule: Rule, agents: tuple[str, ...], where: str = "", lint: tupl
     )
 
 
+def budget_signal(agents: tuple[str, ...], where: str) -> Signal:
+    """A path whose deciding rule would cost more than `MATCH_BUDGET` lookups to find: reserved
+    (an opt-out may be among the rules not tried), with the lint finding that says so."""
+    return Signal(
+        "robots",
+        "crawl",
+        "reserved",
+        agents,
+        "path-pattern",
+        "robots.txt",
+        "low",
+        lint=("match_budget_exceeded",),
+        detail=f"robots.txt rules in {where} too costly to match (> {MATCH_BUDGET} lookups): read as Disallow",
+    )
+
+
 def unreachable_signal(http_status: int | None) -> Signal:
     """An unreachable robots.txt (5xx, 429, no response) is a complete disallow (RFC 9309 §2.3.1.4)."""
     return Signal(
@@ -85,6 +101,9 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
     for who, ruleset in robots.partition(agents):
         e = robots.explain(url, who[0])
         where = "the * group" if e.used_fallback else ("group " + ", ".join(e.group_agents))
+        if e.reason == BUDGET_REASON:
+            out.append(budget_signal(who, where))
+            continue
         if e.rule is not None and not e.rule.allow:
             truncated = tuple(x.code for x in robots.lint if x.code == "truncated")
             out.append(rule_signal(e.rule, who, f" in {where}", truncated))

@@ -7,6 +7,7 @@ compared case-insensitively whatever the container (datadiligence's D4/D5).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,6 +34,27 @@ AIPREF_LEGACY = {
     "bots": "tdm",
     "ai-use": "ai-input",
 }
+
+
+def evidence_headers(body: bytes) -> tuple[Lines, str | None]:
+    """Stored `headers` evidence (a JSON object of name -> value or list of values, or a list of
+    [name, value] pairs) as header lines, and what is wrong with it (None: nothing). Never raises:
+    a malformed artefact is reported, not fatal."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return [], f"not JSON ({str(exc)[:80]})"
+    if isinstance(data, dict):
+        pairs = list(data.items())
+    elif isinstance(data, list) and all(isinstance(p, list) and len(p) == 2 for p in data):
+        pairs = [tuple(p) for p in data]
+    else:
+        return [], "not a JSON object of header fields or a list of [name, value] pairs"
+    for name, value in pairs:
+        values = value if isinstance(value, list) else [value]
+        if not isinstance(name, str) or not all(isinstance(v, str | int | float) for v in values):
+            return [], f"header {str(name)[:40]!r}: values must be strings"
+    return header_lines(pairs), None
 
 
 def header_lines(headers: Any) -> Lines:

@@ -198,6 +198,26 @@ def facts_to_evidence(facts: HtmlFacts) -> bytes | None:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
+def evidence_facts(body: bytes) -> tuple[HtmlFacts, str | None]:
+    """Stored `html-meta` evidence as facts, and what is wrong with it (None: nothing). Never
+    raises: a malformed artefact gives empty facts and a reason."""
+    try:
+        facts = facts_from_evidence(body)
+    except (ValueError, RecursionError) as exc:
+        return HtmlFacts(), f"not JSON ({str(exc)[:80]})"
+    except (AttributeError, TypeError, KeyError) as exc:
+        return HtmlFacts(), f"not the html-meta JSON object ({type(exc).__name__})"
+    lists = (facts.meta_robots, facts.meta_tdm, facts.rsl_links)
+    if not all(isinstance(x, list) for x in lists) or not all(
+        isinstance(m, dict) and isinstance(m.get("name"), str) and isinstance(m.get("content"), str)
+        for m in facts.meta_robots + facts.meta_tdm
+    ):
+        return HtmlFacts(), "not the html-meta JSON object (lists of {name, content} meta tags expected)"
+    if not all(isinstance(u, str) for u in facts.rsl_links):
+        return HtmlFacts(), "not the html-meta JSON object (rsl_links must be strings)"
+    return facts, None
+
+
 def facts_from_evidence(body: bytes) -> HtmlFacts:
     """The stored evidence back to facts, for the decision."""
     doc = json.loads(body)

@@ -8,12 +8,10 @@ sighting adds).
 
 from __future__ import annotations
 
-import json
-
 from scanner.signals.files import parse_ai_txt, parse_tdmrep
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, rule_signal, unreachable_signal
-from scanner.signals.headers import aipref_signals, content_signal_signals, header_lines, header_signals
-from scanner.signals.html import facts_from_evidence, html_signals
+from scanner.signals.headers import aipref_signals, content_signal_signals, evidence_headers, header_signals
+from scanner.signals.html import evidence_facts, html_signals
 from scanner.signals.model import Signal
 from scanner.signals.robots import RobotsTxt, parse_robots
 
@@ -38,11 +36,30 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
         tdm = parse_tdmrep(body, conservative)
         return [tdm.rule_signal(rule) for rule in tdm.rules]
     if kind == "headers":
-        sigs, tdm, _ = header_signals(header_lines(json.loads(body)), conservative)
+        lines, problem = evidence_headers(body)
+        if problem:
+            return [malformed_signal("x_robots_tag", kind, problem)]
+        sigs, tdm, _ = header_signals(lines, conservative)
         return [*sigs, *([tdm] if tdm else [])]
     if kind == "html-meta":
-        return html_signals(facts_from_evidence(body), conservative)
+        facts, problem = evidence_facts(body)
+        return [malformed_signal("meta_robots", kind, problem)] if problem else html_signals(facts, conservative)
     return []
+
+
+def malformed_signal(signal: str, kind: str, problem: str) -> Signal:
+    """A stored artefact that cannot be read (imported junk): a statement of nothing that says so."""
+    return Signal(
+        signal,
+        "tdm",
+        "none",
+        ("*",),
+        "resource",
+        f"{kind} evidence",
+        "low",
+        lint=("malformed_evidence",),
+        detail=f"stored {kind} evidence unreadable, ignored: {problem}",
+    )
 
 
 def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:

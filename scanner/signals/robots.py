@@ -11,10 +11,13 @@ splits groups at unknown records, prefix-matches agent tokens and needs decoded 
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, pairwise
 from typing import Any
 
 MAX_PARSE_BYTES = 512_000  # RFC 9309 §2.5: parse at least 500 KiB; we parse exactly that
@@ -255,39 +258,123 @@ def _first_of(text: str, chars: str, start: int) -> int:
 
 
 # -- matching --------------------------------------------------------------------------------
-_ALTERNATIVES = 16  # rules a `_Matcher` node tries one by one; past that it splits by prefix
+_ALTERNATIVES = 16  # rules a `_Matcher` node tries one by one; past that it indexes them
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
 _SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `_Matcher`
+_SCAN_RULES = 64  # rule sets larger than this are never plain-scanned (the scan is unbounded)
+_GRAM = 3  # length of the literal each indexed rule is filed under (`_Index.first` zips 3 shifts)
+_GRAMS_PER_PART = 12  # candidate keys taken from one literal part of a rule
+_FEW_KEYS = 32  # up to this many index keys, each is looked up in the path directly
+_SORT_AT_ONCE = 4096  # candidate rules sorted at once; more are merged lazily from their buckets
+# Work per path: literal-part lookups (each one C-level `str.find`, linear in the path) that a
+# `_Matcher` may spend, about MATCH_BUDGET_CHARS characters scanned in all (at least
+# MIN_LOOKUPS, at most MATCH_BUDGET lookups). Real files use a few; a path that would need more
+# is decided conservatively (disallowed) and explained as `match budget exceeded`, a lint finding.
+MATCH_BUDGET = 4096
+MATCH_BUDGET_CHARS = 256_000
+MIN_LOOKUPS = 32
+BUDGET_EXCEEDED = -1  # what `_Matcher.first` answers when the budget ran out
 _UNSEEN = object()  # a memo miss (None is a memoised "no rule matched")
 
 
-def _regex(pattern: str) -> str:
-    """A rule as a regular expression matching exactly the paths it matches, in linear time:
-    each `*` between literal parts finds the leftmost occurrence and commits (an atomic group),
-    as `_wild_match` does, so a hostile pattern cannot make the engine backtrack."""
+def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
+    """(literal parts, anchored): `/a*b$` -> (('/a', 'b'), True). Trailing `*`s dropped."""
     anchored = pattern.endswith("$")
     parts = (pattern[:-1] if anchored else pattern).split("*")
     while not anchored and len(parts) > 1 and parts[-1] == "":
-        parts.pop()  # a trailing `*` matches anything, including nothing
-    rx = re.escape(parts[0]) + "".join(f"(?>.*?{re.escape(p)})" for p in parts[1 : -1 if anchored else None])
-    if anchored:
-        rx += (".*" + re.escape(parts[-1]) if len(parts) > 1 else "") + r"\Z"
-    return rx
+        parts.pop()
+    return tuple(parts), anchored
+
+
+def _keys_of(parts: tuple[str, ...]) -> set[str]:
+    """Literals every path the rule matches contains: the `_GRAM`-grams of its parts, or when
+    all parts are shorter, the parts themselves ('' for a rule of wildcards only)."""
+    keys = {part[i : i + _GRAM] for part in parts for i in range(0, len(part) - _GRAM + 1, _gram_step(part))}
+    return keys or {part for part in parts if part} or {""}
+
+
+def _gram_step(part: str) -> int:
+    """Every gram of a short part, about `_GRAMS_PER_PART` spread over a long one: any subset of
+    a rule's literals is a valid key, and building the index stays linear in the file."""
+    return max(1, (len(part) - _GRAM + 1) // _GRAMS_PER_PART)
+
+
+class _Index:
+    """Many rules of one `_Matcher` node filed under one literal each (the one fewest other rules
+    share), so a path only tries the rules whose literal it contains, in priority order."""
+
+    __slots__ = ("buckets", "key_lengths", "rules")
+
+    def __init__(self, ranked: list[tuple[int, str]]) -> None:
+        split = [(rank, *_split(p)) for rank, p in ranked]
+        keys = [_keys_of(parts) for _, parts, _ in split]
+        shared = Counter(k for ks in keys for k in ks)
+        self.buckets: dict[tuple[str, ...], list[int]] = {}  # key literal as a tuple of characters
+        self.rules: dict[int, tuple[tuple[str, ...], bool]] = {}
+        for (rank, parts, anchored), ks in zip(split, keys, strict=True):
+            key = min(sorted(ks), key=shared.__getitem__)  # the rarest; ties: the first in order
+            self.buckets.setdefault(tuple(key), []).append(rank)  # ranks arrive sorted
+            self.rules[rank] = (parts, anchored)
+        self.key_lengths = sorted({len(k) for k in self.buckets if k})
+
+    def first(self, path: str, best: int | None, budget: list[int]) -> int | None:
+        buckets = self.buckets
+        if len(buckets) <= _FEW_KEYS:
+            present = [b for k, b in buckets.items() if "".join(k) in path]
+        else:  # the path's grams as tuples of characters: built in C, no string per gram
+            grams = set(zip(path, path[1:], path[2:], strict=False))
+            if 2 in self.key_lengths:
+                grams.update(pairwise(path))
+            if 1 in self.key_lengths:
+                grams.update(zip(path, strict=True))
+            grams.add(())
+            present = [buckets[k] for k in grams.intersection(buckets)]
+        total = sum(map(len, present))
+        ranks = sorted(chain.from_iterable(present)) if total <= _SORT_AT_ONCE else _merged(present)
+        for rank in ranks:
+            if best is not None and rank > best:
+                break
+            parts, anchored = self.rules[rank]
+            budget[0] -= len(parts)
+            if budget[0] < 0:
+                return BUDGET_EXCEEDED
+            if _parts_match(parts, anchored, path):
+                return rank
+        return best
+
+
+def _merged(buckets: list[list[int]]) -> Iterator[int]:
+    """Sorted lists merged lazily: a heap of (head, list, position), built in C in one go; the
+    caller takes only as many ranks as its budget allows."""
+    heap = [(b[0], i, 0) for i, b in enumerate(buckets)]
+    heapq.heapify(heap)
+    while heap:
+        rank, i, pos = heap[0]
+        yield rank
+        pos += 1
+        if pos < len(buckets[i]):
+            heapq.heapreplace(heap, (buckets[i][pos], i, pos))
+        else:
+            heapq.heappop(heap)
+
+
+def lookup_budget(path: str) -> int:
+    """Literal lookups a path may cost: about MATCH_BUDGET_CHARS characters compared."""
+    return max(MIN_LOOKUPS, min(MATCH_BUDGET, MATCH_BUDGET_CHARS // (len(path) + 1)))
 
 
 class _Matcher:
     """Rules in priority order as a tree keyed by literal prefix, so a file with thousands of
-    rules tests a few per path.
+    rules tests a few per path, with a bounded amount of work (`MATCH_BUDGET`) whatever it holds.
 
     A node with more than `_ALTERNATIVES` rules keeps those whose literal prefix is shorter than
     `width` and hands the rest to children keyed by their first `width` characters (doubling the
-    width each level). A node's own rules are tried in priority order; when many short-prefixed
-    ones stay in one node they become one regex alternation, in which the first alternative that
-    matches is the deciding rule (`lastindex` names it). The winner is the highest-priority hit on
-    the way down.
+    width each level). A node's own rules are tried in priority order; when many stay in one node
+    they are filed in an `_Index` by a literal each must find in the path. The winner is the
+    highest-priority hit on the way down.
     """
 
-    __slots__ = ("children", "rank", "rules", "rx", "width")
+    __slots__ = ("children", "index", "rules", "width")
 
     def __init__(self, ranked: list[tuple[int, str]], width: int = 3) -> None:
         self.width = width
@@ -303,36 +390,47 @@ class _Matcher:
                 else:
                     below.setdefault(literal[:width], []).append((rank, pattern))
             self.children = {k: _Matcher(v, width * 2) for k, v in below.items()}
-        self.rx: re.Pattern | None = None
-        self.rank: tuple[int, ...] = ()
-        self.rules: tuple[tuple[int, str, bool, str], ...] = ()
-        if len(here) > _ALTERNATIVES:  # compiling costs; only worth it for many rules
-            self.rx = re.compile("|".join(f"({_regex(pattern)})" for _, pattern in here), re.DOTALL)
-            self.rank = tuple(rank for rank, _ in here)
-        else:  # (rank, literal prefix, whether the prefix is the whole rule, pattern)
+        self.index: _Index | None = None
+        self.rules: tuple[tuple[int, str, bool, tuple[str, ...], bool], ...] = ()
+        if len(here) > _ALTERNATIVES:
+            self.index = _Index(here)
+        else:  # (rank, literal prefix, whether the prefix is the whole rule, parts, anchored)
             self.rules = tuple(
-                (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), p)
+                (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), *_split(p))
                 for rank, p in here
             )
 
-    def first(self, path: str) -> int | None:
-        """The rank (position in priority order) of the first rule that matches the path."""
+    def first(self, path: str, budget: int | None = None) -> int | None:
+        """The rank (position in priority order) of the first rule that matches the path;
+        `BUDGET_EXCEEDED` when finding it would take more than `budget` literal lookups."""
+        return self.first_with_cost(path, budget)[0]
+
+    def first_with_cost(self, path: str, budget: int | None = None) -> tuple[int | None, int]:
+        """`first` and the literal lookups it spent (≤ budget, whatever the rules: tested)."""
+        if budget is None:
+            budget = lookup_budget(path)
         best = None
+        left = [budget]
         node: _Matcher | None = self
         while node is not None:
-            if node.rx is not None:
-                m = node.rx.match(path)
-                if m is not None and (best is None or node.rank[m.lastindex - 1] < best):
-                    best = node.rank[m.lastindex - 1]
+            if node.index is not None:
+                best = node.index.first(path, best, left)
+                if best == BUDGET_EXCEEDED:
+                    return best, budget
             else:
-                for rank, literal, whole, pattern in node.rules:
+                for rank, literal, whole, parts, anchored in node.rules:
                     if best is not None and rank > best:
                         break
-                    if path.startswith(literal) and (whole or rule_matches(pattern, path)):
-                        best = rank
-                        break
+                    if path.startswith(literal):
+                        if not whole:
+                            left[0] -= len(parts)
+                            if left[0] < 0:
+                                return BUDGET_EXCEEDED, budget
+                        if whole or _parts_match(parts, anchored, path):
+                            best = rank
+                            break
             node = node.children.get(path[: node.width]) if node.children else None
-        return best
+        return best, budget - left[0]
 
 
 def rule_matches(pattern: str, path: str) -> bool:
@@ -342,6 +440,13 @@ def rule_matches(pattern: str, path: str) -> bool:
         return path == pattern[:-1] if pattern.endswith("$") else path.startswith(pattern)
     anchored = pattern.endswith("$")
     parts = (pattern[:-1] if anchored else pattern).split("*")
+    return path.startswith(parts[0]) and _wild_match(parts, anchored, path)
+
+
+def _parts_match(parts: tuple[str, ...], anchored: bool, path: str) -> bool:
+    """`rule_matches` on a rule already split by `_split`."""
+    if len(parts) == 1:
+        return path == parts[0] if anchored else path.startswith(parts[0])
     return path.startswith(parts[0]) and _wild_match(parts, anchored, path)
 
 
@@ -357,6 +462,12 @@ def _wild_match(parts: Sequence[str], anchored: bool, path: str) -> bool:
     if anchored:
         return path.endswith(last) and len(path) - len(last) >= pos
     return path.find(last, pos) >= 0
+
+
+# The deciding "rule" of a path whose match would cost more than MATCH_BUDGET: disallowed (an
+# opt-out may be among the rules not tried), explained as such and linted by its signal.
+UNDECIDED = Rule(False, "(match budget exceeded)", "", 0)
+BUDGET_REASON = "match budget exceeded"
 
 
 class _RuleSet:
@@ -390,13 +501,16 @@ class _RuleSet:
         if found is not _UNSEEN:
             return found
         if self.matcher is None:  # a set asked about once (bulk decide) is not worth compiling
-            if len(memo) < _SCAN_FIRST:
+            if len(memo) < _SCAN_FIRST and len(self.ordered) <= _SCAN_RULES:
                 found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
                 memo[path] = found
                 return found
-            self.matcher = _Matcher([(i, r.pattern) for i, r in enumerate(self.ordered)])
+            seen: set[str] = set()  # a repeated pattern never decides: the first copy wins
+            self.matcher = _Matcher(
+                [(i, r.pattern) for i, r in enumerate(self.ordered) if not (r.pattern in seen or seen.add(r.pattern))]
+            )
         rank = self.matcher.first(path)
-        found = None if rank is None else self.ordered[rank]
+        found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.ordered[rank])
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
         memo[path] = found
@@ -518,6 +632,8 @@ class RobotsTxt:
         rule = rs.decide(path)
         if rule is None:
             return Explanation(True, token, path, rs.groups, rs.fallback, None, "no rule matched")
+        if rule is UNDECIDED:
+            return Explanation(False, token, path, rs.groups, rs.fallback, None, BUDGET_REASON)
         return Explanation(rule.allow, token, path, rs.groups, rs.fallback, rule, "rule")
 
     def records(self, key: str) -> tuple[tuple[Group | None, Record], ...]:

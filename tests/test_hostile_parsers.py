@@ -1,0 +1,202 @@
+"""Hostile inputs to the signal parsers cost bounded work (issue 17): robots.txt files of tens of
+thousands of wildcard rules, RSL documents nested 8,000 deep, tdmrep.json files of 10,000 rules.
+Bounds are checked by structure (lookups spent, what each element holds), never by timing."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner.signals import robots
+from scanner.signals.files import parse_rsl, parse_tdmrep
+from scanner.signals.from_robots import robots_signals
+from scanner.signals.robots import (
+    BUDGET_EXCEEDED,
+    BUDGET_REASON,
+    _Matcher,
+    _url_path,
+    lookup_budget,
+    parse_robots,
+    rule_matches,
+)
+
+
+def _hostile(rule: str) -> bytes:
+    """A robots.txt of one `*` group filled to the 512,000-byte parse limit with `rule` % n."""
+    lines, size, n = ["User-agent: *"], 0, 0
+    while size < 500_000:
+        line = "Disallow: " + rule % n
+        lines.append(line)
+        size, n = size + len(line) + 1, n + 1
+    return "\n".join(lines).encode()
+
+
+HOSTILE = {"/*x%d": _hostile("/*x%d"), "/*%d*y$": _hostile("/*%d*y$")}
+LONG_PATHS = (
+    "/" + "".join(f"x{i}" for i in range(3000))[:8190],
+    "/" + "".join(f"x{i}" for i in range(20_000, 23_000))[:8190],
+    "/" + "".join(str(i) for i in range(3000))[:8190] + "y",
+    "/" + "x" * 8190,
+    "/" + "".join(f"{i}y" for i in range(3000))[:8190],
+)
+
+
+def _scan(rs, path: str):
+    return next((r for r in rs.ordered if rule_matches(r.pattern, path)), None)
+
+
+def test_hostile_robots_cost_is_bounded_and_never_wrong() -> None:
+    """The reproduction: ~27k `/*xN` rules, ~24k `/*N*y$` rules, 8 KB paths. Every path spends
+    at most its lookup budget; a decided path names the plain scan's rule; a path past the budget
+    is disallowed, explained, and carries a lint finding in its signal."""
+    exceeded = decided = 0
+    for name, body in HOSTILE.items():
+        robots = parse_robots(body)
+        assert len(robots.groups[0].rules) > 20_000, name
+        rs = robots._ruleset("GPTBot")
+        matcher = _Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
+        for path in (*LONG_PATHS, "/x1", "/x26000", "/12y", "/a/b/99999y", "/nothing"):
+            rank, cost = matcher.first_with_cost(path)
+            assert cost <= lookup_budget(path), (name, path[:20])
+            url = "http://example.com" + path
+            e = robots.explain(url, "GPTBot")
+            if rank == BUDGET_EXCEEDED:
+                exceeded += 1
+                assert e.reason == BUDGET_REASON and not e.allowed and not robots.allowed(url, "GPTBot")
+                (sig,) = robots_signals(robots, url, ("GPTBot",))
+                assert sig.statement == "reserved" and "match_budget_exceeded" in sig.lint
+            else:
+                decided += 1
+                expected = _scan(rs, _url_path(url, True))
+                assert e.rule == expected, (name, path[:40])
+                assert e.allowed == (expected is None or expected.allow)
+    assert exceeded and decided  # both branches are exercised by the reproduction
+
+
+_PART = st.text(alphabet="ab/.", min_size=0, max_size=4)
+
+
+@st.composite
+def _rules(draw):
+    patterns = draw(
+        st.lists(
+            st.builds(
+                lambda parts, anchored: "/" + "*".join(parts) + ("$" if anchored else ""),
+                st.lists(_PART, min_size=1, max_size=4),
+                st.booleans(),
+            ),
+            min_size=17,
+            max_size=300,
+        )
+    )
+    return patterns
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rules(), st.lists(st.text(alphabet="ab/.x", max_size=24).map(lambda s: "/" + s), min_size=1, max_size=20))
+def test_indexed_matcher_equals_plain_scan(patterns: list[str], paths: list[str]) -> None:
+    """Many wildcard rules in one node go through the literal index: the same first rule as the
+    plain scan, and no budget ever reached on such files."""
+    ranked = sorted(enumerate(patterns), key=lambda ip: (-len(ip[1]), ip[0]))
+    ordered = [p for _, p in ranked]
+    matcher = _Matcher(list(enumerate(ordered)))
+    for path in paths:
+        scan = next((i for i, p in enumerate(ordered) if rule_matches(p, path)), None)
+        assert matcher.first(path) == scan, (path, ordered)
+        saved, robots._SORT_AT_ONCE = robots._SORT_AT_ONCE, 0  # candidates merged lazily instead
+        try:
+            assert matcher.first(path) == scan, (path, ordered)
+        finally:
+            robots._SORT_AT_ONCE = saved
+
+
+def test_nested_rsl_is_one_pass() -> None:
+    """8,000 nested `<content>` elements (the reproduction took 85 s): each holds its own
+    prohibition only (one pass, no subtree re-scan), and the nesting is linted."""
+    n = 8000
+    body = (
+        '<rsl xmlns="https://rslstandard.org/rsl">'
+        + "".join(f'<content url="/{i}/"><license><prohibits>t{i}</prohibits></license>' for i in range(n))
+        + "</content>" * n
+        + "</rsl>"
+    ).encode()
+    contents, lint = parse_rsl(body)
+    assert len(contents) == n and lint == ("rsl_nested_content",)
+    assert all(c.prohibits == {f"t{i}"} and c.url == f"/{i}/" for i, c in enumerate(contents))
+
+
+def test_flat_rsl_reads_as_before() -> None:
+    body = b"""<rsl xmlns="https://rslstandard.org/rsl"><content url="/a/" server="https://l.example">
+      <license><permits type="usage">ai-train search</permits><prohibits type="geo">ru</prohibits>
+      <payment type="purchase"><amount currency="EUR">10</amount></payment></license></content>
+      <content url="/b/"><license><prohibits>ai-all</prohibits></license></content></rsl>"""
+    (a, b), lint = parse_rsl(body)
+    assert lint == ()
+    assert a.permits == {"ai-train", "search"} and a.restricted and a.payments == ("purchase",)
+    assert a.prices == ("10 EUR",) and a.server == "https://l.example"
+    assert b.prohibits == {"ai-all"} and not b.restricted
+
+
+def test_tdmrep_of_10k_rules_is_indexed_and_reads_as_the_scan() -> None:
+    """A 10,000-rule tdmrep.json: looked up through the index, with the same rule and the same
+    shadowed-rule lint as the rule-by-rule reading, on URLs that hit early, late and no rule."""
+    rules = [{"location": f"/{i}/*x{i % 97}", "tdm-reservation": i % 2} for i in range(10_000)]
+    rules += [{"location": "/5/*x5/deeper", "tdm-reservation": 1}, {"location": "/*", "tdm-reservation": 0}]
+    f = parse_tdmrep(json.dumps(rules).encode())
+    urls = [f"http://e.com/{i}/a/x{i % 97}" for i in range(0, 12_000, 397)]
+    urls += ["http://e.com/5/ax5/deeper", "http://e.com/none", "http://e.com/9999/x95"]
+    for url in urls:
+        assert f.lookup(url) == f._scan(url), url
+    assert f.lookup("http://e.com/5/ax5/deeper")[1] == ("tdmrep_shadowed_rule",)
+    assert f._index  # the index was used
+
+
+def test_bulk_decide_sends_a_hostile_file_one_by_one(tmp_path) -> None:
+    """A store with the `/*xN` file for one origin and a benign file for another: bulk `decide`
+    writes a decision per document, the hostile origin's through the bounded one-by-one path
+    (never as ~27k LIKE rules joined to every path), each equal to `decide()` alone."""
+    from datetime import UTC, datetime, timedelta
+
+    from scanner import api
+    from scanner.corpus.records import document_row, sha256_hex
+    from scanner.decide import decide, make_policy
+    from scanner.evidence import EvidenceIndex, Observation, write_observations
+    from scanner.store import Store
+
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    bodies = {"h": HOSTILE["/*x%d"], "b": b"User-agent: *\nDisallow: /private\n"}
+    paths = ["/", "/x12/y", "/a" + "".join(f"x{i}" for i in range(900)), "/private/x", "/nothing"]
+    docs = [
+        document_row(
+            doc_id=f"{n:032x}",
+            source_id="s",
+            url=f"https://{k}.example{p}",
+            origin=f"https://{k}.example",
+            host=f"{k}.example",
+            registrable_domain=f"{k}.example",
+            fetched_at=seen + timedelta(hours=1),
+            content_sha256=f"{n:064x}",
+            raw_bytes=1,
+            token_count=1,
+            http_status=200,
+        )
+        for n, (k, p) in enumerate((k, p) for k in bodies for p in paths)
+    ]
+    with Store.open(tmp_path / "h.duckdb") as store:
+        write_observations(
+            store,
+            [
+                (b, Observation(sha256_hex(b), "robots.txt", f"https://{k}.example/robots.txt", seen, "import", 200))
+                for k, b in bodies.items()
+            ],
+        )
+        store.insert("documents", docs)
+        stats = api.decide_documents(store, "any-ai-trainer")
+        stored = {r["doc_id"]: r["verdict"] for r in store.query("SELECT doc_id, verdict FROM decisions").to_pylist()}
+        index = EvidenceIndex.load(store)
+    assert stats["documents"] == len(docs) and stats["bulk_documents"] <= len(paths)  # the hostile origin: one by one
+    policy = make_policy("any-ai-trainer")
+    for doc in docs:
+        assert stored[doc["doc_id"]] == decide(doc["url"], index.document_evidence(doc, None), policy).verdict
