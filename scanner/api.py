@@ -284,6 +284,30 @@ def _policy(name: str, agent: str | None, own_token: str | None) -> Policy:
         raise ScannerError(str(exc)) from exc
 
 
+def dedup(
+    store: Store,
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    profile: str = "fast",
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Exact and near-duplicate clusters (`scanner.dedup.clusters`), in memory bounded by DuckDB's
+    `memory_limit` where given; the stats name, per source, the share marked as copies."""
+    from scanner.dedup.clusters import dedup as run_dedup
+    from scanner.dedup.minhash import PROFILES
+    from scanner.store import dedup_work
+
+    if not 0 < threshold <= 1:
+        raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
+    if profile not in PROFILES:
+        raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
+    dedup_work.set_memory(store, memory_limit, temp_directory)
+    return run_dedup(store, threshold=threshold, num_perm=num_perm, profile=profile, progress=progress)
+
+
 def decide_documents(
     store: Store,
     policy: str | Policy = "any-ai-trainer",

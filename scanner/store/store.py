@@ -311,12 +311,6 @@ class Store:
             finally:
                 self._con.unregister(name)
 
-    def replace_clusters(self, method: str, rows: Rows) -> int:
-        """A clustering replaces the previous one of its method, atomically."""
-        with self.transaction():
-            self._con.execute("DELETE FROM dup_clusters WHERE method = ?", [method])
-            return self.insert("dup_clusters", rows)
-
     def summaries(self) -> list[dict]:
         return self.query(
             "SELECT version, generated_at, manifest, content_sha256, document FROM summaries ORDER BY version"
