@@ -468,6 +468,9 @@ def dedup_cmd(
         str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB; above it the band join spills to disk.")
     ] = None,
     temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB spills (default: beside the store).")] = None,
+    engine: Annotated[str, typer.Option(help="local | ray (signatures on a Ray cluster; the [ray] extra)")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
+    workers: Annotated[int | None, typer.Option(help="CPUs of a local Ray cluster (default: all).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -480,6 +483,9 @@ def dedup_cmd(
             profile=profile,
             memory_limit=memory_limit,
             temp_directory=temp_dir,
+            engine=engine,
+            address=address,
+            workers=workers,
             progress=advance,
         )
     if json_out:

@@ -38,31 +38,22 @@ def dedup(
     n: int = SHINGLE_WORDS,
     verify: bool = True,
     profile: str = "fast",
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
     params = params_key(num_perm, seed, n, profile)
-    perms = permutations(num_perm, seed)
-    computed = 0
-    for batch in reports.signatures_missing(store, params, BATCH):
-        sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
-        store.insert(
-            "dedup_signatures",
-            pa.table(
-                {
-                    "doc_id": batch.column("doc_id"),
-                    "params": pa.repeat(params, batch.num_rows),
-                    "signature": pa.FixedSizeBinaryArray.from_buffers(
-                        pa.binary(4 * num_perm), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
-                    ).cast(pa.binary()),
-                }
-            ),
-        )
-        computed += batch.num_rows
-        if progress:
-            progress(batch.num_rows, 0)
+    if engine == "ray":
+        from scanner.dedup.ray_engine import signatures_on_ray
+
+        spec = {"num_perm": num_perm, "seed": seed, "words": n, "profile": profile, "key": params}
+        computed = signatures_on_ray(store, spec, address=address, workers=workers, progress=progress)
+    else:
+        computed = _local_signatures(store, params, num_perm, seed, n, profile, progress)
     exact = dedup_work.write_exact_clusters(store, run_id)
     b, r = bands_for(threshold, num_perm)
     near = _near(store, params, num_perm, b, r, threshold if verify else 0.0, run_id)
@@ -85,6 +76,28 @@ def dedup(
     ]
     store.finish_run(run_id, "ok", stats, warnings)
     return stats | {"warnings": warnings}
+
+
+def _local_signatures(
+    store: Store, params: str, num_perm: int, seed: int, n: int, profile: str, progress
+) -> int:
+    perms = permutations(num_perm, seed)
+    computed = 0
+    for batch in reports.signatures_missing(store, params, BATCH):
+        sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
+        store.insert("dedup_signatures", signature_rows(batch.column("doc_id"), sigs, params))
+        computed += batch.num_rows
+        if progress:
+            progress(batch.num_rows, 0)
+    return computed
+
+
+def signature_rows(doc_ids: pa.Array | pa.ChunkedArray, sigs: np.ndarray, params: str) -> pa.Table:
+    """`dedup_signatures` rows: each signature as one blob of little-endian uint32 values."""
+    blobs = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(4 * sigs.shape[1]), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
+    ).cast(pa.binary())
+    return pa.table({"doc_id": doc_ids, "params": pa.repeat(params, len(sigs)), "signature": blobs})
 
 
 def _matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
