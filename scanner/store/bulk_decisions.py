@@ -138,13 +138,10 @@ def _write_outcomes(store: Store, table: str) -> None:
 
 
 def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
-    """The run's decision set once, then its (doc_id, outcome) rows that the same policy and
-    as-of mode has not already decided to the same outcome (an anti-join, no index upkeep)."""
-    store.query(
-        """INSERT OR IGNORE INTO decision_sets
-        VALUES ($run_id, $run_id, $policy, $version, $usage, $as_of_ts::TIMESTAMPTZ, $as_of, $now::TIMESTAMPTZ)""",
-        meta,
-    )
+    """The (doc_id, outcome) rows that the same policy and as-of mode has not already decided to
+    the same outcome (an anti-join, no index upkeep), then the run's decision set, once, if it
+    wrote any: a re-run that changes nothing writes nothing."""
+    same = {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")}
     written = store.query(
         f"""INSERT INTO decision_rows
         WITH rows AS ({rows_sql}),
@@ -153,7 +150,13 @@ def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
                         AND s.as_of_key = $as_of)
         SELECT DISTINCT n.doc_id, n.outcome, $run_id FROM rows n
         WHERE NOT EXISTS (SELECT 1 FROM seen t WHERE t.doc_id = n.doc_id AND t.outcome = n.outcome)""",
-        {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")},
+        same,
+    )
+    store.query(
+        """INSERT OR IGNORE INTO decision_sets
+        SELECT $run_id, $run_id, $policy, $version, $usage, $as_of_ts::TIMESTAMPTZ, $as_of, $now::TIMESTAMPTZ
+        WHERE EXISTS (SELECT 1 FROM decision_rows WHERE set_id = $run_id)""",
+        meta,
     )
     return int(written.column(0)[0].as_py())
 
