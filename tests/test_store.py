@@ -256,4 +256,5 @@ def test_v7_wide_decisions_become_narrow_rows(tmp_path: Path) -> None:
     with Store.open(path) as store:
         assert store.count("decision_rows") == 2 and store.count("decision_sets") == 2
         rows = store.query("SELECT url, verdict, evidence_sha256, run_id FROM document_verdicts").to_pylist()
-        assert rows == [{"url": "https://example.org/a", "verdict": "allowed", "evidence_sha256": ["e1"], "run_id": "r2"}]
+        newest = {"url": "https://example.org/a", "verdict": "allowed", "evidence_sha256": ["e1"], "run_id": "r2"}
+        assert rows == [newest]
