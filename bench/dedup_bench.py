@@ -2,7 +2,7 @@
 our whole dedup (signatures -> DuckDB band join -> scipy components -> store), and the band join
 plus components alone at a larger scale.
 
-    python bench/dedup_bench.py [--docs 20000] [--join-docs 1000000]
+    python bench/dedup_bench.py [--docs 20000]
 
 The corpus is generated here (`make_corpus`): documents of ~3 KB drawn from a Zipf vocabulary,
 20 % of them in planted families of near-duplicates with known edit rates (as in
@@ -34,7 +34,6 @@ from datasketch import MinHash
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scanner.corpus.records import document_row
 from scanner.dedup.clusters import dedup
-from scanner.dedup.lsh import candidate_edges
 from scanner.dedup.minhash import fast_shingles, shingle_hash, shingles, signatures
 from scanner.store import Store
 
@@ -145,7 +144,6 @@ def textdedup_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=100_000)
-    ap.add_argument("--join-docs", type=int, default=1_000_000)
     args = ap.parse_args()
     docs = make_corpus(args.docs)
     mb = sum(len(d) for d in docs) / 1e6
@@ -210,14 +208,6 @@ def main() -> None:
                     f"ratio ours/{name} {peer_t / whole:.1f}x   duplicates ours {unverified} vs {removed} "
                     f"({100 * (unverified - removed) / max(removed, 1):+.1f} %)"
                 )
-
-        rng = np.random.default_rng(3)
-        sigs = rng.integers(0, 2**32, size=(args.join_docs, 128), dtype=np.uint64).astype(np.uint32)
-        sigs[1::50] = sigs[0::50][: len(sigs[1::50])]  # planted duplicates: 2 % of documents
-        t = time.perf_counter()
-        src, _ = candidate_edges(store, sigs, 16, 8)
-        join = time.perf_counter() - t
-        print(f"band join   ours {args.join_docs / join:8.0f} docs/s at {args.join_docs} documents ({len(src)} edges)")
 
 
 if __name__ == "__main__":

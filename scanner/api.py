@@ -284,6 +284,52 @@ def _policy(name: str, agent: str | None, own_token: str | None) -> Policy:
         raise ScannerError(str(exc)) from exc
 
 
+ENGINES = ("local", "ray")
+
+
+def dedup(
+    store: Store,
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    profile: str = "fast",
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Exact and near-duplicate clusters (`scanner.dedup.clusters`), in memory bounded by DuckDB's
+    `memory_limit` where given; the stats name, per source, the share marked as copies. With
+    `engine="ray"` the signatures are computed on a Ray cluster (`address`, or a local one)."""
+    from scanner.dedup.clusters import dedup as run_dedup
+    from scanner.dedup.minhash import PROFILES
+    from scanner.store import dedup_work
+
+    if not 0 < threshold <= 1:
+        raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
+    if profile not in PROFILES:
+        raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
+    if engine not in ENGINES:
+        raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
+    if engine == "ray":
+        from scanner.dedup.ray_engine import require_ray
+
+        require_ray()
+    dedup_work.set_memory(store, memory_limit, temp_directory)
+    return run_dedup(
+        store,
+        threshold=threshold,
+        num_perm=num_perm,
+        profile=profile,
+        engine=engine,
+        address=address,
+        workers=workers,
+        progress=progress,
+    )
+
+
 def decide_documents(
     store: Store,
     policy: str | Policy = "any-ai-trainer",

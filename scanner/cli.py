@@ -472,23 +472,39 @@ def dedup_cmd(
     profile: Annotated[
         str, typer.Option(help="fast (vectorised word hash) | sha1 (bit-identical to datasketch's default MinHash)")
     ] = "fast",
+    memory_limit: Annotated[
+        str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB; above it the band join spills to disk.")
+    ] = None,
+    temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB spills (default: beside the store).")] = None,
+    engine: Annotated[str, typer.Option(help="local | ray (signatures on a Ray cluster; the [ray] extra)")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
+    workers: Annotated[int | None, typer.Option(help="CPUs of a local Ray cluster (default: all).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Exact and MinHash near-duplicate clusters, keeping every member and its provenance."""
-    from scanner.dedup.clusters import dedup
-    from scanner.dedup.minhash import PROFILES
-
-    if not 0 < threshold <= 1:
-        raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
-    if profile not in PROFILES:
-        raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
     with Store.open(store) as st, progress_bar("dedup: signatures") as advance:
-        stats = dedup(st, threshold=threshold, num_perm=num_perm, profile=profile, progress=advance)
+        stats = api.dedup(
+            st,
+            threshold=threshold,
+            num_perm=num_perm,
+            profile=profile,
+            memory_limit=memory_limit,
+            temp_directory=temp_dir,
+            engine=engine,
+            address=address,
+            workers=workers,
+            progress=advance,
+        )
     if json_out:
         emit_json(stats)
-    else:
-        _print_rows("Deduplication", [stats])
+        return
+    by_source = stats.pop("removed_by_source")
+    warnings = stats.pop("warnings")
+    _print_rows("Deduplication", [stats])
+    _print_rows("Copies per source (not representative)", by_source)
+    for w in warnings:
+        err.print(f"warning: {w['source_id']}: {w['warning']}", markup=False)
 
 
 @app.command()

@@ -413,20 +413,3 @@ def has_content_usage(parsed) -> bool:
     Asked once per file or origin, never per URL."""
     return bool(parsed.records("content-usage"))
 
-
-def decision_id(doc_or_url: str, policy: Policy, as_of: datetime | None, evidence: Evidence) -> str:
-    """Stable for the same inputs: re-deciding with the same evidence writes nothing new."""
-    shas = [a.sha256 for a in (evidence.robots, evidence.tdmrep, evidence.ai_txt) if a]
-    shas += [a.sha256 for a in evidence.rsl + evidence.resource]
-    key = "\x1f".join(
-        [
-            doc_or_url,
-            policy.name,
-            policy.version,
-            policy.usage,
-            as_of.isoformat() if as_of else "",
-            *shas,
-            str(evidence.blocklisted),
-        ]
-    )
-    return hashlib.sha256(key.encode()).hexdigest()[:32]

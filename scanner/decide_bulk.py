@@ -12,7 +12,6 @@ Content-Usage rules, URLs that need normalising) take the one-by-one path, with 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -27,11 +26,11 @@ from scanner.decide import (
     Policy,
     _robots,
     decide,
-    decision_id,
     has_content_usage,
     licence_urls,
 )
 from scanner.evidence import EvidenceIndex, artefact_of
+from scanner.ids import as_of_key, outcome_id
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.robots import like_pattern
 from scanner.store import Store, bulk_decisions
@@ -75,15 +74,7 @@ def decide_all(
     try:
         outcomes = _outcomes(keys, sightings, pol)
         clock.lap("outcomes")
-        meta = {
-            "policy": pol.name,
-            "version": pol.version,
-            "usage": pol.usage,
-            "as_of": as_of.isoformat() if as_of else "",
-            "as_of_ts": as_of,
-            "now": now,
-            "run_id": run_id,
-        }
+        meta = _meta(pol, as_of, now, run_id)
         new, counts = bulk_decisions.write_decisions(store, outcomes, meta)
         clock.lap("write")
         bulk = sum(counts.values())
@@ -94,7 +85,7 @@ def decide_all(
         bulk_decisions.drop(store)
     for verdict in _VERDICTS:
         counts.setdefault(verdict, 0)
-    new += _one_by_one(store, rest, index, pol, as_of, run_id, now, counts, progress, batch)
+    new += _one_by_one(store, rest, index, pol, as_of, meta, counts, progress, batch)
     clock.lap("one_by_one")
     return {
         "documents": bulk + len(rest),
@@ -102,6 +93,19 @@ def decide_all(
         "new_decisions": new,
         **counts,
         "seconds": clock.laps,
+    }
+
+
+def _meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) -> dict[str, Any]:
+    """What every decision of this run shares: its decision set."""
+    return {
+        "policy": pol.name,
+        "version": pol.version,
+        "usage": pol.usage,
+        "as_of": as_of_key(as_of),
+        "as_of_ts": as_of,
+        "now": now,
+        "run_id": run_id,
     }
 
 
@@ -198,7 +202,7 @@ def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) ->
 
 def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:
     """`decide()` once per key, on the key's representative document."""
-    out: dict[str, list] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256", "id_tail")}
+    out: dict[str, list] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256")}
     for k in keys.to_pylist():
         robots = artefact_of(sightings[k["obs"]]) if k["obs"] is not None else None
         evidence = Evidence(robots=robots, reference_time=k["ref"])
@@ -209,24 +213,20 @@ def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:
         out["verdict"].append(d.verdict)
         out["reasons"].append(reasons)
         out["evidence_sha256"].append(list(d.evidence_sha256))
-        out["id_tail"].append("\x1f".join([*([robots.sha256] if robots else []), "None"]))
-    return pa.table(
-        {
-            "key": pa.array(out["key"], pa.string()),
-            "outcome": pa.array(out["outcome"], pa.string()),
-            "verdict": pa.array(out["verdict"], pa.string()),
-            "reasons": pa.array(out["reasons"], pa.string()),
-            "evidence_sha256": pa.array(out["evidence_sha256"], pa.list_(pa.string())),
-            "id_tail": pa.array(out["id_tail"], pa.string()),
-        }
-    )
+    return _outcome_table(out)
+
+
+def _outcome_table(cols: dict[str, list]) -> pa.Table:
+    types = {"key": pa.string(), "outcome": pa.string(), "verdict": pa.string(), "reasons": pa.string()}
+    types["evidence_sha256"] = pa.list_(pa.string())
+    return pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
 
 
 def outcome_of(d: Decision) -> tuple[str, str]:
     """(outcome id, reasons JSON): the decision without its URL, shared by every document decided
     alike and stored once."""
     reasons = json.dumps({f: v for f, v in d.as_dict().items() if f != "url"})
-    return hashlib.sha256(reasons.encode()).hexdigest()[:32], reasons
+    return outcome_id(reasons), reasons
 
 
 def _one_by_one(
@@ -235,49 +235,26 @@ def _one_by_one(
     index: EvidenceIndex,
     pol: Policy,
     as_of: datetime | None,
-    run_id: str,
-    now: datetime,
+    meta: dict[str, Any],
     counts: dict[str, int],
     progress: Callable[[int, int], None] | None,
     batch: int,
 ) -> int:
-    rows: list[dict] = []
-    outcomes: dict[str, dict] = {}
     new = 0
-    for doc in docs:
-        evidence = index.document_evidence(doc, as_of)
-        d = decide(doc["url"], evidence, pol, modality=doc["modality"] or "text")
-        counts[d.verdict] += 1
-        outcome, reasons = outcome_of(d)
-        outcomes.setdefault(
-            outcome,
-            {"outcome": outcome, "verdict": d.verdict, "reasons": reasons, "evidence_sha256": list(d.evidence_sha256)},
-        )
-        rows.append(
-            {
-                "decision_id": decision_id(doc["doc_id"], pol, as_of, evidence),
-                "doc_id": doc["doc_id"],
-                "url": doc["url"],
-                "policy": pol.name,
-                "policy_version": pol.version,
-                "usage": pol.usage,
-                "as_of": as_of,
-                "verdict": d.verdict,
-                "outcome": outcome,
-                "decided_at": now,
-                "run_id": run_id,
-            }
-        )
-        if len(rows) >= batch:
-            new += _write(store, rows, outcomes, progress)
-            rows, outcomes = [], {}
-    return new + _write(store, rows, outcomes, progress)
-
-
-def _write(store: Store, rows: list[dict], outcomes: dict[str, dict], progress) -> int:
-    with store.transaction():
-        store.insert("decision_outcomes", list(outcomes.values()))
-        new = store.insert("decisions", rows)
-    if progress and rows:
-        progress(len(rows), 0)
+    for start in range(0, len(docs), batch):
+        rows: dict[str, list] = {"doc_id": [], "outcome": []}
+        outcomes: dict[str, list] = {k: [] for k in ("outcome", "verdict", "reasons", "evidence_sha256")}
+        for doc in docs[start : start + batch]:
+            evidence = index.document_evidence(doc, as_of)
+            d = decide(doc["url"], evidence, pol, modality=doc["modality"] or "text")
+            counts[d.verdict] += 1
+            outcome, reasons = outcome_of(d)
+            rows["doc_id"].append(doc["doc_id"])
+            rows["outcome"].append(outcome)
+            for k, v in zip(outcomes, (outcome, d.verdict, reasons, list(d.evidence_sha256)), strict=True):
+                outcomes[k].append(v)
+        table = pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()})
+        new += bulk_decisions.write_document_decisions(store, table, _outcome_table(outcomes), meta)
+        if progress:
+            progress(len(rows["doc_id"]), 0)
     return new

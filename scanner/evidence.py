@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Evidence, licence_urls
 from scanner.errors import InputError
+from scanner.ids import digest
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.headers import evidence_headers
 from scanner.signals.html import evidence_facts
@@ -67,20 +68,18 @@ class Observation:
     @property
     def obs_id(self) -> str:
         """Identity of the sighting: re-importing the same sighting is a no-op."""
-        return sha256_hex(
-            "\x1f".join(
-                (
-                    self.evidence_sha256,
-                    self.kind,
-                    self.url,
-                    self.observed_at.isoformat(),
-                    self.via,
-                    str(self.http_status),
-                    self.locator or "",
-                    json.dumps(self.headers),
-                )
+        return digest(
+            (
+                self.evidence_sha256,
+                self.kind,
+                self.url,
+                self.observed_at.isoformat(),
+                self.via,
+                str(self.http_status),
+                self.locator or "",
+                json.dumps(self.headers),
             )
-        )[:32]
+        )
 
 
 def kind_for_url(url: str) -> str:

@@ -231,3 +231,30 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
 def test_memory_store() -> None:
     with Store.open(":memory:") as store:
         assert store.insert("documents", [_doc(1)]) == 1
+
+
+def test_v7_wide_decisions_become_narrow_rows(tmp_path: Path) -> None:
+    """v8 keeps (doc_id, outcome, set) per document; the `decisions` view gives the old columns."""
+    path = tmp_path / "v7.duckdb"
+    con = duckdb.connect(str(path))
+    for version in range(1, 8):
+        for statement in MIGRATIONS[version]:
+            con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (7, now(), '0.0.7')")
+    con.execute(
+        "INSERT INTO documents (doc_id, source_id, url, content_sha256, raw_bytes, modality) "
+        "VALUES ('doc', 's', 'https://example.org/a', 'abc', 7, 'text')"
+    )
+    con.execute("""INSERT INTO decision_outcomes VALUES ('o1', 'allowed', '{"verdict": "allowed"}', ['e1'])""")
+    for run, at in (("r1", "2025-01-01"), ("r2", "2025-02-01")):
+        con.execute(
+            "INSERT INTO decisions VALUES (?, 'doc', 'https://example.org/a', 'generic', '1', 'train-ai', NULL, "
+            "'allowed', NULL, NULL, ?::TIMESTAMPTZ, ?, 'o1')",
+            [f"id-{run}", at, run],
+        )
+    con.close()
+    with Store.open(path) as store:
+        assert store.count("decision_rows") == 2 and store.count("decision_sets") == 2
+        rows = store.query("SELECT url, verdict, evidence_sha256, run_id FROM document_verdicts").to_pylist()
+        newest = {"url": "https://example.org/a", "verdict": "allowed", "evidence_sha256": ["e1"], "run_id": "r2"}
+        assert rows == [newest]

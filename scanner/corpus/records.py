@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from scanner import ids
+
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
@@ -76,8 +78,7 @@ def sha256_hex(data: bytes | str) -> str:
 
 def document_id(source_id: str, url: str | None, fetched_at: datetime | None, content_sha: str) -> str:
     """Stable across runs and machines: the same record in the same source is the same document."""
-    stamp = fetched_at.isoformat() if fetched_at else ""
-    return sha256_hex("\x1f".join((source_id, url or "", stamp, content_sha)))[:32]
+    return ids.document_id(source_id, url, fetched_at.isoformat() if fetched_at else "", content_sha)
 
 
 def whitespace_tokens(text: str | None) -> int | None:

@@ -15,11 +15,13 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from scanner.dedup.lsh import bands_for, candidate_edges
+from scanner.dedup.lsh import band_rows, bands_for
 from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, estimated_jaccard, permutations, signatures
-from scanner.store import Store, reports
+from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
+STREAM_ROWS = 65_536  # signatures, edges or members read back per step (about 35 MB at 128 permutations)
+SOURCE_REMOVED_WARN_PCT = 50.0  # a source losing more than this to dedup is worth a look (curated sources)
 
 
 def params_key(num_perm: int, seed: int, n: int, profile: str = "fast") -> str:
@@ -36,132 +38,132 @@ def dedup(
     n: int = SHINGLE_WORDS,
     verify: bool = True,
     profile: str = "fast",
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
     params = params_key(num_perm, seed, n, profile)
+    if engine == "ray":
+        from scanner.dedup.ray_engine import signatures_on_ray
+
+        spec = {"num_perm": num_perm, "seed": seed, "words": n, "profile": profile, "key": params}
+        computed = signatures_on_ray(store, spec, address=address, workers=workers, progress=progress)
+    else:
+        computed = _local_signatures(store, params, num_perm, seed, n, profile, progress)
+    exact = dedup_work.write_exact_clusters(store, run_id)
+    b, r = bands_for(threshold, num_perm)
+    near = _near(store, params, num_perm, b, r, threshold if verify else 0.0, run_id)
+    removed = dedup_work.removed_by_source(store)
+    stats = {
+        "signatures_computed": computed,
+        "documents": near.pop("documents"),
+        "bands": b,
+        "rows": r,
+        "threshold": threshold,
+        "exact_clusters": exact["clusters"],
+        "exact_duplicates": exact["duplicates"],
+        **near,
+        "removed_by_source": removed,
+    }
+    warnings = [
+        {"source_id": s["source_id"], "warning": f"dedup marks {s['removed_pct']}% of the source's documents as copies"}
+        for s in removed
+        if s["documents"] and s["removed_pct"] > SOURCE_REMOVED_WARN_PCT
+    ]
+    store.finish_run(run_id, "ok", stats, warnings)
+    return stats | {"warnings": warnings}
+
+
+def _local_signatures(
+    store: Store, params: str, num_perm: int, seed: int, n: int, profile: str, progress
+) -> int:
     perms = permutations(num_perm, seed)
     computed = 0
     for batch in reports.signatures_missing(store, params, BATCH):
         sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
-        store.insert(
-            "dedup_signatures",
-            pa.table(
-                {
-                    "doc_id": batch.column("doc_id"),
-                    "params": pa.repeat(params, batch.num_rows),
-                    "signature": pa.FixedSizeBinaryArray.from_buffers(
-                        pa.binary(4 * num_perm), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
-                    ).cast(pa.binary()),
-                }
-            ),
-        )
+        store.insert("dedup_signatures", signature_rows(batch.column("doc_id"), sigs, params))
         computed += batch.num_rows
         if progress:
             progress(batch.num_rows, 0)
-    facts = reports.representative_facts(store)
-    exact = _exact(store, facts, run_id)
-    table = reports.all_signatures(store, params)
-    ids = table.column(0).to_pylist()
-    sigs = _matrix(table.column(1), num_perm)
-    b, r = bands_for(threshold, num_perm)
-    near = _near(store, ids, sigs, b, r, threshold if verify else 0.0, facts, run_id)
-    stats = {
-        "signatures_computed": computed,
-        "documents": len(ids),
-        "bands": b,
-        "rows": r,
-        "threshold": threshold,
-        **exact,
-        **near,
-    }
-    store.finish_run(run_id, "ok", stats, [])
-    return stats
+    return computed
 
 
-def _matrix(blobs: pa.ChunkedArray, num_perm: int) -> np.ndarray:
+def signature_rows(doc_ids: pa.Array | pa.ChunkedArray, sigs: np.ndarray, params: str) -> pa.Table:
+    """`dedup_signatures` rows: each signature as one blob of little-endian uint32 values."""
+    blobs = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(4 * sigs.shape[1]), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
+    ).cast(pa.binary())
+    return pa.table({"doc_id": doc_ids, "params": pa.repeat(params, len(sigs)), "signature": blobs})
+
+
+def _matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
     """Stored signature blobs (each num_perm little-endian uint32) as one matrix, without copying
     each blob through Python."""
     if len(blobs) == 0:
         return np.zeros((0, num_perm), dtype=np.uint32)
-    blobs = blobs.combine_chunks()
+    if isinstance(blobs, pa.ChunkedArray):
+        blobs = blobs.combine_chunks()
     offsets = np.frombuffer(blobs.buffers()[1], dtype=np.int32)[blobs.offset : blobs.offset + len(blobs) + 1]
     data = np.frombuffer(blobs.buffers()[2], dtype=np.uint8)
     return data[offsets[0] : offsets[-1]].view("<u4").reshape(len(blobs), num_perm).astype(np.uint32)
 
 
-def _exact(store: Store, facts: dict, run_id: str) -> dict:
-    rows = []
-    for members in reports.exact_groups(store):
-        rep = _representative(members, facts)
-        rows += [
-            {
-                "method": "exact",
-                "doc_id": d,
-                "cluster_id": members[0],
-                "is_representative": d == rep,
-                "similarity": 1.0,
-                "run_id": run_id,
-            }
-            for d in members
-        ]
-    store.replace_clusters("exact", rows)
-    return {
-        "exact_clusters": len({r["cluster_id"] for r in rows}),
-        "exact_duplicates": sum(not r["is_representative"] for r in rows),
-    }
-
-
-def _near(
-    store: Store, ids: list[str], sigs: np.ndarray, b: int, r: int, min_sim: float, facts: dict, run_id: str
-) -> dict:
-    if len(ids) < 2:
-        store.replace_clusters("minhash", [])
-        return {"minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": 0}
-    empty = (sigs == np.uint32(0xFFFFFFFF)).all(axis=1)  # no text: never a duplicate of anything
-    src, dst = candidate_edges(store, sigs, b, r, skip=empty)
-    if len(src) == 0:
-        store.replace_clusters("minhash", [])
-        return {"minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": 0}
-    sim = estimated_jaccard(sigs[src], sigs[dst])
-    ok = sim >= min_sim
-    graph = coo_matrix((np.ones(ok.sum()), (src[ok], dst[ok])), shape=(len(ids), len(ids)))
-    _, labels = connected_components(graph, directed=False)
-    linked = np.unique(np.concatenate([src[ok], dst[ok]]))  # documents with at least one kept edge
-    order = linked[np.argsort(labels[linked], kind="stable")]
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    rows = []
-    for group in np.split(order, bounds) if len(order) else []:
-        by_id = {ids[i]: i for i in group}
-        members = sorted(by_id)
-        rep = _representative(members, facts)
-        rep_sig = sigs[by_id[rep]]
-        for d in members:
-            rows.append(
-                {
-                    "method": "minhash",
-                    "doc_id": d,
-                    "cluster_id": members[0],
-                    "is_representative": d == rep,
-                    "similarity": float(estimated_jaccard(sigs[by_id[d]], rep_sig)),
-                    "run_id": run_id,
-                }
+def _near(store: Store, params: str, num_perm: int, b: int, r: int, min_sim: float, run_id: str) -> dict:
+    """Near-duplicate clusters in flat memory: band rows and star edges are grouped by DuckDB
+    (spilling past its memory limit); Python holds only the kept edges and their components."""
+    with dedup_work.scratch(store):
+        documents = 0
+        for batch in dedup_work.signature_stream(store, params, STREAM_ROWS):
+            sigs = _matrix(batch.column(1), num_perm)
+            docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
+            dedup_work.add_bands(
+                store, pa.table({"doc": docs, "doc_id": batch.column(0)}), band_rows(sigs, docs, b, r)
             )
-    store.replace_clusters("minhash", rows)
-    return {
-        "minhash_clusters": len({r["cluster_id"] for r in rows}),
-        "near_duplicates": sum(not r["is_representative"] for r in rows),
-        "candidate_pairs": len(src),
-    }
+            documents += len(sigs)
+        src, dst, candidates = _kept_edges(store, params, num_perm, min_sim)
+        clear = {"documents": documents, "minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": candidates}
+        if len(src) == 0:
+            with store.transaction():
+                dedup_work.clear_clusters(store, "minhash")
+            return clear
+        nodes, compact = np.unique(np.concatenate([src, dst]), return_inverse=True)
+        graph = coo_matrix((np.ones(len(src)), (compact[: len(src)], compact[len(src) :])), shape=(len(nodes),) * 2)
+        _, labels = connected_components(graph, directed=False)
+        dedup_work.add_members(store, pa.table({"doc": nodes, "label": labels.astype(np.int64)}))
+        with store.transaction():
+            dedup_work.clear_clusters(store, "minhash")
+            for batch in dedup_work.member_signatures(store, params, STREAM_ROWS):
+                sigs, reps = _matrix(batch.column("sig"), num_perm), _matrix(batch.column("rep_sig"), num_perm)
+                sim = estimated_jaccard(sigs, reps)
+                store.insert(
+                    "dup_clusters",
+                    pa.table(
+                        {
+                            "method": pa.repeat("minhash", batch.num_rows),
+                            "doc_id": batch.column("doc_id"),
+                            "cluster_id": batch.column("cluster_id"),
+                            "is_representative": batch.column("is_representative"),
+                            "similarity": pa.array(sim, pa.float64()),
+                            "run_id": pa.repeat(run_id, batch.num_rows),
+                        }
+                    ),
+                )
+    counts = dedup_work.cluster_counts(store, "minhash")
+    return clear | {"minhash_clusters": counts["clusters"], "near_duplicates": counts["duplicates"]}
 
 
-def _representative(members: list[str], facts: dict) -> str:
-    """Most tokens, then earliest fetched, then smallest id: stable across runs."""
-
-    def key(d: str):
-        tokens, fetched = facts.get(d, (0, None))
-        return (-tokens, fetched.timestamp() if fetched else float("inf"), d)
-
-    return min(members, key=key)
+def _kept_edges(store: Store, params: str, num_perm: int, min_sim: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Candidate edges whose estimated similarity reaches the threshold, read batch by batch."""
+    src, dst, candidates = [], [], 0
+    for batch in dedup_work.edge_signatures(store, params, STREAM_ROWS):
+        sim = estimated_jaccard(_matrix(batch.column(2), num_perm), _matrix(batch.column(3), num_perm))
+        ok = sim >= min_sim
+        src.append(batch.column(0).to_numpy()[ok])
+        dst.append(batch.column(1).to_numpy()[ok])
+        candidates += batch.num_rows
+    empty = np.zeros(0, dtype=np.int64)
+    return (np.concatenate(src) if src else empty), (np.concatenate(dst) if dst else empty), candidates

@@ -2,9 +2,8 @@
 
 Two documents are candidates when all r values of one of their b bands are equal. Keys hash a
 band's values into 64 bits (with the band number, so one column identifies band and values).
-Most keys are unique, so before DuckDB groups them a linear-time scatter per band keeps only the
-rows whose key prefix is seen at least twice; the `GROUP BY` then works on a few percent of the
-rows and gives exactly the pairs it would give on all of them.
+The rows go to DuckDB batch by batch (`scanner/store/dedup_work.py`), which groups them with
+spilling, so memory stays flat however large the corpus.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 
 from scanner.dedup.minhash import _fmix64
-from scanner.store import Store, reports
 
 
 def _weights(n: int) -> np.ndarray:
@@ -50,34 +48,16 @@ def band_keys(sigs: np.ndarray, b: int, r: int) -> np.ndarray:
         return _fmix64(acc).reshape(len(sigs), b)
 
 
-def maybe_shared(keys: np.ndarray) -> np.ndarray:
-    """(docs, b) mask of rows whose key may occur twice in its band: a superset of the shared
-    keys, found in linear time by scattering row numbers into a table indexed by key prefix
-    (about n/16 unrelated rows survive)."""
-    n, b = keys.shape
-    bits = int(min(27, max(16, np.ceil(np.log2(max(n, 2))) + 4)))
-    slot = np.empty(1 << bits, dtype=np.int32)
-    hit = np.zeros(1 << bits, dtype=bool)
-    order = np.arange(n, dtype=np.int32)
-    out = np.empty((n, b), dtype=bool)
-    for band in range(b):
-        idx = (keys[:, band] >> np.uint64(64 - bits)).astype(np.intp)
-        slot[idx] = order  # the last row per prefix wins
-        taken = idx[slot[idx] != order]  # prefixes with an earlier row too
-        hit[taken] = True
-        out[:, band] = hit[idx]
-        hit[taken] = False
-    return out
-
-
-def candidate_edges(store: Store, sigs: np.ndarray, b: int, r: int, skip: np.ndarray | None = None):
-    """Star edges (bucket's smallest row -> each other member) of the band join, as two numpy
-    arrays of row numbers. `skip` marks rows that never pair (empty texts)."""
+def band_rows(sigs: np.ndarray, docs: np.ndarray, b: int, r: int) -> pa.Table:
+    """(band, key, doc) rows of a batch of signatures for the band join. Rows of signatures with
+    no text (all values at the maximum) are left out: an empty document pairs with nothing."""
     keys = band_keys(sigs, b, r)
-    mask = maybe_shared(keys)
-    if skip is not None:
-        mask[skip] = False
-    doc, band = np.nonzero(mask)
-    table = pa.table({"doc": doc.astype(np.int64), "band": band.astype(np.int16), "key": keys[doc, band]})
-    edges = reports.band_edges(store, table)
-    return edges.column(0).to_numpy(), edges.column(1).to_numpy()
+    keep = ~(sigs == np.uint32(0xFFFFFFFF)).all(axis=1)
+    keys, docs = keys[keep], docs[keep]
+    return pa.table(
+        {
+            "band": np.tile(np.arange(b, dtype=np.int16), len(keys)),
+            "key": keys.reshape(-1),
+            "doc": np.repeat(docs.astype(np.int64), b),
+        }
+    )

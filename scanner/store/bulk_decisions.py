@@ -109,32 +109,56 @@ def python_documents(store: Store) -> list[dict]:
 
 
 def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> tuple[int, dict[str, int]]:
-    """One decision row per keyed document, pointing at its group's outcome (verdict, reasons and
-    evidence, stored once), inserted if new. `outcomes`: key, outcome, verdict, reasons,
-    evidence_sha256, id_tail (the evidence part of the decision id). Returns the rows written and
-    the verdict counts."""
+    """One narrow decision row per keyed document, pointing at its group's outcome (verdict,
+    reasons and evidence, stored once), inserted if new. `outcomes`: key, outcome, verdict,
+    reasons, evidence_sha256. Returns the rows written and the verdict counts."""
     with store.temporary("bulk_outcomes", outcomes), store.transaction():
-        store.query(
-            """INSERT OR IGNORE INTO decision_outcomes BY NAME
-            SELECT DISTINCT ON (outcome) outcome, verdict, reasons::JSON AS reasons, evidence_sha256
-            FROM bulk_outcomes"""
-        )
-        written = store.query(
-            """INSERT INTO decisions BY NAME
-            WITH rows AS (
-                SELECT substr(sha256(concat_ws(chr(31), k.doc_id, $policy, $version, $usage, $as_of, o.id_tail)),
-                              1, 32) AS decision_id,
-                       k.doc_id, d.url, $policy AS policy, $version AS policy_version, $usage AS usage,
-                       $as_of_ts::TIMESTAMPTZ AS as_of, o.verdict, o.outcome,
-                       $now::TIMESTAMPTZ AS decided_at, $run_id AS run_id
-                FROM bulk_keys k JOIN bulk_docs d USING (doc_id) JOIN bulk_outcomes o USING (key))
-            SELECT * FROM rows r WHERE NOT EXISTS (SELECT 1 FROM decisions t WHERE t.decision_id = r.decision_id)""",
-            meta,
+        _write_outcomes(store, "bulk_outcomes")
+        written = _write_rows(
+            store, "SELECT k.doc_id, o.outcome FROM bulk_keys k JOIN bulk_outcomes o USING (key)", meta
         )
         counts = store.query(
             "SELECT o.verdict, count(*) AS n FROM bulk_keys k JOIN bulk_outcomes o USING (key) GROUP BY 1"
         ).to_pylist()
-    return int(written.column(0)[0].as_py()), {c["verdict"]: int(c["n"]) for c in counts}
+    return written, {c["verdict"]: int(c["n"]) for c in counts}
+
+
+def write_document_decisions(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict) -> int:
+    """Decisions made one by one: `rows` (doc_id, outcome), `outcomes` as in `write_decisions`."""
+    with store.temporary("one_rows", rows), store.temporary("one_outcomes", outcomes), store.transaction():
+        _write_outcomes(store, "one_outcomes")
+        return _write_rows(store, "SELECT doc_id, outcome FROM one_rows", meta)
+
+
+def _write_outcomes(store: Store, table: str) -> None:
+    store.query(
+        f"""INSERT OR IGNORE INTO decision_outcomes BY NAME
+        SELECT DISTINCT ON (outcome) outcome, verdict, reasons::JSON AS reasons, evidence_sha256 FROM {table}"""
+    )
+
+
+def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
+    """The (doc_id, outcome) rows that the same policy and as-of mode has not already decided to
+    the same outcome (an anti-join, no index upkeep), then the run's decision set, once, if it
+    wrote any: a re-run that changes nothing writes nothing."""
+    same = {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")}
+    written = store.query(
+        f"""INSERT INTO decision_rows
+        WITH rows AS ({rows_sql}),
+             seen AS (SELECT r.doc_id, r.outcome FROM decision_rows r JOIN decision_sets s USING (set_id)
+                      WHERE s.policy = $policy AND s.policy_version = $version AND s.usage = $usage
+                        AND s.as_of_key = $as_of)
+        SELECT DISTINCT n.doc_id, n.outcome, $run_id FROM rows n
+        WHERE NOT EXISTS (SELECT 1 FROM seen t WHERE t.doc_id = n.doc_id AND t.outcome = n.outcome)""",
+        same,
+    )
+    store.query(
+        """INSERT OR IGNORE INTO decision_sets
+        SELECT $run_id, $run_id, $policy, $version, $usage, $as_of_ts::TIMESTAMPTZ, $as_of, $now::TIMESTAMPTZ
+        WHERE EXISTS (SELECT 1 FROM decision_rows WHERE set_id = $run_id)""",
+        meta,
+    )
+    return int(written.column(0)[0].as_py())
 
 
 def drop(store: Store) -> None:

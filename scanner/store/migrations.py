@@ -5,6 +5,8 @@ Never edit a released migration: add a new one. `docs/store-schema.md` documents
 
 from __future__ import annotations
 
+from scanner.ids import DECISION_ID_SQL
+
 V1 = [
     """CREATE TABLE schema_version (
         version INTEGER NOT NULL,
@@ -267,5 +269,54 @@ V7 = [
         WHERE rn = 1""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7}
+_LEGACY_OUTCOME = "coalesce(outcome, substr(sha256(reasons::VARCHAR), 1, 32))"
+_LEGACY_SET = (
+    "substr(sha256(concat_ws(chr(31), coalesce(run_id, ''), policy, policy_version, usage, "
+    "coalesce(as_of::VARCHAR, ''), decided_at::VARCHAR)), 1, 32)"
+)
+
+V8 = [
+    # Narrow decisions: what one decide run shares (policy, as-of mode, time) is stored once in
+    # `decision_sets`; each document's row is (doc_id, outcome, set_id). The id and the URL are
+    # computed in the `decisions` view, so a million-row run writes three short columns.
+    """CREATE TABLE decision_sets (
+        set_id VARCHAR PRIMARY KEY,          -- the decide run's id (a synthetic id for pre-v8 rows)
+        run_id VARCHAR,
+        policy VARCHAR NOT NULL,
+        policy_version VARCHAR NOT NULL,
+        usage VARCHAR NOT NULL,
+        as_of TIMESTAMPTZ,
+        as_of_key VARCHAR NOT NULL,          -- as_of in ISO form, '' for each document's own time
+        decided_at TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE decision_rows (
+        doc_id VARCHAR NOT NULL,
+        outcome VARCHAR NOT NULL,            -- decision_outcomes.outcome
+        set_id VARCHAR NOT NULL              -- decision_sets.set_id
+    )""",
+    f"""INSERT OR IGNORE INTO decision_outcomes
+        SELECT o, any_value(verdict), any_value(reasons), any_value(evidence_sha256)
+        FROM (SELECT {_LEGACY_OUTCOME} AS o, * FROM decisions WHERE outcome IS NULL AND doc_id IS NOT NULL)
+        GROUP BY o""",
+    f"""INSERT INTO decision_sets
+        SELECT s, any_value(run_id), any_value(policy), any_value(policy_version), any_value(usage),
+               any_value(as_of), coalesce(any_value(as_of)::VARCHAR, ''), any_value(decided_at)
+        FROM (SELECT {_LEGACY_SET} AS s, * FROM decisions WHERE doc_id IS NOT NULL) GROUP BY s""",
+    f"""INSERT INTO decision_rows SELECT DISTINCT doc_id, {_LEGACY_OUTCOME}, {_LEGACY_SET}
+        FROM decisions WHERE doc_id IS NOT NULL""",
+    "DROP TABLE decisions",
+    f"""CREATE VIEW decisions AS
+        SELECT {DECISION_ID_SQL} AS decision_id, r.doc_id, d.url, s.policy, s.policy_version, s.usage, s.as_of,
+               o.verdict, o.reasons, o.evidence_sha256, s.decided_at, s.run_id, r.outcome
+        FROM decision_rows r JOIN decision_sets s USING (set_id)
+        JOIN decision_outcomes o USING (outcome) LEFT JOIN documents d USING (doc_id)""",
+    """CREATE OR REPLACE VIEW document_verdicts AS
+        SELECT * EXCLUDE (rn) FROM (
+            SELECT d.*, row_number() OVER (PARTITION BY d.doc_id, d.policy, d.usage, d.as_of
+                                           ORDER BY d.decided_at DESC, d.outcome) AS rn
+            FROM decisions d)
+        WHERE rn = 1""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8}
 LATEST = max(MIGRATIONS)

@@ -145,37 +145,8 @@ def signatures_missing(store: Store, params: str, rows: int):
     )
 
 
-def all_signatures(store: Store, params: str):
-    return store.query("SELECT doc_id, signature FROM dedup_signatures WHERE params = ? ORDER BY doc_id", [params])
 
 
-def band_edges(store: Store, keys):
-    """LSH candidates as star edges (smallest document of each bucket -> every other member), from
-    the band join in DuckDB, distinct, as two Arrow columns (no Python lists on the way)."""
-    with store.temporary("keys", keys):
-        return store.query(
-            """WITH shared AS (SELECT band, key, min(doc) AS root FROM keys
-                               GROUP BY band, key HAVING count(*) > 1)
-               SELECT DISTINCT s.root, k.doc FROM keys k JOIN shared s USING (band, key)
-               WHERE k.doc <> s.root ORDER BY 1, 2"""
-        )
-
-
-def exact_groups(store: Store) -> list[list[str]]:
-    """Documents with identical extracted text."""
-    return (
-        store.query(
-            """SELECT list(doc_id ORDER BY doc_id) AS docs FROM documents WHERE text_sha256 IS NOT NULL
-        GROUP BY text_sha256 HAVING count(*) > 1 ORDER BY 1"""
-        )
-        .column(0)
-        .to_pylist()
-    )
-
-
-def representative_facts(store: Store) -> dict[str, tuple]:
-    rows = store.query("SELECT doc_id, coalesce(token_count, 0) AS tokens, fetched_at FROM documents").to_pylist()
-    return {r["doc_id"]: (r["tokens"], r["fetched_at"]) for r in rows}
 
 
 def document_origins(store: Store) -> list[str]:

@@ -19,8 +19,6 @@ from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
 
 # The identity of a row in each table: writing a row whose key exists changes nothing.
-# Tables without a key index (bulk-written): inserts skip existing keys with an anti-join.
-UNINDEXED = frozenset({"decisions"})
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "sources": ("source_id",),
     "documents": ("doc_id",),
@@ -28,13 +26,15 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "evidence": ("sha256",),
     "observations": ("obs_id",),
     "signals": ("signal_id",),
-    "decisions": ("decision_id",),
     "decision_outcomes": ("outcome",),
     "signal_extractions": ("obs_id",),
     "dup_clusters": ("method", "doc_id"),
     "blocklist": ("registrable_domain", "list_name"),
     "dedup_signatures": ("doc_id", "params"),
 }
+
+# Tables written by their own statements (no generic insert), countable all the same.
+_UNKEYED = ("runs", "ingest_checkpoints", "summaries", "decisions", "decision_rows", "decision_sets")
 
 Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
 
@@ -170,19 +170,10 @@ class Store:
         with self.transaction(), self._lock:
             self._con.register("_incoming", batch)
             try:
-                if table in UNINDEXED:
-                    if replace:
-                        raise ValueError(f"{table}: rows are never replaced")
-                    match = " AND ".join(f"t.{k} = i.{k}" for k in keys)
-                    n = self._scalar(
-                        f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({key_list}) * FROM _incoming i "
-                        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})"
-                    )
-                else:
-                    n = self._scalar(
-                        f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO {table} BY NAME "
-                        f"SELECT DISTINCT ON ({key_list}) * FROM _incoming"
-                    )
+                n = self._scalar(
+                    f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO {table} BY NAME "
+                    f"SELECT DISTINCT ON ({key_list}) * FROM _incoming"
+                )
             finally:
                 self._con.unregister("_incoming")
         return int(n)
@@ -311,12 +302,6 @@ class Store:
             finally:
                 self._con.unregister(name)
 
-    def replace_clusters(self, method: str, rows: Rows) -> int:
-        """A clustering replaces the previous one of its method, atomically."""
-        with self.transaction():
-            self._con.execute("DELETE FROM dup_clusters WHERE method = ?", [method])
-            return self.insert("dup_clusters", rows)
-
     def summaries(self) -> list[dict]:
         return self.query(
             "SELECT version, generated_at, manifest, content_sha256, document FROM summaries ORDER BY version"
@@ -332,12 +317,12 @@ class Store:
             )
 
     def count(self, table: str) -> int:
-        if table not in TABLE_KEYS and table not in ("runs", "ingest_checkpoints", "summaries"):
+        if table not in TABLE_KEYS and table not in _UNKEYED:
             raise ValueError(f"unknown table {table!r}")
         return int(self._scalar(f"SELECT count(*) FROM {table}"))
 
     def counts(self) -> dict[str, int]:
-        return {t: self.count(t) for t in (*TABLE_KEYS, "runs", "summaries")}
+        return {t: self.count(t) for t in (*TABLE_KEYS, "decisions", "decision_sets", "runs", "summaries")}
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,161 @@
+"""The SQL of streaming near-duplicate detection: band rows, star edges, members, representatives.
+
+Every step runs in DuckDB over temporary tables, so it spills to the temp directory rather than
+holding the corpus in Python: the band rows (16 per document at the default 0.8 threshold) and
+the star edges are grouped by DuckDB, and only the candidate edges, far fewer than documents, come
+back to Python. Documents are numbered in `doc_id` order (`doc`), so the numbers, the edges and
+the clusters are the same on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+
+from scanner.store.store import Store
+
+
+@contextmanager
+def scratch(store: Store) -> Iterator[None]:
+    """Work tables for one dedup run in a scratch database beside the store (attached, so every
+    cursor sees them; deleted afterwards, so band rows never grow the store)."""
+    path = ":memory:" if store.path == ":memory:" else f"{store.path}.dedup-scratch"
+    if path != ":memory:":
+        Path(path).unlink(missing_ok=True)
+    store.query(f"ATTACH '{_quoted(path)}' AS dedup_scratch")
+    try:
+        store.query("CREATE TABLE dedup_scratch.idx (doc BIGINT, doc_id VARCHAR)")
+        store.query("CREATE TABLE dedup_scratch.bands (band SMALLINT, key UBIGINT, doc BIGINT)")
+        store.query("CREATE TABLE dedup_scratch.members (doc BIGINT, label BIGINT)")
+        yield
+    finally:
+        store.query("DETACH dedup_scratch")
+        if path != ":memory:":
+            Path(path).unlink(missing_ok=True)
+            Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def signature_stream(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """(doc_id, signature) of every document hashed with these parameters, in doc_id order."""
+    return store.stream(
+        "SELECT doc_id, signature FROM dedup_signatures WHERE params = ? ORDER BY doc_id", [params], rows
+    )
+
+
+def add_bands(store: Store, index: pa.Table, bands: pa.Table) -> None:
+    with store.temporary("_index", index), store.temporary("_bands", bands):
+        store.query("INSERT INTO dedup_scratch.idx SELECT doc, doc_id FROM _index")
+        store.query("INSERT INTO dedup_scratch.bands SELECT band, key, doc FROM _bands")
+
+
+def edge_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """Star edges of the band join (each bucket's smallest document -> every other member),
+    distinct, with both signatures, streamed in (root, doc) order."""
+    return store.stream(
+        """WITH shared AS (SELECT band, key, min(doc) AS root FROM dedup_scratch.bands
+                           GROUP BY band, key HAVING count(*) > 1),
+                edges AS (SELECT DISTINCT s.root, k.doc FROM dedup_scratch.bands k JOIN shared s USING (band, key)
+                          WHERE k.doc <> s.root)
+           SELECT e.root, e.doc, a.signature AS root_sig, b.signature AS doc_sig
+           FROM edges e
+           JOIN dedup_scratch.idx ia ON ia.doc = e.root JOIN dedup_scratch.idx ib ON ib.doc = e.doc
+           JOIN dedup_signatures a ON a.doc_id = ia.doc_id AND a.params = $params
+           JOIN dedup_signatures b ON b.doc_id = ib.doc_id AND b.params = $params
+           ORDER BY e.root, e.doc""",
+        {"params": params},
+        rows,
+    )
+
+
+def add_members(store: Store, members: pa.Table) -> None:
+    with store.temporary("_members", members):
+        store.query("INSERT INTO dedup_scratch.members SELECT doc, label FROM _members")
+
+
+# Representative: most tokens, then earliest fetched, then smallest id (stable across runs).
+_RANKED = """
+    SELECT m.label, i.doc_id, min(i.doc_id) OVER (PARTITION BY m.label) AS cluster_id,
+           row_number() OVER (PARTITION BY m.label
+                              ORDER BY coalesce(d.token_count, 0) DESC, d.fetched_at ASC NULLS LAST, i.doc_id) = 1
+               AS is_representative
+    FROM dedup_scratch.members m JOIN dedup_scratch.idx i USING (doc) LEFT JOIN documents d ON d.doc_id = i.doc_id
+"""
+
+
+def member_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """Every clustered document with its cluster id, whether it represents the cluster, its own
+    signature and its representative's, in (cluster, document) order."""
+    return store.stream(
+        f"""WITH ranked AS ({_RANKED}),
+                reps AS (SELECT label, doc_id AS rep_id FROM ranked WHERE is_representative)
+           SELECT r.doc_id, r.cluster_id, r.is_representative, s.signature AS sig, t.signature AS rep_sig
+           FROM ranked r JOIN reps USING (label)
+           JOIN dedup_signatures s ON s.doc_id = r.doc_id AND s.params = $params
+           JOIN dedup_signatures t ON t.doc_id = reps.rep_id AND t.params = $params
+           ORDER BY r.cluster_id, r.doc_id""",
+        {"params": params},
+        rows,
+    )
+
+
+def write_exact_clusters(store: Store, run_id: str) -> dict[str, int]:
+    """Documents with identical extracted text, clustered in one statement: the cluster id is the
+    smallest member id and the representative is chosen as for near duplicates."""
+    with store.transaction():
+        store.query("DELETE FROM dup_clusters WHERE method = 'exact'")
+        store.query(
+            """INSERT INTO dup_clusters BY NAME
+               SELECT 'exact' AS method, doc_id,
+                      min(doc_id) OVER w AS cluster_id,
+                      row_number() OVER (PARTITION BY text_sha256
+                          ORDER BY coalesce(token_count, 0) DESC, fetched_at ASC NULLS LAST, doc_id) = 1
+                          AS is_representative,
+                      1.0 AS similarity, ? AS run_id
+               FROM documents
+               WHERE text_sha256 IN (SELECT text_sha256 FROM documents WHERE text_sha256 IS NOT NULL
+                                     GROUP BY text_sha256 HAVING count(*) > 1)
+               WINDOW w AS (PARTITION BY text_sha256)""",
+            [run_id],
+        )
+    return cluster_counts(store, "exact")
+
+
+def cluster_counts(store: Store, method: str) -> dict[str, int]:
+    row = store.query(
+        """SELECT count(DISTINCT cluster_id)::BIGINT AS clusters,
+                  count(*) FILTER (WHERE NOT is_representative)::BIGINT AS duplicates
+           FROM dup_clusters WHERE method = ?""",
+        [method],
+    ).to_pylist()[0]
+    return {"clusters": int(row["clusters"]), "duplicates": int(row["duplicates"])}
+
+
+def clear_clusters(store: Store, method: str) -> None:
+    store.query("DELETE FROM dup_clusters WHERE method = ?", [method])
+
+
+def removed_by_source(store: Store) -> list[dict]:
+    """Per source: documents, and the share that dedup marks as a copy (not representative)."""
+    return store.query(
+        """SELECT d.source_id, count(*)::BIGINT AS documents,
+                  count(*) FILTER (WHERE c.doc_id IS NOT NULL)::BIGINT AS removed,
+                  round(100.0 * count(*) FILTER (WHERE c.doc_id IS NOT NULL) / count(*), 1) AS removed_pct
+           FROM documents d
+           LEFT JOIN (SELECT DISTINCT doc_id FROM dup_clusters WHERE NOT is_representative) c USING (doc_id)
+           GROUP BY ALL ORDER BY d.source_id"""
+    ).to_pylist()
+
+
+def set_memory(store: Store, memory_limit: str | None, temp_directory: str | None) -> None:
+    """Bound DuckDB's memory for a heavy stage; above it, joins and groups spill to disk."""
+    if memory_limit:
+        store.query(f"SET memory_limit = '{_quoted(memory_limit)}'")
+    if temp_directory:
+        store.query(f"SET temp_directory = '{_quoted(temp_directory)}'")
