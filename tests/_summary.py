@@ -112,9 +112,15 @@ def decided_store(tmp_path: Path, manifest, only: str | None = None) -> Store:
     allow.write_text("User-agent: *\nAllow: /\n")
     deny = tmp_path / "deny.txt"
     deny.write_text("User-agent: GPTBot\nDisallow: /\n")
-    import_evidence(store, allow, url="https://www.fresh.example/robots.txt", observed_at=datetime(2025, 3, 9, 23, tzinfo=UTC))
-    import_evidence(store, allow, url="https://www.stale.example/robots.txt", observed_at=datetime(2024, 10, 21, tzinfo=UTC))
-    import_evidence(store, deny, url="https://reserved.example/robots.txt", observed_at=datetime(2025, 3, 9, 23, tzinfo=UTC))
+    import_evidence(
+        store, allow, url="https://www.fresh.example/robots.txt", observed_at=datetime(2025, 3, 9, 23, tzinfo=UTC)
+    )
+    import_evidence(
+        store, allow, url="https://www.stale.example/robots.txt", observed_at=datetime(2024, 10, 21, tzinfo=UTC)
+    )
+    import_evidence(
+        store, deny, url="https://reserved.example/robots.txt", observed_at=datetime(2025, 3, 9, 23, tzinfo=UTC)
+    )
     api.extract_signals(store)
     api.decide_documents(store, "any-ai-trainer")
     return store

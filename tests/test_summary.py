@@ -199,9 +199,15 @@ def _answered(tmp_path: Path) -> Path:
     from tests._summary import ANSWERED
 
     text = MANIFEST.format(sme="false", attestations=ANSWERED)
-    text = text.replace('sme = false', 'sme = false\nauthorised_representative = "not applicable"')
-    text = text.replace('version = "1"\n\n[crawler]', 'version = "1"\neu_market_date = 2026-09-01\nbase_model = "not applicable"\n\n[crawler]')
-    text = text.replace('name = "crawl"\nversion = "1"', 'name = "crawl"\nversion = "1"\ncollection_period = { start = 2025-01-01, end = 2025-06-30 }')
+    text = text.replace("sme = false", 'sme = false\nauthorised_representative = "not applicable"')
+    text = text.replace(
+        'version = "1"\n\n[crawler]',
+        'version = "1"\neu_market_date = 2026-09-01\nbase_model = "not applicable"\n\n[crawler]',
+    )
+    text = text.replace(
+        'name = "crawl"\nversion = "1"',
+        'name = "crawl"\nversion = "1"\ncollection_period = { start = 2025-01-01, end = 2025-06-30 }',
+    )
     f = tmp_path / "answered.toml"
     f.write_text(text)
     return f
