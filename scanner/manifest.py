@@ -433,6 +433,7 @@ def _publication(file: str, r: _Reader) -> Publication:
 # California AB 2013 (Cal. Bus. & Prof. Code §22757.20(b)): what only a person can say per dataset.
 CA_KEYS = {
     "purpose": "(2) how the dataset furthers the intended purpose of the system",
+    "data_points": "(3) number of data points as a range, for a dataset not in the store",
     "intellectual_property": "(5) whether it includes data protected by copyright, trademark or patent, "
     "or is entirely in the public domain",
     "purchased_or_licensed": "(6) purchased or licensed: yes | no | to be provided",

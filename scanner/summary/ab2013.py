@@ -71,7 +71,9 @@ def _dataset_items(d, manifest: Manifest, facts: Facts) -> list[Field]:
     f3 = (
         Field("ca.3", ITEMS[2], f"{data_point_range(used)} documents", "store")
         if d.in_store and docs_all
-        else Field("ca.3", ITEMS[2], None, "missing", "the dataset has no documents in the store to count")
+        else Field("ca.3", ITEMS[2], ca["data_points"], "manifest")
+        if ca.get("data_points")
+        else Field("ca.3", ITEMS[2], None, "missing", "no documents in the store to count: datasets[].ca.data_points")
     )
     types = ", ".join(d.modalities)
     content = "; ".join(filter(None, (manifest.summary_text.get(f"{m}_content_types") for m in d.modalities)))
