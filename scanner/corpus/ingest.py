@@ -27,8 +27,8 @@ from scanner.corpus.records import (
     document_id,
     modality_of,
     sha256_hex,
-    whitespace_tokens,
 )
+from scanner.corpus.text_stats import count_tokens, detect_language
 from scanner.errors import InputError
 from scanner.evidence import Observation, observation_rows
 from scanner.signals.html import facts_to_evidence, read_html
@@ -103,10 +103,10 @@ def to_document(rec: RawRecord, source_id: str) -> Document:
         content_sha256=content_sha,
         raw_bytes=len(rec.payload),
         text_sha256=sha256_hex(text) if text is not None else None,
-        token_count=whitespace_tokens(text),
+        token_count=count_tokens(text),
         modality=modality_of(rec.content_type),
         content_type=rec.content_type,
-        language=None,
+        language=detect_language(text) if modality_of(rec.content_type) == "text" else None,
         http_status=rec.http_status,
         record_locator=rec.locator,
         text=text,
