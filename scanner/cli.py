@@ -504,6 +504,10 @@ def summary(
     icann_only: Annotated[
         bool, typer.Option(help="Registrable domains from the PSL's ICANN section only (blogspot.com is one domain).")
     ] = False,
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(help="Count text in this Hugging Face tokenizer.json (offline) instead of whitespace."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -518,6 +522,7 @@ def summary(
         cluster_reserved=cluster_reserved,
         domain_measure=DomainMeasure.USED if domains_after_processing else DomainMeasure.SCRAPED,
         suffixes=SuffixSection.ICANN if icann_only else SuffixSection.PRIVATE,
+        tokenizer_file=tokenizer,
     )
     m = load_manifest(manifest)
     if output is None and fmt == "all":
@@ -540,7 +545,7 @@ def summary(
         return
     if result.stdout is not None:
         sys.stdout.write(result.stdout)
-    label = f"version {doc['version']}" if doc.get("version") else "draft, no version number"
+    label = f"version {doc['version']}" if doc.get("version") else doc["status"] + ", no version number"
     for w in result.written:
         err.print(f"wrote {w} ({label}{', new' if result.new_version else ''})")
     if diff:

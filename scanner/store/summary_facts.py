@@ -82,3 +82,11 @@ def fetch_range(store: Store) -> list[dict[str, Any]]:
                min(d.fetched_at) AS first_fetched, max(d.fetched_at) AS last_fetched
         FROM sources s LEFT JOIN documents d USING (source_id) GROUP BY ALL ORDER BY 1"""
     ).to_pylist()
+
+
+def used_texts(store: Store, policy: str, exclude_reserved: Exclusion, rows: int = 2_000):
+    """Arrow batches of (source_id, modality, text) of the text documents counted in the sizes,
+    for recounting tokens with a named tokenizer."""
+    sql = f"""SELECT u.source_id, u.modality, t.text FROM ({_USED}) u JOIN texts t USING (text_sha256)
+        WHERE u.modality = 'text'"""
+    return store.stream(sql, _params(policy, exclude_reserved), rows=rows)

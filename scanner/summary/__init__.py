@@ -9,7 +9,7 @@ takes the next public version number.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,7 +58,7 @@ class SummaryOptions:
     cluster_reserved: bool = False
     domain_measure: DomainMeasure = DomainMeasure.SCRAPED
     suffixes: SuffixSection = SuffixSection.PRIVATE
-    tokenizer: str = WHITESPACE_TOKENIZER
+    tokenizer_file: Path | None = None  # a Hugging Face tokenizer.json; None: the ingest's whitespace count
 
 
 def _content_key(summary: dict) -> str:
@@ -68,9 +68,11 @@ def _content_key(summary: dict) -> str:
     return sha256_hex(json.dumps(body, sort_keys=True, default=str))
 
 
-def gather_facts(store: Store, manifest: Manifest, options: SummaryOptions) -> Facts:
+def gather_facts(store: Store, manifest: Manifest, options: SummaryOptions) -> tuple[Facts, str]:
+    """The facts and the name of what text tokens count (recounted with a named tokenizer, the
+    run and its totals recorded in the store's runs table)."""
     exclude = "cluster" if options.exclude_reserved and options.cluster_reserved else options.exclude_reserved
-    return gather(
+    facts = gather(
         store,
         policy=options.policy,
         exclude=exclude,
@@ -78,6 +80,29 @@ def gather_facts(store: Store, manifest: Manifest, options: SummaryOptions) -> F
         domain_measure=options.domain_measure,
         suffixes=options.suffixes,
     )
+    if options.tokenizer_file is None:
+        return facts, WHITESPACE_TOKENIZER
+    from scanner.summary.tokens import load_tokenizer, recount
+
+    tok = load_tokenizer(options.tokenizer_file)
+    run_id = store.start_run("summary-tokens", {"tokenizer": str(tok.path), "sha256": tok.sha256})
+    counts = recount(store, tok, options.policy, exclude)
+    rows = [
+        {**r, "tokens": counts.get((r["source_id"], r["modality"]), 0)} if r["modality"] == "text" else r
+        for r in facts.rows
+    ]
+    store.finish_run(
+        run_id,
+        "ok",
+        {
+            "tokenizer": tok.path.name,
+            "sha256": tok.sha256,
+            "tokens": sum(counts.values()),
+            "documents_sources": len(counts),
+        },
+        [],
+    )
+    return replace(facts, rows=rows), tok.description
 
 
 def _next_version(store: Store, manifest: Manifest) -> int:
@@ -103,7 +128,7 @@ def publish_summary(
     if template not in TEMPLATES:
         raise ScannerError(f"--template {template!r}: use {' or '.join(TEMPLATES)}")
     now = now or datetime.now(UTC)
-    facts = gather_facts(store, manifest, options)
+    facts, tokenizer = gather_facts(store, manifest, options)
     generator = f"provenance-scanner {__version__}"
     if template == "ca-ab2013":
         from scanner.summary.ab2013 import build_ab2013
@@ -113,7 +138,7 @@ def publish_summary(
         if final and problems:
             raise SummaryRefused(problems)
         return doc, False
-    draft = build_summary(manifest, facts, tokenizer=options.tokenizer, generated_at=now, generator=generator)
+    draft = build_summary(manifest, facts, tokenizer=tokenizer, generated_at=now, generator=generator)
     problems = final_problems(draft, manifest, facts)
     if not final:
         draft["review"] = {"problems_before_final": problems}
@@ -126,7 +151,7 @@ def publish_summary(
         facts,
         status="final",
         version=_next_version(store, manifest),
-        tokenizer=options.tokenizer,
+        tokenizer=tokenizer,
         generated_at=now,
         generator=generator,
     )
