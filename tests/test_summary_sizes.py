@@ -111,3 +111,15 @@ def test_pdf_is_a4_with_every_heading(tmp_path: Path) -> None:
     for section in result.document["sections"]:
         assert section["title"] in text, section["title"]
     assert "DRAFT" not in text and "file://" not in text  # no browser header or footer
+
+
+def test_draft_pdf_says_draft_on_every_page(tmp_path: Path) -> None:
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    pypdf = pytest.importorskip("pypdf", reason="pypdf is in the dev extra")
+    m = write_manifest(tmp_path)  # nothing attested: many pages of "To be provided"
+    store = decided_store(tmp_path, m)
+    write_summary(store, m, formats=("pdf",), output=tmp_path / "d.pdf")
+    store.close()
+    pages = pypdf.PdfReader(tmp_path / "d.pdf").pages
+    assert len(pages) >= 3 and all("DRAFT" in p.extract_text() for p in pages)

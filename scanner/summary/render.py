@@ -162,7 +162,8 @@ _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;max-width:60rem;margin:2rem auto;
 padding:0 1rem;color:#1d2330;background:#fff}
 h1{font-size:1.55rem;margin-bottom:.3rem}
-h2{font-size:1.2rem;margin-top:1.8rem;border-bottom:2px solid #dde3ee;padding-bottom:.25rem}
+h2{font-size:1.3rem;margin-top:2rem;border-bottom:2px solid #1d2330;padding-bottom:.25rem}
+section.sub h2{font-size:1.1rem;margin-top:1.4rem;border-bottom:1px solid #dde3ee}
 .guidance{font-style:italic;color:#4a5366;margin:.2rem 0 .8rem}
 .meta{color:#5a6478;font-size:.88rem}.field{margin:.8rem 0 1.1rem}.label{font-weight:600}
 .value{margin:.25rem 0;white-space:pre-line}.tag{font-size:.75rem;color:#5a6478}.tag b{font-weight:600}
@@ -180,12 +181,12 @@ ol.domains{columns:3;column-gap:2rem;margin:.3rem 0;padding-left:2.2rem}
 @page{size:A4;margin:18mm 16mm 18mm 16mm}
 @media print{
  body{max-width:none;margin:0;padding:0;font-size:10.5pt}
- h2{break-after:avoid;page-break-after:avoid}
- .field{break-inside:avoid;page-break-inside:avoid}
+ h2,.guidance{break-after:avoid;page-break-after:avoid}
+ .field,.keep{break-inside:avoid;page-break-inside:avoid}
  .label{break-after:avoid;page-break-after:avoid}
  table,ol.domains{break-inside:auto}tr{break-inside:avoid}
  nav{display:none}
- .draft-mark{display:block;position:fixed;top:0;right:0;font:700 9pt system-ui,sans-serif;color:#8a6a00;
+ .draft-mark{display:block;position:fixed;bottom:0;right:0;font:700 9pt system-ui,sans-serif;color:#8a6a00;
   border:1px solid #c99700;padding:1mm 2mm;background:#fff8dc}
 }
 """
@@ -217,18 +218,24 @@ def to_html(doc: dict) -> str:
                 + "</ul></div>"
             )
     for section in doc["sections"]:
-        parts.append(f'<section id="s{e(section["id"])}"><h2>{e(section["title"])}</h2>')
+        level = "sub" if "." in section["id"] else "top"
+        head = f"<h2>{e(section['title'])}</h2>"
         if section.get("guidance"):
-            parts.append(f'<p class="guidance">{e(section["guidance"])}</p>')
+            head += f'<p class="guidance">{e(section["guidance"])}</p>'
+        fields = []
         for f in section["fields"]:
             tag = ""
             if draft:
                 note = " — " + e(f["note"]) if f.get("note") else ""
                 tag = f'<div class="tag"><b>{e(f["id"])}</b> · {e(SOURCE_NOTE[f["source"]])}{note}</div>'
-            parts.append(
+            fields.append(
                 f'<div class="field" id="f{e(f["id"])}"><div class="label">{e(f["label"])}</div>'
                 f'<div class="value">{_html_value(f)}</div>{tag}</div>'
             )
+        # the heading is printed on the same page as its first question
+        first = fields.pop(0) if fields else ""
+        parts.append(f'<section class="{level}" id="s{e(section["id"])}"><div class="keep">{head}{first}</div>')
+        parts += fields
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)
