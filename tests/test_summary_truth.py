@@ -45,7 +45,7 @@ def test_tdm_text_gives_the_counts_the_store_supports(store_and_manifest) -> Non
     assert "html, robots" not in text and "1 domains" not in text
     behaviour = fields_by_id(s)["2.3.d"]["value"]
     assert "at most 24 hours" not in behaviour
-    assert "Of 14 crawled documents, 4 were decided on robots.txt evidence observed more than 24 hours" in behaviour
+    assert "Of 14 crawled documents, 9 were decided with a robots.txt in the evidence; 4 on evidence" in behaviour
     assert "for the token our product token" not in behaviour and "TestBot" in behaviour
 
 
@@ -240,7 +240,10 @@ def test_cli_final_refuses_with_exit_2_listing_each_problem(tmp_path: Path) -> N
     text = draft.stdout
     assert draft.returncode == 0 and "DRAFT" in text
     # the demo store: 30 crawled documents on robots.txt evidence ~4.5 months old, 11 unknown
-    assert "Of 30 crawled documents, 30 were decided on robots.txt evidence observed more than 24 hours" in text
+    assert (
+        "Of 30 crawled documents, 30 were decided with a robots.txt in the evidence; 30 on evidence observed more"
+        in text
+    )
     assert "11 had no machine-readable evidence at all (verdict unknown) and are counted in the sizes" in text
     assert "5 were allowed after checking only the page's own meta tags" in text
     top = re.search(r"(\d+) domains listed of (\d+) crawled", text)

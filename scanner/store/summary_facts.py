@@ -27,6 +27,7 @@ def decision_basis(store: Store, policy: str, exclude_reserved: Exclusion) -> li
             used AS (SELECT doc_id FROM ({_USED}))
         SELECT s.category, coalesce(v.verdict, 'undecided') AS verdict, coalesce(v.stale, false) AS stale,
                coalesce(v.checked = ['html'], false) AS meta_only, d.fetched_at IS NULL AS undated,
+               coalesce(list_contains(v.checked, 'robots'), false) AS robots_checked,
                d.doc_id IN (SELECT doc_id FROM used) AS used,
                count(*)::BIGINT AS documents, coalesce(sum(d.token_count), 0)::BIGINT AS tokens
         FROM documents d LEFT JOIN sources s USING (source_id) LEFT JOIN v USING (doc_id)

@@ -540,10 +540,8 @@ def _crawler_behaviour(manifest: Manifest, facts: Facts) -> Field:
         f"{crawler.product_token} (the * group when no group names it)."
     )
     if c.crawled:
-        text += (
-            f" Of {count(c.crawled, 'crawled document')}, {c.crawled_stale} were decided on robots.txt evidence "
-            "observed more than 24 hours before they were fetched"
-        )
+        text += f" Of {count(c.crawled, 'crawled document')}, {c.crawled_robots} were decided with a robots.txt"
+        text += f" in the evidence; {c.crawled_stale} on evidence observed more than 24 hours before they were fetched"
         if c.crawled_stale and facts.age.get("max_days") is not None:
             text += f" (up to {count(int(facts.age['max_days']), 'day')} older)"
         text += "."
@@ -750,8 +748,10 @@ def tdm_measures(manifest: Manifest, facts: Facts) -> str | None:
             f". {c.meta_only} were allowed after checking only the page's own meta tags "
             "(no robots.txt or other site-wide evidence)"
         )
-    text += f". {count(c.reserved, 'document')} excluded as reserved"
-    text += f", by the reason that decided: {reasons}." if reasons else "."
+    if c.reserved:
+        text += f". {count(c.reserved, 'document')} excluded as reserved, by the reason that decided: {reasons}."
+    else:
+        text += ". No document was excluded as reserved."
     if facts.dups["clusters"]:
         text += f" {count(c.duplicates_left_out, 'further duplicate')} left out as copies."
     if manifest.blocklists:

@@ -46,6 +46,7 @@ class DecisionCounts:
     duplicates_left_out: int
     crawled: int  # documents of 2.3 sources
     crawled_stale: int
+    crawled_robots: int  # crawled documents whose decision read a robots.txt
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ def _counts(rows: list[dict]) -> DecisionCounts:
         duplicates_left_out=n(lambda r: r["verdict"] != "reserved" and not r["used"]),
         crawled=n(lambda r: r["category"] == "2.3"),
         crawled_stale=n(lambda r: r["category"] == "2.3" and r["stale"]),
+        crawled_robots=n(lambda r: r["category"] == "2.3" and r["robots_checked"]),
     )
 
 
