@@ -378,7 +378,7 @@ def _dataset(file: str, base: Path, item: Any, where: str) -> Dataset:
 
 
 def _fields(r: _Reader) -> FieldMap:
-    names = ("url", "text", "html", "date", "id")
+    names = ("url", "text", "html", "date", "id", "duration")
     r.allow_only(*names)
     given = {n: r.strings(n) for n in names if n in r.table}
     return FieldMap(**given)

@@ -123,3 +123,43 @@ def test_draft_pdf_says_draft_on_every_page(tmp_path: Path) -> None:
     store.close()
     pages = pypdf.PdfReader(tmp_path / "d.pdf").pages
     assert len(pages) >= 3 and all("DRAFT" in p.extract_text() for p in pages)
+
+
+def _wav(seconds: float, rate: int = 8000) -> bytes:
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x00\x00" * int(seconds * rate))
+    return buf.getvalue()
+
+
+def test_durations_from_media_headers_and_fields(tmp_path: Path) -> None:
+    from scanner.corpus.fields import FieldMap, record_from_mapping
+    from scanner.corpus.ingest import to_document
+    from scanner.corpus.media import wav_duration
+    from scanner.corpus.records import RawRecord
+
+    assert wav_duration(_wav(2.5)) == pytest.approx(2.5)
+    assert wav_duration(b"RIFF\xff\xff\xff\xffWAVE") is None and wav_duration(b"not a wav") is None
+    d = to_document(RawRecord("x.warc#0", "https://a.example/s.wav", None, _wav(1.0), "audio/wav"), "speech")
+    assert d.modality == "audio" and d.duration_seconds == pytest.approx(1.0)
+    rec = record_from_mapping("f.jsonl:1", {"text": "transcript", "duration": 12.5}, FieldMap())
+    assert rec.duration_seconds == 12.5
+    bad = record_from_mapping("f.jsonl:2", {"text": "t", "duration": "long"}, FieldMap())
+    assert "bad duration" in bad.reason
+    # every audio file timed: hours measured from the store, banded
+    extra = '\n[[datasets]]\nname = "speech"\ncategory = "2.1"\nmodality = ["audio"]\n'
+    m = write_manifest(tmp_path, extra)
+    store = decided_store(tmp_path, m)
+    audio = [doc(2000 + k, "audio.example", "speech", 100, 0) for k in range(20)]
+    for r in audio:
+        r["modality"], r["content_type"], r["duration_seconds"] = "audio", "audio/wav", 3600.0
+    store.insert("documents", audio)
+    row = next(r for r in fields_by_id(publish_summary(store, m)[0])["1.3.a"]["value"] if r["modality"] == "Audio")
+    assert row["training_data_size"] == "Less than 10 000 hours"
+    store.close()

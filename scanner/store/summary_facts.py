@@ -91,3 +91,15 @@ def used_texts(store: Store, policy: str, exclude_reserved: Exclusion, rows: int
     sql = f"""SELECT u.source_id, u.modality, t.text FROM ({_USED}) u JOIN texts t USING (text_sha256)
         WHERE u.modality = 'text'"""
     return store.stream(sql, _params(policy, exclude_reserved), rows=rows)
+
+
+def durations(store: Store, policy: str, exclude_reserved: Exclusion) -> dict[str, dict[str, Any]]:
+    """Audio and video counted in the sizes: documents, how many have a known playing time, and
+    its total in seconds."""
+    rows = store.query(
+        f"""SELECT modality, count(*)::BIGINT AS documents, count(duration_seconds)::BIGINT AS timed,
+               coalesce(sum(duration_seconds), 0)::DOUBLE AS seconds
+        FROM ({_USED}) WHERE modality IN ('audio', 'video') GROUP BY ALL""",
+        _params(policy, exclude_reserved),
+    ).to_pylist()
+    return {r["modality"]: r for r in rows}

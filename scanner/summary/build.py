@@ -287,18 +287,23 @@ def _size_row(modality: str, facts: Facts, manifest: Manifest, exact: bool) -> d
         row["training_data_size"] = size_band("image", amount)
         row["measured"] = f"{amount:,} images" if exact else None
     elif modality in ("audio", "video"):
+        timed = facts.durations.get(modality) or {"documents": 0, "timed": 0, "seconds": 0.0}
         hours = manifest.summary_text.get(f"{modality}_hours")
-        try:
-            row["training_data_size"] = size_band(modality, float(hours)) if hours else None
-        except ValueError:
-            row["training_data_size"] = None
-        if row["training_data_size"] is None:
+        if timed["documents"] and timed["timed"] == timed["documents"]:
+            amount = timed["seconds"] / 3600
+            row["training_data_size"] = size_band(modality, amount)
+            row["measured"] = f"{amount:,.1f} hours (playing time of every file)" if exact else None
+        elif hours and hours.replace(".", "", 1).isdigit():
+            row["training_data_size"] = size_band(modality, float(hours))
+            row["measured"] = f"{hours} hours (stated in the manifest)" if exact else None
+        else:
+            missing = timed["documents"] - timed["timed"]
             row["training_data_size"] = (
                 f"not measured: state it in the manifest (summary.{modality}_hours); "
-                "the store holds no durations and counting files is no measure of hours"
+                f"{missing:,} of {timed['documents']:,} files have no known playing time"
+                if timed["documents"]
+                else f"not measured: state it in the manifest (summary.{modality}_hours)"
             )
-        else:
-            row["measured"] = f"{hours} hours (stated in the manifest)" if exact else None
     else:
         spec = manifest.summary_text.get("other_modality")
         size = manifest.summary_text.get("other_size")

@@ -60,6 +60,7 @@ class Facts:
     tlds: list[dict]
     top: TopDomains
     fetch_ranges: list[dict]
+    durations: dict[str, dict]  # audio / video: documents, timed, seconds
     policy: str
     basis: str
 
@@ -116,6 +117,7 @@ def gather(
         tlds=reports.tld_shares(store, policy, exclude),
         top=top,
         fetch_ranges=sql.fetch_range(store),
+        durations=sql.durations(store, policy, exclude),
         policy=policy,
         basis=basis,
     )
