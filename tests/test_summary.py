@@ -189,6 +189,8 @@ def test_versions_and_diff(known_store, tmp_path: Path) -> None:
     store.insert("documents", [_doc(7000 + k, "newcomer.example", "crawl@1", 50_000, 10) for k in range(3)])
     second, new = publish_summary(store, m, final=True)
     assert new and second["version"] == 2
+    header = next(f for f in second["sections"][0]["fields"] if f["id"] == "0.a")["value"]
+    assert header["previous"][0]["version"] == "1"  # the earlier final is listed, link or not
     changes = diff_summaries(first, second)
     # 21 domains now: ceil(2.1) = 3 places, so the newcomer joins and nobody leaves
     assert changes["domains_added"] == ["newcomer.example"] and changes["domains_removed"] == []

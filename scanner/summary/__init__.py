@@ -146,11 +146,13 @@ def publish_summary(
     if problems:
         raise SummaryRefused(problems)
     previous = [p for p in store.summaries() if json.loads(p["document"]).get("status") == "final"]
+    stored = [{"version": p["version"], "date": p["generated_at"].date().isoformat()} for p in previous]
     doc = build_summary(
         manifest,
         facts,
         status="final",
         version=_next_version(store, manifest),
+        stored_finals=stored,
         tokenizer=tokenizer,
         generated_at=now,
         generator=generator,

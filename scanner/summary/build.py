@@ -116,12 +116,15 @@ def build_summary(
     tokenizer: str = WHITESPACE_TOKENIZER,
     generated_at: datetime | None = None,
     generator: str = "provenance-scanner",
+    stored_finals: list[dict] | None = None,
 ) -> dict:
-    """The summary document. `status` is draft or final; only a final carries a public version."""
+    """The summary document. `status` is draft or final; only a final carries a public version.
+    `stored_finals`: earlier finals in the store ({version, date}), listed even when the manifest
+    gives no link for them."""
     generated_at = generated_at or datetime.now(UTC)
     exact = manifest.publication.disclose_exact_figures
     sections = [
-        section_header(manifest, status, version, generated_at),
+        section_header(manifest, status, version, generated_at, stored_finals or []),
         _section("1", "1. General information", []),
         section_1_1(manifest),
         section_1_2(manifest),
@@ -186,10 +189,16 @@ def _counts_dict(facts: Facts) -> dict:
 
 
 # -- header ---------------------------------------------------------------------------------------
-def section_header(manifest: Manifest, status: str, version: int | None, when: datetime) -> dict:
+def section_header(manifest: Manifest, status: str, version: int | None, when: datetime, stored: list[dict]) -> dict:
     previous = [
         {"version": p.version, "date": p.date.isoformat() if p.date else None, "url": p.url}
         for p in manifest.publication.previous_versions
+    ]
+    listed = {p["version"] for p in previous}
+    previous += [
+        {"version": str(p["version"]), "date": p["date"], "url": "no link given in the manifest"}
+        for p in stored
+        if str(p["version"]) not in listed and p["version"] != version
     ]
     if status == "final":
         value: Any = {"version": str(version), "previous": previous}
