@@ -13,12 +13,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scanner.errors import ManifestError
+from scanner.errors import ManifestError, ScannerError
 from scanner.summary import SCHEMA, DomainMeasure, SummaryOptions, SummaryRefused, publish_summary
 from scanner.summary.build import fields_by_id
 from scanner.summary.domains import SuffixSection, canonical_domain, domain_sizes
 from scanner.summary.render import to_html, to_json, to_markdown
-from tests._summary import ANSWERED, decided_store, write_manifest
+from tests._summary import ANSWERED, decided_store, doc, write_manifest
 
 
 @pytest.fixture
@@ -248,3 +248,19 @@ def test_cli_final_refuses_with_exit_2_listing_each_problem(tmp_path: Path) -> N
     assert "5 were allowed after checking only the page's own meta tags" in text
     top = re.search(r"(\d+) domains listed of (\d+) crawled", text)
     assert top and top.group(2) == "21"  # before dedup and exclusions: jpost.com, sciencealert.com count
+
+
+def test_one_write_path_renders_formats_and_diffs_against_the_last_final(store_and_manifest, tmp_path: Path) -> None:
+    from scanner import api
+
+    store, m = store_and_manifest
+    first = api.summary(store, m, formats=("md", "json"), output=tmp_path / "out" / "s", final=True)
+    assert sorted(Path(w).name for w in first.written) == ["s.appendix.json", "s.json", "s.md"]
+    assert first.document["version"] == 1 and first.diff is None
+    store.insert("documents", [doc(700 + k, "newcomer.example", "crawl@1", 10**6, 10) for k in range(2)])
+    draft = api.summary(store, m, diff=True)
+    assert draft.stdout.startswith("# Public summary of training content: Test Provider, m 1")
+    assert draft.diff["from_version"] == 1 and draft.diff["to_version"] is None
+    assert draft.diff["domains_added"] == ["newcomer.example"]
+    with pytest.raises(ScannerError, match="--format pdf writes a file"):
+        api.summary(store, m, formats=("pdf",))
