@@ -22,12 +22,14 @@ def decision_basis(store: Store, policy: str, exclude_reserved: Exclusion) -> li
               SELECT doc_id, verdict,
                      coalesce(list_contains(json_extract_string(reasons, '$.reasons[*].lint[*]'),
                                             'stale_evidence'), false) AS stale,
-                     json_extract_string(reasons, '$.checked[*]') AS checked
+                     json_extract_string(reasons, '$.checked[*]') AS checked,
+                     coalesce(len(evidence_sha256), 0) > 0 AS has_evidence
               FROM document_verdicts WHERE policy = $policy AND as_of IS NULL),
             used AS (SELECT doc_id FROM ({_USED}))
         SELECT s.category, coalesce(v.verdict, 'undecided') AS verdict, coalesce(v.stale, false) AS stale,
                coalesce(v.checked = ['html'], false) AS meta_only, d.fetched_at IS NULL AS undated,
                coalesce(list_contains(v.checked, 'robots'), false) AS robots_checked,
+               coalesce(v.has_evidence, false) AS has_evidence,
                d.doc_id IN (SELECT doc_id FROM used) AS used,
                count(*)::BIGINT AS documents, coalesce(sum(d.token_count), 0)::BIGINT AS tokens
         FROM documents d LEFT JOIN sources s USING (source_id) LEFT JOIN v USING (doc_id)

@@ -754,6 +754,11 @@ def tdm_measures(manifest: Manifest, facts: Facts) -> str | None:
     text += f"); {c.fresh} on evidence observed within 24 hours of the fetch"
     if c.undated:
         text += f"; {c.undated} have no fetch date, so the age of their evidence cannot be judged"
+    if c.no_evidence:
+        text += (
+            f"; {c.no_evidence} were decided on signals with no stored artefact (a provider blocklist, or "
+            "metadata embedded in the file itself)"
+        )
     text += f"; {c.unknown_used} had no machine-readable evidence at all (verdict unknown) and are counted in the sizes"
     if c.undecided_used:
         text += f"; {c.undecided_used} have no decision under this policy and are counted in the sizes too"

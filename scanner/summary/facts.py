@@ -38,6 +38,7 @@ class DecisionCounts:
     decided: int  # documents with a decision under the policy
     fresh: int  # decided on evidence observed within 24 h of the fetch
     undated: int  # decided, but without a fetch date the evidence's age cannot be judged
+    no_evidence: int  # decided without a stored artefact (e.g. a provider blocklist)
     stale: int  # at least one reason rests on evidence older than 24 h at fetch
     meta_only: int  # allowed with page meta as the only protocol checked
     unknown_used: int  # no machine-readable evidence at all, yet counted in the sizes
@@ -73,8 +74,15 @@ def _counts(rows: list[dict]) -> DecisionCounts:
     return DecisionCounts(
         total=n(lambda r: True),
         decided=n(decided),
-        fresh=n(lambda r: decided(r) and r["verdict"] != "unknown" and not r["stale"] and not r["undated"]),
-        undated=n(lambda r: decided(r) and r["verdict"] != "unknown" and not r["stale"] and r["undated"]),
+        fresh=n(
+            lambda r: (
+                decided(r) and r["verdict"] != "unknown" and r["has_evidence"] and not r["stale"] and not r["undated"]
+            )
+        ),
+        no_evidence=n(lambda r: decided(r) and r["verdict"] != "unknown" and not r["has_evidence"]),
+        undated=n(
+            lambda r: decided(r) and r["verdict"] != "unknown" and r["has_evidence"] and not r["stale"] and r["undated"]
+        ),
         stale=n(lambda r: decided(r) and r["stale"]),
         meta_only=n(lambda r: r["verdict"] == "allowed" and r["meta_only"]),
         unknown_used=n(lambda r: r["verdict"] == "unknown" and r["used"]),
