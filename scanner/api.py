@@ -517,3 +517,12 @@ def fetch_signals(
     }
     store.finish_run(run_id, "ok", stats, [])
     return stats
+
+
+# -- the public summaries (EU template, California AB 2013) ----------------------------------------
+def summary(store: Store, manifest: Manifest, **kwargs: Any):
+    """Build, gate, render and write a summary; the one path behind `provenance summary` and the
+    demo. Keyword arguments: see scanner.summary.write.write_summary."""
+    from scanner.summary.write import write_summary
+
+    return write_summary(store, manifest, **kwargs)

@@ -121,7 +121,7 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     _print_rows("Decisions (policy any-ai-trainer, each document as of its fetch time)", [result.decisions])
     _print_rows("Largest domains", per_domain)
     _print_rows("Store contents", [{"table": k, "rows": v} for k, v in result.counts.items()])
-    out.print(f"EU public summary (version {result.summary_version}): {', '.join(result.summary_files)}")
+    out.print(f"EU public summary (draft): {', '.join(result.summary_files)}")
     out.print(f"Next: provenance status www.nytimes.com --show-evidence --store {store}")
 
 
@@ -510,49 +510,70 @@ def dedup_cmd(
 @app.command()
 def summary(
     manifest: Annotated[Path, typer.Option(help="Manifest: provider, models, datasets, attestations.")],
-    fmt: Annotated[str, typer.Option("--format", help="md | json | html | all")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="md | json | html | pdf | all")] = "md",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File (or prefix for all).")] = None,
-    diff: Annotated[bool, typer.Option(help="Also list what changed since the previous version.")] = False,
+    template: Annotated[str, typer.Option(help="eu (AI Act Art. 53(1)(d)) | ca-ab2013 (Cal. AB 2013)")] = "eu",
+    final: Annotated[
+        bool, typer.Option(help="Publishable version: refused (exit 2) while anything is missing or contradicted.")
+    ] = False,
+    diff: Annotated[bool, typer.Option(help="Also list what changed since the last final version.")] = False,
     policy: PolicyOpt = "any-ai-trainer",
     keep_reserved: Annotated[bool, typer.Option(help="Measure sizes on all documents, reserved ones too.")] = False,
     cluster_reserved: Annotated[
         bool, typer.Option(help="Leave out whole duplicate clusters that have a reserved member (copies too).")
     ] = False,
+    domains_after_processing: Annotated[
+        bool, typer.Option(help="Rank 2.3 domains after dedup and exclusions instead of by all content scraped.")
+    ] = False,
+    icann_only: Annotated[
+        bool, typer.Option(help="Registrable domains from the PSL's ICANN section only (blogspot.com is one domain).")
+    ] = False,
+    tokenizer: Annotated[
+        Path | None,
+        typer.Option(help="Count text in this Hugging Face tokenizer.json (offline) instead of whitespace."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """The EU public summary of training content (Commission template), versioned."""
-    from scanner.summary import RENDERERS, diff_summaries, publish_summary
+    """The EU public summary of training content (Commission template) or the AB 2013 documentation."""
+    from scanner.summary import DomainMeasure, SuffixSection, SummaryOptions
+    from scanner.summary.write import FORMATS
 
-    if fmt not in (*RENDERERS, "all"):
-        raise ScannerError(f"--format {fmt!r}: use md, json, html or all")
+    formats = tuple(f for f in FORMATS if f != "pdf") if fmt == "all" else (fmt,)
+    options = SummaryOptions(
+        policy=policy,
+        exclude_reserved=not keep_reserved,
+        cluster_reserved=cluster_reserved,
+        domain_measure=DomainMeasure.USED if domains_after_processing else DomainMeasure.SCRAPED,
+        suffixes=SuffixSection.ICANN if icann_only else SuffixSection.PRIVATE,
+        tokenizer_file=tokenizer,
+    )
     m = load_manifest(manifest)
+    if output is None and fmt == "all":
+        output = Path("provenance-summary")
     with Store.open(store) as st:
-        doc, new = publish_summary(
-            st, m, policy=policy, exclude_reserved=not keep_reserved, cluster_reserved=cluster_reserved
+        result = api.summary(
+            st, m, formats=formats, output=output, template=template, final=final, options=options, diff=diff
         )
-        history = st.summaries()
-    written = []
-    for name in RENDERERS if fmt == "all" else (fmt,):
-        text = RENDERERS[name](doc)
-        if output is None and fmt != "all":
-            if not json_out:
-                sys.stdout.write(text)
-            continue
-        target = (output or Path("provenance-summary")).with_suffix(f".{name}") if fmt == "all" else output
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        written.append(str(target))
-    changes = None
-    if diff and len(history) >= 2:
-        changes = diff_summaries(json.loads(history[-2]["document"]), json.loads(history[-1]["document"]))
+    doc = result.document
     if json_out:
-        emit_json({"version": doc["version"], "new_version": new, "written": written, "diff": changes})
+        emit_json(
+            {
+                "status": doc["status"],
+                "version": doc.get("version"),
+                "new_version": result.new_version,
+                "written": result.written,
+                "diff": result.diff,
+            }
+        )
         return
-    for w in written:
-        err.print(f"wrote {w} (summary version {doc['version']}{', new' if new else ', unchanged'})")
+    if result.stdout is not None:
+        sys.stdout.write(result.stdout)
+    label = f"version {doc['version']}" if doc.get("version") else doc["status"] + ", no version number"
+    for w in result.written:
+        err.print(f"wrote {w} ({label}{', new' if result.new_version else ''})")
     if diff:
-        err.print(json.dumps(changes, indent=1) if changes else "no previous version to compare with")
+        err.print(json.dumps(result.diff, indent=1) if result.diff else "no final version to compare with")
 
 
 @app.command()

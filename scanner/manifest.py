@@ -41,6 +41,36 @@ ATTESTATIONS = {
     "other_sources": "2.6 Have other data sources been used?",
     "code_of_practice_signatory": "3.1 Are you a Signatory to the Code of Practice?",
 }
+# The free-text keys of [summary]: a misspelt key is an error, never a silently empty field.
+SUMMARY_TEXT_KEYS = {
+    **{f"{m}_content_types": f"1.3 types of content, {m}" for m in ("text", "image", "audio", "video", "other")},
+    "other_modality": "1.3 Other modality: please specify",
+    "other_size": "1.3 Other modality: approximate size and unit",
+    "audio_hours": "1.3 audio hours, when the store cannot measure them (a number as a string)",
+    "video_hours": "1.3 video hours, when the store cannot measure them (a number as a string)",
+    "continuous_training": "1.3 whether the model is continuously trained on new data after the latest date",
+    "languages": "1.3 linguistic characteristics (used when the store has no identified languages)",
+    "other_characteristics": "1.3 other relevant characteristics",
+    "general_comments": "1.3 additional comments",
+    "public_datasets_comments": "2.1 additional comments",
+    "licensed_comments": "2.2.1 additional comments",
+    "private_datasets_description": "2.2.2 description of non-publicly known private datasets",
+    "private_datasets_comments": "2.2.2 additional comments",
+    "crawled_content_description": "2.3 type of content and online sources crawled",
+    "crawler_behaviour": "2.3 general description of crawler behaviour (captchas, logins, paywalls)",
+    "crawled_comments": "2.3 additional comments",
+    "user_data_services": "2.4 services or products user data was collected from",
+    "user_data_comments": "2.4 additional comments",
+    "synthetic_generators": "2.5 models on the market used to generate synthetic data",
+    "synthetic_other_models": "2.5 other models used to generate synthetic data",
+    "synthetic_comments": "2.5 additional comments",
+    "other_sources_description": "2.6 narrative description of other sources",
+    "other_sources_comments": "2.6 additional comments",
+    "tdm_comments": "3.1 additional comments",
+    "illegal_content_measures": "3.2 measures to remove illegal content",
+    "other_processing": "3.3 other information about data processing",
+}
+NOT_APPLICABLE = "not applicable"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -83,6 +113,9 @@ class Dataset:
     publicly_known: bool
     paths: tuple[Path, ...]
     fields: FieldMap
+    subset: str | None = None  # 2.1.c: if only part was used, how it was selected
+    in_store: bool = True  # false: declared only (e.g. licensed data not scanned); no documents expected
+    ca: dict[str, str] | None = None  # California AB 2013 answers a person gives (see manifests/README.md)
 
     @property
     def source_id(self) -> str:
@@ -97,6 +130,21 @@ class Blocklist:
 
 
 @dataclass(frozen=True, slots=True)
+class PreviousVersion:
+    version: str
+    date: date | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """How the public summary is published: earlier versions and what is disclosed."""
+
+    previous_versions: tuple[PreviousVersion, ...] = ()
+    disclose_exact_figures: bool = False  # exact counts in the public text (template para 22: bands suffice)
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     path: Path
     provider: Provider
@@ -106,6 +154,7 @@ class Manifest:
     blocklists: tuple[Blocklist, ...]
     attestations: dict[str, str]  # key -> yes | no | to be provided
     summary_text: dict[str, str]  # free text a person writes for the summary
+    publication: Publication = Publication()
 
     def dataset(self, name: str) -> Dataset:
         for ds in self.datasets:
@@ -199,7 +248,9 @@ def load_manifest(path: str | Path) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(file, "(syntax)", str(exc)) from exc
     top = _Reader(file, data, "")
-    top.allow_only("schema", "provider", "models", "crawler", "datasets", "blocklists", "attestations", "summary")
+    top.allow_only(
+        "schema", "provider", "models", "crawler", "datasets", "blocklists", "attestations", "summary", "publication"
+    )
     schema = top.get("schema", int)
     if schema not in (None, 1):
         top.fail("schema", f"manifest schema {schema} is not supported (this tool reads 1)")
@@ -224,6 +275,7 @@ def load_manifest(path: str | Path) -> Manifest:
         ),
         attestations=_attestations(_Reader(file, data.get("attestations", {}), "attestations")),
         summary_text=_summary_text(_Reader(file, data.get("summary", {}), "summary")),
+        publication=_publication(file, _Reader(file, data.get("publication", {}), "publication")),
     )
 
 
@@ -282,6 +334,9 @@ def _dataset(file: str, base: Path, item: Any, where: str) -> Dataset:
         "publicly_known",
         "paths",
         "fields",
+        "subset",
+        "in_store",
+        "ca",
     )
     name = r.text("name", required=True)
     if not _NAME.match(name):
@@ -316,11 +371,14 @@ def _dataset(file: str, base: Path, item: Any, where: str) -> Dataset:
         publicly_known=r.get("publicly_known", bool) is not False,
         paths=paths,
         fields=_fields(_Reader(file, r.table.get("fields", {}), r.key("fields"))),
+        subset=r.text("subset"),
+        in_store=r.get("in_store", bool) is not False,
+        ca=_ca(_Reader(file, r.table["ca"], r.key("ca"))) if "ca" in r.table else None,
     )
 
 
 def _fields(r: _Reader) -> FieldMap:
-    names = ("url", "text", "html", "date", "id")
+    names = ("url", "text", "html", "date", "id", "duration")
     r.allow_only(*names)
     given = {n: r.strings(n) for n in names if n in r.table}
     return FieldMap(**given)
@@ -358,7 +416,52 @@ def _attestations(r: _Reader) -> dict[str, str]:
 
 
 def _summary_text(r: _Reader) -> dict[str, str]:
+    r.allow_only(*SUMMARY_TEXT_KEYS)
+    return {key: r.text(key) for key in r.table}
+
+
+def _publication(file: str, r: _Reader) -> Publication:
+    r.allow_only("previous_versions", "disclose_exact_figures")
+    previous = []
+    for i, item in enumerate(r.get("previous_versions", list) or []):
+        p = _Reader(file, item, r.key(f"previous_versions[{i}]"))
+        p.allow_only("version", "date", "url")
+        previous.append(PreviousVersion(p.text("version", required=True), p.day("date"), p.text("url", required=True)))
+    return Publication(tuple(previous), bool(r.get("disclose_exact_figures", bool)))
+
+
+# California AB 2013 (Cal. Bus. & Prof. Code §22757.20(b)): what only a person can say per dataset.
+CA_KEYS = {
+    "purpose": "(2) how the dataset furthers the intended purpose of the system",
+    "data_points": "(3) number of data points as a range, for a dataset not in the store",
+    "intellectual_property": "(5) whether it includes data protected by copyright, trademark or patent, "
+    "or is entirely in the public domain",
+    "purchased_or_licensed": "(6) purchased or licensed: yes | no | to be provided",
+    "personal_information": "(7) includes personal information (Cal. Civ. Code 1798.140): yes | no | to be provided",
+    "aggregate_consumer_information": "(8) includes aggregate consumer information: yes | no | to be provided",
+    "processing_purpose": "(9) the intended purpose of cleaning, processing or modification",
+    "first_used": "(11) date first used in development (YYYY-MM-DD or YYYY-MM)",
+    "collection_ongoing": "(10) whether collection is ongoing: yes | no | to be provided",
+    "synthetic_data": "(12) synthetic data generation used: yes | no | to be provided",
+}
+CA_TRI_STATE = (
+    "purchased_or_licensed",
+    "personal_information",
+    "aggregate_consumer_information",
+    "collection_ongoing",
+    "synthetic_data",
+)
+
+
+def _ca(r: _Reader) -> dict[str, str]:
+    r.allow_only(*CA_KEYS)
     out = {}
-    for key in r.table:
-        out[key] = r.text(key)
+    for key in CA_KEYS:
+        value = r.get(key, (str, date))
+        if value is None:
+            continue
+        value = value.isoformat() if isinstance(value, date) else value
+        if key in CA_TRI_STATE and value not in TRI_STATE:
+            r.fail(key, f"{value!r} must be one of: {', '.join(TRI_STATE)}")
+        out[key] = value
     return out

@@ -27,7 +27,8 @@ def test_worked_example_is_valid() -> None:
         "own-crawl@2026-06",
     ]
     assert m.crawler is not None and m.crawler.product_token == "ExampleAIBot"
-    assert m.attestations["synthetic_data"] == "to be provided"
+    assert m.attestations["synthetic_data"] == "no" and m.attestations["crawlers_used"] == "yes"
+    assert m.datasets[1].in_store is False and m.datasets[2].ca["collection_ongoing"] == "no"
     assert all(p.exists() for d in m.datasets for p in d.paths)
     # file entries and inline entries merge; subdomains reduce to their registrable domain
     assert set(m.blocklists[0].domains) == {

@@ -21,7 +21,7 @@ from scanner.manifest import load_manifest
 from scanner.store import Store
 from scanner.summary import SCHEMA, diff_summaries, publish_summary
 from scanner.summary.algorithms import size_band, top_domains
-from scanner.summary.model import all_labels, attestation_values, build_summary
+from scanner.summary.build import all_labels, attestation_values
 from scanner.summary.render import to_html, to_json, to_markdown
 from tests.conftest import copy_demo
 
@@ -54,6 +54,11 @@ category = "2.1"
 modality = ["text"]
 {attestations}
 """
+
+
+def build_summary(store, m, generated_at=None):
+    """A draft, as `provenance summary` writes it."""
+    return publish_summary(store, m, now=generated_at)[0]
 
 
 def manifest(tmp_path: Path, sme: bool = False, attestations: str = ""):
@@ -122,11 +127,14 @@ def test_summary_from_a_store_with_known_sizes(known_store) -> None:
     fields = {f["id"]: f for sec in s["sections"] for f in sec["fields"]}
     top = fields["2.3.h"]["value"]
     assert top["total_domains"] == 20 and top["cutoff"] == 2  # ceil(10 % of 20)
-    assert top["domains"] == ["site19.example", "site18.example"] and top["sizes"] == [20_000, 19_000]
+    assert top["domains"] == ["site19.example", "site18.example"] and top["sizes"] is None  # bands only by default
+    assert [d["size"] for d in s["appendix"]["top_domains"]] == [20_000, 19_000]
     assert "huge-public.example" not in top["domains"]  # public datasets stay in 2.1
     assert fields["1.3.a"]["value"][0]["training_data_size"] == "1 billion to 10 trillion tokens"
-    assert fields["1.3.a"]["value"][0]["measured"] == f"{3 * 10**9 + 210 * 50:,} tokens"
-    assert fields["2.1.c"]["value"][0]["name"] == "public"  # 100 % of the public data: large
+    assert s["appendix"]["sizes_by_source"][0]["tokens"] + s["appendix"]["sizes_by_source"][1]["tokens"] == (
+        3 * 10**9 + 210 * 50
+    )
+    assert fields["2.1.c"]["value"][0].startswith("Text: public, version 1")  # 100 % of the public data: large
     assert fields["2.3.e"]["value"] == "01/2025 – 06/2025"
     assert fields["0.b"]["value"] == "02/01/2026"
     assert fields["3.1.b"]["source"] == "missing" and "provenance decide" in fields["3.1.b"]["note"]
@@ -143,6 +151,8 @@ def test_every_official_label_in_every_format_and_schema_valid(known_store) -> N
         assert h.escape(label) in page, label
     for title in (
         "1. General information",
+        "1.1 Provider identification",
+        "2.2 Private non-publicly available datasets obtained from third parties",
         "2.1 Publicly available datasets",
         "2.2.1 Datasets commercially licensed by rightsholders or their representatives",
         "2.3 Data crawled and scraped from online sources",
@@ -155,7 +165,7 @@ def test_every_official_label_in_every_format_and_schema_valid(known_store) -> N
     schema = json.loads(SCHEMA.read_text())
     jsonschema.validate(json.loads(to_json(s)), schema)
     broken = json.loads(to_json(s))
-    broken["sections"][1]["fields"][0]["source"] = "guess"
+    broken["sections"][2]["fields"][0]["source"] = "guess"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
 
@@ -169,19 +179,40 @@ def test_attestations_are_never_inferred(known_store, tmp_path: Path) -> None:
     assert values["2.3.a"] == "yes" and values["2.5.a"] == "no" and values["3.1.a"] == "to be provided"
 
 
-def test_versions_and_diff(known_store) -> None:
-    store, m = known_store
-    first, new = publish_summary(store, m)
-    again, new_again = publish_summary(store, m)
+def test_versions_and_diff(known_store, tmp_path: Path) -> None:
+    store, _ = known_store
+    m = load_manifest(_answered(tmp_path))
+    api.decide_documents(store, "any-ai-trainer")  # 3.1.b needs decisions
+    first, new = publish_summary(store, m, final=True)
+    again, new_again = publish_summary(store, m, final=True)
     assert new and not new_again and again["version"] == first["version"] == 1
     store.insert("documents", [_doc(7000 + k, "newcomer.example", "crawl@1", 50_000, 10) for k in range(3)])
-    second, new = publish_summary(store, m)
+    second, new = publish_summary(store, m, final=True)
     assert new and second["version"] == 2
-    assert "v1" in next(f["value"] for f in second["sections"][0]["fields"] if f["id"] == "0.a")
+    header = next(f for f in second["sections"][0]["fields"] if f["id"] == "0.a")["value"]
+    assert header["previous"][0]["version"] == "1"  # the earlier final is listed, link or not
     changes = diff_summaries(first, second)
     # 21 domains now: ceil(2.1) = 3 places, so the newcomer joins and nobody leaves
     assert changes["domains_added"] == ["newcomer.example"] and changes["domains_removed"] == []
     assert "2.3.h" in changes["changed_fields"]
+
+
+def _answered(tmp_path: Path) -> Path:
+    from tests._summary import ANSWERED
+
+    text = MANIFEST.format(sme="false", attestations=ANSWERED)
+    text = text.replace("sme = false", 'sme = false\nauthorised_representative = "not applicable"')
+    text = text.replace(
+        'version = "1"\n\n[crawler]',
+        'version = "1"\neu_market_date = 2026-09-01\nbase_model = "not applicable"\n\n[crawler]',
+    )
+    text = text.replace(
+        'name = "crawl"\nversion = "1"',
+        'name = "crawl"\nversion = "1"\ncollection_period = { start = 2025-01-01, end = 2025-06-30 }',
+    )
+    f = tmp_path / "answered.toml"
+    f.write_text(text)
+    return f
 
 
 def _chromium() -> str:
@@ -259,7 +290,6 @@ def test_summary_command_writes_all_formats_and_diffs(tmp_path: Path) -> None:
             "all",
             "-o",
             str(cwd / "out" / "summary"),
-            "--diff",
             "--json",
         ],
         cwd=cwd,
@@ -268,6 +298,7 @@ def test_summary_command_writes_all_formats_and_diffs(tmp_path: Path) -> None:
         timeout=120,
     )
     doc = json.loads(proc.stdout)
-    assert doc["version"] == 2 and doc["new_version"] and len(doc["written"]) == 3
-    assert doc["diff"]["from_version"] == 1 and "1.1.a" in doc["diff"]["changed_fields"]
+    assert doc["status"] == "draft" and doc["version"] is None and not doc["new_version"]
+    assert len(doc["written"]) == 4  # md, json, html and the internal appendix
     assert (cwd / "out" / "summary.html").read_text().startswith("<!doctype html>")
+    assert json.loads((cwd / "out" / "summary.appendix.json").read_text())["internal"] is True

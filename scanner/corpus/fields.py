@@ -22,10 +22,11 @@ class FieldMap:
     html: tuple[str, ...] = ("html",)
     date: tuple[str, ...] = ("date", "timestamp", "metadata.date", "created", "added")
     id: tuple[str, ...] = ("id", "doc_id")
+    duration: tuple[str, ...] = ("duration", "duration_seconds", "metadata.duration")
 
     def top_level(self) -> set[str]:
         """The top-level columns a columnar reader needs to load."""
-        paths = self.url + self.text + self.html + self.date + self.id
+        paths = self.url + self.text + self.html + self.date + self.id + self.duration
         return {p.split(".", 1)[0] for p in paths}
 
 
@@ -70,10 +71,21 @@ def record_from_mapping(locator: str, obj: Any, fields: FieldMap) -> RawRecord |
         return BadRecord(locator, f"bad date: {exc}")
     url = get_path(obj, fields.url)
     rid = get_path(obj, fields.id)
+    duration = get_path(obj, fields.duration)
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0):
+        return BadRecord(locator, f"bad duration {duration!r}: give seconds as a non-negative number")
     url = str(url) if url else None
     rid = str(rid) if rid is not None else None
     if html is not None:
-        return RawRecord(locator, url, fetched_at, str(html).encode("utf-8"), content_type="text/html", record_id=rid)
+        return RawRecord(
+            locator,
+            url,
+            fetched_at,
+            str(html).encode("utf-8"),
+            content_type="text/html",
+            record_id=rid,
+            duration_seconds=duration,
+        )
     return RawRecord(
         locator,
         url,
@@ -82,4 +94,5 @@ def record_from_mapping(locator: str, obj: Any, fields: FieldMap) -> RawRecord |
         content_type="text/plain",
         text=str(text),
         record_id=rid,
+        duration_seconds=duration,
     )

@@ -19,6 +19,7 @@ from scanner.corpus import jsonl, warc
 from scanner.corpus.columnar import read_dataset_dir, read_parquet
 from scanner.corpus.extract import decode_text, extract_main_text, is_html
 from scanner.corpus.fields import FieldMap
+from scanner.corpus.media import media_duration
 from scanner.corpus.records import (
     DOCUMENT_COLUMNS,
     BadRecord,
@@ -27,8 +28,8 @@ from scanner.corpus.records import (
     document_id,
     modality_of,
     sha256_hex,
-    whitespace_tokens,
 )
+from scanner.corpus.text_stats import count_tokens, detect_language
 from scanner.errors import InputError
 from scanner.evidence import Observation, observation_rows
 from scanner.signals.html import facts_to_evidence, read_html
@@ -103,14 +104,24 @@ def to_document(rec: RawRecord, source_id: str) -> Document:
         content_sha256=content_sha,
         raw_bytes=len(rec.payload),
         text_sha256=sha256_hex(text) if text is not None else None,
-        token_count=whitespace_tokens(text),
+        token_count=count_tokens(text),
         modality=modality_of(rec.content_type),
         content_type=rec.content_type,
-        language=None,
+        language=detect_language(text) if modality_of(rec.content_type) == "text" else None,
         http_status=rec.http_status,
         record_locator=rec.locator,
+        duration_seconds=_duration(rec),
         text=text,
     )
+
+
+def _duration(rec: RawRecord) -> float | None:
+    """Audio/video playing time: the corpus's `duration` field, else the media's own header."""
+    if modality_of(rec.content_type) not in ("audio", "video"):
+        return None
+    if rec.duration_seconds is not None:
+        return float(rec.duration_seconds)
+    return media_duration(rec.payload, rec.content_type)
 
 
 # Response headers that can carry a reservation of rights or a licence (spec §6.3, §7, §10, §12).

@@ -27,6 +27,7 @@ class RawRecord:
     text: str | None = None
     record_id: str | None = None
     kind: str = "document"  # document | robots.txt (robots captures inside a crawl)
+    duration_seconds: float | None = None  # audio/video playing time, from a `duration` field
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Document:
     language: str | None
     http_status: int | None
     record_locator: str
+    duration_seconds: float | None = None  # audio/video playing time (field or media header)
     text: str | None = field(default=None, repr=False)
 
 

@@ -16,7 +16,6 @@ from scanner.dedup.clusters import dedup
 from scanner.evidence import import_evidence, parse_time
 from scanner.manifest import load_manifest
 from scanner.store import Store
-from scanner.summary import RENDERERS, publish_summary
 
 
 def sample_dir() -> Path:
@@ -30,7 +29,7 @@ class DemoResult:
     robots_imported: int
     decisions: dict
     counts: dict[str, int]
-    summary_version: int
+    summary_version: int | None  # None: a draft (only a final takes a version number)
     summary_files: list[str]
 
 
@@ -57,11 +56,11 @@ def run_demo(
     api.extract_signals(store)
     decisions = api.decide_documents(store, "any-ai-trainer")
     dedup(store, threshold=0.8)
-    summary, _ = publish_summary(store, manifest)
-    written = []
-    if out_dir is not None:
-        for fmt, render in RENDERERS.items():
-            target = out_dir / f"provenance-summary.{fmt}"
-            target.write_text(render(summary), encoding="utf-8")
-            written.append(str(target))
-    return DemoResult(store.path, report, len(listing), decisions, store.counts(), summary["version"], written)
+    result = api.summary(
+        store,
+        manifest,
+        formats=("md", "json", "html"),
+        output=(out_dir / "provenance-summary") if out_dir is not None else None,
+    )
+    version = result.document.get("version")
+    return DemoResult(store.path, report, len(listing), decisions, store.counts(), version, result.written)

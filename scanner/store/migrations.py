@@ -318,5 +318,9 @@ V8 = [
         WHERE rn = 1""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8}
+# v9: the playing time of audio and video documents (a `duration` field of the corpus, or the
+# media's own header), so the summary measures hours instead of counting files.
+V9 = ["ALTER TABLE documents ADD COLUMN IF NOT EXISTS duration_seconds DOUBLE"]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9}
 LATEST = max(MIGRATIONS)
