@@ -7,6 +7,7 @@ which misreads LF-only headers (ClueWeb). ARC files go through warcio, which con
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,36 +60,86 @@ def iter_entries(path: Path) -> Iterator[WarcEntry | BadRecord]:
 
 
 def _warc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
+    """Records in file order. The last one is held back until the file is known to end whole:
+    a record cut short (block shorter than its Content-Length, gzip member without its end) is
+    a BadRecord, never a document."""
     last = 0
+    held: WarcEntry | None = None
     try:
         for rec in ArchiveIterator(stream, parse_http=False, record_types=WarcRecordType.any_type):
+            if held is not None:
+                yield held
+                held = None
             last = rec.stream_pos
-            kind = str(rec.record_type).rsplit(".", 1)[-1]
+            where = f"{path.name}#{last}"
             if rec.content_length > MAX_RECORD_BYTES:
-                yield BadRecord(
-                    f"{path.name}#{last}",
-                    f"record of {rec.content_length} bytes skipped (limit {MAX_RECORD_BYTES})",
-                )
+                yield BadRecord(where, f"record of {rec.content_length} bytes skipped (limit {MAX_RECORD_BYTES})")
                 continue
             block = rec.reader.read()
-            warc_type = rec.headers.get("Content-Type") or ""
-            http = None
-            if kind in ("response", "revisit") and ("application/http" in warc_type or block[:5].upper() == b"HTTP/"):
-                http = parse_http_response(block)
-            payload = http.body if http else block
-            ctype = http.header("Content-Type") if http else (warc_type or None)
-            yield WarcEntry(
-                last,
-                kind,
-                _clean_uri(rec.headers.get("WARC-Target-URI")),
-                rec.record_date,
-                rec.record_id,
-                http,
-                payload,
-                ctype,
-            )
+            if len(block) < rec.content_length:
+                yield BadRecord(
+                    where,
+                    f"truncated record: {len(block)} of the {rec.content_length} bytes its Content-Length declares",
+                )
+                continue
+            try:
+                held = _entry(rec, last, block)
+            except Exception as exc:  # noqa: BLE001 - one bad record never ends the file
+                yield BadRecord(where, f"unreadable record: {type(exc).__name__}: {exc}")
     except (OSError, ValueError) as exc:
+        if held is not None:
+            yield held
+            held = None
         yield BadRecord(f"{path.name}#{last}", f"unreadable WARC data after this offset: {exc}")
+    if held is not None:
+        problem = _gzip_tail_problem(path, last) if path.name.lower().endswith(".gz") else None
+        yield held if problem is None else BadRecord(f"{path.name}#{last}", f"truncated record: {problem}")
+
+
+def _entry(rec, offset: int, block: bytes) -> WarcEntry:
+    kind = str(rec.record_type).rsplit(".", 1)[-1]
+    warc_type = rec.headers.get("Content-Type") or ""
+    http = None
+    if kind in ("response", "revisit") and ("application/http" in warc_type or block[:5].upper() == b"HTTP/"):
+        http = parse_http_response(block)
+    payload = http.body if http else block
+    ctype = http.header("Content-Type") if http else (warc_type or None)
+    return WarcEntry(
+        offset,
+        kind,
+        _clean_uri(rec.headers.get("WARC-Target-URI")),
+        rec.record_date,
+        rec.record_id,
+        http,
+        payload,
+        ctype,
+    )
+
+
+def _gzip_tail_problem(path: Path, offset: int) -> str | None:
+    """Why the gzip member holding the last record is not whole, or None when it is.
+
+    Per-record gzip (the WARC norm) starts a member at the record's offset; a file compressed
+    as one member is checked from its start. Output is discarded as it streams.
+    """
+    try:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            if fh.read(2) != b"\x1f\x8b":
+                fh.seek(0)
+            else:
+                fh.seek(offset)
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while chunk := fh.read(1 << 20):
+                data = chunk
+                while data and not d.eof:
+                    d.decompress(data, 1 << 20)
+                    data = d.unconsumed_tail
+                if d.eof:
+                    return None
+    except (OSError, zlib.error) as exc:
+        return f"gzip data of the last record unreadable: {exc}"
+    return "the gzip member of the last record ends early"
 
 
 def _arc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
