@@ -114,7 +114,8 @@ def _decode(body: bytes, encoding: str, limit: int, notes: list[str]) -> bytes:
         if encoding in ("gzip", "x-gzip"):
             out, cut = _zlib(zlib.decompressobj(16 + zlib.MAX_WBITS), body, limit)
         elif encoding == "deflate":
-            out, cut = _zlib(zlib.decompressobj(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS), body, limit)
+            wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS  # zlib-wrapped or raw
+            out, cut = _zlib(zlib.decompressobj(wbits), body, limit)
         elif encoding == "br":
             d = brotli.Decompressor()
             out = d.process(body, output_buffer_limit=limit + 1)

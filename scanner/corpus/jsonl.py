@@ -49,4 +49,11 @@ def _record(path: Path, lineno: int, line: str, fields: FieldMap) -> RawRecord |
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return BadRecord(locator, f"invalid JSON: {exc.msg} at column {exc.colno}")
-    return record_from_mapping(locator, obj, fields)
+    except RecursionError:
+        return BadRecord(locator, "invalid JSON: nested too deeply to read")
+    except ValueError as exc:  # e.g. an integer over Python's digit limit
+        return BadRecord(locator, f"invalid JSON: {exc}")
+    try:
+        return record_from_mapping(locator, obj, fields)
+    except (ValueError, UnicodeError, RecursionError) as exc:  # lone surrogates, huge numbers as text
+        return BadRecord(locator, f"unusable record: {type(exc).__name__}: {exc}")

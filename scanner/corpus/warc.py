@@ -84,9 +84,9 @@ def _warc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
                 continue
             try:
                 held = _entry(rec, last, block)
-            except Exception as exc:  # noqa: BLE001 - one bad record never ends the file
+            except Exception as exc:  # one bad record never ends the file
                 yield BadRecord(where, f"unreadable record: {type(exc).__name__}: {exc}")
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # whatever the archive library raises ends this file only
         if held is not None:
             yield held
             held = None
@@ -143,6 +143,9 @@ def _gzip_tail_problem(path: Path, offset: int) -> str | None:
 
 
 def _arc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
+    """ARC records via warcio. A record whose headers do not convert is one BadRecord; when
+    warcio itself fails the rest of the file cannot be found again (ARC has no record marker),
+    so the file ends there with a BadRecord."""
     from warcio.archiveiterator import ArchiveIterator as WarcioIterator
     from warcio.exceptions import ArchiveLoadFailed
 
@@ -152,28 +155,36 @@ def _arc_entries(path: Path, stream) -> Iterator[WarcEntry | BadRecord]:
         for rec in records:
             body = rec.content_stream().read(MAX_RECORD_BYTES)
             offset = records.get_record_offset()  # after reading: it consumes the record
-            headers = rec.http_headers
-            status = None
-            http = None
-            if headers is not None and rec.rec_type == "response":
-                code = headers.get_statuscode()
-                status = int(code) if code and code.isdigit() else None
-                http = HttpResponse(status, tuple(headers.headers), body)
-            date_text = rec.rec_headers.get_header("WARC-Date")
-            date = datetime.fromisoformat(date_text.replace("Z", "+00:00")).astimezone(UTC) if date_text else None
-            ctype = http.header("Content-Type") if http else rec.rec_headers.get_header("Content-Type")
-            yield WarcEntry(
-                offset,
-                rec.rec_type,
-                _clean_uri(rec.rec_headers.get_header("WARC-Target-URI")),
-                date,
-                rec.rec_headers.get_header("WARC-Record-ID"),
-                http,
-                body,
-                ctype,
-            )
+            try:
+                yield _arc_entry(rec, offset, body)
+            except (ValueError, OverflowError, AttributeError, TypeError) as exc:
+                yield BadRecord(f"{path.name}#{offset}", f"unreadable ARC record: {type(exc).__name__}: {exc}")
     except (ArchiveLoadFailed, OSError, ValueError) as exc:
         yield BadRecord(f"{path.name}#{offset}", f"unreadable ARC data after this offset: {exc}")
+    except Exception as exc:  # warcio fails on mutated ARC headers with many types
+        yield BadRecord(f"{path.name}#{offset}", f"unreadable ARC data after this offset: {type(exc).__name__}: {exc}")
+
+
+def _arc_entry(rec, offset: int, body: bytes) -> WarcEntry:
+    headers = rec.http_headers
+    http = None
+    if headers is not None and rec.rec_type == "response":
+        code = headers.get_statuscode()
+        status = int(code) if code and len(code) == 3 and code.isascii() and code.isdigit() else None
+        http = HttpResponse(status, tuple(headers.headers), body)
+    date_text = rec.rec_headers.get_header("WARC-Date")
+    date = datetime.fromisoformat(date_text.replace("Z", "+00:00")).astimezone(UTC) if date_text else None
+    ctype = http.header("Content-Type") if http else rec.rec_headers.get_header("Content-Type")
+    return WarcEntry(
+        offset,
+        rec.rec_type,
+        _clean_uri(rec.rec_headers.get_header("WARC-Target-URI")),
+        date,
+        rec.rec_headers.get_header("WARC-Record-ID"),
+        http,
+        body,
+        ctype,
+    )
 
 
 def read_warc(path: Path) -> Iterator[RawRecord | BadRecord | None]:
