@@ -61,6 +61,7 @@ def test_a_gzip_member_without_its_end_is_a_bad_record(tmp_path: Path, ext: Path
     items = list(read_warc(path))
     assert isinstance(items[-1], BadRecord) and "ends early" in items[-1].reason
     whole = list(read_warc(ext / "warc-samples/resiliparse/warcfile.warc.gz"))
+
     def same(item):  # a record without the file name in its locator
         return (item.url, item.payload, item.locator.split("#")[1]) if isinstance(item, RawRecord) else item
 
@@ -75,9 +76,7 @@ def test_clipped_fixture_is_reported_not_stored(tmp_path: Path, ext: Path) -> No
 
 
 def test_a_non_ascii_status_digit_is_one_record_not_the_rest_of_the_file(tmp_path: Path) -> None:
-    records = [
-        warc_record(f"https://a.example/{i}", html_response(f"<p>page {i}</p>".encode()), n=i) for i in range(5)
-    ]
+    records = [warc_record(f"https://a.example/{i}", html_response(f"<p>page {i}</p>".encode()), n=i) for i in range(5)]
     records[2] = warc_record("https://a.example/2", html_response(b"<p>x</p>", "HTTP/1.1 ²00 OK".encode()), n=2)
     for gzipped in (True, False):
         path = tmp_path / f"s{gzipped}.warc{'.gz' if gzipped else ''}"
@@ -145,7 +144,9 @@ def test_deep_json_is_one_bad_record_and_the_next_file_is_read(tmp_path: Path) -
         + "[" * 100_000
         + "]" * 100_000
         + "\n"
-        + '{"text": 1' + "1" * 5000 + "}\n"
+        + '{"text": 1'
+        + "1" * 5000
+        + "}\n"
         + '{"text": "\\ud800 lone surrogate"}\n'
         + json.dumps({"text": "two", "url": "https://a.example/2"})
         + "\n"
@@ -226,7 +227,8 @@ def test_a_parquet_file_without_a_text_column_is_one_error(tmp_path: Path) -> No
     pq.write_table(pa.Table.from_pylist([{"url": f"https://x.example/{i}", "n": i} for i in range(5000)]), path)
     with Store.open(tmp_path / "s.duckdb") as store:
         report = api.ingest(store, [(path, "x", FieldMap())])
-        errors = json.loads(store.query("SELECT errors FROM runs WHERE run_id = ?", [report.run_id]).column(0)[0].as_py())
+        raw = store.query("SELECT errors FROM runs WHERE run_id = ?", [report.run_id]).column(0)[0].as_py()
+    errors = json.loads(raw)
     assert len(report.failed) == 1 and "no text column" in report.failed[0]["reason"]
     assert len(errors) == 1
 
