@@ -122,7 +122,8 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def corpora(tmp_path: Path) -> dict[str, Path]:
     good = tmp_path / "good.jsonl"
-    good.write_text("".join(json.dumps({"text": f"doc {i}", "url": f"https://g.example/{i}"}) + "\n" for i in range(10)))
+    docs = [{"text": f"doc {i}", "url": f"https://g.example/{i}"} for i in range(10)]
+    good.write_text("".join(json.dumps(d) + "\n" for d in docs))
     one_bad = tmp_path / "one-bad.jsonl"
     one_bad.write_text(good.read_text().replace('{"text": "doc 3"', '{"txet": "doc 3"'))
     all_bad = tmp_path / "all-bad.jsonl"
