@@ -175,7 +175,7 @@ def test_parquet_and_hf_datasets_on_disk(tmp_path: Path) -> None:
     for name in ("shard.parquet", "hf_saved", "hf_dict", "hub_style"):
         with Store.open(tmp_path / f"{name}.duckdb") as store:
             report = ingest_file(store, tmp_path / name, "s")
-            assert report.bad == [] and report.documents_new == 7, name
+            assert len(report.bad) == 0 and report.documents_new == 7, name
             results[name] = _doc_rows(store)
     assert len({json.dumps(v, default=str) for v in results.values()}) == 1
     locators = [r.locator for r in reader_for(tmp_path / "hf_dict", FieldMap()) if isinstance(r, RawRecord)]

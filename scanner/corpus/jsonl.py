@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[RawRecord 
                     yield None
                     continue
                 yield _record(path, lineno, line, fields)
-        except (OSError, EOFError, UnicodeDecodeError, zstandard.ZstdError) as exc:
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error, zstandard.ZstdError) as exc:
             yield BadRecord(f"{path.name}:{lineno + 1}", f"unreadable data: {exc}")
 
 
