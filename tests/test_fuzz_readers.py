@@ -85,7 +85,9 @@ _HEADER_LINES = st.lists(
 
 @FUZZ
 @given(
-    status=st.sampled_from([b"HTTP/1.1 200 OK", b"HTTP/1.0 \xb200", b"HTTP/2 -1", b"", b"ICY 200 OK", b"HTTP/1.1 99999"]),
+    status=st.sampled_from(
+        [b"HTTP/1.1 200 OK", b"HTTP/1.0 \xb200", b"HTTP/2 -1", b"", b"ICY 200 OK", b"HTTP/1.1 99999"]
+    ),
     headers=_HEADER_LINES,
     sep=st.sampled_from([b"\r\n", b"\n"]),
     body=st.one_of(
