@@ -48,7 +48,7 @@ err = Console(stderr=True, soft_wrap=True)
 StoreOpt = Annotated[Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 DEFAULT_STORE = Path("provenance.duckdb")
-EXIT_INCOMPLETE = 3  # the exit-code table is in the README ("Exit codes")
+EXIT_INCOMPLETE = 3  # ran, but the input is incomplete or failed its checks (README "Exit codes")
 
 
 def _jsonable(value: Any) -> Any:
@@ -209,7 +209,7 @@ def evidence_verify(
             err.print(f"problem: {p}", markup=False)
         out.print(f"{pack}: {'intact' if not problems else f'{len(problems)} problems'}")
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 @app.command("evidence-pack")

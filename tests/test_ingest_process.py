@@ -156,3 +156,12 @@ def test_exit_codes_follow_the_table(tmp_path: Path, corpora: dict, files: list,
         assert "ingest incomplete:" in proc.stderr
     if code == 2:
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --max-bad-records")
+
+
+def test_a_pack_that_fails_verification_exits_3(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "pack.zip", "w") as z:
+        z.writestr("decision.json", "{}")
+    proc = run("evidence", "verify", str(tmp_path / "pack.zip"), cwd=tmp_path)
+    assert proc.returncode == 3 and "SHA256SUMS missing" in proc.stderr
