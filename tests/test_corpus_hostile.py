@@ -178,28 +178,48 @@ def test_deep_json_is_one_bad_record_and_the_next_file_is_read(tmp_path: Path) -
     assert "nested too deeply" in bad[0]["reason"]
 
 
-def _arc_with_huge_length(ext: Path) -> bytes:
-    lines = (ext / "warc-samples/warcio/example.arc").read_bytes().split(b"\n")
-    for i, line in enumerate(lines):
-        if line.startswith(b"http://example.com/ "):
-            parts = line.split(b" ")
-            parts[-1] = b"9" * 26  # an archive-length no index can hold: warcio raised OverflowError
-            lines[i] = b" ".join(parts)
-            break
-    return b"\n".join(lines)
+def _three_record_arc(ext: Path, mangle: bool) -> bytes:
+    """example.arc's header and its one response three times under three URLs; the middle
+    record's archive-length replaced by a number no index can hold (warcio raised OverflowError)."""
+    data = (ext / "warc-samples/warcio/example.arc").read_bytes()
+    at = data.index(b"\nhttp://example.com/ ") + 1
+    head, record = data[:at], data[at:]
+    first, rest = record.split(b"\n", 1)
+    out = [head]
+    for i in range(3):
+        line = first.replace(b"http://example.com/", f"http://example.com/{i}".encode())
+        if mangle and i == 1:
+            line = line.rsplit(b" ", 1)[0] + b" " + b"9" * 26
+        out.append(line + b"\n" + rest.rstrip(b"\n") + b"\n\n")
+    return b"".join(out)
 
 
-def test_mutated_arc_is_a_bad_record_and_later_files_are_read(tmp_path: Path, ext: Path) -> None:
+def test_mutated_arc_is_one_bad_record_the_file_goes_on_and_later_files_are_read(tmp_path: Path, ext: Path) -> None:
+    clean = tmp_path / "clean.arc"
+    clean.write_bytes(_three_record_arc(ext, mangle=False))
+    urls = [r.url for r in read_warc(clean) if isinstance(r, RawRecord)]
+    assert urls == [f"http://example.com/{i}" for i in range(3)]  # the built file is a valid ARC
     arc = tmp_path / "mutated.arc"
-    arc.write_bytes(_arc_with_huge_length(ext))
+    arc.write_bytes(_three_record_arc(ext, mangle=True))
     good = tmp_path / "after.jsonl"
     good.write_text(json.dumps({"text": "fine", "url": "https://b.example/"}) + "\n")
     with Store.open(tmp_path / "s.duckdb") as store:
         report = api.ingest(store, [(arc, "a", FieldMap()), (good, "a", FieldMap())])
-        assert store.count("documents") >= 1 and not report.failed
-    reasons = [b["reason"] for b in report.bad_records]
-    assert reasons and all("unreadable ARC" in r for r in reasons)
-    assert report.files[1].documents_new == 1
+        urls = store.query("SELECT url FROM documents ORDER BY url").column(0).to_pylist()
+    assert urls == ["http://example.com/0", "http://example.com/2", "https://b.example/"]
+    (bad,) = report.bad_records
+    assert "unreadable ARC data" in bad["reason"] and "OverflowError" in bad["reason"]
+    assert not report.failed and report.files[1].documents_new == 1
+
+
+def test_garbage_between_warc_records_is_one_bad_record_and_reading_goes_on(tmp_path: Path) -> None:
+    records = [warc_record(f"https://a.example/{i}", html_response(f"<p>{i}</p>".encode()), n=i) for i in range(4)]
+    for gzipped, junk in ((False, b"GARBAGE LINE\r\n"), (True, gzip.compress(b"not a WARC record\r\n"))):
+        path = tmp_path / f"junk.warc{'.gz' if gzipped else ''}"
+        path.write_bytes(warc_file(records[:2], gzipped) + junk + warc_file(records[2:], gzipped))
+        items = list(read_warc(path))
+        assert [i.url for i in items if isinstance(i, RawRecord)] == [f"https://a.example/{i}" for i in range(4)]
+        assert [type(i).__name__ for i in items].count("BadRecord") == 1
 
 
 def _rows(n: int, start: int = 0) -> list[dict]:
