@@ -164,7 +164,14 @@ def ingest(
     report = IngestReport(run_id)
     report.status = "failed"
     pool = None
-    with signals_interrupt():
+    with signals_interrupt() as stop:
+
+        def checked(records: int, payload_bytes: int) -> None:
+            """After each committed batch: report progress, then stop here if a signal asked."""
+            if progress:
+                progress(records, payload_bytes)
+            stop.check()
+
         try:
             if workers > 1:
                 pool = ProcessPoolExecutor(
@@ -174,9 +181,10 @@ def ingest(
                     initargs=(os.getpid(),),
                 )
             for path, source_id, fields in jobs:
+                stop.check()
                 try:
                     report.files.append(
-                        ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=progress, pool=pool)
+                        ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=checked, pool=pool)
                     )
                 except InputError as exc:
                     report.failed.append({"file": str(path), "reason": exc.problem})

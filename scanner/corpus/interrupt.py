@@ -1,7 +1,8 @@
 """Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
 
-The parent turns SIGTERM and SIGINT into `Interrupted`, so its cleanup (stop the workers, mark the
-run `interrupted`) runs; committed batches are already safe. A worker ignores SIGINT (a terminal's
+The parent turns SIGTERM and SIGINT into `Interrupted` at the next batch boundary (a second signal:
+at once), so its cleanup (stop the workers, mark the run `interrupted`) runs outside any
+transaction; committed batches are already safe. A worker ignores SIGINT (a terminal's
 Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
 gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
 (PR_SET_PDEATHSIG); elsewhere a thread notices the new parent id within a second.
@@ -42,27 +43,43 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
+class StopRequest:
+    """The first SIGTERM/SIGINT asks the job to stop at its next safe point (between batches,
+    outside any transaction); a second one raises at once."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def check(self) -> None:
+        """Call where stopping is safe: raises `Interrupted` when a signal asked for it."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+
 @contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGINT raise `Interrupted` (once) while the block runs in the main thread.
+def signals_interrupt() -> Iterator[StopRequest]:
+    """SIGTERM and SIGINT become a StopRequest while the block runs in the main thread.
 
     Outside the main thread (the HTTP service, a notebook's worker thread) signals cannot be
     handled here and nothing changes.
     """
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
     raised = []
 
     def handler(signum: int, _frame) -> None:
-        if raised:  # a second signal during cleanup: the cleanup finishes first
+        if stop.signum is None:
+            stop.signum = signum
             return
-        raised.append(signum)
-        raise Interrupted(signum)
+        if not raised:  # a second signal: stop now; a third during cleanup is ignored
+            raised.append(signum)
+            raise Interrupted(stop.signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield stop
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
