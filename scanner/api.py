@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -14,9 +17,11 @@ from typing import Any
 from scanner.agents import default_registry
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.ingest import FileReport, ingest_file
+from scanner.corpus.interrupt import signals_interrupt, stop_workers, worker_init
+from scanner.corpus.problems import BadRecordLimit, capped_errors, reason_key
 from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Decision, Evidence, Policy, decide, make_policy
-from scanner.errors import InputError, ScannerError
+from scanner.errors import InputError, Interrupted, ScannerError
 from scanner.evidence import EvidenceIndex, write_observations
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
@@ -84,14 +89,42 @@ class IngestReport:
     run_id: str
     files: list[FileReport] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)  # files that could not be read
+    status: str = "running"  # ok | partial | failed | interrupted
 
     @property
     def bad_records(self) -> list[dict[str, str]]:
+        """The bad records kept in full (the first ones of each file)."""
         return [{"file": f.path, "where": b.locator, "reason": b.reason} for f in self.files for b in f.bad]
+
+    def bad_total(self) -> int:
+        return sum(len(f.bad) for f in self.files)
+
+    def problems(self, limit: BadRecordLimit | None = None) -> list[str]:
+        """Why this ingest is not a success (empty when it is): the exit-code rule of every face.
+
+        A file that cannot be read, a file whose records are all bad, or more bad records than
+        `limit` allows.
+        """
+        out = [f"{f['file']}: {f['reason']}" for f in self.failed]
+        for f in self.files:
+            if f.records and len(f.bad) == f.records:
+                out.append(f"{f.path}: all {f.records} records are bad")
+        bad, records = self.bad_total(), sum(f.records for f in self.files)
+        if limit is not None and limit.exceeded(bad, records):
+            out.append(f"{bad} bad records in {records} read, over --max-bad-records {limit.describe()}")
+        return out
+
+    def errors(self) -> list[dict]:
+        """What the run record keeps: the first errors in full, then counts per reason."""
+        reasons: Counter[str] = Counter(reason_key(f["reason"]) for f in self.failed)
+        for f in self.files:
+            reasons.update(f.bad.reasons)
+        return capped_errors(self.failed + self.bad_records, reasons, len(self.failed) + self.bad_total())
 
     def as_dict(self) -> dict:
         return {
             "run_id": self.run_id,
+            "status": self.status,
             "files": [
                 {
                     "path": f.path,
@@ -102,12 +135,16 @@ class IngestReport:
                     "evidence_new": f.evidence_new,
                     "already_done": f.already_done,
                     "bad_records": len(f.bad),
+                    "bad_reasons": dict(f.bad.reasons),
                 }
                 for f in self.files
             ],
             "failed_files": self.failed,
             "bad_records": self.bad_records,
         }
+
+
+RESUME_HINT = "committed batches are kept; run the same command again to resume"
 
 
 def ingest(
@@ -120,33 +157,59 @@ def ingest(
     """Ingest (path, source_id, field map) jobs under one run record.
 
     `workers` > 1 extracts text in that many processes. A file that cannot be read is reported
-    and skipped; it never aborts the others.
+    and skipped; it never aborts the others. SIGTERM/SIGINT stop the workers, mark the run
+    `interrupted` and raise `Interrupted` (committed batches stay; re-running resumes).
     """
     run_id = store.start_run("ingest", {"files": [str(p) for p, _, _ in jobs], "workers": workers})
     report = IngestReport(run_id)
-    status = "failed"
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
-    try:
-        for path, source_id, fields in jobs:
-            try:
-                report.files.append(
-                    ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=progress, pool=pool)
+    report.status = "failed"
+    pool = None
+    with signals_interrupt() as stop:
+
+        def checked(records: int, payload_bytes: int) -> None:
+            """After each committed batch: report progress, then stop here if a signal asked."""
+            if progress:
+                progress(records, payload_bytes)
+            stop.check()
+
+        try:
+            if workers > 1:
+                pool = ProcessPoolExecutor(
+                    workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=worker_init,
+                    initargs=(os.getpid(),),
                 )
-            except InputError as exc:
-                report.failed.append({"file": str(path), "reason": exc.problem})
-        status = "ok" if not report.failed else "partial"
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        store.finish_run(
-            run_id,
-            status,
-            {
-                "documents_new": sum(f.documents_new for f in report.files),
-                "records": sum(f.records for f in report.files),
-            },
-            report.failed + report.bad_records,
-        )
+            for path, source_id, fields in jobs:
+                stop.check()
+                try:
+                    report.files.append(
+                        ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=checked, pool=pool)
+                    )
+                except InputError as exc:
+                    report.failed.append({"file": str(path), "reason": exc.problem})
+            report.status = "ok" if not report.problems() else "partial"
+        except Interrupted as exc:
+            report.status = "interrupted"
+            if pool is not None:
+                stop_workers(pool)
+                pool = None
+            exc.message = f"interrupted by {signal.Signals(exc.signum).name}: {RESUME_HINT} (run {run_id})"
+            exc.args = (exc.message,)
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+            store.finish_run(
+                run_id,
+                report.status,
+                {
+                    "documents_new": sum(f.documents_new for f in report.files),
+                    "records": sum(f.records for f in report.files),
+                    "bad_records": report.bad_total(),
+                },
+                report.errors(),
+            )
     return report
 
 

@@ -25,7 +25,7 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scanner import api
-from scanner.errors import ScannerError
+from scanner.errors import Interrupted, ScannerError
 from scanner.evidence import EvidenceKind, import_evidence, parse_time
 from scanner.manifest import load_manifest
 from scanner.store import Store
@@ -48,6 +48,7 @@ err = Console(stderr=True, soft_wrap=True)
 StoreOpt = Annotated[Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 DEFAULT_STORE = Path("provenance.duckdb")
+EXIT_INCOMPLETE = 3  # ran, but the input is incomplete or failed its checks (README "Exit codes")
 
 
 def _jsonable(value: Any) -> Any:
@@ -131,10 +132,15 @@ def ingest(
     manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
     source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
     workers: Annotated[int, typer.Option(help="Processes for text extraction.")] = os.cpu_count() or 1,
+    max_bad_records: Annotated[
+        str | None,
+        typer.Option("--max-bad-records", help="Exit 3 when more records than N (or P%) are bad."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence."""
+    limit = api.BadRecordLimit.parse(max_bad_records)
     m = load_manifest(manifest) if manifest else None
     with Store.open(store) as st:
         if m:
@@ -158,8 +164,11 @@ def ingest(
         emit_json(report.as_dict())
     else:
         _print_ingest(report)
-    if report.failed and not report.files:
-        raise typer.Exit(1)
+    problems = report.problems(limit)
+    for problem in problems:
+        err.print(f"ingest incomplete: {problem}", markup=False, highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 @evidence_app.command("import")
@@ -208,7 +217,7 @@ def evidence_verify(
             err.print(f"problem: {p}", markup=False)
         out.print(f"{pack}: {'intact' if not problems else f'{len(problems)} problems'}")
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 @app.command("evidence-pack")
@@ -648,6 +657,9 @@ def main() -> None:
     except ScannerError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
+    except Interrupted as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted: committed batches are kept; re-run to resume", markup=False)
+        err.print(f"interrupted: {api.RESUME_HINT}", markup=False)
         sys.exit(130)

@@ -26,3 +26,18 @@ class InputError(ScannerError):
         self.path, self.problem, self.where = path, problem, where
         loc = f" ({where})" if where else ""
         super().__init__(f"{path}{loc}: {problem}")
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT during a long job: committed work is kept, the job can be re-run.
+
+    A BaseException like KeyboardInterrupt, so no `except Exception` swallows it.
+    """
+
+    def __init__(self, signum: int, message: str = "") -> None:
+        self.signum, self.message = signum, message
+        super().__init__(message or f"interrupted by signal {signum}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -7,10 +7,12 @@ not be decoded is kept as stored and noted.
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass
 
 import brotli
+import zstandard
 
 MAX_DECODED = 64 << 20  # a decompression bomb stops here
 
@@ -59,27 +61,40 @@ def parse_http_response(block: bytes, max_decoded: int = MAX_DECODED) -> HttpRes
 
 
 def _status(line: str) -> int | None:
+    """The status code of a status line: three ASCII digits (`²00` is digits to Python, not HTTP)."""
     parts = line.split()
-    if len(parts) >= 2 and parts[0].upper().startswith("HTTP/") and parts[1].isdigit():
-        return int(parts[1])
+    if len(parts) >= 2 and parts[0].upper().startswith("HTTP/"):
+        code = parts[1]
+        if len(code) == 3 and code.isascii() and code.isdigit():
+            return int(code)
     return None
 
 
+MAX_CHUNK_SIZE_DIGITS = 16  # hex digits of a chunk size; more is not a size any body can hold
+
+
 def _dechunk(body: bytes, notes: list[str]) -> bytes:
-    out, pos = [], 0
-    while True:
+    """Chunked transfer coding removed; what is not valid chunking is kept as stored and noted.
+
+    Every step moves forward through `body` or stops, so any input ends in linear time.
+    """
+    out, pos, total = [], 0, len(body)
+    while pos < total:
         eol = body.find(b"\n", pos)
         if eol < 0:
             break
         size_text = body[pos:eol].split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            notes.append("chunked encoding declared but body is not chunked: kept as stored")
+        if not size_text or len(size_text) > MAX_CHUNK_SIZE_DIGITS or not all(c in _HEX for c in size_text):
+            notes.append("chunked encoding declared but body is not validly chunked: kept as stored")
             return body
+        size = int(size_text, 16)
         if size == 0:
             return b"".join(out)
         start = eol + 1
+        if start + size > total:
+            out.append(body[start:])
+            notes.append("chunked body ended inside a chunk")
+            return b"".join(out)
         out.append(body[start : start + size])
         pos = start + size
         if body[pos : pos + 2] == b"\r\n":
@@ -90,24 +105,38 @@ def _dechunk(body: bytes, notes: list[str]) -> bytes:
     return b"".join(out) if out else body
 
 
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
 def _decode(body: bytes, encoding: str, limit: int, notes: list[str]) -> bytes:
+    """Every decoder streams and stops at `limit` output bytes: a bomb never expands whole."""
     try:
         if encoding in ("gzip", "x-gzip"):
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out, cut = _zlib(zlib.decompressobj(16 + zlib.MAX_WBITS), body, limit)
         elif encoding == "deflate":
-            d = zlib.decompressobj(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS)
+            wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS  # zlib-wrapped or raw
+            out, cut = _zlib(zlib.decompressobj(wbits), body, limit)
         elif encoding == "br":
-            out = brotli.decompress(body)
-            if len(out) > limit:
-                notes.append(f"decoded body over {limit} bytes: cut")
-            return out[:limit]
+            d = brotli.Decompressor()
+            out = d.process(body, output_buffer_limit=limit + 1)
+            cut = len(out) > limit or not (d.is_finished() or d.can_accept_more_data())
+            out = out[:limit]
+        elif encoding == "zstd":
+            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body), read_across_frames=True) as r:
+                out = r.read(limit + 1)
+            cut = len(out) > limit
+            out = out[:limit]
         else:
             notes.append(f"unknown content-encoding {encoding!r}: kept as stored")
             return body
-        out = d.decompress(body, limit)
-        if d.unconsumed_tail:
-            notes.append(f"decoded body over {limit} bytes: cut")
-        return out
-    except (zlib.error, brotli.error):
+    except (zlib.error, brotli.error, zstandard.ZstdError):
         notes.append(f"content-encoding {encoding} declared but body is not {encoding}: kept as stored")
         return body
+    if cut:
+        notes.append(f"decoded body over {limit} bytes: cut")
+    return out
+
+
+def _zlib(d, body: bytes, limit: int) -> tuple[bytes, bool]:
+    out = d.decompress(body, limit)
+    return out, bool(d.unconsumed_tail)

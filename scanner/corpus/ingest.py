@@ -20,6 +20,7 @@ from scanner.corpus.columnar import read_dataset_dir, read_parquet
 from scanner.corpus.extract import decode_text, extract_main_text, is_html
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.media import media_duration
+from scanner.corpus.problems import BadRecords
 from scanner.corpus.records import (
     DOCUMENT_COLUMNS,
     BadRecord,
@@ -49,7 +50,7 @@ class FileReport:
     documents_new: int = 0
     evidence_new: int = 0
     already_done: bool = False
-    bad: list[BadRecord] = field(default_factory=list)
+    bad: BadRecords = field(default_factory=BadRecords)  # the first ones in full, then counts
 
 
 def reader_for(path: Path, fields: FieldMap) -> Iterator[RawRecord | BadRecord | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[RawRecord 
                     yield None
                     continue
                 yield _record(path, lineno, line, fields)
-        except (OSError, EOFError, UnicodeDecodeError, zstandard.ZstdError) as exc:
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error, zstandard.ZstdError) as exc:
             yield BadRecord(f"{path.name}:{lineno + 1}", f"unreadable data: {exc}")
 
 
@@ -49,4 +50,11 @@ def _record(path: Path, lineno: int, line: str, fields: FieldMap) -> RawRecord |
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return BadRecord(locator, f"invalid JSON: {exc.msg} at column {exc.colno}")
-    return record_from_mapping(locator, obj, fields)
+    except RecursionError:
+        return BadRecord(locator, "invalid JSON: nested too deeply to read")
+    except ValueError as exc:  # e.g. an integer over Python's digit limit
+        return BadRecord(locator, f"invalid JSON: {exc}")
+    try:
+        return record_from_mapping(locator, obj, fields)
+    except (ValueError, UnicodeError, RecursionError) as exc:  # lone surrogates, huge numbers as text
+        return BadRecord(locator, f"unusable record: {type(exc).__name__}: {exc}")

@@ -1,0 +1,93 @@
+"""Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
+
+The parent turns SIGTERM and SIGINT into `Interrupted` at the next batch boundary (a second signal:
+at once), so its cleanup (stop the workers, mark the run `interrupted`) runs outside any
+transaction; committed batches are already safe. A worker ignores SIGINT (a terminal's
+Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
+gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
+(PR_SET_PDEATHSIG); elsewhere a thread notices the new parent id within a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Executor
+
+from scanner.errors import Interrupted
+
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_init(parent_pid: int) -> None:
+    """Initializer of every ingest worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    stop = threading.Event()
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+class StopRequest:
+    """The first SIGTERM/SIGINT asks the job to stop at its next safe point (between batches,
+    outside any transaction); a second one raises at once."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def check(self) -> None:
+        """Call where stopping is safe: raises `Interrupted` when a signal asked for it."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[StopRequest]:
+    """SIGTERM and SIGINT become a StopRequest while the block runs in the main thread.
+
+    Outside the main thread (the HTTP service, a notebook's worker thread) signals cannot be
+    handled here and nothing changes.
+    """
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    raised = []
+
+    def handler(signum: int, _frame) -> None:
+        if stop.signum is None:
+            stop.signum = signum
+            return
+        if not raised:  # a second signal: stop now; a third during cleanup is ignored
+            raised.append(signum)
+            raise Interrupted(stop.signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def stop_workers(pool: Executor) -> None:
+    """End a process pool's workers now (they may be mid-task) and release the pool."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
