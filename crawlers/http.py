@@ -44,7 +44,7 @@ def address_allowed(ip: str) -> bool:
         or addr.is_multicast
         or addr.is_reserved
         or addr.is_unspecified
-        or addr.is_site_local
+        or getattr(addr, "is_site_local", False)
     )
 
 

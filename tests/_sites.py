@@ -1,0 +1,72 @@
+"""Raw-socket HTTP servers on loopback for the crawler tests: each path answers with bytes or a
+behaviour (stall, reset, drip, ...), and every hit is timed server-side."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+Handler = Callable[[socket.socket, str, list[float]], None]
+
+
+class Site:
+    """A raw-socket HTTP server: each path answers with bytes or a behaviour (stall, reset, ...)."""
+
+    def __init__(self, routes: dict[str, bytes | Handler]) -> None:
+        self.routes = routes
+        self.hits: dict[str, list[float]] = {}
+        site = self
+
+        class H(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = self.request.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                path = data.split(b" ", 2)[1].decode()
+                site.hits.setdefault(path, []).append(time.monotonic())
+                route = site.routes.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                if callable(route):
+                    route(self.request, path, site.hits[path])
+                else:
+                    self.request.sendall(route)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site():
+    sites: list[Site] = []
+
+    def make(routes: dict) -> Site:
+        s = Site(routes)
+        sites.append(s)
+        return s
+
+    yield make
+    for s in sites:
+        s.close()
+
+
+def ok(body: bytes, extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+
+
