@@ -38,23 +38,24 @@ def parse_address(ip: str) -> Address:
 
 def embedded(addr: Address) -> list[Address]:
     """The address itself and any IPv4 address an IPv6 form carries (mapped, 6to4, NAT64, Teredo)."""
-    out: list[Address] = [addr]
+    # mapped, 6to4 and NAT64 reach the IPv4 host inside: that host is what we judge (the prefixes
+    # themselves are routable; ipaddress calls 64:ff9b::/96 "reserved" only because it sits in ::/8)
     if isinstance(addr, ipaddress.IPv6Address):
         if addr.ipv4_mapped:
-            out = [addr.ipv4_mapped]  # the same host: ::ffff:a.b.c.d is a.b.c.d
-        elif addr.sixtofour:
-            out.append(addr.sixtofour)
-        elif addr.teredo:
-            out.extend(addr.teredo)  # (server, client)
-        elif addr in NAT64:
-            out.append(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF))
-    return out
+            return [addr.ipv4_mapped]
+        if addr.sixtofour:
+            return [addr.sixtofour]
+        if addr in NAT64:
+            return [ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)]
+        if addr.teredo:
+            return [addr, *addr.teredo]  # (server, client); Teredo is refused in any case
+    return [addr]
 
 
 def refusal(addr: Address) -> str | None:
     """Why the address is not one we connect to by default, or None (globally routable)."""
     if addr in METADATA:
-        return "cloud metadata service"
+        return "cloud metadata"
     if addr.is_unspecified:
         return "unspecified address"
     if addr.is_loopback:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sys
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,3 +109,17 @@ def public_net(monkeypatch: pytest.MonkeyPatch) -> Iterator[PublicNet]:
     monkeypatch.setattr(socket.socket, "getpeername", getpeername)
     yield net
     net.check()
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    """`provenance ARGS` in this process (so the pretend internet applies), as a user runs it."""
+    from scanner import cli
+
+    monkeypatch.setattr(sys, "argv", ["provenance", *args])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

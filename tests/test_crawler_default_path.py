@@ -7,7 +7,6 @@ public address. Nothing is relaxed for the test's sake."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from crawlers.http import Client, FetchConfig, address_allowed
 from scanner import api
 from scanner.store import Store
-from tests._public_net import public_net
+from tests._public_net import public_net, run_cli
 from tests._sites import ok
 from tests._sites import site as _site_fixture
 
@@ -27,20 +26,6 @@ PUBLIC = "93.184.215.14"
 def net(monkeypatch: pytest.MonkeyPatch):
     with public_net(monkeypatch) as n:
         yield n
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    """`provenance ARGS` in this process (so the pretend internet applies), as a user runs it."""
-    from scanner import cli
-
-    monkeypatch.setattr(sys, "argv", ["provenance", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_public_ipv4_passes_the_default_guard() -> None:
