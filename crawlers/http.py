@@ -409,6 +409,8 @@ class Client:
             return failed(f"connection error: {_one_line(exc)}")
         except requests.exceptions.RequestException as exc:
             return failed(f"{type(exc).__name__}: {_one_line(exc)}")
+        except ValueError as exc:  # requests parses a redirect's Location even when not following it
+            return failed(f"unusable response: {_one_line(exc)}")
         with resp:
             headers = tuple((k, v) for k, v in resp.raw.headers.items())
             body, truncated, error, decodable = self._read(resp, fetch)
