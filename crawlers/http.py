@@ -175,10 +175,15 @@ def _guarded(base: type, guard: Guard) -> type:
             # connect to the address we checked (no second lookup: DNS rebinding cannot swap it);
             # TLS still verifies the certificate against the host name
             host = self._dns_host
-            self._dns_host = guard.resolve(host, self.port)
+            ip = guard.resolve(host, self.port)
             if fetch is not None:
                 self.timeout = max(0.001, min(self.timeout or 1e9, fetch.deadline - time.monotonic()))
-            sock = super()._new_conn()
+            # only for the connect: `host` (the Host header, TLS SNI and certificate check) stays the name
+            self._dns_host = ip
+            try:
+                sock = super()._new_conn()
+            finally:
+                self._dns_host = host
             if fetch is not None:
                 fetch.add(sock)
             peer = sock.getpeername()[0]

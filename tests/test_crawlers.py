@@ -31,6 +31,7 @@ FAST = FetchConfig(
     allow_networks=LOOPBACK, connect_timeout=1, read_timeout=1, deadline=6, retries=1, backoff=0.05, host_interval=0
 )
 
+
 def _reppy() -> list[dict]:
     return json.loads((DATA.parent / "data" / "reppy" / "fetch_and_url_cases.json").read_text())["fetch_fixtures"]
 
