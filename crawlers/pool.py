@@ -118,6 +118,7 @@ class _Scheduler:
                 if self._admit():
                     continue
                 if self._open == 0 and self._exhausted:
+                    self._cv.notify_all()  # all done: every waiting worker may leave
                     return None
                 self._cv.wait(timeout=(self._heap[0][0] - now) if self._heap else None)
             return None
@@ -132,7 +133,7 @@ class _Scheduler:
                 self.done.put(job.results)
             else:
                 self._push(job, self._ready_at(job))
-            self._cv.notify_all()
+            self._cv.notify()  # one waiter re-reads the heap: waking all 64 costs more than the work
 
     def work(self) -> None:
         try:
