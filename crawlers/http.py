@@ -144,7 +144,8 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fetch-watchdog", daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            if self._heap[0][2] is fetch:  # only an earlier deadline changes how long the watchdog sleeps
+                self._cv.notify()
 
     def close(self) -> None:
         with self._cv:
