@@ -56,6 +56,7 @@ class FetchConfig:
     max_retry_after: float = 30.0
     host_interval: float = 1.0  # seconds between requests to one host
     max_requests_per_origin: int = 30  # per client (one run): redirects, retries and licences included
+    ca_bundle: str | None = None  # extra trust (a corporate CA); default: the system's (certifi)
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,8 @@ class Client:
             session.mount("https://", adapter)
             if self._proxy:
                 session.proxies = {"http": self._proxy, "https": self._proxy}
+            if self.config.ca_bundle:
+                session.verify = self.config.ca_bundle
             # a few small files per origin: no keep-alive, so a server closing idle connections is no error
             session.headers.update(
                 {"User-Agent": self.config.user_agent, "Accept-Encoding": "gzip, deflate", "Connection": "close"}

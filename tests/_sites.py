@@ -22,7 +22,9 @@ class _Server(socketserver.ThreadingTCPServer):
 class Site:
     """A raw-socket HTTP server: each path answers with bytes or a behaviour (stall, reset, ...)."""
 
-    def __init__(self, routes: dict[str, bytes | Handler], host: str = "127.0.0.1", delay: float = 0.0) -> None:
+    def __init__(
+        self, routes: dict[str, bytes | Handler], host: str = "127.0.0.1", delay: float = 0.0, tls=None
+    ) -> None:
         self.routes = routes
         self.hits: dict[str, list[float]] = {}
         self.log: list[tuple[str, str, float, float]] = []  # (Host header, path, arrived, answered)
@@ -32,6 +34,11 @@ class Site:
 
         class H(socketserver.BaseRequestHandler):
             def handle(self) -> None:
+                if tls is not None:
+                    try:
+                        self.request = tls.wrap_socket(self.request, server_side=True)
+                    except OSError:
+                        return  # the client refused our certificate
                 data = b""
                 while b"\r\n\r\n" not in data:
                     chunk = self.request.recv(4096)

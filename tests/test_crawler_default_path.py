@@ -80,3 +80,37 @@ def test_default_config_is_what_the_readme_says() -> None:
     c = FetchConfig()
     assert (c.connect_timeout, c.read_timeout, c.deadline, c.max_bytes, c.max_redirects) == (5, 10, 30, 1 << 20, 5)
     assert c.allow_networks == () and c.host_interval == 1.0
+
+
+@pytest.fixture
+def tls_site(site, tmp_path: Path):
+    """A TLS server with a certificate for secure.example.test (made with openssl here)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=secure.example.test",
+         "-addext", "subjectAltName=DNS:secure.example.test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return site({"/robots.txt": ok(b"User-agent: *\nDisallow: /tls\n")}, tls=ctx), cert
+
+
+def test_https_checks_the_certificate_against_the_host_name(net, tls_site) -> None:
+    # the guard connects to the address it checked, but Host, SNI and the certificate are the name's
+    s, cert = tls_site
+    net.add("secure.example.test", PUBLIC, s.server.server_address, port=443)
+    trusted = Client(FetchConfig(ca_bundle=str(cert), retries=0))
+    r = trusted.fetch("https://secure.example.test/robots.txt")
+    trusted.close()
+    assert r.status == 200 and b"Disallow: /tls" in r.body, r.error
+    default = Client(FetchConfig(retries=0))  # the system's CAs do not know our test certificate
+    r = default.fetch("https://secure.example.test/robots.txt")
+    default.close()
+    assert r.status is None and "certificate" in r.error.lower(), r.error
