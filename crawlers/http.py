@@ -250,7 +250,8 @@ class Client:
         self._sessions: list[requests.Session] = []
         self._hosts: dict[str, _HostClock] = {}
         self._hosts_lock = threading.Lock()
-        self._requests: dict[str, int] = {}
+        self._requests: dict[str, int] = {}  # per origin, per run (or per day for a long-lived client)
+        self._counted_since = time.monotonic()
         self._watchdog = _Watchdog()
 
     def _session(self) -> requests.Session:
@@ -316,6 +317,9 @@ class Client:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         with self._hosts_lock:
+            if time.monotonic() - self._counted_since > 24 * 3600:  # a long-lived client (the live hook)
+                self._requests.clear()
+                self._counted_since = time.monotonic()
             n = self._requests[origin] = self._requests.get(origin, 0) + 1
         return n <= self.config.max_requests_per_origin
 
