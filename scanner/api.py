@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -513,14 +515,23 @@ def fetch_signals(
     our_token: str = "ProvenanceScannerBot",
     refresh: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    progress_total: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    batch_seconds: float = 2.0,
+    batch_origins: int = 500,
 ) -> dict[str, Any]:
     """Fetch robots.txt, tdmrep.json, ai.txt and RSL licences per origin and store every response
-    (or error) as evidence. Origins fetched within the last 24 h are skipped unless `refresh`."""
+    (or error) as evidence. Origins fetched within the last 24 h are skipped unless `refresh`.
+
+    Many origins are fetched at once (crawlers/pool.py, `workers` requests in flight, one at a
+    time per host); finished origins are written in batches, each in one short transaction, so
+    the store is never locked while we wait on the network, and a killed run resumes with the
+    origins it had not committed."""
     from datetime import timedelta
 
     from crawlers.http import Client, FetchConfig
-    from crawlers.origin import RobotsCache, fetch_origin
-    from scanner.evidence import Observation
+    from crawlers.origin import RobotsCache
+    from crawlers.pool import DEFAULT_WORKERS, fetch_many
     from scanner.store import reports
 
     wanted = []
@@ -530,55 +541,62 @@ def fetch_signals(
             raise ScannerError(f"{raw!r} is not an http(s) origin or a host name")
         wanted.append(parts.origin)
     wanted = list(dict.fromkeys(wanted))
+    try:
+        client = Client(config or FetchConfig())
+    except ValueError as exc:
+        raise ScannerError(str(exc)) from exc
     skip = set() if refresh else reports.recently_fetched(store, datetime.now(UTC) - timedelta(hours=24))
     todo = [o for o in wanted if o not in skip]
     run_id = store.start_run("fetch-signals", {"origins": len(wanted), "refresh": refresh})
-    client, cache = Client(config or FetchConfig()), RobotsCache()
+    if progress_total:
+        progress_total(len(todo))
     outcomes: dict[str, int] = {}
+    errors: list[dict[str, str]] = []
+    pending: list[tuple[bytes, Any]] = []
+    done, flushed, status = 0, time.monotonic(), "failed"
+
+    def flush() -> None:
+        nonlocal flushed
+        if pending:
+            write_observations(store, pending, run_id)  # the only moment the store is written
+            pending.clear()
+        flushed = time.monotonic()
+
     try:
-        for origin in todo:
-            items = []
-            for fetched in fetch_origin(client, origin, our_token, cache):
-                r = fetched.result
-                locator = json.dumps(
-                    {
-                        "final_url": r.final_url,
-                        "chain": r.chain,
-                        "error": r.error,
-                        "truncated": r.truncated,
-                        "attempts": r.attempts,
-                        "outcome": fetched.outcome,
-                    }
-                )
-                items.append(
-                    (
-                        r.body,
-                        Observation(
-                            sha256_hex(r.body),
-                            fetched.kind,
-                            r.url,
-                            r.fetched_at,
-                            "live-fetch",
-                            r.status,
-                            r.headers,
-                            locator,
-                        ),
-                    )
-                )
+        in_batch = 0
+        for results in fetch_many(client, todo, our_token, workers=workers or DEFAULT_WORKERS, cache=RobotsCache()):
+            for fetched in results:
+                pending.append(_fetched_item(fetched))
                 if fetched.kind == "robots.txt":
                     outcomes[fetched.outcome] = outcomes.get(fetched.outcome, 0) + 1
-            write_observations(store, items, run_id)
-            if progress:
-                progress(1, sum(len(b) for b, _ in items))
+                if fetched.result.error and fetched.result.status is None and len(errors) < 1000:
+                    errors.append({"origin": fetched.origin, "where": fetched.kind, "reason": fetched.result.error})
+            if results:
+                done += 1
+                in_batch += 1
+                if progress:
+                    progress(1, sum(len(r.result.body) for r in results))
+            if in_batch >= batch_origins or (pending and time.monotonic() - flushed >= batch_seconds):
+                flush()
+                in_batch = 0
+        flush()
+        status = "ok"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         client.close()
-    stats = {
-        "origins": len(wanted),
-        "fetched": len(todo),
-        "skipped_fresh": len(wanted) - len(todo),
-        "robots_outcomes": outcomes,
-    }
-    store.finish_run(run_id, "ok", stats, [])
+        stats = {
+            "origins": len(wanted),
+            "fetched": done,
+            "skipped_fresh": len(wanted) - len(todo),
+            "robots_outcomes": outcomes,
+            "fetch_errors": len(errors),
+        }
+        if status != "ok":
+            with contextlib.suppress(Exception):
+                flush()  # what was fetched completely is kept
+        store.finish_run(run_id, status, stats, errors)
     return stats
 
 
@@ -589,3 +607,28 @@ def summary(store: Store, manifest: Manifest, **kwargs: Any):
     from scanner.summary.write import write_summary
 
     return write_summary(store, manifest, **kwargs)
+
+
+def _fetched_item(fetched: Any) -> tuple[bytes, Any]:
+    """One fetched file as (body, Observation): the response or the error, with how it went."""
+    from scanner.evidence import Observation
+
+    r = fetched.result
+    locator = {
+        "final_url": r.final_url,
+        "chain": r.chain,
+        "error": r.error,
+        "truncated": r.truncated,
+        "attempts": r.attempts,
+        "outcome": fetched.outcome,
+    }
+    if r.received_status is not None and r.status is None:
+        locator["received_status"] = r.received_status
+    locator.update(fetched.note)
+    return (
+        r.body,
+        Observation(
+            sha256_hex(r.body), fetched.kind, r.url, r.fetched_at, "live-fetch", r.status, r.headers,
+            json.dumps(locator),
+        ),
+    )  # fmt: skip

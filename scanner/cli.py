@@ -21,7 +21,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from scanner import api
@@ -88,6 +95,31 @@ def progress_bar(label: str) -> Iterator[Any]:
             bar.update(task, advance=records, rate=f"{seen[0] / secs:,.0f} rec/s, {seen[1] / secs / 1e6:,.1f} MB/s")
 
         yield advance
+
+
+@contextmanager
+def origins_bar(label: str, console: Console | None = None) -> Iterator[Any]:
+    """Origins done/total, origins/s and the time left, on stderr (hidden when not a terminal)."""
+    console = console or err
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("origins"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None, rate="")
+        start, seen = time.monotonic(), [0]
+
+        def advance(origins: int, payload_bytes: int = 0) -> None:
+            seen[0] += origins
+            bar.update(task, advance=origins, rate=f"{seen[0] / max(time.monotonic() - start, 1e-6):,.1f}/s")
+
+        yield advance, lambda n: bar.update(task, total=n)
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -435,8 +467,13 @@ def fetch_signals_cmd(
     ] = None,
     refresh: Annotated[bool, typer.Option(help="Fetch again even if fetched in the last 24 h.")] = False,
     manifest: Annotated[Path | None, typer.Option(help="Manifest: our crawler's identity.")] = None,
-    allow_private: Annotated[bool, typer.Option(help="Allow private/loopback addresses (tests only).")] = False,
-    host_interval: Annotated[float, typer.Option(help="Seconds between requests to one host.")] = 1.0,
+    allow_network: Annotated[
+        list[str] | None,
+        typer.Option("--allow-network", help="Also allow this network (CIDR, repeatable), e.g. an intranet."),
+    ] = None,
+    proxy: Annotated[str | None, typer.Option(help="Send requests through this http(s) proxy (guarded).")] = None,
+    host_interval: Annotated[float, typer.Option(help="Seconds between requests to one host (at least).")] = 1.0,
+    workers: Annotated[int, typer.Option(min=1, max=1024, help="Requests in flight at once.")] = 64,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -446,9 +483,14 @@ def fetch_signals_cmd(
     m = load_manifest(manifest) if manifest else None
     agent = m.crawler.user_agent if m and m.crawler else DEFAULT_AGENT
     token = m.crawler.product_token if m and m.crawler else "ProvenanceScannerBot"
-    config = FetchConfig(user_agent=agent, allow_private=allow_private, host_interval=host_interval)
-    with Store.open(store) as st, progress_bar("fetch-signals") as advance:
-        stats = api.fetch_signals(st, origins or (), config=config, our_token=token, refresh=refresh, progress=advance)
+    config = FetchConfig(
+        user_agent=agent, allow_networks=tuple(allow_network or ()), proxy=proxy, host_interval=host_interval
+    )
+    with Store.open(store) as st, origins_bar("fetch-signals") as (advance, total):
+        stats = api.fetch_signals(
+            st, origins or (), config=config, our_token=token, refresh=refresh, progress=advance,
+            progress_total=total, workers=workers,
+        )  # fmt: skip
     if json_out:
         emit_json(stats)
     else:

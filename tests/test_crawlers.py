@@ -8,13 +8,10 @@ import gzip
 import itertools
 import json
 import socket
-import socketserver
 import struct
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,70 +20,16 @@ from crawlers.http import Client, FetchConfig
 from crawlers.origin import RobotsCache, fetch_origin, robots_url
 from scanner import api
 from scanner.store import Store
+from tests._sites import ok
+from tests._sites import site as _site_fixture
 from tests.conftest import DATA
+
+site = _site_fixture
 
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 FAST = FetchConfig(
     allow_networks=LOOPBACK, connect_timeout=1, read_timeout=1, deadline=6, retries=1, backoff=0.05, host_interval=0
 )
-
-Handler = Callable[[socket.socket, str, list[float]], None]
-
-
-class Site:
-    """A raw-socket HTTP server: each path answers with bytes or a behaviour (stall, reset, ...)."""
-
-    def __init__(self, routes: dict[str, bytes | Handler]) -> None:
-        self.routes = routes
-        self.hits: dict[str, list[float]] = {}
-        site = self
-
-        class H(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = self.request.recv(4096)
-                    if not chunk:
-                        return
-                    data += chunk
-                path = data.split(b" ", 2)[1].decode()
-                site.hits.setdefault(path, []).append(time.monotonic())
-                route = site.routes.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                if callable(route):
-                    route(self.request, path, site.hits[path])
-                else:
-                    self.request.sendall(route)
-
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def site():
-    sites: list[Site] = []
-
-    def make(routes: dict) -> Site:
-        s = Site(routes)
-        sites.append(s)
-        return s
-
-    yield make
-    for s in sites:
-        s.close()
-
-
-def ok(body: bytes, extra: str = "") -> bytes:
-    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
 
 
 def _reppy() -> list[dict]:
@@ -278,7 +221,8 @@ def test_fetch_signals_then_status_explains(site, tmp_path: Path) -> None:
         "scanner",
         "fetch-signals",
         s.origin,
-        "--allow-private",
+        "--allow-network",
+        "127.0.0.0/8",
         "--host-interval",
         "0",
         "--store",

@@ -38,6 +38,11 @@ _UNKEYED = ("runs", "ingest_checkpoints", "summaries", "decisions", "decision_ro
 
 Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
 
+# Runs this process started and has not finished: any other `running` row a writer finds on open
+# was left by a process that was killed or crashed (DuckDB lets one process write at a time).
+_LIVE_RUNS: set[str] = set()
+_LIVE_LOCK = threading.Lock()
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -78,10 +83,22 @@ class Store:
         store = cls(con, path, read_only)
         try:
             store._check_and_migrate()
+            if not read_only:
+                store._mark_interrupted_runs()
         except BaseException:
             con.close()
             raise
         return store
+
+    def _mark_interrupted_runs(self) -> None:
+        with _LIVE_LOCK:
+            live = sorted(_LIVE_RUNS)
+        with self.transaction():
+            self._con.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) "
+                "WHERE status = 'running' AND NOT list_contains(?::VARCHAR[], run_id)",
+                [_now(), live],
+            )
 
     def reader(self) -> Store:
         """A second connection to the same database for reading while this one writes.
@@ -190,6 +207,8 @@ class Store:
                 "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, NULL, NULL)",
                 [run_id, command, json.dumps(args, default=str), _now(), __version__],
             )
+        with _LIVE_LOCK:
+            _LIVE_RUNS.add(run_id)
         return run_id
 
     def finish_run(
@@ -200,6 +219,8 @@ class Store:
                 "UPDATE runs SET finished_at = ?, status = ?, stats = ?, errors = ? WHERE run_id = ?",
                 [_now(), status, json.dumps(stats, default=str), json.dumps(list(errors)), run_id],
             )
+        with _LIVE_LOCK:
+            _LIVE_RUNS.discard(run_id)
 
     # -- ingest checkpoints ----------------------------------------------------------------
     def checkpoint(self, file_sha256: str, source_id: str) -> tuple[int, bool]:
