@@ -305,6 +305,89 @@ def decide_documents(
     return stats
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """One answer with what it rests on: the URL judged (a bare domain resolves to the first of
+    its https/www/http home pages that has evidence), the `Evidence` and the `Policy` used."""
+
+    target: str
+    url: str
+    tried: tuple[str, ...]  # the home pages looked at, in order (one for a full URL)
+    decision: Decision
+    evidence: Evidence
+    policy: Policy
+    as_of: datetime | None
+    judged_at: datetime  # the moment staleness is measured against: as_of, else now
+
+
+def home_pages(target: str) -> tuple[str, ...]:
+    """What a bare domain means: https first, then the www. (or bare) sibling, then http."""
+    if "://" in target:
+        return (target,)
+    host = target.strip().strip("/").lower()
+    sibling = host[4:] if host.startswith("www.") else f"www.{host}"
+    return tuple(f"{scheme}://{h}/" for scheme in ("https", "http") for h in (host, sibling))
+
+
+def judge(
+    target: str,
+    agent: str | None = None,
+    *,
+    store: Store,
+    as_of: datetime | None = None,
+    policy: str = "any-ai-trainer",
+    own_token: str | None = None,
+) -> Judgement:
+    """The decision `status` and evidence packs give: one code path, so the pack re-derives it."""
+    urls = home_pages(target)
+    if any(split_url(u) is None for u in urls):
+        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
+    pol = _policy(policy, agent, own_token)
+    origins = [split_url(u).origin for u in urls]
+    index = EvidenceIndex.load(store, origins=origins, urls=list(urls), as_of=as_of)
+    judged_at = as_of or datetime.now(UTC)
+    tried: list[str] = []
+    chosen = None
+    for url in urls:
+        tried.append(url)
+        ev = replace(index.evidence_for(url, as_of), reference_time=judged_at)
+        if chosen is None or _has_evidence(ev):
+            chosen = (url, ev)
+        if _has_evidence(ev):
+            break
+    url, ev = chosen
+    return Judgement(target, url, tuple(tried), decide(url, ev, pol), ev, pol, as_of, judged_at)
+
+
+def _has_evidence(ev: Evidence) -> bool:
+    return any(a is not None for a in (ev.robots, ev.tdmrep, ev.ai_txt)) or bool(ev.resource)
+
+
+def artefacts_of(ev: Evidence) -> list[tuple[str, Artefact]]:
+    """(role, artefact) in a fixed order: the pack's layout and the order status prints."""
+    found = [("robots", ev.robots), ("tdmrep", ev.tdmrep), ("ai_txt", ev.ai_txt)]
+    found += [("rsl", a) for a in ev.rsl] + [("resource", a) for a in ev.resource]
+    return [(role, a) for role, a in found if a is not None]
+
+
+def age_words(seen: datetime | None, moment: datetime) -> str | None:
+    """How old evidence was at the judged moment: "3 months before 2025-12-31"."""
+    if seen is None:
+        return None
+    days = (moment - seen).total_seconds() / 86400
+    if days < 0:
+        return f"seen after {moment.date().isoformat()}"
+    if days < 1:
+        amount = f"{round(days * 24)} hours"
+    elif days < 60:
+        amount = f"{round(days)} days"
+    elif days < 730:
+        amount = f"{round(days / 30.44)} months"
+    else:
+        amount = f"{days / 365.25:.1f} years"
+    return f"{amount} before {moment.date().isoformat()}"
+
+
 def status(
     target: str,
     agent: str | None = None,
@@ -314,38 +397,78 @@ def status(
     policy: str = "any-ai-trainer",
     own_token: str | None = None,
 ) -> dict[str, Any]:
-    """`check` plus the evidence it rests on, with the robots.txt text: the legal team's view."""
-    url = target if "://" in target else f"https://{target.strip('/')}/"
-    if split_url(url) is None:
-        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
-    decision = check(url, agent, store=store, as_of=as_of, policy=policy, own_token=own_token)
-    parts = split_url(url)
-    index = EvidenceIndex.load(store, origins=[parts.origin], urls=[url], as_of=as_of)
-    ev = index.evidence_for(url, as_of)
+    """`check` plus the evidence it rests on, with the robots.txt text: the legal team's view.
+
+    Staleness and the evidence's age are measured against the moment judged: `as_of`, else now.
+    """
+    j = judge(target, agent, store=store, as_of=as_of, policy=policy, own_token=own_token)
+    decision = j.decision
+    warnings: list[str] = []
     evidence = []
-    for art in (ev.robots, ev.tdmrep, ev.ai_txt, *ev.rsl, *ev.resource):
-        if art is None:
-            continue
+    for _role, art in artefacts_of(j.evidence):
+        age = age_words(art.observed_at, j.judged_at)
         evidence.append(
             {
                 "kind": art.kind,
                 "url": art.url,
                 "observed_at": art.observed_at,
+                "age": age,
                 "http_status": art.http_status,
                 "sha256": art.sha256,
                 "text": art.body.decode("utf-8", "replace"),
             }
         )
+    if agent:
+        warnings += unknown_agent_warnings(agent)
+    origin = split_url(j.url).origin
+    siblings = _sibling_origins(store, j.url, as_of)
     if not evidence:
-        host = split_url(url).host
-        other = (
-            store.query("SELECT DISTINCT origin FROM observations WHERE origin LIKE ? ORDER BY 1", [f"%://{host}%"])
-            .column(0)
-            .to_pylist()
-        )
-        hint = f" (evidence exists for {', '.join(other)})" if other else ""
+        hint = f" (evidence exists for {', '.join(siblings)})" if siblings else ""
         decision = replace(decision, lint=(*decision.lint, "no_evidence_for_origin" + hint))
-    return {"target": target, "as_of": as_of, "decision": decision.as_dict(), "evidence": evidence}
+        warnings.append(f"no evidence for {origin}{' as of ' + as_of.isoformat() if as_of else ''}{hint}")
+    elif siblings:
+        warnings.append(
+            f"evidence also exists for {', '.join(siblings)}: under RFC 9309 a robots.txt applies only "
+            f"to its own scheme and host, so it does not decide {origin}"
+        )
+    if "://" not in target:
+        warnings.append(f"{target} was read as {j.url} (looked at {', '.join(j.tried)})")
+    return {
+        "target": target,
+        "url": j.url,
+        "origin": origin,
+        "origins_tried": list(j.tried),
+        "as_of": as_of,
+        "judged_at": j.judged_at,
+        "decision": decision.as_dict() | {"lint": list(decision.lint)},
+        "evidence": evidence,
+        "warnings": warnings,
+    }
+
+
+def _sibling_origins(store: Store, url: str, as_of: datetime | None) -> list[str]:
+    """Other schemes and hosts of the same registrable domain that have origin evidence."""
+    from scanner.store import reports
+
+    parts = split_url(url)
+    if parts is None or not parts.registrable_domain:
+        return []
+    return [o for o in reports.origins_with_evidence(store, parts.registrable_domain, as_of) if o != parts.origin]
+
+
+def unknown_agent_warnings(agent: str) -> list[str]:
+    """A product token the registry does not know, with the nearest ones it does."""
+    import difflib
+
+    from scanner.signals.robots import product_token
+
+    token = (product_token(agent) or agent).lower()
+    known = {t.lower(): t for t in default_registry().tokens()}
+    if token in known or token == "*":
+        return []
+    near = difflib.get_close_matches(token, list(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(known[n] for n in near)}?" if near else ""
+    return [f"agent {agent!r} is not in the agent registry{hint} (its own group is still looked for)"]
 
 
 # -- live evidence --------------------------------------------------------------------------------

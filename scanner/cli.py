@@ -21,12 +21,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scanner import api
 from scanner.errors import ScannerError
-from scanner.evidence import import_evidence, parse_time
+from scanner.evidence import import_evidence, parse_as_of, parse_time
 from scanner.manifest import load_manifest
 from scanner.store import Store
 from scanner.version import __version__
@@ -187,20 +188,51 @@ def evidence_import(
 
 @evidence_app.command("verify")
 def evidence_verify(
-    pack: Annotated[Path, typer.Argument(help="An evidence pack zip.")], json_out: JsonOpt = False
+    pack: Annotated[Path, typer.Argument(help="An evidence pack zip.")],
+    key: Annotated[Path | None, typer.Option(help="The signer's public key (PEM) to trust.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Re-check an evidence pack offline: checksums and content addresses."""
+    """Re-check an evidence pack offline: member names, checksums, signature, and the verdict
+    re-derived from its artefacts. Exit 0: signed by --key and consistent; 1: problems;
+    2: usage error; 3: consistent but unsigned; 4: consistent, signed, no --key to trust."""
     from scanner.evidence_pack import verify_pack
 
-    problems = verify_pack(pack)
+    result = verify_pack(pack, key=key)
     if json_out:
-        emit_json({"pack": str(pack), "ok": not problems, "problems": problems})
+        emit_json(result.as_dict())
     else:
-        for p in problems:
-            err.print(f"problem: {p}", markup=False)
-        out.print(f"{pack}: {'intact' if not problems else f'{len(problems)} problems'}")
-    if problems:
-        raise typer.Exit(1)
+        for p in result.problems:
+            err.print(f"problem: {p}", markup=False, emoji=False, highlight=False)
+        out.print(f"{pack}: {result.summary}", markup=False, emoji=False, highlight=False)
+        if result.rederived:
+            out.print(f"  verdict {result.rederived}, re-derived with {result.engine}", markup=False, emoji=False)
+    raise typer.Exit(int(result.outcome))
+
+
+keys_app = typer.Typer(help="Signing keys for evidence packs.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(
+    prefix: Annotated[Path, typer.Argument(help="Writes PREFIX.key (private) and PREFIX.pub.")] = Path(
+        "provenance-signing"
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an Ed25519 key pair for signing evidence packs (never overwrites)."""
+    from scanner.signing import init_keys
+
+    pair = init_keys(prefix)
+    doc = {"private_key": str(pair.private), "public_key": str(pair.public), "key_id": pair.key_id}
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(
+            f"wrote {pair.private} (keep it secret) and {pair.public} (give it to whoever verifies); "
+            f"key id {pair.key_id}",
+            markup=False,
+        )
 
 
 @app.command("evidence-pack")
@@ -210,19 +242,27 @@ def evidence_pack(
     agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
     as_of: AsOfOpt = None,
     policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    sign: Annotated[Path | None, typer.Option("--sign", help="Sign with this private key (keys init).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Export the decision, its reasons and the raw evidence as a verifiable zip."""
+    """Export the decision, its reasons, the raw evidence and its chain of custody as a verifiable zip."""
     from scanner.evidence_pack import export_pack
 
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     with Store.open(store, read_only=True) as st:
-        result = export_pack(st, target, output, agent=agent, as_of=when, policy=policy)
+        result = export_pack(
+            st, target, output, agent=agent, as_of=when, policy=policy, own_token=own_token, sign_key=sign
+        )
     if json_out:
         emit_json(result)
     else:
-        out.print(f"wrote {result['pack']}: verdict {result['verdict']}, {result['artefacts']} artefacts")
+        out.print(
+            f"wrote {result['pack']}: verdict {result['verdict']} for {result['url']}, {result['artefacts']} artefacts"
+            f"{', signed' if result['signed'] else ', unsigned'}",
+            markup=False,
+        )
 
 
 @app.command()
@@ -289,7 +329,10 @@ def query(
 
 
 PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601).")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601; a date alone: end of that day, UTC)."),
+]
 
 
 @app.command()
@@ -305,7 +348,7 @@ def check(
     json_out: JsonOpt = False,
 ) -> None:
     """allowed / reserved / unknown for a URL, with the reasons and evidence (for scripts and hooks)."""
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     if robots is not None:
         decision = api.check(url, agent, robots=robots, policy=policy, own_token=own_token)
         explained = api.robots_check(url, agent or "*", robots=robots, dialect=_dialect(google)).as_dict()
@@ -336,21 +379,39 @@ def status(
     json_out: JsonOpt = False,
 ) -> None:
     """The verdict with every reason and the evidence behind it, as a legal team asks for it."""
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     with Store.open(store, read_only=True) as st:
         report = api.status(target, agent, store=st, as_of=when, policy=policy, own_token=own_token)
     if json_out:
         emit_json(report)
         return
     _print_decision(report["decision"])
+    out.print(f"  rests on evidence for {report['origin']}", markup=False, emoji=False, highlight=False)
     for ev in report["evidence"]:
+        age = f" ({ev['kind']} seen {ev['age']})" if ev.get("age") else ""
         out.print(
             f"  evidence {ev['kind']} {ev['url']} observed {ev['observed_at']} HTTP {ev['http_status']} "
-            f"sha256 {ev['sha256']}",
+            f"sha256 {ev['sha256']}{age}",
             markup=False,
+            emoji=False,
+            highlight=False,
         )
         if show_evidence and ev.get("text"):
-            out.print(ev["text"], markup=False, highlight=False)
+            _print_verbatim(ev["text"])
+    for w in report["warnings"]:
+        err.print(f"warning: {w}", markup=False, emoji=False, highlight=False)
+
+
+def _print_verbatim(text: str) -> None:
+    """The artefact exactly as stored, numbered like the `line N` locators that cite it (no Rich
+    markup or emoji codes interpreted: the bytes are evidence)."""
+    out.file.flush()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    width = len(str(len(lines)))
+    sys.stdout.write("".join(f"    {n:>{width}} | {line}\n" for n, line in enumerate(lines, start=1)))
+    sys.stdout.flush()
 
 
 @app.command("decide")
@@ -365,7 +426,7 @@ def decide_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a decision per document under a named policy."""
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     with Store.open(store) as st, progress_bar("decide") as advance:
         stats = api.decide_documents(st, policy, as_of=when, own_token=own_token, progress=advance)
     if json_out:
@@ -395,8 +456,9 @@ def _dialect(google: bool):
 def _print_decision(doc: dict) -> None:
     colour = {"allowed": "green", "reserved": "red"}.get(doc["verdict"], "yellow")
     out.print(
-        f"[{colour}]{doc['verdict']}[/{colour}] {doc['url']}  (policy {doc['policy']} "
-        f"v{doc['policy_version']}, checked: {', '.join(doc['checked']) or 'nothing'})"
+        f"[{colour}]{doc['verdict']}[/{colour}] {escape(doc['url'])}  (policy {escape(doc['policy'])} "
+        f"v{doc['policy_version']}, checked: {', '.join(doc['checked']) or 'nothing'})",
+        emoji=False,
     )
     for r in doc["reasons"]:
         seen = f", observed {r['observed_at']}" if r["observed_at"] else ""
@@ -406,9 +468,11 @@ def _print_decision(doc: dict) -> None:
             f"agents {', '.join(r['agents'][:4])}{'…' if len(r['agents']) > 4 else ''}; "
             f"confidence {r['confidence']}{seen}){lint}",
             markup=False,
+            emoji=False,
+            highlight=False,
         )
     for lic in doc["licences"]:
-        out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False)
+        out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False, emoji=False)
 
 
 @app.command("fetch-signals")

@@ -112,6 +112,15 @@ def parse_time(value: str, what: str = "time") -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def parse_as_of(value: str, what: str = "--as-of") -> datetime:
+    """An "as of" moment. A date alone (2025-07-02) means the end of that day in UTC, so that a
+    capture made at 11:01 that day counts; a time without a zone is UTC."""
+    dt = parse_time(value, what)
+    if len(value.strip()) == 10:  # YYYY-MM-DD
+        dt = dt.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return dt
+
+
 def import_evidence(
     store: Store,
     path: Path,

@@ -207,3 +207,42 @@ def observations_without_signals(store: Store, kinds: tuple[str, ...], rows: int
         [list(kinds)],
         rows,
     )
+
+
+# -- legal queries: evidence and its chain of custody ---------------------------------------------
+def origins_with_evidence(store: Store, registrable_domain: str, as_of=None) -> list[str]:
+    """Origins of one registrable domain with robots.txt, TDMRep or ai.txt sightings."""
+    return (
+        store.query(
+            """SELECT DISTINCT origin FROM observations
+            WHERE kind IN ('robots.txt', 'tdmrep.json', 'ai.txt') AND origin IS NOT NULL
+              AND (origin = 'https://' || $d OR origin = 'http://' || $d
+                   OR origin LIKE 'https://%.' || $d OR origin LIKE 'http://%.' || $d
+                   OR origin LIKE 'https://' || $d || ':%' OR origin LIKE 'http://' || $d || ':%'
+                   OR origin LIKE 'https://%.' || $d || ':%' OR origin LIKE 'http://%.' || $d || ':%')
+              AND ($as_of IS NULL OR observed_at <= $as_of)
+            ORDER BY 1""",
+            {"d": registrable_domain, "as_of": as_of},
+        )
+        .column(0)
+        .to_pylist()
+    )
+
+
+def evidence_body(store: Store, sha256: str) -> bytes | None:
+    """The exact stored bytes of one artefact."""
+    rows = store.query("SELECT body FROM evidence WHERE sha256 = ?", [sha256]).column(0).to_pylist()
+    return rows[0] if rows else None
+
+
+def sightings(store: Store, sha256: str, url: str, as_of=None) -> list[dict]:
+    """Every sighting of these bytes at this URL (at or before `as_of`), oldest first, with the
+    run that recorded it: the chain of custody of one artefact."""
+    return store.query(
+        """SELECT o.obs_id, o.via, o.url, o.observed_at, o.http_status, o.headers, o.locator, o.run_id,
+               r.command AS run_command, r.started_at AS run_started_at, r.tool_version AS run_tool_version
+        FROM observations o LEFT JOIN runs r USING (run_id)
+        WHERE o.evidence_sha256 = $sha AND o.url = $url AND ($as_of IS NULL OR o.observed_at <= $as_of)
+        ORDER BY o.observed_at, o.obs_id""",
+        {"sha": sha256, "url": url, "as_of": as_of},
+    ).to_pylist()
