@@ -562,6 +562,7 @@ def fetch_signals(
                         "truncated": r.truncated,
                         "attempts": r.attempts,
                         "outcome": fetched.outcome,
+                        "request_headers": dict(client.session.headers),
                     }
                 )
                 items.append(

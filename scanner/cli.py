@@ -170,13 +170,14 @@ def evidence_import(
     observed_at: Annotated[str, typer.Option(help="When it was seen (ISO 8601).")],
     status: Annotated[int, typer.Option(help="HTTP status it was served with.")] = 200,
     kind: Annotated[str | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
+    note: Annotated[str | None, typer.Option(help="Where it came from (kept for the chain of custody).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Add an artefact seen elsewhere as historical evidence."""
     when = parse_time(observed_at, "--observed-at")
     with Store.open(store) as st:
-        obs = import_evidence(st, path, url=url, observed_at=when, http_status=status, kind=kind)
+        obs = import_evidence(st, path, url=url, observed_at=when, http_status=status, kind=kind, note=note)
     doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin}
     if json_out:
         emit_json(doc)

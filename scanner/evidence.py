@@ -130,8 +130,10 @@ def import_evidence(
     http_status: int | None = 200,
     kind: str | None = None,
     run_id: str | None = None,
+    note: str | None = None,
 ) -> Observation:
-    """Add an artefact seen elsewhere (an archived robots.txt, a saved header set)."""
+    """Add an artefact seen elsewhere (an archived robots.txt, a saved header set). `note` (where
+    it came from: "Wayback capture 2025…") is kept with the sighting for the chain of custody."""
     if split_url(url) is None:
         raise InputError(str(path), f"--url {url!r} is not an http(s) URL with a host")
     try:
@@ -145,7 +147,7 @@ def import_evidence(
         observed_at=observed_at,
         via="import",
         http_status=http_status,
-        locator=str(path.name),
+        locator=json.dumps({"file": str(path.name), "note": note}) if note else str(path.name),
     )
     write_observations(store, [(body, obs)], run_id)
     return obs
