@@ -446,6 +446,29 @@ def status(
     }
 
 
+def history(
+    target: str,
+    agent: str | None = None,
+    *,
+    store: Store,
+    policy: str = "any-ai-trainer",
+    own_token: str | None = None,
+) -> dict[str, Any]:
+    """Every sighting of a site's files in order, its changes, the agent's rule diffs and verdict
+    flips (see scanner.history); a bare domain resolves as in `status`."""
+    from scanner.history import build_history
+
+    urls = home_pages(target)
+    if any(split_url(u) is None for u in urls):
+        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
+    doc = build_history(store, urls, agent, _policy(policy, agent, own_token))
+    doc["target"] = target
+    doc["warnings"] = unknown_agent_warnings(agent) if agent else []
+    if not doc["sightings"]:
+        doc["warnings"].append(f"no robots.txt, TDMRep or ai.txt sightings for {', '.join(urls)}")
+    return doc
+
+
 def _sibling_origins(store: Store, url: str, as_of: datetime | None) -> list[str]:
     """Other schemes and hosts of the same registrable domain that have origin evidence."""
     from scanner.store import reports

@@ -415,6 +415,37 @@ def _print_verbatim(text: str) -> None:
     sys.stdout.flush()
 
 
+@app.command()
+def history(
+    target: Annotated[str, typer.Argument(help="A URL, or a domain (its home page).")],
+    agent: Annotated[str | None, typer.Option(help="One agent's rules and view (product token).")] = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json | html")] = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Every sighting of a site's robots.txt in order: when it changed, the agent's rule diff, and
+    each date the verdict flipped."""
+    from scanner.history import to_html, to_text
+
+    if fmt not in ("text", "json", "html"):
+        raise ScannerError(f"--format {fmt!r}: use text, json or html")
+    with Store.open(store, read_only=True) as st:
+        doc = api.history(target, agent, store=st, policy=policy, own_token=own_token)
+    text = {"text": to_text, "html": to_html}[fmt](doc) if fmt != "json" else None
+    if text is None:
+        text = json.dumps(doc, default=_jsonable, ensure_ascii=False) + "\n"
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
+    else:
+        sys.stdout.write(text)
+    for w in doc["warnings"]:
+        err.print(f"warning: {w}", markup=False, emoji=False, highlight=False)
+
+
 @app.command("decide")
 def decide_cmd(
     policy: PolicyOpt = "any-ai-trainer",

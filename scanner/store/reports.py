@@ -246,3 +246,14 @@ def sightings(store: Store, sha256: str, url: str, as_of=None) -> list[dict]:
         ORDER BY o.observed_at, o.obs_id""",
         {"sha": sha256, "url": url, "as_of": as_of},
     ).to_pylist()
+
+
+def origin_sightings(store: Store, origin: str, kinds) -> list[dict]:
+    """Every sighting of an origin's files, oldest first, with how it was made and its bytes."""
+    return store.query(
+        """SELECT o.kind, o.url, o.observed_at, o.http_status, o.via, o.locator, o.evidence_sha256, e.body
+        FROM observations o JOIN evidence e ON e.sha256 = o.evidence_sha256
+        WHERE o.origin = ? AND o.kind IN (SELECT unnest(?::VARCHAR[]))
+        ORDER BY o.observed_at, o.kind, o.obs_id""",
+        [origin, list(kinds)],
+    ).to_pylist()
