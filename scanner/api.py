@@ -17,7 +17,7 @@ from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Decision, Evidence, Policy, decide, make_policy
 from scanner.errors import InputError, ScannerError
-from scanner.evidence import EvidenceIndex, write_observations
+from scanner.evidence import EvidenceIndex, served_outcome, write_observations
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
@@ -414,10 +414,16 @@ def status(
                 "observed_at": art.observed_at,
                 "age": age,
                 "http_status": art.http_status,
+                "outcome": served_outcome(art.kind, art.http_status, art.body),
                 "sha256": art.sha256,
                 "text": art.body.decode("utf-8", "replace"),
             }
         )
+        if evidence[-1]["outcome"]:
+            warnings.append(
+                f"{art.url} served an HTML or challenge page, not a robots.txt ({evidence[-1]['outcome']}): "
+                "recorded as such, and the site's robots.txt is unknown"
+            )
     if agent:
         warnings += unknown_agent_warnings(agent)
     origin = split_url(j.url).origin

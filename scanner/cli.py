@@ -27,7 +27,7 @@ from rich.table import Table
 
 from scanner import api
 from scanner.errors import ScannerError
-from scanner.evidence import import_evidence, parse_as_of, parse_time
+from scanner.evidence import import_evidence, parse_as_of, parse_time, served_outcome
 from scanner.manifest import load_manifest
 from scanner.store import Store
 from scanner.version import __version__
@@ -178,13 +178,17 @@ def evidence_import(
     when = parse_time(observed_at, "--observed-at")
     with Store.open(store) as st:
         obs = import_evidence(st, path, url=url, observed_at=when, http_status=status, kind=kind, note=note)
-    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin}
+    served = served_outcome(obs.kind, obs.http_status, path.read_bytes())
+    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin, "outcome": served}
     if json_out:
         emit_json(doc)
     else:
         out.print(
-            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} (sha256 {obs.evidence_sha256[:16]}…)"
+            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} (sha256 {obs.evidence_sha256[:16]}…)",
+            markup=False,
         )
+    if served:
+        err.print(f"warning: {path} is an HTML or challenge page, not a robots.txt: recorded as {served}", markup=False)
 
 
 @evidence_app.command("verify")
@@ -329,7 +333,7 @@ def query(
         _print_rows(None, rows, table.column_names)
 
 
-PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal")]
+PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal | strict")]
 AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601; a date alone: end of that day, UTC)."),

@@ -104,6 +104,14 @@ def write_observations(
         return store.insert("evidence", blobs), store.insert("observations", sightings)
 
 
+def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:
+    """`not-robots` / `edge-blocked` when a robots.txt URL served an HTML or challenge page (from
+    any source: live fetch, corpus capture, import), else None."""
+    from scanner.signals.from_robots import served_as
+
+    return served_as(http_status, body) if kind == "robots.txt" else None
+
+
 def parse_time(value: str, what: str = "time") -> datetime:
     try:
         dt = datetime.fromisoformat(value.strip())

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.decide import Policy, decide
-from scanner.evidence import ORIGIN_KINDS, EvidenceIndex
+from scanner.evidence import ORIGIN_KINDS, EvidenceIndex, served_outcome
 from scanner.signals.from_robots import PARSED, robots_outcome
 from scanner.signals.robots import parse_robots, product_token
 from scanner.store import Store
@@ -56,6 +56,7 @@ def build_history(store: Store, urls: tuple[str, ...], agent: str | None, policy
             "via": row["via"],
             "http_status": row["http_status"],
             "sha256": row["evidence_sha256"],
+            "outcome": served_outcome(kind, row["http_status"], row["body"]),
             "first": first,
             "changed": changed,
             "verdict": decision.verdict,
@@ -63,7 +64,7 @@ def build_history(store: Store, urls: tuple[str, ...], agent: str | None, policy
             "rules_added": [],
             "rules_removed": [],
         }
-        if kind == "robots.txt" and robots_outcome(row["http_status"]) == PARSED:
+        if kind == "robots.txt" and robots_outcome(row["http_status"]) == PARSED and not entry["outcome"]:
             rules = agent_rules(row["body"], who)
             if last_rules is not None and rules != last_rules:
                 entry["rules_added"] = [r for r in rules if r not in last_rules]
@@ -103,6 +104,7 @@ def to_text(doc: dict) -> str:
         lines.append(
             f"{_d(s['observed_at'])}  {s['kind']:<11} HTTP {s['http_status']}  {s['via']:<13} "
             f"{s['sha256'][:12]}  {mark:<8}  {s['verdict']}"
+            + (f"  ({s['outcome']})" if s.get("outcome") else "")
             + (f"  FLIP {s['flip']['from']} -> {s['flip']['to']}" if s.get("flip") else "")
         )
         lines += [f"    + {r}" for r in s["rules_added"]] + [f"    - {r}" for r in s["rules_removed"]]
@@ -123,11 +125,12 @@ def to_html(doc: dict) -> str:
         diff += "".join(f'<div class="del">- {e(r)}</div>' for r in s["rules_removed"])
         flip = f'<span class="flip">flip: {e(s["flip"]["from"])} → {e(s["flip"]["to"])}</span>' if s.get("flip") else ""
         mark = "file changed" if s["changed"] else ("first sighting" if s["first"] else "unchanged")
+        mark += f", {s['outcome']}" if s.get("outcome") else ""
         rows.append(
             f'<li class="{"flipped" if s.get("flip") else ""}"><time>{e(_d(s["observed_at"]))}</time> '
             f'<span class="verdict" style="background:{_COLOUR.get(s["verdict"], "#555")}">{e(s["verdict"])}</span> '
             f"{flip}<div>{e(s['kind'])} HTTP {e(str(s['http_status']))} via {e(s['via'])}, "
-            f"sha256 <code>{e(s['sha256'][:16])}</code>, {mark}</div>"
+            f"sha256 <code>{e(s['sha256'][:16])}</code>, {e(mark)}</div>"
             f'<div class="why">{e(s["reason"] or "")}</div>{diff}</li>'
         )
     return f"""<!doctype html>
