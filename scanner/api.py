@@ -475,6 +475,42 @@ def history(
     return doc
 
 
+def report(
+    store: Store,
+    by: str | Sequence[str] = "domain",
+    *,
+    policy: str = "any-ai-trainer",
+    agent: str | None = None,
+    as_of: datetime | None = None,
+    own_token: str | None = None,
+) -> dict[str, Any]:
+    """Allowed / reserved / unknown documents per domain, source and/or month, under one policy (or
+    one agent's view) and one as-of mode. Decisions missing for that policy and mode are made first
+    (and stored), so a report never silently reads another policy's or moment's verdicts."""
+    from scanner.store import reports
+
+    keys = tuple(by.split(",")) if isinstance(by, str) else tuple(by)
+    keys = tuple(k.strip() for k in keys if k.strip())
+    bad = [k for k in keys if k not in reports.REPORT_KEYS]
+    if bad or not keys or len(set(keys)) != len(keys):
+        raise ScannerError(f"--by {','.join(keys)!r}: use domain, source and/or month (e.g. domain,month)")
+    pol = _policy(policy, agent, own_token)
+    decided = None
+    if not reports.has_decisions(store, pol.name, as_of):
+        decided = decide_documents(store, pol, as_of=as_of)
+    rows = reports.reserved_share(store, pol.name, keys, as_of)
+    totals = {k: sum(r[k] for r in rows) for k in ("documents", "allowed", "reserved", "unknown")}
+    return {
+        "by": list(keys),
+        "policy": pol.name,
+        "policy_version": pol.version,
+        "as_of": as_of,
+        "decided_now": decided,
+        "totals": totals,
+        "rows": rows,
+    }
+
+
 def _sibling_origins(store: Store, url: str, as_of: datetime | None) -> list[str]:
     """Other schemes and hosts of the same registrable domain that have origin evidence."""
     from scanner.store import reports

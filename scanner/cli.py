@@ -272,22 +272,30 @@ def evidence_pack(
 
 @app.command()
 def report(
-    by: Annotated[str, typer.Option(help="domain | source | month")] = "domain",
+    by: Annotated[str, typer.Option(help="domain | source | month, or several: domain,month")] = "domain",
     policy: PolicyOpt = "any-ai-trainer",
+    agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
+    as_of: AsOfOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Share of documents and tokens reserved, per domain, source or month of collection."""
-    from scanner.store import reports
-
-    if by not in ("domain", "source", "month"):
-        raise ScannerError(f"--by {by!r}: use domain, source or month")
-    with Store.open(store, read_only=True) as st:
-        rows = reports.reserved_share(st, policy, by)
+    """Documents allowed, reserved and unknown (never checked) per domain, source or month of
+    collection; decisions missing for the policy and --as-of are made first."""
+    when = parse_as_of(as_of) if as_of else None
+    with Store.open(store) as st:
+        doc = api.report(st, by, policy=policy, agent=agent, as_of=when)
     if json_out:
-        emit_json({"by": by, "policy": policy, "rows": rows})
-    else:
-        _print_rows(f"Reserved under {policy}, by {by}", rows)
+        emit_json(doc)
+        return
+    moment = f", as of {when.isoformat()}" if when else ", each document as of its fetch time"
+    _print_rows(
+        f"Verdicts under {doc['policy']} v{doc['policy_version']}{moment}, by {', '.join(doc['by'])}", doc["rows"]
+    )
+    t = doc["totals"]
+    out.print(
+        f"{t['documents']} documents: {t['allowed']} allowed, {t['reserved']} reserved, {t['unknown']} unknown",
+        markup=False,
+    )
 
 
 @manifest_app.command("check")

@@ -116,22 +116,46 @@ def duplicate_stats(store: Store) -> dict[str, Any]:
     ).to_pylist()[0]
 
 
-def reserved_share(store: Store, policy: str, by: str) -> list[dict]:
-    """Share of documents and tokens reserved per domain, source or month (Consent-in-Crisis style)."""
-    column = {
-        "domain": "d.registrable_domain",
-        "source": "d.source_id",
-        "month": "strftime(d.fetched_at, '%Y-%m')",
-    }[by]
+REPORT_KEYS = {
+    "domain": "d.registrable_domain",
+    "source": "d.source_id",
+    "month": "strftime(d.fetched_at, '%Y-%m')",
+}
+
+
+def reserved_share(store: Store, policy: str, by: str | tuple[str, ...], as_of=None) -> list[dict]:
+    """Documents allowed, reserved and unknown (never checked), with shares, per domain, source
+    and/or month of collection (each its own column). Decisions of one as-of mode only: the audit's
+    own (each document as of its fetch time) or one `as_of` run, so nothing is counted twice."""
+    keys = (by,) if isinstance(by, str) else tuple(by)
+    columns = ", ".join(f"{REPORT_KEYS[k]} AS {k}" for k in keys)
+    order = ", ".join(f"{k} NULLS LAST" if k == "month" else k for k in keys) if "month" in keys else None
     return store.query(
-        f"""SELECT {column} AS {by}, count(*)::BIGINT AS documents,
+        f"""SELECT {columns}, count(*)::BIGINT AS documents,
+               count(*) FILTER (WHERE v.verdict = 'allowed')::BIGINT AS allowed,
+               count(*) FILTER (WHERE v.verdict = 'reserved')::BIGINT AS reserved,
+               count(*) FILTER (WHERE v.verdict NOT IN ('allowed', 'reserved'))::BIGINT AS unknown,
                round(100.0 * count(*) FILTER (WHERE v.verdict = 'reserved') / count(*), 1) AS documents_reserved_pct,
+               round(100.0 * count(*) FILTER (WHERE v.verdict NOT IN ('allowed', 'reserved')) / count(*), 1)
+                   AS documents_unknown_pct,
                round(100.0 * coalesce(sum(d.token_count) FILTER (WHERE v.verdict = 'reserved'), 0)
                      / nullif(sum(d.token_count), 0), 1) AS tokens_reserved_pct
         FROM document_verdicts v JOIN documents d USING (doc_id)
-        WHERE v.policy = ? AND v.as_of IS NULL GROUP BY ALL ORDER BY documents DESC""",
-        [policy],
+        WHERE v.policy = $policy AND v.as_of IS NOT DISTINCT FROM $as_of
+        GROUP BY ALL ORDER BY {order or "documents DESC, " + ", ".join(keys)}""",
+        {"policy": policy, "as_of": as_of},
     ).to_pylist()
+
+
+def has_decisions(store: Store, policy: str, as_of=None) -> bool:
+    return bool(
+        store.query(
+            "SELECT count(*) FROM document_verdicts WHERE policy = $policy AND as_of IS NOT DISTINCT FROM $as_of",
+            {"policy": policy, "as_of": as_of},
+        )
+        .column(0)[0]
+        .as_py()
+    )
 
 
 def signatures_missing(store: Store, params: str, rows: int):
