@@ -552,6 +552,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8765,
     policy: PolicyOpt = "any-ai-trainer",
     own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    on_unknown: Annotated[str, typer.Option(help="keep | drop: the `keep` answer for unknown URLs.")] = "keep",
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
@@ -560,7 +561,7 @@ def serve(
     from scanner.hook.checker import Checker
     from scanner.hook.service import create_app
 
-    checker = Checker(store, policy=policy, own_token=own_token)
+    checker = Checker(store, policy=policy, own_token=own_token, on_unknown=on_unknown)
     err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
     uvicorn.run(create_app(checker), host=host, port=port, log_level="warning")
 
