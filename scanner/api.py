@@ -511,6 +511,26 @@ def report(
     }
 
 
+def origin_mismatch_warnings(store: Store, origin: str | None) -> list[str]:
+    """Evidence stored for an origin with no documents while another scheme or host of the same
+    domain has documents: correct under RFC 9309 (a robots.txt covers only its own scheme, host
+    and port), but likely not what the importer meant."""
+    from scanner.store import reports
+
+    parts = split_url(origin + "/") if origin else None
+    if parts is None or not parts.registrable_domain:
+        return []
+    docs = reports.documents_per_origin(store, parts.registrable_domain)
+    others = {o: n for o, n in docs.items() if o != parts.origin}
+    if docs.get(parts.origin) or not others:
+        return []
+    listed = ", ".join(f"{o} ({n} documents)" for o, n in others.items())
+    return [
+        f"no documents are from {parts.origin}, but {listed} are: under RFC 9309 a robots.txt applies "
+        f"only to its own scheme and host, so this evidence does not decide them"
+    ]
+
+
 def _sibling_origins(store: Store, url: str, as_of: datetime | None) -> list[str]:
     """Other schemes and hosts of the same registrable domain that have origin evidence."""
     from scanner.store import reports

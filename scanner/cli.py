@@ -178,8 +178,9 @@ def evidence_import(
     when = parse_time(observed_at, "--observed-at")
     with Store.open(store) as st:
         obs = import_evidence(st, path, url=url, observed_at=when, http_status=status, kind=kind, note=note)
+        mismatch = api.origin_mismatch_warnings(st, obs.origin)
     served = served_outcome(obs.kind, obs.http_status, path.read_bytes())
-    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin, "outcome": served}
+    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin, "outcome": served, "warnings": mismatch}
     if json_out:
         emit_json(doc)
     else:
@@ -189,6 +190,8 @@ def evidence_import(
         )
     if served:
         err.print(f"warning: {path} is an HTML or challenge page, not a robots.txt: recorded as {served}", markup=False)
+    for w in mismatch:
+        err.print(f"warning: {w}", markup=False)
 
 
 @evidence_app.command("verify")

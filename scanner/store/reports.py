@@ -281,3 +281,12 @@ def origin_sightings(store: Store, origin: str, kinds) -> list[dict]:
         ORDER BY o.observed_at, o.kind, o.obs_id""",
         [origin, list(kinds)],
     ).to_pylist()
+
+
+def documents_per_origin(store: Store, registrable_domain: str) -> dict[str, int]:
+    """Documents per origin of one registrable domain (to spot evidence for the wrong scheme/host)."""
+    rows = store.query(
+        "SELECT origin, count(*)::BIGINT AS n FROM documents WHERE registrable_domain = ? GROUP BY ALL ORDER BY 1",
+        [registrable_domain],
+    ).to_pylist()
+    return {r["origin"]: r["n"] for r in rows}
