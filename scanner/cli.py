@@ -194,6 +194,40 @@ def evidence_import(
         err.print(f"warning: {w}", markup=False)
 
 
+@evidence_app.command("import-many")
+def evidence_import_many(
+    source: Annotated[Path, typer.Argument(help="An index (.csv/.jsonl), or a folder or tar of HOST/robots.txt.")],
+    observed_at: Annotated[str | None, typer.Option(help="For a folder or tar: when all were seen (ISO 8601).")] = None,
+    scheme: Annotated[str, typer.Option(help="For a folder or tar: the scheme they were served over.")] = "https",
+    status: Annotated[int, typer.Option(help="For a folder or tar: the HTTP status they were served with.")] = 200,
+    note: Annotated[str | None, typer.Option(help="For a folder or tar: where they came from.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add many artefacts at once (idempotent). Index columns: path, url, observed_at, status,
+    kind, note. A WARC of captures goes through `provenance ingest` instead."""
+    from scanner.evidence_import import import_many
+
+    when = parse_time(observed_at, "--observed-at") if observed_at else None
+    with Store.open(store) as st, progress_bar("import") as advance:
+        report = import_many(
+            st, source, observed_at=when, scheme=scheme, http_status=status, note=note, progress=advance
+        )
+    doc = report.as_dict()
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(
+            f"read {doc['read']}: {doc['sightings_new']} new sightings ({doc['already_stored']} already stored), "
+            f"{doc['blobs_new']} new files, {doc['not_robots']} not robots.txt, {len(doc['problems'])} problems",
+            markup=False,
+        )
+        for p in doc["problems"][:20]:
+            err.print(f"problem: {p['where']}: {p['reason']}", markup=False, emoji=False, highlight=False)
+    if report.problems and not report.read - len(report.problems):
+        raise typer.Exit(1)
+
+
 @evidence_app.command("verify")
 def evidence_verify(
     pack: Annotated[Path, typer.Argument(help="An evidence pack zip.")],

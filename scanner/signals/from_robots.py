@@ -4,6 +4,8 @@ the AI lines inside the selected groups (Content-Signal, Content-Usage). Pure.
 
 from __future__ import annotations
 
+import re
+
 from scanner.signals.files import pattern_matches
 from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Signal
@@ -72,6 +74,7 @@ def unreachable_signal(http_status: int | None) -> Signal:
 
 
 NOT_ROBOTS, EDGE_BLOCKED = "not-robots", "edge-blocked"
+_ROBOTS_LINE = re.compile(rb"(?im)^[ \t]*(user[ -]?agent|disallow|allow)[ \t]*:")
 
 
 def looks_like_html(body: bytes) -> bool:
@@ -91,6 +94,8 @@ def served_as(status: int | None, body: bytes, parsed: RobotsTxt | None = None) 
     if any(m in head for m in _CHALLENGE_MARKERS):
         return EDGE_BLOCKED
     if parsed is None:
+        if not _ROBOTS_LINE.search(body):
+            return NOT_ROBOTS  # no line a robots.txt parser would read: no need to parse the page
         from scanner.signals.robots import parse_robots
 
         parsed = parse_robots(body)
