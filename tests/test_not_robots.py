@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import tarfile
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -116,6 +117,12 @@ def test_warc_capture_of_a_challenge_page_is_unknown(tmp_path: Path) -> None:
     doc = json.loads(cli("status", "https://www.challenged.example/a", "--json", cwd=tmp_path).stdout)
     assert doc["decision"]["verdict"] == "unknown" and doc["evidence"][0]["outcome"] == "edge-blocked"
     assert doc["decision"]["reasons"][0]["signal"] == "robots_not_robots"
+    # the pack's chain of custody names the WARC file, the record's offset and its record id
+    assert cli("evidence-pack", "https://www.challenged.example/a", "-o", "p.zip", cwd=tmp_path).returncode == 0
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        seen = json.loads(zf.read("decision.json"))["evidence"][0]["observations"][0]
+    assert seen["via"] == "corpus-record" and seen["warc_file"] == "crawl.warc.gz" and seen["offset"] == 0
+    assert seen["record_id"].startswith("<urn:uuid:") and seen["response_headers"]["Content-Type"] == "text/html"
 
 
 def test_live_fetch_records_not_robots(site, tmp_path: Path) -> None:  # noqa: F811
