@@ -145,8 +145,9 @@ class Checker:
 
     def keeps(self, decision: Decision, on_unknown: str | None = None) -> bool:
         """Whether a pipeline keeps the item: allowed yes, reserved no, unknown per `on_unknown`."""
+        choice = on_unknown_choice(on_unknown) if on_unknown else self.on_unknown
         if decision.verdict == "unknown":
-            return (on_unknown_choice(on_unknown) if on_unknown else self.on_unknown) == "keep"
+            return choice == "keep"
         return decision.verdict == "allowed"
 
     def check_many(
