@@ -500,6 +500,7 @@ def _check_evidence(v: Verification, doc: dict, bodies: dict[str, bytes], digest
     _rederive(v, doc, bodies)
 
 
+_ROLE_OF_KIND = {"robots.txt": "robots", "tdmrep.json": "tdmrep", "ai.txt": "ai_txt", "rsl": "rsl"}
 _COMPARED = ("verdict", "policy", "policy_version", "usage", "checked", "reasons", "licences", "evidence_sha256")
 
 
@@ -508,19 +509,24 @@ def _rederive(v: Verification, doc: dict, bodies: dict[str, bytes]) -> None:
     from scanner.decide import Artefact, Evidence, decide, make_policy
 
     problems = v.problems
+    # packs of format 1 had no `question` and no roles: their fields are read where they were
     q = doc.get("question") if isinstance(doc.get("question"), dict) else {}
     decision = doc["decision"]
     url = q.get("url") or decision.get("url")
+    requested = q.get("requested_policy") or (doc.get("policy") if isinstance(doc.get("policy"), str) else None)
     try:
         policy = make_policy(
-            str(q.get("requested_policy") or "any-ai-trainer"), agent=q.get("agent"), own_token=q.get("own_token")
+            str(requested or "any-ai-trainer"),
+            agent=q.get("agent") if q else doc.get("agent"),
+            own_token=q.get("own_token"),
         )
         roles: dict[str, list] = {"robots": [], "tdmrep": [], "ai_txt": [], "rsl": [], "resource": []}
         for e in doc["evidence"]:
             body = bodies.get(e.get("file"))
-            if body is None or e.get("role") not in roles:
+            role = e.get("role") or _ROLE_OF_KIND.get(str(e.get("kind")), "resource")
+            if body is None or role not in roles:
                 continue
-            roles[e["role"]].append(
+            roles[role].append(
                 Artefact(
                     str(e.get("kind")),
                     str(e.get("url")),
@@ -538,7 +544,7 @@ def _rederive(v: Verification, doc: dict, bodies: dict[str, bytes]) -> None:
             rsl=tuple(roles["rsl"]),
             resource=tuple(roles["resource"]),
             blocklisted=tuple(blocked) if isinstance(blocked, list) and len(blocked) == 2 else None,
-            reference_time=_time(doc.get("reference_time")),
+            reference_time=_time(doc.get("reference_time") or doc.get("as_of")),  # format 1: its as_of
         )
         again = json.loads(json.dumps(decide(str(url), evidence, policy).as_dict(), default=_json_default))
     except (ValueError, TypeError, AttributeError, KeyError) as exc:

@@ -262,3 +262,22 @@ def test_chain_of_custody_lists_every_sighting_with_how_it_was_made(demo_file: P
     )  # fmt: skip
     index = dict(members(tmp_path / "c.zip"))["INDEX.md"].decode()
     assert "2025-04-01" in index and "import robots.txt" in index
+
+
+def test_format_1_packs_still_verify_and_their_policy_mismatch_is_named(packs: Path) -> None:
+    """Packs made before format 2 (no question, no roles, the requested policy at the top)."""
+
+    def old(d):
+        q = d.pop("question")
+        d.update(target=q["target"], agent=q["agent"], as_of=q["as_of"], policy=q["requested_policy"])
+        for key in ("format", "tool", "engine", "run_id", "generated_at", "store", "reference_time", "blocklisted"):
+            d.pop(key)
+        for e in d["evidence"]:
+            e.pop("role"), e.pop("observations"), e.pop("size")
+
+    write_zip(packs / "v1.zip", edit_decision(members(packs / "unsigned.zip"), old), resum=True)
+    code, doc = verify(packs, "v1.zip")
+    assert doc["rederived_verdict"] == doc["verdict"] == "allowed"
+    assert code == 1 and doc["problems"] == [
+        "decision.json: top-level policy 'any-ai-trainer' is not the decision's 'agent:gptbot'"
+    ]
