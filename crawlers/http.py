@@ -275,6 +275,11 @@ class Client:
                 self._sessions.append(session)
         return session
 
+    @property
+    def request_headers(self) -> dict[str, str]:
+        """What every request of this client sends: recorded with each live fetch (custody)."""
+        return dict(self._session().headers)
+
     def close(self) -> None:
         self._watchdog.close()
         with self._hosts_lock:

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from protego import Protego
 
 from crawlers.http import Client, FetchResult, ascii_int
-from scanner.signals.from_robots import UNREACHABLE, looks_like_challenge, robots_outcome
+from scanner.signals.from_robots import UNREACHABLE, looks_like_challenge, robots_outcome, served_as
 from scanner.signals.robots import parse_robots
 
 ORIGIN_FILES = {"robots.txt": "/robots.txt", "tdmrep.json": "/.well-known/tdmrep.json", "ai.txt": "/ai.txt"}
@@ -37,13 +37,17 @@ class OriginFetch:
 
     @property
     def outcome(self) -> str:
-        """parsed | unavailable | unreachable | edge-blocked | redirect-limit (for robots.txt)."""
+        """parsed | unavailable | unreachable | edge-blocked | not-robots | redirect-limit (robots.txt)."""
         if self.result.error == "redirect limit":
             return "redirect-limit"
         if self.result.status is None:
             return UNREACHABLE  # also a body we could not decode: never read as an empty allow-all
         if edge_blocked(self.result):
             return "edge-blocked"
+        if self.kind == "robots.txt":
+            served = served_as(self.result.status, self.result.body)
+            if served:
+                return served  # an HTML page or a challenge served as robots.txt
         return robots_outcome(self.result.status)
 
 

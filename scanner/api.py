@@ -24,7 +24,7 @@ from scanner.corpus.problems import BadRecordLimit, capped_errors, reason_key
 from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Decision, Evidence, Policy, decide, make_policy
 from scanner.errors import InputError, Interrupted, ScannerError
-from scanner.evidence import EvidenceIndex, write_observations
+from scanner.evidence import EvidenceIndex, served_outcome, write_observations
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
@@ -416,6 +416,89 @@ def decide_documents(
     return stats
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """One answer with what it rests on: the URL judged (a bare domain resolves to the first of
+    its https/www/http home pages that has evidence), the `Evidence` and the `Policy` used."""
+
+    target: str
+    url: str
+    tried: tuple[str, ...]  # the home pages looked at, in order (one for a full URL)
+    decision: Decision
+    evidence: Evidence
+    policy: Policy
+    as_of: datetime | None
+    judged_at: datetime  # the moment staleness is measured against: as_of, else now
+
+
+def home_pages(target: str) -> tuple[str, ...]:
+    """What a bare domain means: https first, then the www. (or bare) sibling, then http."""
+    if "://" in target:
+        return (target,)
+    host = target.strip().strip("/").lower()
+    sibling = host[4:] if host.startswith("www.") else f"www.{host}"
+    return tuple(f"{scheme}://{h}/" for scheme in ("https", "http") for h in (host, sibling))
+
+
+def judge(
+    target: str,
+    agent: str | None = None,
+    *,
+    store: Store,
+    as_of: datetime | None = None,
+    policy: str = "any-ai-trainer",
+    own_token: str | None = None,
+) -> Judgement:
+    """The decision `status` and evidence packs give: one code path, so the pack re-derives it."""
+    urls = home_pages(target)
+    if any(split_url(u) is None for u in urls):
+        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
+    pol = _policy(policy, agent, own_token)
+    origins = [split_url(u).origin for u in urls]
+    index = EvidenceIndex.load(store, origins=origins, urls=list(urls), as_of=as_of)
+    judged_at = as_of or datetime.now(UTC)
+    tried: list[str] = []
+    chosen = None
+    for url in urls:
+        tried.append(url)
+        ev = replace(index.evidence_for(url, as_of), reference_time=judged_at)
+        if chosen is None or _has_evidence(ev):
+            chosen = (url, ev)
+        if _has_evidence(ev):
+            break
+    url, ev = chosen
+    return Judgement(target, url, tuple(tried), decide(url, ev, pol), ev, pol, as_of, judged_at)
+
+
+def _has_evidence(ev: Evidence) -> bool:
+    return any(a is not None for a in (ev.robots, ev.tdmrep, ev.ai_txt)) or bool(ev.resource)
+
+
+def artefacts_of(ev: Evidence) -> list[tuple[str, Artefact]]:
+    """(role, artefact) in a fixed order: the pack's layout and the order status prints."""
+    found = [("robots", ev.robots), ("tdmrep", ev.tdmrep), ("ai_txt", ev.ai_txt)]
+    found += [("rsl", a) for a in ev.rsl] + [("resource", a) for a in ev.resource]
+    return [(role, a) for role, a in found if a is not None]
+
+
+def age_words(seen: datetime | None, moment: datetime) -> str | None:
+    """How old evidence was at the judged moment: "3 months before 2025-12-31"."""
+    if seen is None:
+        return None
+    days = (moment - seen).total_seconds() / 86400
+    if days < 0:
+        return f"seen after {moment.date().isoformat()}"
+    if days < 1:
+        amount = f"{round(days * 24)} hours"
+    elif days < 60:
+        amount = f"{round(days)} days"
+    elif days < 730:
+        amount = f"{round(days / 30.44)} months"
+    else:
+        amount = f"{days / 365.25:.1f} years"
+    return f"{amount} before {moment.date().isoformat()}"
+
+
 def status(
     target: str,
     agent: str | None = None,
@@ -425,38 +508,163 @@ def status(
     policy: str = "any-ai-trainer",
     own_token: str | None = None,
 ) -> dict[str, Any]:
-    """`check` plus the evidence it rests on, with the robots.txt text: the legal team's view."""
-    url = target if "://" in target else f"https://{target.strip('/')}/"
-    if split_url(url) is None:
-        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
-    decision = check(url, agent, store=store, as_of=as_of, policy=policy, own_token=own_token)
-    parts = split_url(url)
-    index = EvidenceIndex.load(store, origins=[parts.origin], urls=[url], as_of=as_of)
-    ev = index.evidence_for(url, as_of)
+    """`check` plus the evidence it rests on, with the robots.txt text: the legal team's view.
+
+    Staleness and the evidence's age are measured against the moment judged: `as_of`, else now.
+    """
+    j = judge(target, agent, store=store, as_of=as_of, policy=policy, own_token=own_token)
+    decision = j.decision
+    warnings: list[str] = []
     evidence = []
-    for art in (ev.robots, ev.tdmrep, ev.ai_txt, *ev.rsl, *ev.resource):
-        if art is None:
-            continue
+    for _role, art in artefacts_of(j.evidence):
+        age = age_words(art.observed_at, j.judged_at)
         evidence.append(
             {
                 "kind": art.kind,
                 "url": art.url,
                 "observed_at": art.observed_at,
+                "age": age,
                 "http_status": art.http_status,
+                "outcome": served_outcome(art.kind, art.http_status, art.body),
                 "sha256": art.sha256,
                 "text": art.body.decode("utf-8", "replace"),
             }
         )
+        if evidence[-1]["outcome"]:
+            warnings.append(
+                f"{art.url} served an HTML or challenge page, not a robots.txt ({evidence[-1]['outcome']}): "
+                "recorded as such, and the site's robots.txt is unknown"
+            )
+    if agent:
+        warnings += unknown_agent_warnings(agent)
+    origin = split_url(j.url).origin
+    siblings = _sibling_origins(store, j.url, as_of)
     if not evidence:
-        host = split_url(url).host
-        other = (
-            store.query("SELECT DISTINCT origin FROM observations WHERE origin LIKE ? ORDER BY 1", [f"%://{host}%"])
-            .column(0)
-            .to_pylist()
-        )
-        hint = f" (evidence exists for {', '.join(other)})" if other else ""
+        hint = f" (evidence exists for {', '.join(siblings)})" if siblings else ""
         decision = replace(decision, lint=(*decision.lint, "no_evidence_for_origin" + hint))
-    return {"target": target, "as_of": as_of, "decision": decision.as_dict(), "evidence": evidence}
+        warnings.append(f"no evidence for {origin}{' as of ' + as_of.isoformat() if as_of else ''}{hint}")
+    elif siblings:
+        warnings.append(
+            f"evidence also exists for {', '.join(siblings)}: under RFC 9309 a robots.txt applies only "
+            f"to its own scheme and host, so it does not decide {origin}"
+        )
+    if "://" not in target:
+        warnings.append(f"{target} was read as {j.url} (looked at {', '.join(j.tried)})")
+    return {
+        "target": target,
+        "url": j.url,
+        "origin": origin,
+        "origins_tried": list(j.tried),
+        "as_of": as_of,
+        "judged_at": j.judged_at,
+        "decision": decision.as_dict() | {"lint": list(decision.lint)},
+        "evidence": evidence,
+        "warnings": warnings,
+    }
+
+
+def history(
+    target: str,
+    agent: str | None = None,
+    *,
+    store: Store,
+    policy: str = "any-ai-trainer",
+    own_token: str | None = None,
+) -> dict[str, Any]:
+    """Every sighting of a site's files in order, its changes, the agent's rule diffs and verdict
+    flips (see scanner.history); a bare domain resolves as in `status`."""
+    from scanner.history import build_history
+
+    urls = home_pages(target)
+    if any(split_url(u) is None for u in urls):
+        raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
+    doc = build_history(store, urls, agent, _policy(policy, agent, own_token))
+    doc["target"] = target
+    doc["warnings"] = unknown_agent_warnings(agent) if agent else []
+    if not doc["sightings"]:
+        doc["warnings"].append(f"no robots.txt, TDMRep or ai.txt sightings for {', '.join(urls)}")
+    return doc
+
+
+def report(
+    store: Store,
+    by: str | Sequence[str] = "domain",
+    *,
+    policy: str = "any-ai-trainer",
+    agent: str | None = None,
+    as_of: datetime | None = None,
+    own_token: str | None = None,
+) -> dict[str, Any]:
+    """Allowed / reserved / unknown documents per domain, source and/or month, under one policy (or
+    one agent's view) and one as-of mode. Decisions missing for that policy and mode are made first
+    (and stored), so a report never silently reads another policy's or moment's verdicts."""
+    from scanner.store import reports
+
+    keys = tuple(by.split(",")) if isinstance(by, str) else tuple(by)
+    keys = tuple(k.strip() for k in keys if k.strip())
+    bad = [k for k in keys if k not in reports.REPORT_KEYS]
+    if bad or not keys or len(set(keys)) != len(keys):
+        raise ScannerError(f"--by {','.join(keys)!r}: use domain, source and/or month (e.g. domain,month)")
+    pol = _policy(policy, agent, own_token)
+    decided = None
+    if not reports.has_decisions(store, pol.name, as_of):
+        decided = decide_documents(store, pol, as_of=as_of)
+    rows = reports.reserved_share(store, pol.name, keys, as_of)
+    totals = {k: sum(r[k] for r in rows) for k in ("documents", "allowed", "reserved", "unknown")}
+    return {
+        "by": list(keys),
+        "policy": pol.name,
+        "policy_version": pol.version,
+        "as_of": as_of,
+        "decided_now": decided,
+        "totals": totals,
+        "rows": rows,
+    }
+
+
+def origin_mismatch_warnings(store: Store, origin: str | None) -> list[str]:
+    """Evidence stored for an origin with no documents while another scheme or host of the same
+    domain has documents: correct under RFC 9309 (a robots.txt covers only its own scheme, host
+    and port), but likely not what the importer meant."""
+    from scanner.store import reports
+
+    parts = split_url(origin + "/") if origin else None
+    if parts is None or not parts.registrable_domain:
+        return []
+    docs = reports.documents_per_origin(store, parts.registrable_domain)
+    others = {o: n for o, n in docs.items() if o != parts.origin}
+    if docs.get(parts.origin) or not others:
+        return []
+    listed = ", ".join(f"{o} ({n} documents)" for o, n in others.items())
+    return [
+        f"no documents are from {parts.origin}, but {listed} are: under RFC 9309 a robots.txt applies "
+        f"only to its own scheme and host, so this evidence does not decide them"
+    ]
+
+
+def _sibling_origins(store: Store, url: str, as_of: datetime | None) -> list[str]:
+    """Other schemes and hosts of the same registrable domain that have origin evidence."""
+    from scanner.store import reports
+
+    parts = split_url(url)
+    if parts is None or not parts.registrable_domain:
+        return []
+    return [o for o in reports.origins_with_evidence(store, parts.registrable_domain, as_of) if o != parts.origin]
+
+
+def unknown_agent_warnings(agent: str) -> list[str]:
+    """A product token the registry does not know, with the nearest ones it does."""
+    import difflib
+
+    from scanner.signals.robots import product_token
+
+    token = (product_token(agent) or agent).lower()
+    known = {t.lower(): t for t in default_registry().tokens()}
+    if token in known or token == "*":
+        return []
+    near = difflib.get_close_matches(token, list(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(known[n] for n in near)}?" if near else ""
+    return [f"agent {agent!r} is not in the agent registry{hint} (its own group is still looked for)"]
 
 
 # -- live evidence --------------------------------------------------------------------------------
@@ -566,7 +774,7 @@ def fetch_signals(
         in_batch = 0
         for results in fetch_many(client, todo, our_token, workers=workers or DEFAULT_WORKERS, cache=RobotsCache()):
             for fetched in results:
-                pending.append(_fetched_item(fetched))
+                pending.append(_fetched_item(fetched, client))
                 if fetched.kind == "robots.txt":
                     outcomes[fetched.outcome] = outcomes.get(fetched.outcome, 0) + 1
                 if fetched.result.error and fetched.result.status is None and len(errors) < 1000:
@@ -609,8 +817,9 @@ def summary(store: Store, manifest: Manifest, **kwargs: Any):
     return write_summary(store, manifest, **kwargs)
 
 
-def _fetched_item(fetched: Any) -> tuple[bytes, Any]:
-    """One fetched file as (body, Observation): the response or the error, with how it went."""
+def _fetched_item(fetched: Any, client: Any) -> tuple[bytes, Any]:
+    """One fetched file as (body, Observation): the response or the error, with how it went and
+    the request headers we sent (the chain of custody of a live fetch)."""
     from scanner.evidence import Observation
 
     r = fetched.result
@@ -621,6 +830,7 @@ def _fetched_item(fetched: Any) -> tuple[bytes, Any]:
         "truncated": r.truncated,
         "attempts": r.attempts,
         "outcome": fetched.outcome,
+        "request_headers": client.request_headers,
     }
     if r.received_status is not None and r.status is None:
         locator["received_status"] = r.received_status

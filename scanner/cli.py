@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -33,7 +34,7 @@ from rich.table import Table
 
 from scanner import api
 from scanner.errors import Interrupted, ScannerError
-from scanner.evidence import EvidenceKind, import_evidence, parse_time
+from scanner.evidence import EvidenceKind, import_evidence, parse_as_of, parse_time, served_outcome
 from scanner.manifest import load_manifest
 from scanner.store import Store
 from scanner.version import __version__
@@ -210,6 +211,7 @@ def evidence_import(
     observed_at: Annotated[str, typer.Option(help="When it was seen (ISO 8601).")],
     status: Annotated[int, typer.Option(help="HTTP status it was served with (100..599).")] = 200,
     kind: Annotated[EvidenceKind | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
+    note: Annotated[str | None, typer.Option(help="Where it came from (kept for the chain of custody).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -224,32 +226,105 @@ def evidence_import(
             http_status=status,
             kind=kind.value if kind else None,
             warn=lambda m: err.print(f"warning: {m}", markup=False),
+            note=note,
         )
-    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin}
+        mismatch = api.origin_mismatch_warnings(st, obs.origin)
+    served = served_outcome(obs.kind, obs.http_status, path.read_bytes())
+    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin, "outcome": served, "warnings": mismatch}
     if json_out:
         emit_json(doc)
     else:
         out.print(
-            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} (sha256 {obs.evidence_sha256[:16]}…)"
+            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} (sha256 {obs.evidence_sha256[:16]}…)",
+            markup=False,
         )
+    if served:
+        err.print(f"warning: {path} is an HTML or challenge page, not a robots.txt: recorded as {served}", markup=False)
+    for w in mismatch:
+        err.print(f"warning: {w}", markup=False)
+
+
+@evidence_app.command("import-many")
+def evidence_import_many(
+    source: Annotated[Path, typer.Argument(help="An index (.csv/.jsonl), or a folder or tar of HOST/robots.txt.")],
+    observed_at: Annotated[str | None, typer.Option(help="For a folder or tar: when all were seen (ISO 8601).")] = None,
+    scheme: Annotated[str, typer.Option(help="For a folder or tar: the scheme they were served over.")] = "https",
+    status: Annotated[int, typer.Option(help="For a folder or tar: the HTTP status they were served with.")] = 200,
+    note: Annotated[str | None, typer.Option(help="For a folder or tar: where they came from.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add many artefacts at once (idempotent). Index columns: path, url, observed_at, status,
+    kind, note. A WARC of captures goes through `provenance ingest` instead."""
+    from scanner.evidence_import import import_many
+
+    when = parse_time(observed_at, "--observed-at") if observed_at else None
+    with Store.open(store) as st, progress_bar("import") as advance:
+        report = import_many(
+            st, source, observed_at=when, scheme=scheme, http_status=status, note=note, progress=advance
+        )
+    doc = report.as_dict()
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(
+            f"read {doc['read']}: {doc['sightings_new']} new sightings ({doc['already_stored']} already stored), "
+            f"{doc['blobs_new']} new files, {doc['not_robots']} not robots.txt, {len(doc['problems'])} problems",
+            markup=False,
+        )
+        for p in doc["problems"][:20]:
+            err.print(f"problem: {p['where']}: {p['reason']}", markup=False, emoji=False, highlight=False)
+    if report.problems and not report.read - len(report.problems):
+        raise typer.Exit(1)
 
 
 @evidence_app.command("verify")
 def evidence_verify(
-    pack: Annotated[Path, typer.Argument(help="An evidence pack zip.")], json_out: JsonOpt = False
+    pack: Annotated[Path, typer.Argument(help="An evidence pack zip.")],
+    key: Annotated[Path | None, typer.Option(help="The signer's public key (PEM) to trust.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Re-check an evidence pack offline: checksums and content addresses."""
+    """Re-check an evidence pack offline: member names, checksums, signature, and the verdict
+    re-derived from its artefacts. Exit 0: signed by --key and consistent; 1: problems;
+    2: usage error; 3: consistent but unsigned; 4: consistent, signed, no --key to trust."""
     from scanner.evidence_pack import verify_pack
 
-    problems = verify_pack(pack)
+    result = verify_pack(pack, key=key)
     if json_out:
-        emit_json({"pack": str(pack), "ok": not problems, "problems": problems})
+        emit_json(result.as_dict())
     else:
-        for p in problems:
-            err.print(f"problem: {p}", markup=False)
-        out.print(f"{pack}: {'intact' if not problems else f'{len(problems)} problems'}")
-    if problems:
-        raise typer.Exit(EXIT_INCOMPLETE)
+        for p in result.problems:
+            err.print(f"problem: {p}", markup=False, emoji=False, highlight=False)
+        out.print(f"{pack}: {result.summary}", markup=False, emoji=False, highlight=False)
+        if result.rederived:
+            out.print(f"  verdict {result.rederived}, re-derived with {result.engine}", markup=False, emoji=False)
+    raise typer.Exit(int(result.outcome))
+
+
+keys_app = typer.Typer(help="Signing keys for evidence packs.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(
+    prefix: Annotated[Path, typer.Argument(help="Writes PREFIX.key (private) and PREFIX.pub.")] = Path(
+        "provenance-signing"
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an Ed25519 key pair for signing evidence packs (never overwrites)."""
+    from scanner.signing import init_keys
+
+    pair = init_keys(prefix)
+    doc = {"private_key": str(pair.private), "public_key": str(pair.public), "key_id": pair.key_id}
+    if json_out:
+        emit_json(doc)
+    else:
+        out.print(
+            f"wrote {pair.private} (keep it secret) and {pair.public} (give it to whoever verifies); "
+            f"key id {pair.key_id}",
+            markup=False,
+        )
 
 
 @app.command("evidence-pack")
@@ -259,39 +334,55 @@ def evidence_pack(
     agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
     as_of: AsOfOpt = None,
     policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    sign: Annotated[Path | None, typer.Option("--sign", help="Sign with this private key (keys init).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Export the decision, its reasons and the raw evidence as a verifiable zip."""
+    """Export the decision, its reasons, the raw evidence and its chain of custody as a verifiable zip."""
     from scanner.evidence_pack import export_pack
 
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     with Store.open(store, read_only=True) as st:
-        result = export_pack(st, target, output, agent=agent, as_of=when, policy=policy)
+        result = export_pack(
+            st, target, output, agent=agent, as_of=when, policy=policy, own_token=own_token, sign_key=sign
+        )
     if json_out:
         emit_json(result)
     else:
-        out.print(f"wrote {result['pack']}: verdict {result['verdict']}, {result['artefacts']} artefacts")
+        out.print(
+            f"wrote {result['pack']}: verdict {result['verdict']} for {result['url']}, {result['artefacts']} artefacts"
+            f"{', signed' if result['signed'] else ', unsigned'}",
+            markup=False,
+        )
 
 
 @app.command()
 def report(
-    by: Annotated[str, typer.Option(help="domain | source | month")] = "domain",
+    by: Annotated[str, typer.Option(help="domain | source | month, or several: domain,month")] = "domain",
     policy: PolicyOpt = "any-ai-trainer",
+    agent: Annotated[str | None, typer.Option(help="One agent's view (product token).")] = None,
+    as_of: AsOfOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Share of documents and tokens reserved, per domain, source or month of collection."""
-    from scanner.store import reports
-
-    if by not in ("domain", "source", "month"):
-        raise ScannerError(f"--by {by!r}: use domain, source or month")
-    with Store.open(store, read_only=True) as st:
-        rows = reports.reserved_share(st, policy, by)
+    """Documents allowed, reserved and unknown (never checked) per domain, source or month of
+    collection; decisions missing for the policy and --as-of are made first."""
+    when = parse_as_of(as_of) if as_of else None
+    with Store.open(store) as st:
+        doc = api.report(st, by, policy=policy, agent=agent, as_of=when)
     if json_out:
-        emit_json({"by": by, "policy": policy, "rows": rows})
-    else:
-        _print_rows(f"Reserved under {policy}, by {by}", rows)
+        emit_json(doc)
+        return
+    moment = f", as of {when.isoformat()}" if when else ", each document as of its fetch time"
+    _print_rows(
+        f"Verdicts under {doc['policy']} v{doc['policy_version']}{moment}, by {', '.join(doc['by'])}", doc["rows"]
+    )
+    t = doc["totals"]
+    out.print(
+        f"{t['documents']} documents: {t['allowed']} allowed, {t['reserved']} reserved, {t['unknown']} unknown",
+        markup=False,
+    )
 
 
 @manifest_app.command("check")
@@ -337,8 +428,11 @@ def query(
         _print_rows(None, rows, table.column_names)
 
 
-PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601).")]
+PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal | strict")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601; a date alone: end of that day, UTC)."),
+]
 
 
 @app.command()
@@ -354,7 +448,7 @@ def check(
     json_out: JsonOpt = False,
 ) -> None:
     """allowed / reserved / unknown for a URL, with the reasons and evidence (for scripts and hooks)."""
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     if robots is not None:
         decision = api.check(url, agent, robots=robots, policy=policy, own_token=own_token)
         explained = api.robots_check(url, agent or "*", robots=robots, dialect=_dialect(google)).as_dict()
@@ -385,21 +479,70 @@ def status(
     json_out: JsonOpt = False,
 ) -> None:
     """The verdict with every reason and the evidence behind it, as a legal team asks for it."""
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     with Store.open(store, read_only=True) as st:
         report = api.status(target, agent, store=st, as_of=when, policy=policy, own_token=own_token)
     if json_out:
         emit_json(report)
         return
     _print_decision(report["decision"])
+    out.print(f"  rests on evidence for {report['origin']}", markup=False, emoji=False, highlight=False)
     for ev in report["evidence"]:
+        age = f" ({ev['kind']} seen {ev['age']})" if ev.get("age") else ""
         out.print(
             f"  evidence {ev['kind']} {ev['url']} observed {ev['observed_at']} HTTP {ev['http_status']} "
-            f"sha256 {ev['sha256']}",
+            f"sha256 {ev['sha256']}{age}",
             markup=False,
+            emoji=False,
+            highlight=False,
         )
         if show_evidence and ev.get("text"):
-            out.print(ev["text"], markup=False, highlight=False)
+            _print_verbatim(ev["text"])
+    for w in report["warnings"]:
+        err.print(f"warning: {w}", markup=False, emoji=False, highlight=False)
+
+
+def _print_verbatim(text: str) -> None:
+    """The artefact exactly as stored, numbered like the `line N` locators that cite it (no Rich
+    markup or emoji codes interpreted: the bytes are evidence)."""
+    out.file.flush()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    width = len(str(len(lines)))
+    sys.stdout.write("".join(f"    {n:>{width}} | {line}\n" for n, line in enumerate(lines, start=1)))
+    sys.stdout.flush()
+
+
+@app.command()
+def history(
+    target: Annotated[str, typer.Argument(help="A URL, or a domain (its home page).")],
+    agent: Annotated[str | None, typer.Option(help="One agent's rules and view (product token).")] = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json | html")] = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Every sighting of a site's robots.txt in order: when it changed, the agent's rule diff, and
+    each date the verdict flipped."""
+    from scanner.history import to_html, to_text
+
+    if fmt not in ("text", "json", "html"):
+        raise ScannerError(f"--format {fmt!r}: use text, json or html")
+    with Store.open(store, read_only=True) as st:
+        doc = api.history(target, agent, store=st, policy=policy, own_token=own_token)
+    text = {"text": to_text, "html": to_html}[fmt](doc) if fmt != "json" else None
+    if text is None:
+        text = json.dumps(doc, default=_jsonable, ensure_ascii=False) + "\n"
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", markup=False)
+    else:
+        sys.stdout.write(text)
+    for w in doc["warnings"]:
+        err.print(f"warning: {w}", markup=False, emoji=False, highlight=False)
 
 
 @app.command("decide")
@@ -414,7 +557,7 @@ def decide_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a decision per document under a named policy."""
-    when = parse_time(as_of, "--as-of") if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     with Store.open(store) as st, progress_bar("decide") as advance:
         stats = api.decide_documents(st, policy, as_of=when, own_token=own_token, progress=advance)
     if json_out:
@@ -444,8 +587,9 @@ def _dialect(google: bool):
 def _print_decision(doc: dict) -> None:
     colour = {"allowed": "green", "reserved": "red"}.get(doc["verdict"], "yellow")
     out.print(
-        f"[{colour}]{doc['verdict']}[/{colour}] {doc['url']}  (policy {doc['policy']} "
-        f"v{doc['policy_version']}, checked: {', '.join(doc['checked']) or 'nothing'})"
+        f"[{colour}]{doc['verdict']}[/{colour}] {escape(doc['url'])}  (policy {escape(doc['policy'])} "
+        f"v{doc['policy_version']}, checked: {', '.join(doc['checked']) or 'nothing'})",
+        emoji=False,
     )
     for r in doc["reasons"]:
         seen = f", observed {r['observed_at']}" if r["observed_at"] else ""
@@ -455,9 +599,11 @@ def _print_decision(doc: dict) -> None:
             f"agents {', '.join(r['agents'][:4])}{'…' if len(r['agents']) > 4 else ''}; "
             f"confidence {r['confidence']}{seen}){lint}",
             markup=False,
+            emoji=False,
+            highlight=False,
         )
     for lic in doc["licences"]:
-        out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False)
+        out.print(f"  licence   {lic['detail']} ({lic['locator']})", markup=False, emoji=False)
 
 
 @app.command("fetch-signals")
@@ -503,6 +649,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8765,
     policy: PolicyOpt = "any-ai-trainer",
     own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    on_unknown: Annotated[str, typer.Option(help="keep | drop: the `keep` answer for unknown URLs.")] = "keep",
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
@@ -511,7 +658,7 @@ def serve(
     from scanner.hook.checker import Checker
     from scanner.hook.service import create_app
 
-    checker = Checker(store, policy=policy, own_token=own_token)
+    checker = Checker(store, policy=policy, own_token=own_token, on_unknown=on_unknown)
     err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
     uvicorn.run(create_app(checker), host=host, port=port, log_level="warning")
 

@@ -25,8 +25,10 @@ from scanner.signals.from_robots import (
     PARSED,
     UNREACHABLE,
     looks_like_challenge,
+    not_robots_signal,
     robots_outcome,
     robots_signals,
+    served_as,
     unreachable_signal,
 )
 from scanner.signals.headers import evidence_headers, header_signals
@@ -52,13 +54,16 @@ class Policy:
     # Vendor look-alikes (`noarchive` for Bingbot/Amazonbot, spec §7.4) count only when the policy
     # asks about that one vendor: a search directive is not an AI reservation for everyone.
     vendor_lookalikes: bool = False
+    # An HTML or challenge page served as robots.txt says nothing: unknown, unless the policy
+    # reads it as unreachable (a complete disallow), as `strict` does.
+    not_robots_is_unreachable: bool = False
 
     @property
     def agent_set(self) -> frozenset[str]:
         return frozenset(self.agents)
 
 
-POLICY_NAMES = ("any-ai-trainer", "own-token", "generic", "strict-literal")
+POLICY_NAMES = ("any-ai-trainer", "own-token", "generic", "strict-literal", "strict")
 
 
 def make_policy(name: str = "any-ai-trainer", *, own_token: str | None = None, agent: str | None = None) -> Policy:
@@ -79,6 +84,8 @@ def make_policy(name: str = "any-ai-trainer", *, own_token: str | None = None, a
         return Policy(name, ("*",))
     if name == "strict-literal":
         return Policy(name, (*default_registry().tokens(TRAINING_ROLES), "*"), conservative=False)
+    if name == "strict":
+        return Policy(name, (*default_registry().tokens(TRAINING_ROLES), "*"), not_robots_is_unreachable=True)
     raise ValueError(f"unknown policy {name!r} (one of {', '.join(POLICY_NAMES)})")
 
 
@@ -229,8 +236,12 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
     if evidence.robots is not None:
         art = evidence.robots
         outcome = robots_outcome(art.http_status)
-        if outcome == PARSED:
-            parsed = _robots(art.body, art.sha256)
+        parsed = _robots(art.body, art.sha256) if outcome == PARSED else None
+        served = served_as(art.http_status, art.body, parsed)
+        if served:
+            statements += stamp([not_robots_signal(art.http_status, served, policy.not_robots_is_unreachable)], art)
+            lint.append(served)
+        elif outcome == PARSED:
             statements += stamp(robots_signals(parsed, url, policy.agents, policy.conservative), art)
             checked.append("robots")
             lint += [x.code for x in parsed.lint if x.code in ("html_body", "truncated", "non_utf8")]
@@ -359,6 +370,7 @@ def _combine(
         s for s in applicable if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"
     ]
     unreachable = [s for s in applicable if s.signal == "robots_unreachable"]
+    blind = [s for s in applicable if s.signal == "robots_not_robots"]
 
     def key(s: Signal) -> tuple:
         return (_ORDER[s.statement], CONFIDENCE.index(s.confidence), s.signal)
@@ -367,6 +379,8 @@ def _combine(
         verdict, reasons = "reserved", sorted(restrictive, key=key)
     elif unreachable:
         verdict, reasons = "reserved", unreachable
+    elif blind:  # never a silent allow read from an HTML page
+        verdict, reasons = "unknown", blind
     elif checked:
         verdict, reasons = "allowed", sorted(applicable, key=key)
     else:

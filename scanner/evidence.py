@@ -121,12 +121,29 @@ def write_observations(
         return store.insert("evidence", blobs), store.insert("observations", sightings)
 
 
+def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:
+    """`not-robots` / `edge-blocked` when a robots.txt URL served an HTML or challenge page (from
+    any source: live fetch, corpus capture, import), else None."""
+    from scanner.signals.from_robots import served_as
+
+    return served_as(http_status, body) if kind == "robots.txt" else None
+
+
 def parse_time(value: str, what: str = "time") -> datetime:
     try:
         dt = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise InputError(what, f"{value!r} is not an ISO 8601 date or time") from exc
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def parse_as_of(value: str, what: str = "--as-of") -> datetime:
+    """An "as of" moment. A date alone (2025-07-02) means the end of that day in UTC, so that a
+    capture made at 11:01 that day counts; a time without a zone is UTC."""
+    dt = parse_time(value, what)
+    if len(value.strip()) == 10:  # YYYY-MM-DD
+        dt = dt.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return dt
 
 
 def import_evidence(
@@ -139,10 +156,13 @@ def import_evidence(
     kind: str | None = None,
     run_id: str | None = None,
     warn: Callable[[str], None] | None = None,
+    note: str | None = None,
 ) -> Observation:
     """Add an artefact seen elsewhere (an archived robots.txt, a saved header set), checked
     first: a known kind, a status in 100..599, headers and html-meta evidence that decisions can
-    read. An observation time in the future is stored, with a warning through `warn`."""
+    read. An observation time in the future is stored, with a warning through `warn`. `note`
+    (where it came from: "Wayback capture 2025…") is kept with the sighting for the chain of
+    custody."""
     if split_url(url) is None:
         raise InputError(str(path), f"--url {url!r} is not an http(s) URL with a host")
     try:
@@ -172,7 +192,7 @@ def import_evidence(
         observed_at=observed_at,
         via="import",
         http_status=http_status,
-        locator=str(path.name),
+        locator=json.dumps({"file": str(path.name), "note": note}) if note else str(path.name),
     )
     write_observations(store, [(body, obs)], run_id)
     return obs

@@ -126,7 +126,7 @@ def test_a_malformed_stored_artefact_is_a_reason_not_a_crash(junk_store: Path) -
     _malformed(checked.get("decision", checked))
     pack = run("evidence-pack", URL, "-o", str(cwd / "pack.zip"), "--json", cwd=cwd)
     assert pack.returncode == 0 and "Traceback" not in pack.stderr, pack.stderr
-    assert run("evidence", "verify", str(cwd / "pack.zip"), cwd=cwd).returncode == 0
+    assert run("evidence", "verify", str(cwd / "pack.zip"), cwd=cwd).returncode == 4  # consistent, unsigned
 
     port = _free_port()
     server = subprocess.Popen(

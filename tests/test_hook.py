@@ -149,7 +149,11 @@ def test_datatrove_step_drops_exactly_the_reserved(demo: Path, tmp_path: Path) -
     assert {d["id"] for d in kept} == {d["id"] for d in docs} - reserved
     assert all(d["metadata"]["filter_reason"].startswith("reserved: robots") for d in dropped)
     log = [json.loads(line) for line in (tmp_path / "exclusions.jsonl").read_text().splitlines()]
-    assert {e["id"] for e in log} == reserved and all(e["policy_version"] == "1" for e in log)
+    assert {e["id"] for e in log if e["action"] == "dropped"} == reserved
+    assert all(e["policy_version"] == "1" for e in log)
+    # unknowns were kept (the default, on_unknown="keep"), and the log says which and how many
+    unknown = {d["id"] for d in docs if checker.check(d["url"]).verdict == "unknown"}
+    assert {e["id"] for e in log if e["action"] == "kept-unknown"} == unknown
 
 
 def test_hf_helpers_on_a_real_dataset(demo: Path, tmp_path: Path) -> None:
@@ -164,4 +168,36 @@ def test_hf_helpers_on_a_real_dataset(demo: Path, tmp_path: Path) -> None:
     assert annotated["verdict"] == [checker.check(u).verdict for u, _ in CASES]
     kept = keep_allowed(ds, checker, exclusion_log=str(tmp_path / "hf.jsonl"))
     assert kept["url"] == [u for u, _ in CASES if checker.check(u).verdict != "reserved"]
-    assert len((tmp_path / "hf.jsonl").read_text().splitlines()) == len(rows) - len(kept)
+    log = [json.loads(line) for line in (tmp_path / "hf.jsonl").read_text().splitlines()]
+    unknown = [u for u, _ in CASES if checker.check(u).verdict == "unknown"]
+    assert unknown and sum(e["action"] == "dropped" for e in log) == len(rows) - len(kept)
+    assert [e["url"] for e in log if e["action"] == "kept-unknown"] == unknown
+
+
+def test_on_unknown_is_explicit_on_every_face(demo: Path, tmp_path: Path, service: str) -> None:
+    import datasets
+
+    from scanner.errors import ScannerError
+    from scanner.hook.adapters import keep_allowed
+    from scanner.hook.checker import ExclusionLog
+
+    urls = [u for u, _ in CASES]
+    checker = Checker(demo)
+    verdicts = [checker.check(u).verdict for u in urls]
+    log = ExclusionLog(tmp_path / "drop.jsonl")
+    kept = keep_allowed(datasets.Dataset.from_list([{"url": u} for u in urls]), checker, on_unknown="drop",
+                        exclusion_log=log)  # fmt: skip
+    assert kept["url"] == [u for u, v in zip(urls, verdicts, strict=True) if v == "allowed"]
+    assert log.counts == {"dropped": len(urls) - len(kept)}
+    dropping = Checker(demo, on_unknown="drop")
+    assert [dropping.keeps(dropping.check(u)) for u in urls] == [v == "allowed" for v in verdicts]
+    with pytest.raises(ScannerError, match="on_unknown='maybe'"):
+        Checker(demo, on_unknown="maybe")
+    # HTTP: each answer says whether to keep it, the batch counts the unknowns
+    r = httpx.post(service + "/check", json={"urls": urls, "on_unknown": "drop"}).json()
+    assert [x["keep"] for x in r["results"]] == [v == "allowed" for v in verdicts]
+    assert r["counts"]["unknown"] == verdicts.count("unknown") > 0
+    unknown_url = urls[verdicts.index("unknown")]
+    one = httpx.get(service + "/check", params={"url": unknown_url}).json()
+    assert one["verdict"] == "unknown" and one["keep"] is True  # the documented default: keep
+    assert httpx.get(service + "/check", params={"url": urls[0], "on_unknown": "x"}).status_code == 422

@@ -262,7 +262,7 @@ def test_evidence_pack_reverifies_and_detects_tampering(demo_file: Path, tmp_pat
     with Store.open(copy_demo(demo_file, tmp_path)) as store:
         result = export_pack(store, "www.nytimes.com", tmp_path / "pack.zip", as_of=datetime(2019, 12, 1, tzinfo=UTC))
     assert result["verdict"] == "reserved" and result["artefacts"] == 1
-    assert verify_pack(tmp_path / "pack.zip") == []
+    assert verify_pack(tmp_path / "pack.zip").problems == []
     with zipfile.ZipFile(tmp_path / "pack.zip") as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     artefact = next(n for n in members if n.startswith("artefacts/"))
@@ -270,7 +270,7 @@ def test_evidence_pack_reverifies_and_detects_tampering(demo_file: Path, tmp_pat
     with zipfile.ZipFile(tmp_path / "tampered.zip", "w") as zf:
         for name, body in members.items():
             zf.writestr(name, body)
-    problems = verify_pack(tmp_path / "tampered.zip")
+    problems = verify_pack(tmp_path / "tampered.zip").problems
     assert any("checksum differs" in p for p in problems) and any("is not the evidence" in p for p in problems)
 
 

@@ -11,7 +11,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -155,7 +155,10 @@ def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     """A robots.txt capture inside a crawl is historical evidence for its origin."""
     if rec.url is None or rec.fetched_at is None:
         return None
-    return _observation(rec, "robots.txt", rec.payload, rec.headers)
+    body, obs = _observation(rec, "robots.txt", rec.payload, rec.headers)
+    if rec.record_id:  # the chain of custody names the WARC record, not only its offset
+        obs = replace(obs, locator=f"{rec.locator} record={rec.record_id}")
+    return body, obs
 
 
 def _observation(rec: RawRecord, kind: str, body: bytes, headers: tuple = ()) -> tuple[bytes, Observation]:

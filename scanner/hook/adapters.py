@@ -1,14 +1,17 @@
 """Pipeline adapters: a datatrove filter step and Hugging Face `datasets` helpers.
 
 Both ask the same `Checker` and can write an `ExclusionLog`; both are optional extras
-(`pip install provenance-scanner[datatrove]` / `[hf]`).
+(`pip install provenance-scanner[datatrove]` / `[hf]`). Every face takes an explicit
+`on_unknown="keep"|"drop"` for URLs nothing is known about (default "keep", the checker's): kept
+unknowns are written to the exclusion log as `kept-unknown`, so "kept 178 of 181" never hides that
+175 were never checked.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scanner.hook.checker import Checker, ExclusionLog, reason_text
+from scanner.hook.checker import Checker, ExclusionLog, on_unknown_choice, reason_text
 
 try:
     from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -29,7 +32,8 @@ class ProvenanceFilter(BaseFilter):  # type: ignore[misc,valid-type]
         policy: str = "any-ai-trainer",
         agent: str | None = None,
         url_key: str = "url",
-        drop_unknown: bool = False,
+        on_unknown: str = "keep",
+        drop_unknown: bool | None = None,  # older spelling of on_unknown="drop"
         exclusion_writer=None,
         exclusion_log: str | None = None,
     ) -> None:
@@ -37,7 +41,10 @@ class ProvenanceFilter(BaseFilter):  # type: ignore[misc,valid-type]
             raise ImportError("install the datatrove extra: pip install 'provenance-scanner[datatrove]'")
         super().__init__(exclusion_writer)
         self.store, self.policy, self.agent, self.url_key = store, policy, agent, url_key
-        self.drop_unknown = drop_unknown
+        if drop_unknown is not None:
+            on_unknown = "drop" if drop_unknown else "keep"
+        self.on_unknown = on_unknown_choice(on_unknown)
+        self.drop_unknown = self.on_unknown == "drop"
         self.exclusion_log = exclusion_log
         self._checker: Checker | None = None
         self._log: ExclusionLog | None = None
@@ -50,12 +57,12 @@ class ProvenanceFilter(BaseFilter):  # type: ignore[misc,valid-type]
         if not url:
             return (False, "no_url") if self.drop_unknown else True
         decision = self._checker.check(url, self.agent)
-        drop = decision.verdict == "reserved" or (self.drop_unknown and decision.verdict == "unknown")
-        if not drop:
-            return True
-        if self._log:
-            self._log.write(decision, doc.id)
-        return False, reason_text(decision)
+        keep = self._checker.keeps(decision, self.on_unknown)
+        if self._log and (not keep or decision.verdict == "unknown"):
+            self._log.write(decision, doc.id, kept=keep)
+        if decision.verdict == "unknown":
+            self.stat_update("unknown_kept" if keep else "unknown_dropped")
+        return True if keep else (False, reason_text(decision))
 
 
 def add_verdicts(
@@ -80,19 +87,25 @@ def keep_allowed(
     *,
     url_column: str = "url",
     agent: str | None = None,
-    drop_unknown: bool = False,
-    exclusion_log: str | None = None,
+    on_unknown: str | None = None,
+    drop_unknown: bool | None = None,  # older spelling of on_unknown="drop"
+    exclusion_log: str | ExclusionLog | None = None,
 ) -> Any:
-    """`dataset.filter` keeping what is not reserved; every dropped row goes to the exclusion log."""
-    log = ExclusionLog(exclusion_log) if exclusion_log else None
+    """`dataset.filter` keeping what is allowed, and unknown rows per `on_unknown` (default: the
+    checker's, "keep"). Every dropped row and every kept unknown goes to the exclusion log (pass an
+    `ExclusionLog` to read its `counts` afterwards)."""
+    if drop_unknown is not None and on_unknown is None:
+        on_unknown = "drop" if drop_unknown else "keep"
+    choice = on_unknown_choice(on_unknown or checker.on_unknown)
+    log = ExclusionLog(exclusion_log) if isinstance(exclusion_log, str) else exclusion_log
 
     def keep(batch: dict) -> list[bool]:
         decisions = checker.check_many(batch[url_column], agent)
         out = []
         for d in decisions:
-            ok = d.verdict == "allowed" or (d.verdict == "unknown" and not drop_unknown)
-            if not ok and log:
-                log.write(d)
+            ok = checker.keeps(d, choice)
+            if log and (not ok or d.verdict == "unknown"):
+                log.write(d, kept=ok)
             out.append(ok)
         return out
 

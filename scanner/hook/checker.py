@@ -25,6 +25,13 @@ from scanner.store import Store
 from scanner.urls import _AUTHORITY, origin_parts
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
+ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
+
+
+def on_unknown_choice(value: str) -> str:
+    if value not in ON_UNKNOWN:
+        raise ScannerError(f"on_unknown={value!r}: use 'keep' or 'drop'")
+    return value
 
 
 class Checker:
@@ -36,7 +43,11 @@ class Checker:
         own_token: str | None = None,
         live: bool = False,
         fetch_config=None,
+        on_unknown: str = "keep",
     ) -> None:
+        """`on_unknown` ("keep", the default, or "drop"): what `keeps` says of an unknown verdict
+        (no evidence, never checked). Pipelines count kept unknowns in their exclusion log."""
+        self.on_unknown = on_unknown_choice(on_unknown)
         self.store_path = store.path if isinstance(store, Store) else str(store)
         self.default_policy = policy
         self.own_token = own_token
@@ -132,6 +143,13 @@ class Checker:
         plain = is_plain_authority(_AUTHORITY.match(url).group(0))
         return parts, pol, evidence, shape_rules(evidence, pol), serial if plain else -serial
 
+    def keeps(self, decision: Decision, on_unknown: str | None = None) -> bool:
+        """Whether a pipeline keeps the item: allowed yes, reserved no, unknown per `on_unknown`."""
+        choice = on_unknown_choice(on_unknown) if on_unknown else self.on_unknown
+        if decision.verdict == "unknown":
+            return choice == "keep"
+        return decision.verdict == "allowed"
+
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
     ) -> list[Decision]:
@@ -183,11 +201,18 @@ class ExclusionLog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}  # dropped / kept-unknown, this process
 
-    def write(self, decision: Decision, item_id: str | None = None) -> None:
+    def write(self, decision: Decision, item_id: str | None = None, *, kept: bool = False) -> None:
+        """One line per dropped item, and per unknown item kept (`action` says which): a kept
+        unknown was never checked, and the log says how many there were."""
+        action = "kept-unknown" if kept else "dropped"
+        with self._lock:
+            self.counts[action] = self.counts.get(action, 0) + 1
         line = json.dumps(
             {
                 "time": datetime.now(UTC).isoformat(),
+                "action": action,
                 "id": item_id,
                 "url": decision.url,
                 "verdict": decision.verdict,

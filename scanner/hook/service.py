@@ -28,6 +28,7 @@ class BatchRequest(BaseModel):
     agent: str | None = Field(None, description="One agent's view (product token)")
     policy: str | None = Field(None, description="Named policy; default: the service's")
     as_of: datetime | None = Field(None, description="Judge by evidence seen at or before this time")
+    on_unknown: str | None = Field(None, description="keep | drop: what `keep` says of an unknown verdict")
 
 
 def _json(doc: dict) -> Response:
@@ -59,10 +60,12 @@ def create_app(checker: Checker) -> FastAPI:
         agent: str | None = None,
         policy: str | None = None,
         as_of: datetime | None = None,
+        on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
     ) -> Response:
         _policy_ok(policy)
         try:
-            return _json(checker.check(url, agent, policy=policy, as_of=as_of).as_dict())
+            d = checker.check(url, agent, policy=policy, as_of=as_of)
+            return _json(d.as_dict() | {"keep": checker.keeps(d, on_unknown)})
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
 
@@ -71,9 +74,16 @@ def create_app(checker: Checker) -> FastAPI:
         _policy_ok(body.policy)
         try:
             decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
+            keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
-        return _json({"results": [d.as_dict() for d in decisions]})
+        unknown = sum(d.verdict == "unknown" for d in decisions)
+        return _json(
+            {
+                "results": [d.as_dict() | {"keep": k} for d, k in zip(decisions, keeps, strict=True)],
+                "counts": {"keep": sum(keeps), "drop": len(keeps) - sum(keeps), "unknown": unknown},
+            }
+        )
 
     @app.get("/status/{domain}", summary="A domain's home page, as a legal team asks")
     def status(domain: str, agent: str | None = None, policy: str | None = None) -> dict:

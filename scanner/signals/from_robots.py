@@ -4,6 +4,8 @@ the AI lines inside the selected groups (Content-Signal, Content-Usage). Pure.
 
 from __future__ import annotations
 
+import re
+
 from scanner.signals.files import pattern_matches
 from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Signal
@@ -84,6 +86,65 @@ def unreachable_signal(http_status: int | None) -> Signal:
         f"HTTP {http_status}" if http_status else "no response",
         "medium",
         detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
+    )
+
+
+NOT_ROBOTS, EDGE_BLOCKED = "not-robots", "edge-blocked"
+_ROBOTS_LINE = re.compile(rb"(?im)^[ \t]*(user[ -]?agent|disallow|allow)[ \t]*:")
+
+
+def looks_like_html(body: bytes) -> bool:
+    """An HTML page (a bot challenge, a soft-404 home page): starts with a tag after BOM/space."""
+    return body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def served_as(status: int | None, body: bytes, parsed: RobotsTxt | None = None) -> str | None:
+    """What the robots.txt URL served when it was not a robots.txt: `edge-blocked` (a CDN/WAF
+    challenge, 2xx or 403) or `not-robots` (an HTML page with no robots.txt lines in it), else None.
+    Either way nothing is known of the site's wishes: it is neither the file nor its absence."""
+    if status == 403 and looks_like_challenge(status, body):
+        return EDGE_BLOCKED
+    if status is None or not 200 <= status < 300 or not looks_like_html(body):
+        return None
+    head = body[:4096].lower()
+    if any(m in head for m in _CHALLENGE_MARKERS):
+        return EDGE_BLOCKED
+    if parsed is None:
+        if not _ROBOTS_LINE.search(body):
+            return NOT_ROBOTS  # no line a robots.txt parser would read: no need to parse the page
+        from scanner.signals.robots import parse_robots
+
+        parsed = parse_robots(body)
+    if any(g.rules or g.records for g in parsed.groups):
+        return None  # HTML around real lines (a comment header, a <pre>): read the lines
+    return NOT_ROBOTS
+
+
+def not_robots_signal(http_status: int | None, served: str, as_unreachable: bool) -> Signal:
+    """An HTML or challenge page at the robots.txt URL: unknown, or (strict policy) unreachable."""
+    what = "a bot challenge (edge-blocked)" if served == EDGE_BLOCKED else "an HTML page, not a robots.txt (not-robots)"
+    if as_unreachable:
+        return Signal(
+            "robots_unreachable",
+            "crawl",
+            "reserved",
+            ("*",),
+            "origin",
+            f"HTTP {http_status}",
+            "medium",
+            lint=(served,),
+            detail=f"robots.txt URL served {what}: read as unreachable, a complete disallow (strict policy)",
+        )
+    return Signal(
+        "robots_not_robots",
+        "crawl",
+        "none",
+        ("*",),
+        "origin",
+        f"HTTP {http_status}",
+        "low",
+        lint=(served,),
+        detail=f"robots.txt URL served {what}: the site's robots.txt is unknown",
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 SIGNALS = (
     "robots",
     "robots_unreachable",
+    "robots_not_robots",  # an HTML or challenge page served as robots.txt: nothing known
     "tdmrep",
     "x_robots_tag",
     "meta_robots",

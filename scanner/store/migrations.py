@@ -322,5 +322,23 @@ V8 = [
 # media's own header), so the summary measures hours instead of counting files.
 V9 = ["ALTER TABLE documents ADD COLUMN IF NOT EXISTS duration_seconds DOUBLE"]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9}
+
+V10 = [
+    # verdicts_per_domain counted each document once per --as-of run; now it is the audit's own
+    # reading (each document as of its fetch time) and the as-of runs have a view of their own.
+    """CREATE OR REPLACE VIEW verdicts_per_domain AS
+        SELECT d.registrable_domain, d.source_id, v.policy, v.verdict, count(*) AS documents,
+               sum(d.raw_bytes)::BIGINT AS raw_bytes, sum(d.token_count)::BIGINT AS tokens
+        FROM document_verdicts v JOIN documents d USING (doc_id)
+        WHERE v.as_of IS NULL
+        GROUP BY ALL""",
+    """CREATE OR REPLACE VIEW verdicts_per_domain_as_of AS
+        SELECT d.registrable_domain, d.source_id, v.policy, v.as_of, v.verdict, count(*) AS documents,
+               sum(d.raw_bytes)::BIGINT AS raw_bytes, sum(d.token_count)::BIGINT AS tokens
+        FROM document_verdicts v JOIN documents d USING (doc_id)
+        WHERE v.as_of IS NOT NULL
+        GROUP BY ALL""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9, 10: V10}
 LATEST = max(MIGRATIONS)

@@ -116,22 +116,46 @@ def duplicate_stats(store: Store) -> dict[str, Any]:
     ).to_pylist()[0]
 
 
-def reserved_share(store: Store, policy: str, by: str) -> list[dict]:
-    """Share of documents and tokens reserved per domain, source or month (Consent-in-Crisis style)."""
-    column = {
-        "domain": "d.registrable_domain",
-        "source": "d.source_id",
-        "month": "strftime(d.fetched_at, '%Y-%m')",
-    }[by]
+REPORT_KEYS = {
+    "domain": "d.registrable_domain",
+    "source": "d.source_id",
+    "month": "strftime(d.fetched_at, '%Y-%m')",
+}
+
+
+def reserved_share(store: Store, policy: str, by: str | tuple[str, ...], as_of=None) -> list[dict]:
+    """Documents allowed, reserved and unknown (never checked), with shares, per domain, source
+    and/or month of collection (each its own column). Decisions of one as-of mode only: the audit's
+    own (each document as of its fetch time) or one `as_of` run, so nothing is counted twice."""
+    keys = (by,) if isinstance(by, str) else tuple(by)
+    columns = ", ".join(f"{REPORT_KEYS[k]} AS {k}" for k in keys)
+    order = ", ".join(f"{k} NULLS LAST" if k == "month" else k for k in keys) if "month" in keys else None
     return store.query(
-        f"""SELECT {column} AS {by}, count(*)::BIGINT AS documents,
+        f"""SELECT {columns}, count(*)::BIGINT AS documents,
+               count(*) FILTER (WHERE v.verdict = 'allowed')::BIGINT AS allowed,
+               count(*) FILTER (WHERE v.verdict = 'reserved')::BIGINT AS reserved,
+               count(*) FILTER (WHERE v.verdict NOT IN ('allowed', 'reserved'))::BIGINT AS unknown,
                round(100.0 * count(*) FILTER (WHERE v.verdict = 'reserved') / count(*), 1) AS documents_reserved_pct,
+               round(100.0 * count(*) FILTER (WHERE v.verdict NOT IN ('allowed', 'reserved')) / count(*), 1)
+                   AS documents_unknown_pct,
                round(100.0 * coalesce(sum(d.token_count) FILTER (WHERE v.verdict = 'reserved'), 0)
                      / nullif(sum(d.token_count), 0), 1) AS tokens_reserved_pct
         FROM document_verdicts v JOIN documents d USING (doc_id)
-        WHERE v.policy = ? AND v.as_of IS NULL GROUP BY ALL ORDER BY documents DESC""",
-        [policy],
+        WHERE v.policy = $policy AND v.as_of IS NOT DISTINCT FROM $as_of
+        GROUP BY ALL ORDER BY {order or "documents DESC, " + ", ".join(keys)}""",
+        {"policy": policy, "as_of": as_of},
     ).to_pylist()
+
+
+def has_decisions(store: Store, policy: str, as_of=None) -> bool:
+    return bool(
+        store.query(
+            "SELECT count(*) FROM document_verdicts WHERE policy = $policy AND as_of IS NOT DISTINCT FROM $as_of",
+            {"policy": policy, "as_of": as_of},
+        )
+        .column(0)[0]
+        .as_py()
+    )
 
 
 def signatures_missing(store: Store, params: str, rows: int):
@@ -178,3 +202,62 @@ def observations_without_signals(store: Store, kinds: tuple[str, ...], rows: int
         [list(kinds)],
         rows,
     )
+
+
+# -- legal queries: evidence and its chain of custody ---------------------------------------------
+def origins_with_evidence(store: Store, registrable_domain: str, as_of=None) -> list[str]:
+    """Origins of one registrable domain with robots.txt, TDMRep or ai.txt sightings."""
+    return (
+        store.query(
+            """SELECT DISTINCT origin FROM observations
+            WHERE kind IN ('robots.txt', 'tdmrep.json', 'ai.txt') AND origin IS NOT NULL
+              AND (origin = 'https://' || $d OR origin = 'http://' || $d
+                   OR origin LIKE 'https://%.' || $d OR origin LIKE 'http://%.' || $d
+                   OR origin LIKE 'https://' || $d || ':%' OR origin LIKE 'http://' || $d || ':%'
+                   OR origin LIKE 'https://%.' || $d || ':%' OR origin LIKE 'http://%.' || $d || ':%')
+              AND ($as_of IS NULL OR observed_at <= $as_of)
+            ORDER BY 1""",
+            {"d": registrable_domain, "as_of": as_of},
+        )
+        .column(0)
+        .to_pylist()
+    )
+
+
+def evidence_body(store: Store, sha256: str) -> bytes | None:
+    """The exact stored bytes of one artefact."""
+    rows = store.query("SELECT body FROM evidence WHERE sha256 = ?", [sha256]).column(0).to_pylist()
+    return rows[0] if rows else None
+
+
+def sightings(store: Store, sha256: str, url: str, as_of=None) -> list[dict]:
+    """Every sighting of these bytes at this URL (at or before `as_of`), oldest first, with the
+    run that recorded it: the chain of custody of one artefact."""
+    return store.query(
+        """SELECT o.obs_id, o.via, o.url, o.observed_at, o.http_status, o.headers, o.locator, o.run_id,
+               r.command AS run_command, r.started_at AS run_started_at, r.tool_version AS run_tool_version
+        FROM observations o LEFT JOIN runs r USING (run_id)
+        WHERE o.evidence_sha256 = $sha AND o.url = $url AND ($as_of IS NULL OR o.observed_at <= $as_of)
+        ORDER BY o.observed_at, o.obs_id""",
+        {"sha": sha256, "url": url, "as_of": as_of},
+    ).to_pylist()
+
+
+def origin_sightings(store: Store, origin: str, kinds) -> list[dict]:
+    """Every sighting of an origin's files, oldest first, with how it was made and its bytes."""
+    return store.query(
+        """SELECT o.kind, o.url, o.observed_at, o.http_status, o.via, o.locator, o.evidence_sha256, e.body
+        FROM observations o JOIN evidence e ON e.sha256 = o.evidence_sha256
+        WHERE o.origin = ? AND o.kind IN (SELECT unnest(?::VARCHAR[]))
+        ORDER BY o.observed_at, o.kind, o.obs_id""",
+        [origin, list(kinds)],
+    ).to_pylist()
+
+
+def documents_per_origin(store: Store, registrable_domain: str) -> dict[str, int]:
+    """Documents per origin of one registrable domain (to spot evidence for the wrong scheme/host)."""
+    rows = store.query(
+        "SELECT origin, count(*)::BIGINT AS n FROM documents WHERE registrable_domain = ? GROUP BY ALL ORDER BY 1",
+        [registrable_domain],
+    ).to_pylist()
+    return {r["origin"]: r["n"] for r in rows}
