@@ -84,6 +84,7 @@ def decide_on_ray(
     run = (staging or Path(f"{store.path}.staging")) / "decide"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
+    pending: list[Any] = []
     try:
         n = partition_count or _partition_count(ray, store)
         sizes = partitions.export(store, run, n, _placed(store), ORIGIN_KINDS, RESOURCE_KINDS, SHARED_KINDS)
@@ -92,7 +93,6 @@ def decide_on_ray(
         meta = _meta(pol, as_of, now, run_id)
         shared = {f"shared/{t}": [str(run / "shared" / f"{t}.parquet")] for t in partitions.SHARED}
         task = ray.remote(decide_partition)
-        pending = []
         for part, documents in sizes.items():
             inputs = {t: sorted(glob.glob(str(run / t / f"part={part}" / "*.parquet"))) for t in partitions.TABLES}
             out = {name: str(run / f"{name}-{part:05d}.parquet") for name in ("rows", "outcomes")}
@@ -108,6 +108,8 @@ def decide_on_ray(
                 progress(shard["documents"], 0)
         clock.lap("decide_and_merge")
     finally:
+        for ref in pending:  # a shard failed to merge: stop the rest before their folder goes
+            ray.cancel(ref)
         shutil.rmtree(scratch or run, ignore_errors=True)
     return {**totals, "partitions": len(sizes), "seconds": clock.laps}
 

@@ -187,3 +187,33 @@ def test_without_ray_the_cli_says_how_to_install_it(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert out.returncode == 2, out.stderr
     assert "pip install 'provenance-scanner[ray]'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_shard_changed_after_its_task_wrote_it_is_not_merged(tmp_path: Path) -> None:
+    """The task's function run in-process on one exported partition: its shard merges, and the
+    same shard with one byte changed is refused with the file named, writing nothing."""
+    from scanner.decide import make_policy
+    from scanner.decide_bulk import _meta
+    from scanner.decide_ray import SHARED_KINDS, _merge, _placed, decide_partition
+    from scanner.errors import ScannerError
+    from scanner.evidence import ORIGIN_KINDS, RESOURCE_KINDS
+    from scanner.store import partitions
+
+    _synthetic(tmp_path / "s.duckdb", origins=9)
+    run, pol, now = tmp_path / "staging", make_policy(), datetime.now(UTC)
+    with Store.open(tmp_path / "s.duckdb") as s:
+        sizes = partitions.export(s, run, 3, _placed(s), ORIGIN_KINDS, RESOURCE_KINDS, SHARED_KINDS)
+        assert sum(sizes.values()) == s.count("documents") - 1 and len(sizes) > 1
+        part, documents = next(iter(sizes.items()))
+        inputs = {t: sorted(str(p) for p in (run / t / f"part={part}").glob("*.parquet")) for t in partitions.TABLES}
+        inputs |= {f"shared/{t}": [str(run / "shared" / f"{t}.parquet")] for t in partitions.SHARED}
+        out = {"rows": str(tmp_path / "rows.parquet"), "outcomes": str(tmp_path / "outcomes.parquet")}
+        shard = decide_partition(inputs, documents, out, pol, None, "r1", now)
+        assert shard["documents"] == documents == shard["rows"]["rows"]
+        with open(out["rows"], "ab") as f:
+            f.write(b"\0")
+        with pytest.raises(ScannerError, match="rows.parquet: shard changed"):
+            _merge(s, shard, _meta(pol, None, now, "r1"))
+        assert s.count("decision_rows") == 0
+        with pytest.raises(ScannerError, match="documents read"):
+            decide_partition(inputs, documents + 1, out, pol, None, "r1", now)

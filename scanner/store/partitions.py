@@ -44,6 +44,7 @@ def export(
     """Write `folder/TABLE/part=P/*.parquet` for each of `TABLES` and `folder/shared/TABLE.parquet`
     for each of `SHARED`; returns the documents per (non-empty) partition. `placed`: (doc_id,
     origin) of the documents whose origin the store does not hold (origin NULL: no origin)."""
+    folder.mkdir(parents=True, exist_ok=True)
     out = _quoted(str(folder))
     with store.temporary("part_placed", placed):
         store.query(
@@ -85,7 +86,7 @@ def export(
                 WHERE sha256 IN (SELECT evidence_sha256 FROM part_shared)""",
             "blocklist": "SELECT * FROM blocklist",
         }
-        (folder / "shared").mkdir(parents=True, exist_ok=True)
+        (folder / "shared").mkdir(exist_ok=True)
         for table, sql in shared.items():
             store.query(f"COPY ({sql}) TO '{out}/shared/{table}.parquet' (FORMAT parquet)")
         sizes = store.query("SELECT part, count(*) AS n FROM part_docs GROUP BY part ORDER BY part").to_pylist()
