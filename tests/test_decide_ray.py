@@ -212,7 +212,7 @@ def test_a_shard_changed_after_its_task_wrote_it_is_not_merged(tmp_path: Path) -
         assert shard["documents"] == documents == shard["rows"]["rows"]
         with open(out["rows"], "ab") as f:
             f.write(b"\0")
-        with pytest.raises(ScannerError, match="rows.parquet: shard changed"):
+        with pytest.raises(ScannerError, match=r"rows\.parquet: shard changed"):
             _merge(s, shard, _meta(pol, None, now, "r1"))
         assert s.count("decision_rows") == 0
         with pytest.raises(ScannerError, match="documents read"):
