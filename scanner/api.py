@@ -403,14 +403,32 @@ def decide_documents(
     own_token: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch: int = 5000,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """A decision per document, written in bulk. Without `as_of`, each document is judged by the
-    evidence seen at or before its own fetch time (the status when it was collected)."""
+    evidence seen at or before its own fetch time (the status when it was collected). With
+    `engine="ray"` the documents are decided by origin partition on a Ray cluster (`address`, or
+    a local one of `workers` CPUs), to the same rows."""
     from scanner.decide_bulk import decide_all
 
+    if engine not in ENGINES:
+        raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
+    if engine == "ray":
+        from scanner.dedup.ray_engine import require_ray
+
+        require_ray()
     pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
-    run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of})
-    counts = decide_all(store, pol, as_of=as_of, run_id=run_id, progress=progress, batch=batch)
+    run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of, "engine": engine})
+    if engine == "ray":
+        from scanner.decide_ray import decide_on_ray
+
+        counts = decide_on_ray(
+            store, pol, as_of=as_of, run_id=run_id, address=address, workers=workers, progress=progress
+        )
+    else:
+        counts = decide_all(store, pol, as_of=as_of, run_id=run_id, progress=progress, batch=batch)
     stats = {"policy": pol.name, "policy_version": pol.version, **counts}
     store.finish_run(run_id, "ok", stats, [])
     return stats

@@ -553,13 +553,19 @@ def decide_cmd(
         typer.Option("--as-of", help="Judge every document as of this time (default: each at its own fetch time)."),
     ] = None,
     own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    engine: Annotated[str, typer.Option(help="local | ray (by origin on a Ray cluster; the [ray] extra)")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
+    workers: Annotated[int | None, typer.Option(help="CPUs of a local Ray cluster (default: all).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a decision per document under a named policy."""
     when = parse_as_of(as_of) if as_of else None
     with Store.open(store) as st, progress_bar("decide") as advance:
-        stats = api.decide_documents(st, policy, as_of=when, own_token=own_token, progress=advance)
+        stats = api.decide_documents(
+            st, policy, as_of=when, own_token=own_token, progress=advance,
+            engine=engine, address=address, workers=workers,
+        )
     if json_out:
         emit_json(stats)
     else:

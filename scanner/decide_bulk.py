@@ -51,13 +51,15 @@ def decide_all(
     run_id: str,
     progress: Callable[[int, int], None] | None = None,
     batch: int = 5000,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Decide every document with a URL; returns counts and the seconds each phase took. The
     keyed documents are written in one transaction, the rest in batches: a crash keeps what was
-    committed, a re-run adds the rest."""
+    committed, a re-run adds the rest. `now` is the run's time (a Ray task is given its
+    coordinator's)."""
     clock = _Clock()
     index = EvidenceIndex.load(store, as_of=as_of)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     clock.lap("evidence")
     sightings, robots, rules = _robots_tables(index, pol)
     clock.lap("rules")
