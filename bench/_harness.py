@@ -1,0 +1,84 @@
+"""Shared bench harness: ours and peers run interleaved, several rounds, wall and CPU seconds.
+
+Why: one timing of ours followed by one of the peer measures the machine's load as much as the
+code (this VM is shared). Interleaving the contenders round by round, rotating who goes first,
+and reporting the median with the min–max spread of each, and the median of the per-round
+ratios, makes the ratio the figure to read. CPU seconds (this process plus its waited-for
+children: worker pools and peer subprocesses) are printed beside wall seconds, since wall time
+on a loaded machine understates what a process pool gains and CPU time does not.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall: float  # seconds
+    cpu: float  # seconds of CPU: this process + children that ended during the call
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure(fn: Callable[[], object]) -> tuple[Sample, object]:
+    """One call of `fn`, timed; its result is returned so benches can check answers."""
+    c, t = _cpu(), time.perf_counter()
+    out = fn()
+    return Sample(time.perf_counter() - t, _cpu() - c), out
+
+
+def interleaved(
+    contenders: dict[str, Callable[[], object]],
+    rounds: int = 5,
+    before: Callable[[str], None] | None = None,
+) -> dict[str, list[Sample]]:
+    """Each contender once per round, the order rotated each round; `before(name)` runs untimed
+    before each call (e.g. to empty a cache for a cold measurement)."""
+    names = list(contenders)
+    out: dict[str, list[Sample]] = {n: [] for n in names}
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            if before is not None:
+                before(name)
+            sample, _ = measure(contenders[name])
+            out[name].append(sample)
+    return out
+
+
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    """'median (min–max)'."""
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def rate(samples: list[Sample], items: int, fmt: str = "{:,.0f}") -> str:
+    """Items per wall second: median (min–max) over rounds."""
+    return spread([items / s.wall for s in samples], fmt)
+
+
+def cpu_rate(samples: list[Sample], items: int, fmt: str = "{:,.0f}") -> str:
+    """Items per CPU second: median (min–max) over rounds."""
+    return spread([items / max(s.cpu, 1e-9) for s in samples], fmt)
+
+
+def ratio(ours: list[Sample], peer: list[Sample], *, cpu: bool = False) -> str:
+    """peer time ÷ our time, per round (rounds ran next to each other): median (min–max)."""
+    key = (lambda s: s.cpu) if cpu else (lambda s: s.wall)
+    return spread([key(p) / max(key(o), 1e-9) for o, p in zip(ours, peer, strict=True)], "{:.2f}") + "×"
+
+
+def header(title: str, rounds: int) -> None:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"== {title}: {rounds} interleaved rounds, median (min–max); load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
