@@ -464,6 +464,7 @@ def dedup_cmd(
     profile: Annotated[
         str, typer.Option(help="fast (vectorised word hash) | sha1 (bit-identical to datasketch's default MinHash)")
     ] = "fast",
+    workers: Annotated[int, typer.Option(help="Processes for MinHash signatures.")] = os.cpu_count() or 1,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -476,7 +477,7 @@ def dedup_cmd(
     if profile not in PROFILES:
         raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
     with Store.open(store) as st, progress_bar("dedup: signatures") as advance:
-        stats = dedup(st, threshold=threshold, num_perm=num_perm, profile=profile, progress=advance)
+        stats = dedup(st, threshold=threshold, num_perm=num_perm, profile=profile, progress=advance, workers=workers)
     if json_out:
         emit_json(stats)
     else:

@@ -8,6 +8,7 @@ member with the most tokens, then the earliest fetched, then the smallest id.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +17,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from scanner.dedup.lsh import bands_for, candidate_edges
-from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, estimated_jaccard, permutations, signatures
+from scanner.dedup.minhash import (
+    NUM_PERM,
+    SEED,
+    SHINGLE_WORDS,
+    estimated_jaccard,
+    permutations,
+    signature_pool,
+    start_signatures,
+)
 from scanner.store import Store, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
@@ -37,6 +46,7 @@ def dedup(
     verify: bool = True,
     profile: str = "fast",
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> dict:
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
@@ -44,23 +54,43 @@ def dedup(
     params = params_key(num_perm, seed, n, profile)
     perms = permutations(num_perm, seed)
     computed = 0
-    for batch in reports.signatures_missing(store, params, BATCH):
-        sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
+    pool = signature_pool(workers)
+    pending: deque = deque()  # (doc ids, started signatures): the pool hashes while we write
+
+    def write_oldest() -> None:
+        doc_ids, started = pending.popleft()
+        sigs = started()
         store.insert(
             "dedup_signatures",
             pa.table(
                 {
-                    "doc_id": batch.column("doc_id"),
-                    "params": pa.repeat(params, batch.num_rows),
+                    "doc_id": doc_ids,
+                    "params": pa.repeat(params, len(doc_ids)),
                     "signature": pa.FixedSizeBinaryArray.from_buffers(
                         pa.binary(4 * num_perm), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
                     ).cast(pa.binary()),
                 }
             ),
         )
-        computed += batch.num_rows
         if progress:
-            progress(batch.num_rows, 0)
+            progress(len(doc_ids), 0)
+
+    try:
+        for batch in reports.signatures_missing(store, params, BATCH):
+            pending.append(
+                (
+                    batch.column("doc_id"),
+                    start_signatures(batch.column("text"), num_perm, seed, n, perms, profile, pool),
+                )
+            )
+            computed += batch.num_rows
+            if len(pending) > 1:
+                write_oldest()
+        while pending:
+            write_oldest()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     facts = reports.representative_facts(store)
     exact = _exact(store, facts, run_id)
     table = reports.all_signatures(store, params)

@@ -104,6 +104,16 @@ def _compiled(ranked: list) -> tuple:
     return match, (0, *(id(rule) for _, rule in ranked))  # group i (from 1) is rule i - 1
 
 
+def _readdressed(fields: dict, url: str) -> Decision:
+    """An outcome's decision about one URL; copying the fields costs a fraction of a frozen
+    dataclass's __init__."""
+    other = object.__new__(Decision)
+    own = other.__dict__
+    own.update(fields)
+    own["url"] = url
+    return other
+
+
 def outcome_id(decision: Decision) -> int | None:
     """The id of a checker decision's outcome: decisions with the same id differ only in their
     URL (same verdict, reasons, evidence), so a batch answer can send each outcome's reasons once.
@@ -170,13 +180,14 @@ class Checker:
             found = memo[key] = self._decide(url, agent, policy, as_of)
             if len(memo) > MEMO:
                 memo.clear()  # bounded memory; new URLs are cheap to answer again (`_Origin`)
-        if found.__class__ is dict:  # an outcome's fields: the decision is made for this call
-            other = object.__new__(Decision)
-            own = other.__dict__
-            own.update(found)
-            own["url"] = url
-            return other
-        return found
+            if found.__class__ is not dict:
+                return found
+        elif found.__class__ is not dict:
+            return found
+        else:  # asked again: keep the decision itself from now on
+            found = memo[key] = _readdressed(found, url)
+            return found
+        return _readdressed(found, url)  # a new URL: the memo keeps the shared outcome, not an object
 
     def _decide(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Decision | dict:
         """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
