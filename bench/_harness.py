@@ -22,19 +22,22 @@ from dataclasses import dataclass
 class Sample:
     wall: float  # seconds
     cpu: float  # seconds of CPU: this process + children that ended during the call
+    child_cpu: float = 0.0  # of which in children (worker pools, peer subprocesses)
 
 
-def _cpu() -> float:
+def _cpu() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def measure(fn: Callable[[], object]) -> tuple[Sample, object]:
     """One call of `fn`, timed; its result is returned so benches can check answers."""
-    c, t = _cpu(), time.perf_counter()
+    (c, k), t = _cpu(), time.perf_counter()
     out = fn()
-    return Sample(time.perf_counter() - t, _cpu() - c), out
+    wall = time.perf_counter() - t
+    c2, k2 = _cpu()
+    return Sample(wall, (c2 - c) + (k2 - k), k2 - k), out
 
 
 def interleaved(
