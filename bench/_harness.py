@@ -28,7 +28,24 @@ class Sample:
 def _cpu() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime + _forkserver_cpu()
+
+
+def _forkserver_cpu() -> float:
+    """CPU of multiprocessing's fork server and the workers it forked and reaped (a pool's workers
+    are its children, not ours, so RUSAGE_CHILDREN misses them while it runs)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if not pid:
+        return 0.0
+    try:
+        import psutil
+
+        t = psutil.Process(pid).cpu_times()
+    except Exception:  # gone, or psutil missing: counted when it ends, as a child
+        return 0.0
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def measure(fn: Callable[[], object]) -> tuple[Sample, object]:

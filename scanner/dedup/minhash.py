@@ -312,12 +312,14 @@ def _assemble(rows: int, num_perm: int, parts: list) -> np.ndarray:
 
 
 def signature_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes for `signatures`, as ingest's: spawned (no fork of a process running
-    DuckDB threads), so they are this process's own children and their CPU time is counted as
-    such. None for one worker."""
+    """Worker processes for `signatures`, as ingest's extraction pool: forked from a clean server
+    process that has imported this module once (no fork of a process running DuckDB threads, no
+    re-import of the caller's modules per worker). None for one worker."""
     if workers <= 1:
         return None
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scanner.dedup.minhash"])
+    return ProcessPoolExecutor(workers, mp_context=context)
 
 
 def _byte_batches(chunk: pa.Array) -> list[tuple[int, int]]:
