@@ -54,7 +54,7 @@ def dedup(
     params = params_key(num_perm, seed, n, profile)
     perms = permutations(num_perm, seed)
     computed = 0
-    pool = signature_pool(workers)
+    pool = None  # started at the second batch: a small store never pays the workers' start-up
     pending: deque = deque()  # (doc ids, started signatures): the pool hashes while we write
 
     def write_oldest() -> None:
@@ -76,7 +76,9 @@ def dedup(
             progress(len(doc_ids), 0)
 
     try:
-        for batch in reports.signatures_missing(store, params, BATCH):
+        for k, batch in enumerate(reports.signatures_missing(store, params, BATCH)):
+            if k == 1:
+                pool = signature_pool(workers)
             pending.append(
                 (
                     batch.column("doc_id"),
