@@ -1,5 +1,7 @@
-"""Hook benchmark: `Checker.check` on a warm cache against protego's `can_fetch` on pre-parsed files
-for the same URLs; `check_many` throughput; the HTTP service on loopback (latency and batch URLs/s).
+"""Hook benchmark: `Checker.check` against protego's `can_fetch` given the same per-origin parse cache,
+in interleaved rounds (wall and CPU seconds, median and spread): new URLs of warm origins, fully
+cold, and URLs asked before (protego with the same dict memo), beside the floor (split the URL,
+probe a dict); `check_many`; the HTTP service on loopback (latency and batch URLs/s).
 
     python bench/hook_bench.py [--ext ../shared/ext] [--origins 2000] [--urls 50000] [--requests 2000]
                                [--rounds 5] [--no-http]
