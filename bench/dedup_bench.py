@@ -1,8 +1,14 @@
 """Dedup benchmark: our MinHash signatures against datasketch `MinHash.bulk` on the same shingles,
-our whole dedup (signatures -> DuckDB band join -> scipy components -> store), and the band join
-plus components alone at a larger scale.
+and our whole dedup (signatures -> DuckDB band join -> scipy components -> store) against
+text-dedup (bench/scale_bench.py runs it at 10^5–10^7 documents for memory).
 
-    python bench/dedup_bench.py [--docs 20000]
+    python bench/dedup_bench.py [--docs 20000] [--sig-docs 4000] [--rounds 3] [--datatrove]
+
+Like for like: the same corpus, 16×8 bands and 5-word shingles for all, no signature check on
+ours (the peers have none), the same number of processes (text-dedup's `num_proc` 1 and 2 beside
+ours with 1 and 2 workers), interleaved rounds, wall and CPU seconds (children included: our
+worker pool, the peer's subprocess and its workers), and text-dedup's interpreter start-up
+measured apart so it can be left out.
 
 The corpus is generated here (`make_corpus`): documents of ~3 KB drawn from a Zipf vocabulary,
 20 % of them in planted families of near-duplicates with known edit rates (as in
@@ -21,6 +27,7 @@ import argparse
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +39,11 @@ import pyarrow as pa
 from datasketch import MinHash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import Sample, cpu_rate, header, interleaved, rate, ratio, spread
+
 from scanner.corpus.records import document_row
+from scanner.dedup import minhash
 from scanner.dedup.clusters import dedup
 from scanner.dedup.minhash import fast_shingles, shingle_hash, shingles, signatures
 from scanner.store import Store
@@ -118,18 +129,24 @@ def datatrove_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
     return elapsed, len(docs) - kept
 
 
-def textdedup_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
-    """text-dedup 0.4.0's MinHash script (xxh3, 16×8, one process) on the same corpus."""
+def textdedup_dedup(docs: list[str], tmp: Path, num_proc: int = 1) -> tuple[float, int] | None:
+    """text-dedup 0.4.0's MinHash script (xxh3, 16×8, `num_proc` processes) on the same corpus, as
+    a subprocess (its CPU seconds count as our child's); (its own timer, documents removed)."""
     try:
         import datasets
         import text_dedup  # noqa: F401
     except ImportError as exc:
         print(f"dedup       text-dedup not available ({exc}): see this file's docstring")
         return None
-    datasets.Dataset.from_dict({"text": docs}).save_to_disk(str(tmp / "td-in"))
+    import shutil
+
+    if not (tmp / "td-in").exists():
+        datasets.Dataset.from_dict({"text": docs}).save_to_disk(str(tmp / "td-in"))
+    shutil.rmtree(tmp / "td-out", ignore_errors=True)
+    shutil.rmtree(tmp / "td-cache", ignore_errors=True)  # no cached map results between rounds
     args = ["--path", str(tmp / "td-in"), "--local", "--output", str(tmp / "td-out"), "--column", "text"]
-    args += ["--b", "16", "--r", "8", "--num_perm", "128", "--ngram", "5", "--hash_func", "xxh3", "--num_proc", "1"]
-    args += ["--min_length", "0", "--cache_dir", str(tmp / "td-cache")]
+    args += ["--b", "16", "--r", "8", "--num_perm", "128", "--ngram", "5", "--hash_func", "xxh3"]
+    args += ["--num_proc", str(num_proc), "--min_length", "0", "--cache_dir", str(tmp / "td-cache")]
     env = {**os.environ, "COLUMNS": "250"}  # rich must not wrap its timer lines
     run = subprocess.run([sys.executable, "-m", "text_dedup.minhash", *args], capture_output=True, text=True, env=env)
     log = run.stdout + run.stderr
@@ -141,36 +158,68 @@ def textdedup_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
     return float(total.group(1)), len(docs) - int(after.group(1))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=100_000)
-    args = ap.parse_args()
-    docs = make_corpus(args.docs)
-    mb = sum(len(d) for d in docs) / 1e6
-    print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB")
-
-    column = pa.array(docs, pa.large_string())  # as the store hands texts to `provenance dedup`
-    t = time.perf_counter()
+def _sig_section(docs: list[str], rounds: int) -> None:
+    """Signatures in one process: ours (both profiles) and datasketch `MinHash.bulk` on the same
+    shingles and the same SHA-1 hash (its default), and the floor: permutations + minima alone on
+    hashes already computed (what no hash function can go below)."""
+    column = pa.array(docs, pa.large_string())
     ours = signatures(column)
-    ours_t = time.perf_counter() - t
-    t = time.perf_counter()
     ours_sha1 = signatures(column, profile="sha1")
-    sha1_t = time.perf_counter() - t
-    t = time.perf_counter()
     theirs = MinHash.bulk([shingles(d) for d in docs], num_perm=128)
-    peer_t = time.perf_counter() - t
     assert all(np.array_equal(a, m.hashvalues) for a, m in zip(ours_sha1, theirs, strict=True))
-    for i in range(0, len(docs), max(1, len(docs) // 100)):  # the fast profile, through datasketch itself
+    for i in range(0, len(docs), max(1, len(docs) // 50)):  # the fast profile, through datasketch itself
         m = MinHash(num_perm=128, hashfunc=shingle_hash)
         m.update_batch(fast_shingles(docs[i]))
         assert np.array_equal(m.hashvalues, ours[i])
     print("signatures  bit-identical: sha1 profile = MinHash.bulk; fast profile = MinHash(hashfunc=shingle_hash)")
-    rate = len(docs) / ours_t
-    print(
-        f"signatures  ours (fast) {rate:8.0f} docs/s   ours (sha1) {len(docs) / sha1_t:8.0f} docs/s   "
-        f"datasketch bulk {len(docs) / peer_t:8.0f} docs/s   ratio ours/datasketch {peer_t / ours_t:.1f}x "
-        f"(sha1 profile {peer_t / sha1_t:.1f}x)"
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[: len(column) + 1]
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[: offsets[-1]]
+    hashes, owner = minhash._fast_hashes(data, offsets, 5)
+    perms = minhash.permutations()
+    print(f"            {len(hashes):,} shingles")
+
+    def floor() -> None:
+        out = np.full((len(docs), 128), minhash.EMPTY, dtype=np.uint32)
+        minhash._minima(out, hashes, owner, perms)
+
+    res = interleaved(
+        {
+            "ours fast": lambda: signatures(column),
+            "ours sha1": lambda: signatures(column, profile="sha1"),
+            "datasketch": lambda: MinHash.bulk([shingles(d) for d in docs], num_perm=128),
+            "hash": lambda: minhash._fast_hashes(data, offsets, 5),
+            "floor": floor,
+        },
+        rounds,
     )
+    header(f"signatures, one process, {len(docs)} documents", rounds)
+    labels = {
+        "hash": "ours fast, shingle hashing alone",
+        "floor": "floor: 128 permutations + minima on given hashes",
+    }
+    for name, samples in res.items():
+        print(
+            f"  {labels.get(name, name):48} {rate(samples, len(docs)):>24} docs/s  "
+            f"{cpu_rate(samples, len(docs)):>24} docs/CPU-s"
+        )
+    print(f"  ours fast ÷ datasketch {ratio(res['ours fast'], res['datasketch'], cpu=True)} CPU")
+    print(f"  ours sha1 ÷ datasketch {ratio(res['ours sha1'], res['datasketch'], cpu=True)} CPU (the same hash)")
+    print(
+        f"  floor ÷ ours fast      {ratio(res['floor'], res['ours fast'], cpu=True)} CPU (share of ours at the floor)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=20_000)
+    ap.add_argument("--sig-docs", type=int, default=4_000, help="documents for the one-process signature section")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--datatrove", action="store_true", help="also run datatrove's 4 stages (slow: spaCy words)")
+    args = ap.parse_args()
+    docs = make_corpus(args.docs)
+    mb = sum(len(d) for d in docs) / 1e6
+    print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB")
+    _sig_section(docs[: args.sig_docs], args.rounds)
 
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
         store.insert("texts", [{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)])
@@ -188,26 +237,71 @@ def main() -> None:
                 for i, d in enumerate(docs)
             ],
         )
-        t = time.perf_counter()
-        stats = dedup(store, threshold=0.8)
-        whole = time.perf_counter() - t
+        found: dict = {}
+
+        def ours(workers: int):
+            def run() -> None:
+                found["ours"] = dedup(store, threshold=0.8, verify=False, workers=workers)["near_duplicates"]
+
+            return run
+
+        def peer(num_proc: int):
+            def run() -> None:
+                out = textdedup_dedup(docs, Path(tmp), num_proc)
+                if out is None:
+                    raise SystemExit("text-dedup failed or is not installed (see this file's docstring)")
+                found[f"td{num_proc}"] = out
+
+            return run
+
+        def startup() -> None:
+            subprocess.run([sys.executable, "-c", "import text_dedup.minhash"], check=True)
+
+        def forget(name: str) -> None:  # every round hashes every document again
+            store.query("DELETE FROM dedup_signatures")
+
+        contenders = {
+            "ours, 1 process": ours(1),
+            "ours, 2 workers": ours(2),
+            "text-dedup, num_proc 1": peer(1),
+            "text-dedup, num_proc 2": peer(2),
+            "text-dedup start-up": startup,
+        }
+        res = interleaved(contenders, args.rounds, forget)
+        header(f"whole dedup, {len(docs)} documents, 16×8 bands, 5-word shingles, no signature check", args.rounds)
+        n = len(docs)
+        for name, samples in res.items():
+            kids = spread([s.child_cpu for s in samples], "{:.1f}")
+            print(
+                f"  {name:24} {rate(samples, n):>22} docs/s  {cpu_rate(samples, n):>22} docs/CPU-s  "
+                f"wall {spread([s.wall for s in samples], '{:.1f}')} s, "
+                f"CPU {spread([s.cpu for s in samples], '{:.1f}')}"
+                f" s (in children {kids})"
+            )
+        up = statistics.median(s.cpu for s in res["text-dedup start-up"])
+        own_timer = spread([found["td1"][0]], "{:.1f}")
+        print(f"  text-dedup's own timer (last round, num_proc 1): {own_timer} s; its start-up {up:.1f} CPU-s")
+        o1, o2 = res["ours, 1 process"], res["ours, 2 workers"]
+        t1, t2 = res["text-dedup, num_proc 1"], res["text-dedup, num_proc 2"]
+        less = [Sample(s.wall, s.cpu - up) for s in t1]
+        print(f"  ours ÷ text-dedup, 1 process each  {ratio(o1, t1, cpu=True)} CPU   {ratio(o1, t1)} wall")
+        print(f"  the same, text-dedup's start-up CPU left out  {ratio(o1, less, cpu=True)} CPU")
+        print(f"  ours ÷ text-dedup, 2 processes each  {ratio(o2, t2, cpu=True)} CPU   {ratio(o2, t2)} wall")
+        print(f"  ours 2 workers ÷ 1 process  {ratio(o2, o1)} faster in wall time   CPU {ratio(o2, o1, cpu=True)}")
+        per = [s.child_cpu / 2 for s in o2]
         print(
-            f"dedup       ours {len(docs) / whole:8.0f} docs/s end to end (store -> clusters), "
-            f"{stats['near_duplicates']} near-duplicates in {stats['minhash_clusters']} clusters"
+            f"  ours 2 workers: CPU-s per worker {spread(per, '{:.1f}')} (signatures), main process "
+            f"{spread([s.cpu - s.child_cpu for s in o2], '{:.1f}')} (store, join, components); "
+            f"1 process: {spread([s.cpu for s in o1], '{:.1f}')}"
         )
-        unverified = dedup(store, threshold=0.8, verify=False)["near_duplicates"]  # candidates only, as peers
-        print(f"dedup       ours without the signature check (as the peers): {unverified} near-duplicates")
-        for name, peer in (
-            ("datatrove", datatrove_dedup(docs, Path(tmp))),
-            ("text-dedup", textdedup_dedup(docs, Path(tmp))),
-        ):
-            if peer:
-                peer_t, removed = peer
-                print(
-                    f"dedup       {name} {len(docs) / peer_t:8.0f} docs/s, {removed} removed   "
-                    f"ratio ours/{name} {peer_t / whole:.1f}x   duplicates ours {unverified} vs {removed} "
-                    f"({100 * (unverified - removed) / max(removed, 1):+.1f} %)"
-                )
+        print(
+            f"  duplicates found (candidates, as the peers): ours {found['ours']}, "
+            f"text-dedup {found['td1'][1]} ({100 * (found['ours'] - found['td1'][1]) / max(found['td1'][1], 1):+.1f} %)"
+        )
+        if args.datatrove:
+            out = datatrove_dedup(docs, Path(tmp))
+            if out:
+                print(f"  datatrove 4 stages, 1 process (1 run): {n / out[0]:.0f} docs/s, {out[1]} removed")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Hook benchmark: `Checker.check` on a warm cache against protego's `can_fetch` on pre-parsed files
-for the same URLs; `check_many` throughput; the HTTP service on loopback (latency and batch URLs/s).
+"""Hook benchmark: `Checker.check` against protego's `can_fetch` given the same per-origin parse cache,
+in interleaved rounds (wall and CPU seconds, median and spread): new URLs of warm origins, fully
+cold, and URLs asked before (protego with the same dict memo), beside the floor (split the URL,
+probe a dict); `check_many`; the HTTP service on loopback (latency and batch URLs/s).
 
     python bench/hook_bench.py [--ext ../shared/ext] [--origins 2000] [--urls 50000] [--requests 2000]
+                               [--rounds 5] [--no-http]
 
 The store holds real robots.txt files of protego's corpus as evidence for `--origins` origins.
 Ours does more per call than protego: every signal, the policy, reasons and evidence ids.
@@ -26,13 +29,154 @@ import uvicorn
 from protego import Protego
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import cpu_rate, header, interleaved, rate, ratio
+
+from scanner import decide as decide_module
 from scanner.corpus.records import sha256_hex
 from scanner.evidence import Observation, write_observations
 from scanner.hook.checker import Checker
 from scanner.hook.service import create_app
+from scanner.signals import robots as robots_module
 from scanner.store import Store
+from scanner.urls import split_url
 
 PATHS = ["/", "/news/a.html", "/search?q=1", "/wp-admin/x", "/img/a.jpg", "/about/team"]
+
+
+WARM = 40  # URLs an origin has answered before it counts as warm (ours compiles after 32)
+
+
+def url_list(origins: int, count: int, tag: str) -> list[str]:
+    """`count` URLs spread over `origins` origins; a different `tag` gives URLs never seen."""
+    return [f"https://s{i % origins}.example{PATHS[i % len(PATHS)]}{tag}{i // origins}" for i in range(count)]
+
+
+def _origin(url: str) -> str:
+    return url[: url.find("/", 8)]  # the scheme://authority of these URLs
+
+
+def floor(urls: list[str], cache: dict) -> None:
+    """The floor of a per-URL answer from a per-origin cache: split the URL, probe a dict."""
+    get = cache.get
+    for u in urls:
+        get(u[: u.find("/", 8)])
+
+
+def cold_caches() -> None:
+    """Forget every parsed file and cached path, as in a new process."""
+    decide_module._PARSED_ROBOTS.clear()
+    robots_module._parse_cached.cache_clear()
+    robots_module._url_path.cache_clear()
+    split_url.cache_clear()
+
+
+def in_process(path: Path, bodies: list[bytes], warm: Checker, count: int, rounds: int) -> None:
+    """`Checker.check` against protego `can_fetch` given the same per-origin parse cache (a dict
+    origin -> parsed file), interleaved rounds: new URLs of warm origins (the hook's usual case),
+    fully cold (nothing parsed: protego parses inside the timer too, from bytes), and URLs asked
+    before (ours: the decision memo; protego: a dict memo of its answers)."""
+    origins = {f"https://s{i}.example": b for i, b in enumerate(bodies)}
+    probe = dict.fromkeys(origins, True)
+    warm_urls = url_list(len(bodies), count, "w")
+    for u in url_list(len(bodies), WARM * len(bodies), "warm"):  # files parsed, rule sets compiled
+        warm.check(u)
+    for u in warm_urls:
+        warm.check(u)
+    peer_cache = {o: Protego.parse(b.decode("utf-8", "replace").lstrip("\ufeff")) for o, b in origins.items()}
+    for u in warm_urls:
+        peer_cache[_origin(u)].can_fetch(u, "*")
+    print(f"input: {len(bodies)} origins with real robots.txt, {count} URLs per round, policy generic (agent *)")
+    print(f"warm origin: it has answered {WARM} URLs before (protego's cache holds its parsed file)")
+    print("ours: every signal, the policy, reasons and evidence ids; protego: robots.txt allow/deny only")
+
+    state: dict = {"round": 0}
+
+    def fresh(name: str) -> None:
+        state["round"] += 1
+        state["urls"] = url_list(len(bodies), count, f"n{state['round']}-")
+
+    def ours_new() -> None:
+        check = warm.check
+        for u in state["urls"]:
+            check(u)
+
+    def peer_new() -> None:
+        for u in state["urls"]:
+            peer_cache[_origin(u)].can_fetch(u, "*")
+
+    def floor_new() -> None:
+        floor(state["urls"], probe)
+
+    header("Checker.check, new URLs of warm origins", rounds)
+    new = interleaved({"ours": ours_new, "protego": peer_new, "floor": floor_new}, rounds, fresh)
+    _report(new, count, ("protego", "floor"))
+
+    cold_count = min(count, 4 * len(bodies))
+    cold_urls = url_list(len(bodies), cold_count, "c")
+    box: dict = {}
+
+    def cold(name: str) -> None:
+        cold_caches()
+        box["checker"] = Checker(path, policy="generic")  # a new checker: nothing cached
+
+    def ours_cold() -> None:
+        check = box["checker"].check
+        for u in cold_urls:
+            check(u)
+
+    def peer_cold() -> None:
+        cache: dict = {}
+        for u in cold_urls:
+            o = _origin(u)
+            p = cache.get(o)
+            if p is None:
+                p = cache[o] = Protego.parse(origins[o].decode("utf-8", "replace").lstrip("\ufeff"))
+            p.can_fetch(u, "*")
+
+    header(f"cold: a new checker, {cold_count} URLs ({cold_count // len(bodies)} per origin, parsing included)", rounds)
+    cold_res = interleaved({"ours": ours_cold, "protego": peer_cold}, rounds, cold)
+    _report(cold_res, cold_count, ("protego",))
+
+    memo: dict = {}
+
+    def ours_again() -> None:
+        check = warm.check
+        for u in warm_urls:
+            check(u)
+
+    def peer_again() -> None:  # protego with a dict memo of its answers, as ours has
+        get = memo.get
+        for u in warm_urls:
+            key = (u, "*")
+            found = get(key)
+            if found is None:
+                found = memo[key] = peer_cache[_origin(u)].can_fetch(u, "*")
+
+    peer_again()
+    header("URLs asked before (ours: decision memo; protego: the same dict memo)", rounds)
+    again = interleaved({"ours": ours_again, "protego+memo": peer_again}, rounds)
+    _report(again, count, ("protego+memo",))
+
+    fresh_many = Checker(path, policy="generic")
+    t = time.perf_counter()
+    fresh_many.check_many(warm_urls)
+    many_cold = time.perf_counter() - t
+    t = time.perf_counter()
+    fresh_many.check_many(warm_urls)
+    many_warm = time.perf_counter() - t
+    print(
+        f"check_many     first pass {count / many_cold:10.0f} URLs/s   cached {count / many_warm:10.0f} URLs/s (1 run)"
+    )
+
+
+def _report(res: dict, items: int, peers: tuple[str, ...]) -> None:
+    for name, samples in res.items():
+        print(f"  {name:13} {rate(samples, items):>28} URLs/s wall   {cpu_rate(samples, items):>28} URLs/CPU-s")
+    for peer in peers:
+        print(
+            f"  ours ÷ {peer:13} {ratio(res['ours'], res[peer])} wall   {ratio(res['ours'], res[peer], cpu=True)} CPU"
+        )
 
 
 def main() -> None:
@@ -41,6 +185,8 @@ def main() -> None:
     ap.add_argument("--origins", type=int, default=2000)
     ap.add_argument("--urls", type=int, default=50_000)
     ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--no-http", action="store_true", help="only the in-process part")
     args = ap.parse_args()
     with tarfile.open(args.ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
         bodies = [tar.extractfile(m).read() for m in tar if m.isfile()][: args.origins]
@@ -60,37 +206,11 @@ def main() -> None:
                     for i, b in enumerate(bodies)
                 ],
             )
-        urls = [
-            f"https://s{i % len(bodies)}.example{PATHS[i % len(PATHS)]}{i // len(bodies)}" for i in range(args.urls)
-        ]
+        urls = url_list(len(bodies), args.urls, "")
         checker = Checker(path, policy="generic")
-        parsed = [Protego.parse(b.decode("utf-8", "replace").lstrip("\ufeff")) for b in bodies]
-        for u in urls:  # warm: files parsed, rule sets built, decisions memoised
-            checker.check(u)
-        t = time.perf_counter()
-        for u in urls:
-            checker.check(u)
-        ours = time.perf_counter() - t
-        t = time.perf_counter()
-        for i, u in enumerate(urls):
-            parsed[i % len(bodies)].can_fetch(u, "*")
-        peer = time.perf_counter() - t
-        print(f"input: {len(bodies)} origins with real robots.txt, {len(urls)} URLs")
-        print(
-            f"check (warm)   ours {len(urls) / ours:10.0f}/s   protego can_fetch {len(urls) / peer:10.0f}/s   "
-            f"ratio ours/protego {peer / ours:.2f}x"
-        )
-        fresh = Checker(path, policy="generic")
-        t = time.perf_counter()
-        fresh.check_many(urls)
-        many_cold = time.perf_counter() - t
-        t = time.perf_counter()
-        fresh.check_many(urls)
-        many_warm = time.perf_counter() - t
-        print(
-            f"check_many     first pass {len(urls) / many_cold:10.0f} URLs/s   "
-            f"cached {len(urls) / many_warm:10.0f} URLs/s"
-        )
+        in_process(path, bodies, checker, args.urls, args.rounds)
+        if args.no_http:
+            return
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

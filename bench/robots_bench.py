@@ -1,6 +1,6 @@
 """robots.txt benchmark: our engine against protego on the same real files, agents and URLs.
 
-    python bench/robots_bench.py [--ext ../shared/ext] [--files N] [--repeat R]
+    python bench/robots_bench.py [--ext ../shared/ext] [--files N] [--rounds R]
 
 Input: the 4,231 real robots.txt files of protego's corpus (../shared/ext/protego-robots-corpus).
 For each file: 6 agents x URLs (the corpus index's 2 paths plus one URL per rule of the file,
@@ -14,7 +14,9 @@ Target: worst ≤ 5 ms per 8 KB URL. `--hostile-only` skips the corpus part.
 Prints parse throughput (files/s) and decision throughput with a hot per-origin cache (parse
 once, decide many): the first time each triple is asked (rule sets cached per agent, decisions
 shared between agents that fall into the same group) and when the same triples are asked again
-(decision memo warm), with the ratios ours / protego. Not a test: nothing asserts a time.
+(decision memo warm), with the ratios ours / protego. Like for like: protego parses from the
+same bytes inside the timer, and on repeated triples gets a dict memo as ours has; rounds are
+interleaved, wall and CPU seconds printed with median and spread. Not a test: nothing asserts a time.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ import argparse
 import gzip
 import json
 import os
+import sys
 import tarfile
 import time
 from pathlib import Path
 
 from protego import Protego
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import cpu_rate, header, interleaved, rate, ratio
 
 from scanner.signals.robots import BUDGET_REASON, RFC9309, _parse, parse_robots
 
@@ -57,15 +63,6 @@ def load(ext: Path, limit: int | None) -> list[tuple[str, bytes, list[str]]]:
             if limit and len(out) >= limit:
                 break
     return out
-
-
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def hostile_file(rule: str) -> bytes:
@@ -140,7 +137,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", "../shared/ext")))
     ap.add_argument("--files", type=int, default=None)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--hostile-only", action="store_true")
     ap.add_argument("--hostile-rounds", type=int, default=10)
     ap.add_argument("--peer-urls", type=int, default=2, help="protego URLs per hostile file (seconds each)")
@@ -149,17 +146,29 @@ def main() -> None:
         hostile(args.hostile_rounds, args.peer_urls)
         return
     files = load(args.ext, args.files)
-    texts = [body.decode("utf-8", "replace").lstrip("\ufeff") for _, body, _ in files]
     triples = sum(len(urls) * len(AGENTS) for *_, urls in files)
+    n = len(files)
+    print(f"input: {n} real robots.txt files, {triples} (file, agent, URL) decisions")
 
-    ours_parse = best_of(args.repeat, lambda: [_parse(body, RFC9309) for _, body, _ in files])
-    peer_parse = best_of(args.repeat, lambda: [Protego.parse(t) for t in texts])
+    # parse: both from the bytes as fetched (protego's decoding inside the timer)
+    parse = interleaved(
+        {
+            "ours": lambda: [_parse(body, RFC9309) for _, body, _ in files],
+            "protego": lambda: [
+                Protego.parse(body.decode("utf-8", "replace").lstrip("\ufeff")) for _, body, _ in files
+            ],
+        },
+        args.rounds,
+    )
+    header("parse, bytes in", args.rounds)
+    _report(parse, n, "files")
 
-    peer = [Protego.parse(t) for t in texts]
     ours: list = []
+    peer: list = []
 
-    def fresh() -> None:  # new parse objects: empty per-agent caches and decision memos
+    def fresh(name: str) -> None:  # new parse objects: empty per-agent caches and decision memos
         ours[:] = [_parse(body, RFC9309) for _, body, _ in files]
+        peer[:] = [Protego.parse(body.decode("utf-8", "replace").lstrip("\ufeff")) for _, body, _ in files]
 
     def decide_ours() -> None:
         for robots, (_, _, urls) in zip(ours, files, strict=True):
@@ -175,33 +184,44 @@ def main() -> None:
                 for agent in AGENTS:
                     can_fetch(url, agent)
 
-    first = []
-    for _ in range(args.repeat):
-        fresh()
-        t = time.perf_counter()
-        decide_ours()
-        first.append(time.perf_counter() - t)
-    ours_first = min(first)
-    ours_again = best_of(args.repeat, decide_ours)  # the same triples again: memos warm
-    peer_decide = best_of(args.repeat, decide_peer)
+    first = interleaved({"ours": decide_ours, "protego": decide_peer}, args.rounds, fresh)
+    header("decide, each triple asked once (files parsed outside the timer)", args.rounds)
+    _report(first, triples, "decisions")
 
-    n = len(files)
-    print(f"input: {n} real robots.txt files, {triples} (file, agent, URL) decisions, best of {args.repeat}")
-    print(
-        f"parse            ours {n / ours_parse:10.0f} files/s  protego {n / peer_parse:9.0f} files/s  "
-        f"ratio ours/protego {peer_parse / ours_parse:6.2f}x"
-    )
-    print(
-        f"decide, 1st time ours {triples / ours_first:10.0f} dec/s    "
-        f"protego {triples / peer_decide:9.0f} dec/s  "
-        f"ratio ours/protego {peer_decide / ours_first:6.2f}x"
-    )
-    print(
-        f"decide, repeated ours {triples / ours_again:10.0f} dec/s    "
-        f"protego {triples / peer_decide:9.0f} dec/s  "
-        f"ratio ours/protego {peer_decide / ours_again:6.2f}x"
-    )
+    memo: dict = {}
+
+    def decide_peer_memo() -> None:  # protego with the same kind of memo ours keeps
+        get = memo.get
+        for i, (robots, (_, _, urls)) in enumerate(zip(peer, files, strict=True)):
+            for url in urls:
+                for agent in AGENTS:
+                    key = (i, url, agent)
+                    if get(key) is None:
+                        memo[key] = robots.can_fetch(url, agent)
+
+    def floor() -> None:  # a dict probe per triple: no memo can answer faster
+        get = memo.get
+        for i, (_, _, urls) in enumerate(files):
+            for url in urls:
+                for agent in AGENTS:
+                    get((i, url, agent))
+
+    fresh("")
+    decide_ours()
+    decide_peer_memo()
+    again = interleaved({"ours": decide_ours, "protego+memo": decide_peer_memo, "floor": floor}, args.rounds)
+    header("decide, the same triples again (ours: its memo; protego: a dict memo)", args.rounds)
+    _report(again, triples, "decisions")
     hostile(args.hostile_rounds, args.peer_urls)
+
+
+def _report(res: dict, items: int, unit: str) -> None:
+    for name, samples in res.items():
+        print(f"  {name:13} {rate(samples, items):>30} {unit}/s   {cpu_rate(samples, items):>30} {unit}/CPU-s")
+    for name in list(res)[1:]:
+        print(
+            f"  ours ÷ {name:13} {ratio(res['ours'], res[name])} wall   {ratio(res['ours'], res[name], cpu=True)} CPU"
+        )
 
 
 if __name__ == "__main__":

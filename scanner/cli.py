@@ -682,7 +682,9 @@ def dedup_cmd(
     temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB spills (default: beside the store).")] = None,
     engine: Annotated[str, typer.Option(help="local | ray (signatures on a Ray cluster; the [ray] extra)")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
-    workers: Annotated[int | None, typer.Option(help="CPUs of a local Ray cluster (default: all).")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Processes hashing signatures (with --engine ray: CPUs of a local Ray cluster).")
+    ] = os.cpu_count() or 1,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:

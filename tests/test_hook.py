@@ -201,3 +201,65 @@ def test_on_unknown_is_explicit_on_every_face(demo: Path, tmp_path: Path, servic
     one = httpx.get(service + "/check", params={"url": unknown_url}).json()
     assert one["verdict"] == "unknown" and one["keep"] is True  # the documented default: keep
     assert httpx.get(service + "/check", params={"url": urls[0], "on_unknown": "x"}).status_code == 422
+
+
+
+
+def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_path: Path) -> None:
+    """The per-origin fast path (rule sets compiled after `_COMPILE_AFTER` paths, split by prefix
+    for large sets, outcomes shared and re-addressed) gives exactly `decide()` on the URL's own
+    evidence, on real robots.txt files (large ones included) and awkward paths, for several
+    policies; decisions with one outcome id differ only in their URL."""
+    import tarfile
+    from datetime import UTC, datetime
+
+    from scanner.corpus.records import sha256_hex
+    from scanner.decide import decide, make_policy
+    from scanner.evidence import EvidenceIndex, Observation, write_observations
+    from scanner.hook import checker as checker_module
+    from scanner.hook.checker import outcome_id
+    from scanner.signals.robots import parse_robots
+
+    with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
+        bodies = [tar.extractfile(m).read() for m in tar if m.isfile()]
+    sized = sorted(bodies, key=lambda b: sum(len(g.rules) for g in parse_robots(b).groups))
+    chosen = sized[-40:-10] + bodies[:30]  # large files (split sets, and some too large to compile) and ordinary ones
+    paths = ["/", "/robots.txt", "/a%3Fb", "/caf%C3%A9/x", "?q=1", ";p=1/x", "/a b/ünï", "/x*y$z", "/p#frag", "//x"]
+    urls = []
+    for i, body in enumerate(chosen):
+        base = f"https://s{i}.example"
+        prefixes = [r.value.split("*", 1)[0].rstrip("$") for g in parse_robots(body).groups for r in g.rules[:40]]
+        urls += [base + p for p in paths] + [base + p + "x" for p in prefixes] + [base + p for p in prefixes]
+        urls += [f"HTTPS://s{i}.example:443/Up", f"https://user@s{i}.example/u"]  # not plain: the full URL split
+    path = tmp_path / "h.duckdb"
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    with Store.open(path) as store:
+        rows = [
+            (b, Observation(sha256_hex(b), "robots.txt", f"https://s{i}.example/robots.txt", seen, "import", 200))
+            for i, b in enumerate(chosen)
+        ]
+        write_observations(store, rows)
+        index = EvidenceIndex.load(store)
+    for policy, agent in (("generic", None), ("any-ai-trainer", None), ("generic", "GPTBot")):
+        checker = Checker(path, policy=policy)
+        pol = make_policy(policy, agent=agent)
+        by_outcome: dict[int, dict] = {}
+        for url in urls:
+            got = checker.check(url, agent)
+            expected = decide(url, index.evidence_for(url, None), pol).as_dict()
+            assert got.as_dict() == expected, (policy, agent, url)
+            assert checker.check(url, agent).as_dict() == expected  # asked again: from the memo
+            oid = outcome_id(got)
+            if oid is not None:
+                shared = {k: v for k, v in expected.items() if k != "url"}
+                assert by_outcome.setdefault(oid, shared) == shared, url
+        entries = list(checker._origins.values())
+        compiled = [e for e in entries if e.rx is not None]
+        assert compiled and any(e.split for e in compiled), "the compiled paths were not exercised"
+        assert any(
+            e.single is not None and e.rx is None and e.answered >= checker_module._COMPILE_AFTER for e in entries
+        )
+        assert by_outcome
+        assert [d.as_dict() for d in checker.check_many(urls[:50], agent)] == [
+            checker.check(u, agent).as_dict() for u in urls[:50]
+        ]

@@ -8,6 +8,7 @@ member with the most tokens, then the earliest fetched, then the smallest id.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +17,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from scanner.dedup.lsh import band_rows, bands_for
-from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, estimated_jaccard, permutations, signatures
+from scanner.dedup.minhash import (
+    NUM_PERM,
+    SEED,
+    SHINGLE_WORDS,
+    estimated_jaccard,
+    permutations,
+    signature_pool,
+    start_signatures,
+)
 from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
@@ -43,6 +52,7 @@ def dedup(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
+    """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster."""
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
@@ -53,7 +63,7 @@ def dedup(
         spec = {"num_perm": num_perm, "seed": seed, "words": n, "profile": profile, "key": params}
         computed = signatures_on_ray(store, spec, address=address, workers=workers, progress=progress)
     else:
-        computed = _local_signatures(store, params, num_perm, seed, n, profile, progress)
+        computed = _local_signatures(store, params, num_perm, seed, n, profile, workers or 1, progress)
     exact = dedup_work.write_exact_clusters(store, run_id)
     b, r = bands_for(threshold, num_perm)
     near = _near(store, params, num_perm, b, r, threshold if verify else 0.0, run_id)
@@ -79,16 +89,33 @@ def dedup(
 
 
 def _local_signatures(
-    store: Store, params: str, num_perm: int, seed: int, n: int, profile: str, progress
+    store: Store, params: str, num_perm: int, seed: int, n: int, profile: str, workers: int, progress
 ) -> int:
     perms = permutations(num_perm, seed)
     computed = 0
-    for batch in reports.signatures_missing(store, params, BATCH):
-        sigs = signatures(batch.column("text"), num_perm, seed, n, perms, profile)
-        store.insert("dedup_signatures", signature_rows(batch.column("doc_id"), sigs, params))
-        computed += batch.num_rows
+    pool = None  # started at the second batch: a small store never pays the workers' start-up
+    pending: deque = deque()  # (doc ids, started signatures): the pool hashes while we write
+
+    def write_oldest() -> None:
+        doc_ids, started = pending.popleft()
+        store.insert("dedup_signatures", signature_rows(doc_ids, started(), params))
         if progress:
-            progress(batch.num_rows, 0)
+            progress(len(doc_ids), 0)
+
+    try:
+        for k, batch in enumerate(reports.signatures_missing(store, params, BATCH)):
+            if k == 1 and workers > 1:
+                pool = signature_pool(workers)
+            started = start_signatures(batch.column("text"), num_perm, seed, n, perms, profile, pool)
+            pending.append((batch.column("doc_id"), started))
+            computed += batch.num_rows
+            if len(pending) > 1:
+                write_oldest()
+        while pending:
+            write_oldest()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return computed
 
 

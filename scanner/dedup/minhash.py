@@ -27,8 +27,10 @@ as in datasketch.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from itertools import pairwise
 
 import numpy as np
@@ -232,31 +234,92 @@ def signatures(
     n: int = SHINGLE_WORDS,
     perms: tuple[np.ndarray, np.ndarray] | None = None,
     profile: str = "fast",
+    pool: Executor | None = None,
 ) -> np.ndarray:
-    """(len(texts), num_perm) uint32 signatures of a list of texts or an Arrow string column."""
+    """(len(texts), num_perm) uint32 signatures of a list of texts or an Arrow string column.
+    With a `pool` (see `signature_pool`), parts of about `_TEXT_BATCH` bytes are hashed in its
+    worker processes; each text's signature depends on that text alone, so the result is the
+    same bit for bit, in the same order."""
+    return start_signatures(texts, num_perm, seed, n, perms, profile, pool)()
+
+
+def start_signatures(
+    texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
+    num_perm: int = NUM_PERM,
+    seed: int = SEED,
+    n: int = SHINGLE_WORDS,
+    perms: tuple[np.ndarray, np.ndarray] | None = None,
+    profile: str = "fast",
+    pool: Executor | None = None,
+) -> Callable[[], np.ndarray]:
+    """`signatures`, started: with a pool the parts are submitted at once and the returned
+    function waits for them, so a caller can read and write the store meanwhile."""
     if profile not in PROFILES:
         raise ValueError(f"unknown MinHash profile {profile!r}; expected one of {', '.join(PROFILES)}")
     perms = perms or permutations(num_perm, seed)
     if profile == "sha1":
-        texts = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else texts
-        out = np.full((len(texts), num_perm), EMPTY, dtype=np.uint32)
-        hashes, owner = _sha1_hashes(texts, n)
-        _minima(out, hashes, owner, perms)
-        return out
+        texts = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
+        step = max(1, _TEXT_BATCH // 4096)  # texts per part (a few KB each)
+        parts = [(lo, texts[lo : lo + step]) for lo in range(0, len(texts), step)]
+        jobs = [(lo, len(t), _sha1_part, (t, perms, n)) for lo, t in parts]
+        return _gather(len(texts), num_perm, jobs, pool)
     column = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.large_string())
     column = column.cast(pa.large_string())
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    out = np.full((len(column), num_perm), EMPTY, dtype=np.uint32)
+    jobs = []
     base = 0
     for chunk in chunks:
         for lo, hi in _byte_batches(chunk):
             part = chunk.slice(lo, hi - lo)
             offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
             data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-            hashes, owner = _fast_hashes(data, offsets - offsets[0], n)
-            _minima(out, hashes, owner, perms, base + lo)
+            if pool is not None:  # a compact copy: a slice would pickle its whole buffer
+                data = data.copy()
+            jobs.append((base + lo, hi - lo, _fast_part, (data, offsets - offsets[0], perms, n)))
         base += len(chunk)
+    return _gather(len(column), num_perm, jobs, pool)
+
+
+def _fast_part(data: np.ndarray, offsets: np.ndarray, perms: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    out = np.full((len(offsets) - 1, len(perms[0])), EMPTY, dtype=np.uint32)
+    hashes, owner = _fast_hashes(data, offsets, n)
+    _minima(out, hashes, owner, perms)
     return out
+
+
+def _sha1_part(texts: list, perms: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    out = np.full((len(texts), len(perms[0])), EMPTY, dtype=np.uint32)
+    hashes, owner = _sha1_hashes(texts, n)
+    _minima(out, hashes, owner, perms)
+    return out
+
+
+def _gather(rows: int, num_perm: int, jobs: list, pool: Executor | None) -> Callable[[], np.ndarray]:
+    """Run (first row, rows, function, args) jobs here or in the pool; the result is put
+    together in row order whatever order the workers finish in."""
+    if pool is None or len(jobs) < 2:
+        done = [(lo, fn(*args)) for lo, _, fn, args in jobs]
+        return lambda: _assemble(rows, num_perm, done)
+    futures = [(lo, pool.submit(fn, *args)) for lo, _, fn, args in jobs]
+    return lambda: _assemble(rows, num_perm, [(lo, f.result()) for lo, f in futures])
+
+
+def _assemble(rows: int, num_perm: int, parts: list) -> np.ndarray:
+    out = np.full((rows, num_perm), EMPTY, dtype=np.uint32)
+    for lo, part in parts:
+        out[lo : lo + len(part)] = part
+    return out
+
+
+def signature_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes for `signatures`, as ingest's extraction pool: forked from a clean server
+    process that has imported this module once (no fork of a process running DuckDB threads, no
+    re-import of the caller's modules per worker). None for one worker."""
+    if workers <= 1:
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scanner.dedup.minhash"])
+    return ProcessPoolExecutor(workers, mp_context=context)
 
 
 def _byte_batches(chunk: pa.Array) -> list[tuple[int, int]]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
-from scanner.signals.robots import _url_path, is_plain_authority, path_after
+from scanner.signals.robots import _regex, _url_path, is_plain_authority, path_after
 from scanner.store import Store
 from scanner.urls import _AUTHORITY, origin_parts
 
@@ -32,6 +32,101 @@ def on_unknown_choice(value: str) -> str:
     if value not in ON_UNKNOWN:
         raise ScannerError(f"on_unknown={value!r}: use 'keep' or 'drop'")
     return value
+
+_COMPILE_AFTER = 32  # new paths of an origin before its rule set is compiled (`_Origin.compile`)
+_COMPILE_MAX = 1024  # rules in a set worth compiling
+_WIDTH_AFTER = 16  # rules in a set compiled as one regex; larger sets are split by prefix
+_WIDTH = 3  # characters of a path that choose its part of a split set
+_PART_MAX = 48  # rules in one regex
+_COMPILED: dict[str, object] = {}  # regex source -> compiled `match`, shared by origins
+_NO_RULE = id(None)  # the shape of a path no rule matches (as `path_shape`)
+
+
+class _Origin:
+    """What every URL of one origin (for one agent, policy and as-of) shares: its parts, the
+    policy, the origin's evidence, the rule sets paths are matched against (None: each URL is
+    decided on its own), whether `path_after` may split its URLs, whether some of its URLs have
+    evidence of their own, and the fields of each outcome decided so far."""
+
+    __slots__ = (
+        "answered",
+        "evidence",
+        "outcomes",
+        "own",
+        "parts",
+        "plain",
+        "policy",
+        "rulesets",
+        "rx",
+        "single",
+        "split",
+    )
+
+    def __init__(self, parts, policy: Policy, evidence, rulesets: tuple | None, plain: bool, own: bool) -> None:
+        self.parts = parts
+        self.policy = policy
+        self.evidence = evidence
+        self.rulesets = rulesets
+        self.single = rulesets[0] if rulesets is not None and len(rulesets) == 1 else None
+        self.plain = plain
+        self.own = own
+        self.outcomes: dict = {}  # shape -> Decision fields (see `Checker._outcome`)
+        self.answered = 0  # paths decided by the rule set's own matcher
+        self.rx: tuple | None = None  # (match, rule ids) of paths in no part, see `compile`
+        self.split: dict[str, tuple] = {}  # first `_WIDTH` characters of a path -> (match, rule ids)
+
+    def compile(self) -> None:
+        """Regexes for the origin's single rule set once it has answered `_COMPILE_AFTER` paths,
+        so a path costs one match in C. Rules are alternatives in priority order: the first that
+        matches (`lastindex`) is the deciding rule. A set of more than `_WIDTH_AFTER` rules is
+        split by the first `_WIDTH` characters of the rules' literal prefixes (rules with a
+        shorter prefix join every part), so each regex stays short; sets with a part of more
+        than `_PART_MAX` rules, or more than `_COMPILE_MAX` in all, keep robots.py's prefix tree
+        (bounded per path). Compiling costs about as much as parsing the file, hence only for
+        origins that keep being asked; sets with the same rules share the compiled regexes."""
+        ordered = self.single.ordered
+        if len(ordered) > _COMPILE_MAX:
+            return
+        ranked = list(enumerate(ordered))
+        parts: dict[str, list] = {}
+        short = ranked
+        if len(ordered) > _WIDTH_AFTER:
+            short = []
+            for rank, rule in ranked:
+                literal = rule.pattern.removesuffix("$").split("*", 1)[0]
+                (short if len(literal) < _WIDTH else parts.setdefault(literal[:_WIDTH], [])).append((rank, rule))
+            if any(len(short) + len(rules) > _PART_MAX for rules in parts.values()) or len(short) > _PART_MAX:
+                return
+        self.split = {key: _compiled(sorted(short + rules, key=lambda x: x[0])) for key, rules in parts.items()}
+        self.rx = _compiled(short)
+
+
+def _compiled(ranked: list) -> tuple:
+    """(match, rule ids by group number) for rules in priority order."""
+    source = "|".join(f"({_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
+    match = _COMPILED.get(source)
+    if match is None:
+        if len(_COMPILED) >= 4096:
+            _COMPILED.clear()
+        match = _COMPILED[source] = re.compile(source, re.DOTALL).match
+    return match, (0, *(id(rule) for _, rule in ranked))  # group i (from 1) is rule i - 1
+
+
+def _readdressed(fields: dict, url: str) -> Decision:
+    """An outcome's decision about one URL; copying the fields costs a fraction of a frozen
+    dataclass's __init__."""
+    other = object.__new__(Decision)
+    own = other.__dict__
+    own.update(fields)
+    own["url"] = url
+    return other
+
+
+def outcome_id(decision: Decision) -> int | None:
+    """The id of a checker decision's outcome: decisions with the same id differ only in their
+    URL (same verdict, reasons, evidence), so a batch answer can send each outcome's reasons once.
+    None for decisions made for one URL alone (own evidence, RSL)."""
+    return decision.__dict__.get("outcome")
 
 
 class Checker:
@@ -54,10 +149,10 @@ class Checker:
         self.live = live
         self.fetch_config = fetch_config
         self._policies: dict[tuple[str, str | None], Policy] = {}
-        self._memo: OrderedDict[tuple, Decision] = OrderedDict()
-        self._origins: dict[tuple, tuple] = {}  # (scheme://authority, agent, policy, as-of) -> `_share`
-        self._shapes: dict[tuple, Decision] = {}  # (origin entry serial, *path shape) -> decision
-        self._serials = itertools.count(1)  # names each `_share` entry in shape keys (atomic)
+        self._memo: dict[tuple, Decision | dict] = {}  # (URL, agent, policy, as-of) -> decision or outcome fields
+        self._origins: dict[tuple, _Origin] = {}  # (scheme://authority, agent, policy, as-of) -> `_share`
+        self._serials = itertools.count(1)  # outcome ids (atomic)
+        self._authorities: tuple | None = None  # see `_resource_authorities`
         self._lock = threading.Lock()
         self.loaded_at: datetime | None = None
         self.reload(store if isinstance(store, Store) else None)
@@ -74,7 +169,6 @@ class Checker:
             self.index = index
             self._memo.clear()
             self._origins.clear()
-            self._shapes.clear()
             self.loaded_at = datetime.now(UTC)
 
     def policy(self, name: str | None = None, agent: str | None = None) -> Policy:
@@ -97,51 +191,87 @@ class Checker:
         if found is None:  # single dict operations are atomic: no lock on the hot path
             found = memo[key] = self._decide(url, agent, policy, as_of)
             if len(memo) > MEMO:
-                memo.popitem(last=False)
-        return found
+                memo.clear()  # bounded memory; new URLs are cheap to answer again (`_Origin`)
+            if found.__class__ is not dict:
+                return found
+        elif found.__class__ is not dict:
+            return found
+        else:  # asked again: keep the decision itself from now on
+            found = memo[key] = _readdressed(found, url)
+            return found
+        return _readdressed(found, url)  # a new URL: the memo keeps the shared outcome, not an object
 
-    def _decide(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Decision:
+    def _decide(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Decision | dict:
         """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
-        the decision is then made once per origin and path shape (`path_shape`) and re-addressed."""
+        the decision is then made once per origin and outcome (the rule each rule set decides the
+        path by, see `path_shape`), and the URL is answered by the outcome's fields (`check`
+        makes the `Decision`): a new URL costs one path normalisation and one match, and the
+        memo keeps no new object per URL, so the garbage collector has nothing more to walk."""
         authority = _AUTHORITY.match(url)
         origin_key = (authority.group(0) if authority else url, agent, policy, as_of)
-        shared = self._origins.get(origin_key)
-        if shared is None:
-            shared = self._share(url, agent, policy, as_of)
+        entry = self._origins.get(origin_key)
+        if entry is None:
+            entry = self._share(url, agent, policy, as_of)
             with self._lock:
                 if len(self._origins) > MEMO:
                     self._origins.clear()
-                self._origins[origin_key] = shared
-        parts, pol, evidence, rulesets, serial = shared
-        if rulesets is None or self.index.has_resource(url):
+                self._origins[origin_key] = entry
+        if entry.rulesets is None or (entry.own and url in self.index.resource_urls):
+            parts = entry.parts
             evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
-            return decide(url, evidence, pol)
-        path = path_after(url[authority.end() :]) if serial >= 0 else _url_path(url, True)
-        shape_key = (abs(serial), *path_shape(path, rulesets))
-        template = self._shapes.get(shape_key)
-        if template is None:
-            template = decide(url, evidence, pol)
-            with self._lock:
-                if len(self._shapes) > MEMO:
-                    self._shapes.clear()
-                self._shapes[shape_key] = template
-        return template if template.url == url else template.at(url)
+            return decide(url, evidence, entry.policy)
+        path = path_after(url[authority.end() :]) if entry.plain else _url_path(url, True)
+        if entry.rx is not None:  # compiled: one regex match in C decides the path
+            match, ids = entry.split.get(path[:_WIDTH], entry.rx)
+            hit = match(path)
+            shape = 0 if path == "/robots.txt" else ids[hit.lastindex] if hit else _NO_RULE
+        elif entry.single is not None:
+            shape = 0 if path == "/robots.txt" else id(entry.single.decide(path))
+            entry.answered += 1
+            if entry.answered == _COMPILE_AFTER:
+                entry.compile()
+        else:
+            shape = path_shape(path, entry.rulesets)
+        return entry.outcomes.get(shape) or self._outcome(entry, shape, url)
 
-    def _share(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> tuple:
-        """What every URL of one origin shares: its parts, the policy, the origin's evidence and
-        the rule sets paths are matched against (None: each URL is decided on its own)."""
+    def _outcome(self, entry: _Origin, shape, url: str) -> Decision:
+        """Decide a new outcome of an origin from its evidence, and keep its fields (without the
+        cached JSON view) for the URLs that share it; `outcome_id` names it."""
+        found = decide(url, entry.evidence, entry.policy)
+        fields = dict(found.__dict__)
+        fields.pop("_dict", None)
+        with self._lock:
+            fields["outcome"] = next(self._serials)
+            if len(entry.outcomes) > MEMO:
+                entry.outcomes.clear()
+            entry.outcomes[shape] = fields
+        found.__dict__["outcome"] = fields["outcome"]
+        return found
+
+    def _share(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> _Origin:
+        """What every URL of one origin shares, computed once per origin, agent, policy and as-of."""
         parts = origin_parts(url)
         if parts is None:
             raise ScannerError(f"{url!r} is not an http(s) URL with a host")
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
             self._fetch_live(parts.origin)
+        authority = _AUTHORITY.match(url).group(0)
         if self.index.has_rsl:
-            return parts, pol, None, None, 0
+            return _Origin(parts, pol, None, None, False, True)
         evidence = self.index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
-        serial = next(self._serials)  # negative: paths need the full URL split
-        plain = is_plain_authority(_AUTHORITY.match(url).group(0))
-        return parts, pol, evidence, shape_rules(evidence, pol), serial if plain else -serial
+        own = authority in self._resource_authorities()
+        return _Origin(parts, pol, evidence, shape_rules(evidence, pol), is_plain_authority(authority), own)
+
+    def _resource_authorities(self) -> frozenset[str]:
+        """The scheme://authority prefixes of URLs with evidence of their own: only URLs of
+        those origins need the per-URL lookup."""
+        index = self.index
+        found = self._authorities
+        if found is None or found[0] is not index or found[1] != len(index.resource_urls):
+            auths = frozenset(m.group(0) for m in map(_AUTHORITY.match, index.resource_urls) if m)
+            found = self._authorities = (index, len(index.resource_urls), auths)
+        return found[2]
 
     def keeps(self, decision: Decision, on_unknown: str | None = None) -> bool:
         """Whether a pipeline keeps the item: allowed yes, reserved no, unknown per `on_unknown`."""
@@ -157,12 +287,13 @@ class Checker:
         and rule sets are resolved once."""
         urls = list(urls)
         memo = self._memo
-        out: list[Decision | None] = [memo.get((url, agent, policy, as_of)) for url in urls]
-        missing = [i for i, found in enumerate(out) if found is None]
+        missing = [i for i, url in enumerate(urls) if (url, agent, policy, as_of) not in memo]
         missing.sort(key=lambda i: getattr(origin_parts(urls[i]), "origin", ""))
+        out: list[Decision | None] = [None] * len(urls)
         for i in missing:
             out[i] = self.check(urls[i], agent, policy=policy, as_of=as_of)
-        return out  # type: ignore[return-value]
+        check = self.check
+        return [found or check(url, agent, policy=policy, as_of=as_of) for found, url in zip(out, urls, strict=True)]
 
     def _fetch_live(self, origin: str) -> None:
         from crawlers.http import Client, FetchConfig
@@ -191,7 +322,6 @@ class Checker:
             self.index.add(rows)
             self._memo.clear()
             self._origins.clear()
-            self._shapes.clear()
 
 
 class ExclusionLog:
