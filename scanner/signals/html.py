@@ -46,13 +46,17 @@ class HtmlFacts:
     body_meta_robots: set[int] = field(default_factory=set)  # indexes of meta_robots outside <head>
 
 
-def read_html(body: bytes | str) -> HtmlFacts:
+def read_html(body: bytes | str | lxml.html.HtmlElement) -> HtmlFacts:
+    """The facts of one page; given an lxml tree (ingest's one parse per page), it is only read."""
     facts = HtmlFacts()
-    try:
-        doc = lxml.html.document_fromstring(body)
-    except (etree.ParserError, ValueError):
-        facts.lint.append("html_unparsable")
-        return facts
+    if isinstance(body, lxml.html.HtmlElement):
+        doc = body
+    else:
+        try:
+            doc = lxml.html.document_fromstring(body)
+        except (etree.ParserError, ValueError):
+            facts.lint.append("html_unparsable")
+            return facts
     head = doc.find("head")
     head_metas = set(head.iter("meta")) if head is not None else set()
     for meta in doc.iter("meta"):
