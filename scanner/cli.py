@@ -125,41 +125,167 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     out.print(f"Next: provenance status www.nytimes.com --show-evidence --store {store}")
 
 
+KeyOpt = Annotated[str | None, typer.Option(help="Field (dotted path) holding it in JSONL/Parquet/HF records.")]
+
+
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Corpus files.")] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Corpus files, folders (read recursively) or quoted globs ('data/**/*.jsonl.zst')."),
+    ] = None,
     manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
     source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
     workers: Annotated[int, typer.Option(help="Processes for text extraction.")] = os.cpu_count() or 1,
+    extractor: Annotated[
+        str,
+        typer.Option(help="trafilatura (best F1) | resiliparse (several times faster, lower F1: first-pass audits)"),
+    ] = "trafilatura",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List files, formats, sizes and field map; read nothing.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="Ingest a sample: stop after this many records.", min=1)] = None,
+    text_key: KeyOpt = None,
+    url_key: KeyOpt = None,
+    date_key: KeyOpt = None,
+    id_key: KeyOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence."""
+    """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence.
+
+    The store's write lock is held only while a batch commits: `query`, `status`, `check`,
+    `report` and the service's /reload work while it runs.
+    """
+    from scanner.cli_progress import ingest_progress
+
     m = load_manifest(manifest) if manifest else None
-    with Store.open(store) as st:
+    keys = {"text": text_key, "url": url_key, "date": date_key, "id": id_key}
+    if paths:
+        if m and source:
+            ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
+            if ds is None:
+                raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
+            sid, fields = ds.source_id, ds.fields
+        else:
+            sid, fields = source or api.UNDECLARED, api.FieldMap()
+        targets = [(p, sid, api.field_map(fields, **keys)) for p in paths]
+    elif m:
+        targets = [(p, s, api.field_map(f, **keys)) for p, s, f in api.manifest_jobs(m, [source] if source else ())]
+    else:
+        raise ScannerError("give corpus files, folders or globs, or --manifest to ingest its datasets")
+    plan = api.plan_ingest(targets)
+    if dry_run:
+        _print_plan(plan, json_out)
+        return
+    with Store.open(store, hold_lock=False) as st:
         if m:
             api.declare(st, m)
-        if paths:
-            if m and source:
-                ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
-                if ds is None:
-                    raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
-                jobs = [(p, ds.source_id, ds.fields) for p in paths]
-            else:
-                sid = api.declare_adhoc_source(st, source or api.UNDECLARED)
-                jobs = [(p, sid, api.FieldMap()) for p in paths]
-        elif m:
-            jobs = api.manifest_jobs(m, [source] if source else ())
-        else:
-            raise ScannerError("give corpus files, or --manifest to ingest its datasets")
-        with progress_bar("ingest") as advance:
-            report = api.ingest(st, jobs, workers=workers, progress=advance)
+        if paths and not (m and source):
+            api.declare_adhoc_source(st, sid)
+        with ingest_progress(err) as tracker:
+            report = api.ingest(
+                st,
+                plan.jobs,
+                workers=workers,
+                tracker=tracker,
+                extractor=extractor,
+                limit=limit,
+                unknown=plan.unknown,
+                failed=plan.failed,
+            )
     if json_out:
         emit_json(report.as_dict())
     else:
         _print_ingest(report)
+        _print_totals(report, store)
     if report.failed and not report.files:
         raise typer.Exit(1)
+
+
+def _print_plan(plan: api.IngestPlan, json_out: bool) -> None:
+    doc = plan.as_dict()
+    if json_out:
+        emit_json(doc)
+        return
+    rows = [
+        {
+            "file": f["path"],
+            "format": f["format"] or "?",
+            "MB": "" if f["bytes"] is None else f"{f['bytes'] / 1e6:,.2f}",
+            "source": f["source"],
+        }
+        for f in doc["files"]
+    ]
+    _print_rows(f"Would ingest {len(rows)} files, {doc['total_bytes'] / 1e6:,.1f} MB", rows)
+    maps = {json.dumps(f["fields"]): f["fields"] for f in doc["files"] if f["format"] not in ("warc", "arc")}
+    for fm in maps.values():
+        out.print(
+            "Field map (JSONL, Parquet, HF; first present wins): "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in fm.items()),
+            markup=False,
+            highlight=False,
+        )
+    if any(f["format"] in ("warc", "arc") for f in doc["files"]):
+        out.print(
+            "WARC/ARC: url WARC-Target-URI, date WARC-Date, id WARC-Record-ID, text extracted from the HTML body",
+            markup=False,
+        )
+    for p in doc["unknown_files"]:
+        err.print(f"skip: {p}: not a supported corpus format", markup=False)
+    for f in doc["failed"]:
+        err.print(f"error: {f['file']}: {f['reason']}", markup=False)
+
+
+def _command() -> str:
+    """How this command was invoked, for next-step hints that can be pasted as they are."""
+    import shutil
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "provenance"
+    if argv0.endswith("__main__.py"):
+        return "python -m scanner"
+    name = Path(argv0).name
+    found = shutil.which(name)
+    return name if found and Path(found).resolve() == Path(argv0).resolve() else argv0
+
+
+def _print_totals(report: api.IngestReport, store: Path) -> None:
+    t = report.totals()
+    parts = [f"{t['documents_new']:,} new"]
+    if t["documents_already_stored"]:
+        parts.append(
+            f"{t['documents_already_stored']:,} already stored (an earlier run, or a copy earlier in this one)"
+        )
+    other = []
+    if t["other_records"]:
+        other.append(
+            f"{t['other_records']:,} records without a document "
+            "(robots.txt captures, WARC requests/metadata, blank lines)"
+        )
+    if t["bad_records"]:
+        other.append(f"{t['bad_records']:,} bad records skipped")
+    files = f"{t['files']} files"
+    if t["files_already_done"]:
+        files += f" ({t['files_already_done']} already ingested)"
+    if t["files_unknown"]:
+        files += f", {t['files_unknown']} unknown files skipped"
+    if t["files_failed"]:
+        files += f", {t['files_failed']} unreadable"
+    out.print(
+        f"Totals: {files}; {t['records']:,} records → {t['documents']:,} documents: {', '.join(parts)}"
+        + (f"; {'; '.join(other)}" if other else "")
+        + f"; {t['evidence_new']:,} new evidence items.",
+        markup=False,
+        highlight=False,
+    )
+    for note in report.warnings():
+        err.print(f"warning: {note}", markup=False, highlight=False)
+    cmd, st = _command(), f" --store {store}" if Path(store) != DEFAULT_STORE else ""
+    out.print(
+        f"Next: {cmd} dedup{st}  (near-duplicate clusters), then {cmd} decide{st} (a verdict per document)",
+        markup=False,
+        highlight=False,
+    )
 
 
 @evidence_app.command("import")
@@ -366,7 +492,7 @@ def decide_cmd(
 ) -> None:
     """Write a decision per document under a named policy."""
     when = parse_time(as_of, "--as-of") if as_of else None
-    with Store.open(store) as st, progress_bar("decide") as advance:
+    with Store.open(store, hold_lock=False) as st, progress_bar("decide") as advance:
         stats = api.decide_documents(st, policy, as_of=when, own_token=own_token, progress=advance)
     if json_out:
         emit_json(stats)
@@ -475,7 +601,7 @@ def dedup_cmd(
         raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
     if profile not in PROFILES:
         raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
-    with Store.open(store) as st, progress_bar("dedup: signatures") as advance:
+    with Store.open(store, hold_lock=False) as st, progress_bar("dedup: signatures") as advance:
         stats = dedup(st, threshold=threshold, num_perm=num_perm, profile=profile, progress=advance)
     if json_out:
         emit_json(stats)

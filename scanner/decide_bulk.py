@@ -58,6 +58,25 @@ def decide_all(
     clock.lap("evidence")
     sightings, robots, rules = _robots_tables(index, pol)
     clock.lap("rules")
+    with store.pinned():  # temp tables live on one connection: the bulk phase is one hold of the lock
+        new, counts, bulk, rest = _bulk(
+            store, index, pol, sightings, robots, rules, as_of, run_id, now, progress, clock
+        )
+    for verdict in _VERDICTS:
+        counts.setdefault(verdict, 0)
+    new += _one_by_one(store, rest, index, pol, as_of, run_id, now, counts, progress, batch)
+    clock.lap("one_by_one")
+    return {
+        "documents": bulk + len(rest),
+        "bulk_documents": bulk,
+        "new_decisions": new,
+        **counts,
+        "seconds": clock.laps,
+    }
+
+
+def _bulk(store, index, pol, sightings, robots, rules, as_of, run_id, now, progress, clock):
+    """The keyed documents: keys in SQL, outcomes in Python, decisions written in one statement."""
     keys = bulk_decisions.key_documents(
         store,
         robots,
@@ -88,17 +107,7 @@ def decide_all(
         rest = bulk_decisions.python_documents(store)
     finally:
         bulk_decisions.drop(store)
-    for verdict in _VERDICTS:
-        counts.setdefault(verdict, 0)
-    new += _one_by_one(store, rest, index, pol, as_of, run_id, now, counts, progress, batch)
-    clock.lap("one_by_one")
-    return {
-        "documents": bulk + len(rest),
-        "bulk_documents": bulk,
-        "new_decisions": new,
-        **counts,
-        "seconds": clock.laps,
-    }
+    return new, counts, bulk, rest
 
 
 class _Clock:

@@ -70,7 +70,8 @@ def format_of(path: Path) -> Format | None:
 
 
 def is_dataset_dir(folder: Path) -> bool:
-    """A folder read as one dataset: HF markers, or nothing in it but columnar shards and sidecars.
+    """A folder read as one dataset: HF markers, or nothing in it but columnar shards and sidecars
+    (and no HF dataset saved further down).
 
     A folder of `.jsonl` or WARC files is not one; it is walked and each file read.
     """
@@ -79,6 +80,8 @@ def is_dataset_dir(folder: Path) -> bool:
     shards = 0
     for p in _files_under(folder):
         name = p.name.lower()
+        if name in _HF_MARKERS:
+            return False  # datasets saved one by one below: each is its own unit
         if name.endswith(_SHARD_SUFFIXES):
             shards += 1
         elif not name.endswith(_SIDECARS):

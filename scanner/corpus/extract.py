@@ -13,7 +13,6 @@ Both profiles' F1 and pages/s on the article-extraction benchmark: tests/test_ex
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
 import trafilatura
@@ -70,11 +69,13 @@ def extract_resiliparse(html: bytes | str) -> str | None:
 
 # Every word read_html needs to find anything that facts_to_evidence keeps (meta robots and
 # crawler names, the AI directives, TDMRep meta, licence links / meta / JSON-LD, RSL links).
-_RIGHTS_WORDS = re.compile(rb"robots|googlebot|bingbot|msnbot|slurp|noai|noimageai|tdm-|license", re.IGNORECASE)
+_RIGHTS_WORDS = (b"robots", b"googlebot", b"bingbot", b"msnbot", b"slurp", b"noai", b"noimageai", b"tdm-", b"license")
 
 
 def _may_carry_rights(payload: bytes) -> bool:
-    return _RIGHTS_WORDS.search(payload) is not None
+    """A byte scan (lower() and find, both in C; a case-blind regex is slower than the parse)."""
+    low = payload.lower()
+    return any(w in low for w in _RIGHTS_WORDS)
 
 
 def read_page(

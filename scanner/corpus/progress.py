@@ -48,7 +48,7 @@ class Snapshot:
         return (
             f"{label}: {self.fraction * 100:5.1f}% of {_mb(self.total_bytes)} "
             f"(file {min(self.files_done + 1, self.files_total)}/{self.files_total}), {self.records:,} records, "
-            f"{self.records / secs:,.0f} rec/s, {self.payload_bytes / secs / 1e6:,.1f} MB/s{eta}{current}"
+            f"{self.records / secs:,.0f} rec/s, {self.done_bytes / secs / 1e6:,.1f} MB/s{eta}{current}"
         )
 
 
