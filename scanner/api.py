@@ -162,6 +162,7 @@ def ingest(
     tracker: Tracker | None = None,
     extractor: str | Extractor = Extractor.TRAFILATURA,
     limit: int | None = None,
+    batch_size: int = 256,
     unknown: Sequence[Path] = (),
     failed: Sequence[dict[str, str]] = (),
 ) -> IngestReport:
@@ -201,6 +202,7 @@ def ingest(
                     tracker=tracker,
                     extractor=extractor,
                     limit=left,
+                    batch_size=batch_size,
                 )
                 report.files.append(done)
                 if left is not None:

@@ -145,6 +145,9 @@ def ingest(
         bool, typer.Option("--dry-run", help="List files, formats, sizes and field map; read nothing.")
     ] = False,
     limit: Annotated[int | None, typer.Option(help="Ingest a sample: stop after this many records.", min=1)] = None,
+    batch_size: Annotated[
+        int, typer.Option(help="Records per commit (the write lock is held per commit).", min=1)
+    ] = 256,
     text_key: KeyOpt = None,
     url_key: KeyOpt = None,
     date_key: KeyOpt = None,
@@ -191,6 +194,7 @@ def ingest(
                 tracker=tracker,
                 extractor=extractor,
                 limit=limit,
+                batch_size=batch_size,
                 unknown=plan.unknown,
                 failed=plan.failed,
             )
