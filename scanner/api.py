@@ -179,7 +179,7 @@ def ingest(
     )
     report = IngestReport(run_id, failed=list(failed), unknown=[str(p) for p in unknown])
     status = "failed"
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
+    pool = _extraction_pool(workers) if workers > 1 else None
     sizes = {p: _size_of(p) for p, _, _ in jobs}
     if tracker is not None:
         tracker.total_bytes, tracker.files_total = sum(sizes.values()), len(jobs)
@@ -312,7 +312,7 @@ def _extraction_pool(workers: int) -> ProcessPoolExecutor:
     """Workers forked from a clean server process that has imported the extraction code once:
     no fork of this process (DuckDB runs threads) and no re-import per worker."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["scanner.corpus.ingest"])
+    context.set_forkserver_preload(["scanner.corpus.ingest", "trafilatura", "lxml.html"])
     return ProcessPoolExecutor(workers, mp_context=context)
 
 
