@@ -117,12 +117,29 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
         return
     out.print(f"[bold]Demo store:[/bold] {store}")
     _print_ingest(result.ingest)
+    _print_totals(result.ingest, store, hint=False)
     out.print(f"robots.txt evidence imported: {result.robots_imported}")
     _print_rows("Decisions (policy any-ai-trainer, each document as of its fetch time)", [result.decisions])
+    out.print(
+        "allowed: no opt-out applies to the document's URL; reserved: an opt-out applies (robots.txt, "
+        "TDMRep, meta noai, ...); unknown: no usable evidence for its origin as of its fetch time "
+        "(nothing fetched or imported yet: `fetch-signals` or `evidence import` adds some)",
+        markup=False,
+        highlight=False,
+    )
+    d = result.dedup
+    if d:
+        out.print(
+            f"Dedup: {d.get('exact_duplicates', 0)} exact copies in {d.get('exact_clusters', 0)} clusters, "
+            f"{d.get('near_duplicates', 0)} near-duplicates in {d.get('minhash_clusters', 0)} MinHash clusters "
+            "(threshold 0.8); every member is kept, one representative per cluster",
+            markup=False,
+            highlight=False,
+        )
     _print_rows("Largest domains", per_domain)
     _print_rows("Store contents", [{"table": k, "rows": v} for k, v in result.counts.items()])
     out.print(f"EU public summary (version {result.summary_version}): {', '.join(result.summary_files)}")
-    out.print(f"Next: provenance status www.nytimes.com --show-evidence --store {store}")
+    out.print(f"Next: {_command()} status www.nytimes.com --show-evidence --store {store}", markup=False)
 
 
 KeyOpt = Annotated[str | None, typer.Option(help="Field (dotted path) holding it in JSONL/Parquet/HF records.")]
@@ -253,7 +270,7 @@ def _command() -> str:
     return name if found and Path(found).resolve() == Path(argv0).resolve() else argv0
 
 
-def _print_totals(report: api.IngestReport, store: Path) -> None:
+def _print_totals(report: api.IngestReport, store: Path, hint: bool = True) -> None:
     t = report.totals()
     parts = [f"{t['documents_new']:,} new"]
     if t["documents_already_stored"]:
@@ -284,6 +301,8 @@ def _print_totals(report: api.IngestReport, store: Path) -> None:
     )
     for note in report.warnings():
         err.print(f"warning: {note}", markup=False, highlight=False)
+    if not hint:
+        return
     cmd, st = _command(), f" --store {store}" if Path(store) != DEFAULT_STORE else ""
     out.print(
         f"Next: {cmd} dedup{st}  (near-duplicate clusters), then {cmd} decide{st} (a verdict per document)",

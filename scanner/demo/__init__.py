@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -32,6 +32,7 @@ class DemoResult:
     counts: dict[str, int]
     summary_version: int
     summary_files: list[str]
+    dedup: dict = field(default_factory=dict)  # the dedup stage's counts (clusters, duplicates)
 
 
 def run_demo(
@@ -56,7 +57,7 @@ def run_demo(
         )
     api.extract_signals(store)
     decisions = api.decide_documents(store, "any-ai-trainer")
-    dedup(store, threshold=0.8)
+    dedup_stats = dedup(store, threshold=0.8)
     summary, _ = publish_summary(store, manifest)
     written = []
     if out_dir is not None:
@@ -64,4 +65,6 @@ def run_demo(
             target = out_dir / f"provenance-summary.{fmt}"
             target.write_text(render(summary), encoding="utf-8")
             written.append(str(target))
-    return DemoResult(store.path, report, len(listing), decisions, store.counts(), summary["version"], written)
+    return DemoResult(
+        store.path, report, len(listing), decisions, store.counts(), summary["version"], written, dedup_stats
+    )
