@@ -15,6 +15,7 @@ from scanner.agents import default_registry
 from scanner.corpus.discover import Discovery, Found, discover
 from scanner.corpus.extract import Extractor
 from scanner.corpus.fields import FieldMap
+from scanner.corpus.gaps import schema_notes
 from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.progress import Tracker
 from scanner.corpus.records import sha256_hex
@@ -88,6 +89,7 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)  # files that could not be read
     unknown: list[str] = field(default_factory=list)  # files of no supported format, skipped
+    schema_notes: list[str] = field(default_factory=list)  # columns of a surprising type, read anyway
 
     @property
     def bad_records(self) -> list[dict[str, str]]:
@@ -127,7 +129,7 @@ class IngestReport:
                     "judged by the newest evidence rather than the evidence at their fetch time"
                 )
         notes += [f"{p}: not a supported corpus format, skipped" for p in self.unknown]
-        return notes
+        return notes + self.schema_notes
 
     def as_dict(self) -> dict:
         return {
@@ -190,6 +192,7 @@ def ingest(
                 break
             if tracker is not None:
                 tracker.begin_file(path, sizes[path])
+            report.schema_notes += [f"{path}: {n}" for n in schema_notes(path, fields)]
             try:
                 done = ingest_file(
                     store,

@@ -36,7 +36,7 @@ def ingest_progress(console: Console, label: str = "ingest") -> Iterator[Tracker
     if console.is_terminal:
         columns = (
             TextColumn(f"{label} [cyan]{{task.fields[file]}}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             TaskProgressColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),

@@ -249,3 +249,22 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path, sample: Path) 
     assert lines[-1].startswith("ingest: 100.0% of 0.6 MB (file 1/1), 30 records,")
     assert "rec/s" in lines[-1] and "MB/s" in lines[-1]
     assert "\x1b[" not in proc.stderr  # no terminal control codes in a log
+
+
+def test_columns_of_a_surprising_type_are_warned_of(tmp_path: Path) -> None:
+    pq.write_table(
+        pa.table(
+            {
+                "text": ["a page", "another"],
+                "url": ["https://n.example/1", "https://n.example/2"],
+                "id": pa.array([1, 2], pa.int64()),
+                "date": pa.array([20240131, 20240201], pa.int64()),
+            }
+        ),
+        tmp_path / "typed.parquet",
+    )
+    proc = run("ingest", "typed.parquet", "--json", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    warnings = json.loads(proc.stdout)["warnings"]
+    assert "typed.parquet: column 'id' (int64) is read as the id and stored as text" in warnings
+    assert any("column 'date' (int64) is read as the date in Unix seconds" in w for w in warnings)
