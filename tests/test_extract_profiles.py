@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.corpus.extract import Extractor, _may_carry_rights, extract_main_text, read_page
+from scanner.corpus.extract import Extractor, extract_main_text, read_page
 from scanner.signals.html import facts_to_evidence, read_html
 from tests import _report
 from tests.test_extract import shingle_f1
@@ -35,12 +35,24 @@ def test_one_parse_gives_what_two_parses_gave(ext: Path) -> None:
         assert meta == facts_to_evidence(read_html(html)), key
 
 
-def test_the_resiliparse_prefilter_never_hides_evidence(ext: Path) -> None:
+_MARKUP = [
+    b'<html><head><meta name="Robots" content="noindex, noai"><meta name="tdm-reservation" content="1">'
+    b'<meta name="tdm-policy" content="https://p.example/policy.json"><link rel="License" href="https://l.example/">'
+    b'<link rel="license" type="application/rsl+xml" href="/rsl.xml"><meta name="GPTBot" content="noimageai">'
+    b"</head><body><meta name=googlebot-news content=nosnippet><a rel='nofollow license' href='https://creativecommons.org/licenses/by/4.0/'>cc</a>"
+    b'<script type="application/ld+json">{"license": "https://creativecommons.org/licenses/by-sa/4.0/"}</script>'
+    b'<meta name="tdm-reservation" content="0"><area rel=license href=/area></body></html>',
+    b"<html><body><p>no head at all</p><meta name=robots content=noai></body></html>",
+    b"<p>a fragment",
+]
+
+
+def test_resiliparse_reads_the_same_evidence_as_lxml(ext: Path) -> None:
+    pytest.importorskip("resiliparse", reason="the resiliparse profile needs pip install 'provenance-scanner[fast]'")
     _, pages = _bench(ext)
-    for key, html in pages.items():
-        if not _may_carry_rights(html):
-            assert facts_to_evidence(read_html(html)) is None, key
+    for key, html in [*pages.items(), *((f"markup-{i}", m) for i, m in enumerate(_MARKUP))]:
         assert read_page(html, Extractor.RESILIPARSE)[1] == facts_to_evidence(read_html(html)), key
+    assert read_page(_MARKUP[0], Extractor.RESILIPARSE)[1] is not None
 
 
 def test_profiles_f1_and_speed(ext: Path) -> None:

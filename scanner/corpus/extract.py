@@ -5,9 +5,8 @@ Two profiles:
   into an lxml tree; the rights meta tags are read from that tree, then trafilatura extracts
   from the same tree (it accepts one), so no page is parsed twice.
 - `resiliparse`: Resiliparse's main-content plain-text extraction (a C++ DOM), several times
-  faster at a lower F1, for a first-pass audit. The rights meta tags are then read with lxml
-  only on the pages whose bytes mention one (`_may_carry_rights`); on the others the reading
-  finds nothing, so skipping it changes no evidence.
+  faster at a lower F1, for a first-pass audit. The rights meta tags are read from the same DOM
+  by the same rules (signals.html.facts_of_elements), so this profile parses each page once too.
 Both profiles' F1 and pages/s on the article-extraction benchmark: tests/test_extract_profiles.py.
 """
 
@@ -19,7 +18,7 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from scanner.signals.html import facts_to_evidence, read_html
+from scanner.signals.html import facts_of_elements, facts_to_evidence, read_html
 
 
 class Extractor(StrEnum):
@@ -67,15 +66,65 @@ def extract_resiliparse(html: bytes | str) -> str | None:
     return out.strip() or None
 
 
-# Every word read_html needs to find anything that facts_to_evidence keeps (meta robots and
-# crawler names, the AI directives, TDMRep meta, licence links / meta / JSON-LD, RSL links).
-_RIGHTS_WORDS = (b"robots", b"googlebot", b"bingbot", b"msnbot", b"slurp", b"noai", b"noimageai", b"tdm-", b"license")
+class _Node:
+    """A Resiliparse DOM node seen through the element interface `facts_of_elements` reads."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node) -> None:
+        self.node = node
+
+    def get(self, name: str) -> str | None:
+        return self.node.getattr(name)
+
+    @property
+    def tag(self) -> str:
+        return self.node.tag
+
+    @property
+    def text(self) -> str:
+        return self.node.text
 
 
-def _may_carry_rights(payload: bytes) -> bool:
-    """A byte scan (lower() and find, both in C; a case-blind regex is slower than the parse)."""
-    low = payload.lower()
-    return any(w in low for w in _RIGHTS_WORDS)
+_LICENCE_LINKS = "a[rel~=license i], link[rel~=license i], area[rel~=license i]"
+# The meta tags whose facts reach the evidence (signals.html): robots and crawler names, any name
+# with an AI directive, TDMRep, licence metas. A selector, since walking every meta is slow.
+_RIGHTS_METAS = ", ".join(
+    [f'meta[name="{n}" i]' for n in ("robots", "tdm-reservation", "tdm-policy", "dcterms.license", "dc.license")]
+    + ['meta[name="license" i]']
+    + [f'meta[name^="{n}" i]' for n in ("googlebot", "bingbot", "msnbot", "slurp")]
+    + ['meta[name][content*="noai" i]', 'meta[name][content*="noimageai" i]']
+)
+
+
+def _in_head(node) -> bool:
+    while node is not None:
+        if node.tag == "head":
+            return True
+        node = node.parent
+    return False
+
+
+def _resiliparse_page(payload: bytes, meta: bool) -> tuple[str | None, bytes | None]:
+    """One Resiliparse parse: the main text and the rights meta tags from the same DOM."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(decode_text(payload))
+    evidence = None
+    if meta and tree.document is not None:
+        doc = tree.document
+        facts = facts_of_elements(
+            ((_Node(m), _in_head(m)) for m in doc.query_selector_all(_RIGHTS_METAS)),
+            # only the elements the evidence needs: a DOM collection is slow to walk when long
+            (_Node(e) for e in doc.query_selector_all(_LICENCE_LINKS)),
+            (_Node(e) for e in doc.query_selector_all('script[type="application/ld+json" i]')),
+        )
+        evidence = facts_to_evidence(facts)
+    text = extract_plain_text(
+        tree, main_content=True, alt_texts=False, links=False, form_fields=False, noscript=False
+    ).strip()
+    return text or None, evidence
 
 
 def read_page(
@@ -86,8 +135,7 @@ def read_page(
     The meta tags are read before trafilatura runs: it prunes the tree it is given.
     """
     if extractor is Extractor.RESILIPARSE:
-        evidence = facts_to_evidence(read_html(payload)) if meta and _may_carry_rights(payload) else None
-        return extract_resiliparse(payload), evidence
+        return _resiliparse_page(payload, meta)
     try:
         tree = load_html(payload)
     except (ValueError, TypeError):
