@@ -268,3 +268,15 @@ def test_columns_of_a_surprising_type_are_warned_of(tmp_path: Path) -> None:
     warnings = json.loads(proc.stdout)["warnings"]
     assert "typed.parquet: column 'id' (int64) is read as the id and stored as text" in warnings
     assert any("column 'date' (int64) is read as the date in Unix seconds" in w for w in warnings)
+
+
+def test_the_resiliparse_profile_from_the_command_line(tmp_path: Path, sample: Path) -> None:
+    pytest.importorskip("resiliparse", reason="the resiliparse profile needs pip install 'provenance-scanner[fast]'")
+    shutil.copy(sample / "cc-main-2020-34.warc.gz", tmp_path)
+    proc = run("ingest", "cc-main-2020-34.warc.gz", "--extractor", "resiliparse", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["totals"]["documents_new"] > 0
+    q = run("query", "select count(*) as n from documents where text_sha256 is not null", "--json", cwd=tmp_path)
+    assert json.loads(q.stdout)["rows"][0]["n"] > 0
+    bad = run("ingest", "cc-main-2020-34.warc.gz", "--extractor", "magic", "--store", "x.duckdb", cwd=tmp_path)
+    assert bad.returncode == 2 and "error: --extractor 'magic': use trafilatura or resiliparse" in bad.stderr
