@@ -75,7 +75,19 @@ def decide_all(
     }
 
 
-def _bulk(store, index, pol, sightings, robots, rules, as_of, run_id, now, progress, clock):
+def _bulk(
+    store: Store,
+    index: EvidenceIndex,
+    pol: Policy,
+    sightings: list[dict],
+    robots: pa.Table,
+    rules: pa.Table,
+    as_of: datetime | None,
+    run_id: str,
+    now: datetime,
+    progress: Callable[[int, int], None] | None,
+    clock: _Clock,
+) -> tuple[int, dict[str, int], int, list]:
     """The keyed documents: keys in SQL, outcomes in Python, decisions written in one statement."""
     keys = bulk_decisions.key_documents(
         store,
