@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from scanner.agents import default_registry
+from scanner.corpus.discover import Discovery, Found, discover
+from scanner.corpus.extract import Extractor
 from scanner.corpus.fields import FieldMap
+from scanner.corpus.gaps import schema_notes
 from scanner.corpus.ingest import FileReport, ingest_file
 from scanner.corpus.interrupt import signals_interrupt, stop_workers, worker_init
 from scanner.corpus.problems import BadRecordLimit, capped_errors, reason_key
+from scanner.corpus.progress import Tracker
 from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Decision, Evidence, Policy, decide, make_policy
 from scanner.errors import InputError, Interrupted, ScannerError
@@ -92,6 +96,8 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)  # files that could not be read
     status: str = "running"  # ok | partial | failed | interrupted
+    unknown: list[str] = field(default_factory=list)  # files of no supported format, skipped
+    schema_notes: list[str] = field(default_factory=list)  # columns of a surprising type, read anyway
 
     @property
     def bad_records(self) -> list[dict[str, str]]:
@@ -123,6 +129,42 @@ class IngestReport:
             reasons.update(f.bad.reasons)
         return capped_errors(self.failed + self.bad_records, reasons, len(self.failed) + self.bad_total())
 
+    def totals(self) -> dict[str, int]:
+        """What the counts mean: records read become documents, new or already stored."""
+        documents = sum(f.documents for f in self.files)
+        new = sum(f.documents_new for f in self.files)
+        bad = self.bad_total()
+        records = sum(f.records for f in self.files)
+        return {
+            "files": len(self.files),
+            "files_already_done": sum(f.already_done for f in self.files),
+            "files_failed": len(self.failed),
+            "files_unknown": len(self.unknown),
+            "records": records,
+            "documents": documents,
+            "documents_new": new,
+            "documents_already_stored": documents - new,
+            "other_records": records - documents - bad,  # robots.txt captures, requests, blank lines
+            "bad_records": bad,
+            "evidence_new": sum(f.evidence_new for f in self.files),
+            "undated_documents": sum(f.undated for f in self.files),
+        }
+
+    def warnings(self) -> list[str]:
+        """Data gaps a user should know of: empty files, documents without a date, skipped files."""
+        notes = []
+        for f in self.files:
+            if not f.already_done and f.records == 0 and f.resumed_at == 0:
+                notes.append(f"{f.path}: empty (0 records)")
+            if f.undated:
+                notes.append(
+                    f"{f.path}: {f.undated} of {f.documents} documents have no usable date (missing or "
+                    "malformed, e.g. a WARC-Date such as 2008-10-294T...): fetched_at is NULL, so they are "
+                    "judged by the newest evidence rather than the evidence at their fetch time"
+                )
+        notes += [f"{p}: not a supported corpus format, skipped" for p in self.unknown]
+        return notes + self.schema_notes
+
     def as_dict(self) -> dict:
         return {
             "run_id": self.run_id,
@@ -143,6 +185,9 @@ class IngestReport:
             ],
             "failed_files": self.failed,
             "bad_records": self.bad_records,
+            "unknown_files": self.unknown,
+            "totals": self.totals(),
+            "warnings": self.warnings(),
         }
 
 
@@ -155,16 +200,32 @@ def ingest(
     *,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    tracker: Tracker | None = None,
+    extractor: str | Extractor = Extractor.TRAFILATURA,
+    limit: int | None = None,
+    batch_size: int = 256,
+    unknown: Sequence[Path] = (),
+    failed: Sequence[dict[str, str]] = (),
 ) -> IngestReport:
     """Ingest (path, source_id, field map) jobs under one run record.
 
     `workers` > 1 extracts text in that many processes. A file that cannot be read is reported
-    and skipped; it never aborts the others. SIGTERM/SIGINT stop the workers, mark the run
-    `interrupted` and raise `Interrupted` (committed batches stay; re-running resumes).
+    and skipped; it never aborts the others. `tracker` follows progress record by record (its
+    sizes are set here); `limit` ingests a sample of that many records over all files.
+    `unknown` and `failed` (from `plan_ingest`) are carried into the report. SIGTERM/SIGINT stop
+    the workers, mark the run `interrupted` and raise `Interrupted` (committed batches stay;
+    re-running resumes).
     """
-    run_id = store.start_run("ingest", {"files": [str(p) for p, _, _ in jobs], "workers": workers})
-    report = IngestReport(run_id)
+    extractor = _extractor(extractor)
+    run_id = store.start_run(
+        "ingest", {"files": [str(p) for p, _, _ in jobs], "workers": workers, "extractor": str(extractor)}
+    )
+    report = IngestReport(run_id, failed=list(failed), unknown=[str(p) for p in unknown])
     report.status = "failed"
+    sizes = {p: _size_of(p) for p, _, _ in jobs}
+    if tracker is not None:
+        tracker.total_bytes, tracker.files_total = sum(sizes.values()), len(jobs)
+    left = limit
     pool = None
     with signals_interrupt() as stop:
 
@@ -175,21 +236,36 @@ def ingest(
             stop.check()
 
         try:
-            if workers > 1:
-                pool = ProcessPoolExecutor(
-                    workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=worker_init,
-                    initargs=(os.getpid(),),
-                )
+            pool = _extraction_pool(workers) if workers > 1 else None
             for path, source_id, fields in jobs:
                 stop.check()
+                if left is not None and left <= 0:
+                    break
+                if tracker is not None:
+                    tracker.begin_file(path, sizes[path])
+                report.schema_notes += [f"{path}: {n}" for n in schema_notes(path, fields)]
                 try:
-                    report.files.append(
-                        ingest_file(store, path, source_id, fields=fields, run_id=run_id, progress=checked, pool=pool)
+                    done = ingest_file(
+                        store,
+                        path,
+                        source_id,
+                        fields=fields,
+                        run_id=run_id,
+                        progress=checked,
+                        pool=pool,
+                        tracker=tracker,
+                        extractor=extractor,
+                        limit=left,
+                        batch_size=batch_size,
                     )
+                    report.files.append(done)
+                    if left is not None:
+                        left -= done.records
                 except InputError as exc:
                     report.failed.append({"file": str(path), "reason": exc.problem})
+                finally:
+                    if tracker is not None:
+                        tracker.end_file()
             report.status = "ok" if not report.problems() else "partial"
         except Interrupted as exc:
             report.status = "interrupted"
@@ -215,12 +291,93 @@ def ingest(
     return report
 
 
+def _extractor(name: str | Extractor) -> Extractor:
+    try:
+        found = Extractor(name)
+    except ValueError:
+        raise ScannerError(f"--extractor {name!r}: use {' or '.join(e.value for e in Extractor)}") from None
+    if found is Extractor.RESILIPARSE:
+        try:
+            import resiliparse.extract.html2text  # noqa: F401
+        except ImportError:
+            raise ScannerError(
+                "--extractor resiliparse needs the resiliparse package: pip install 'provenance-scanner[fast]'"
+            ) from None
+    return found
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    except OSError:
+        return 0
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """What an ingest will read, before it reads: `--dry-run` prints it, `ingest` runs it."""
+
+    jobs: list[tuple[Path, str, FieldMap]]
+    found: dict[Path, Found]  # format and size of each job's path, when discovered
+    unknown: list[Path]  # files of no supported format: listed and skipped
+    failed: list[dict[str, str]]  # targets that name nothing (a glob without matches)
+
+    def as_dict(self) -> dict:
+        return {
+            "files": [
+                {
+                    "path": str(p),
+                    "source": sid,
+                    "format": str(self.found[p].format) if p in self.found else None,
+                    "bytes": self.found[p].size if p in self.found else None,
+                    "fields": {k: list(getattr(fm, k)) for k in ("text", "html", "url", "date", "id")},
+                }
+                for p, sid, fm in self.jobs
+            ],
+            "total_bytes": sum(self.found[p].size for p, _, _ in self.jobs if p in self.found),
+            "unknown_files": [str(p) for p in self.unknown],
+            "failed": self.failed,
+        }
+
+
+def field_map(base: FieldMap = FieldMap(), **keys: str | None) -> FieldMap:
+    """A field map with some facts read from one named field (dotted path): `--text-key` etc."""
+    return replace(base, **{k: (v,) for k, v in keys.items() if v})
+
+
+def plan_ingest(targets: Sequence[tuple[str | Path, str, FieldMap]]) -> IngestPlan:
+    """Expand (target, source_id, field map): folders recursively, globs by us, files as given.
+
+    A manifest's missing path stays a job (ingest reports it as failed); a glob that matches
+    nothing is reported as failed here.
+    """
+    jobs: list[tuple[Path, str, FieldMap]] = []
+    found: dict[Path, Found] = {}
+    unknown: list[Path] = []
+    failed: list[dict[str, str]] = []
+    for target, sid, fm in targets:
+        try:
+            d: Discovery = discover([target])
+        except InputError as exc:
+            if any(c in str(target) for c in "*?["):
+                failed.append({"file": str(target), "reason": exc.problem})
+            else:
+                jobs.append((Path(target), sid, fm))
+            continue
+        for f in d.found:
+            found[f.path] = f
+            jobs.append((f.path, sid, fm))
+        unknown += [p for p in d.unknown if p not in unknown]
+    return IngestPlan(jobs, found, unknown, failed)
+
+
 def _extraction_pool(workers: int) -> ProcessPoolExecutor:
     """Workers forked from a clean server process that has imported the extraction code once:
     no fork of this process (DuckDB runs threads) and no re-import per worker."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["scanner.corpus.ingest"])
-    return ProcessPoolExecutor(workers, mp_context=context)
+    context.set_forkserver_preload(["scanner.corpus.ingest", "trafilatura", "lxml.html"])
+    # the workers end with this process, whatever ends it (scanner.corpus.interrupt)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(os.getpid(),))
 
 
 def manifest_jobs(manifest: Manifest, only: Sequence[str] = ()) -> list[tuple[Path, str, FieldMap]]:
@@ -370,7 +527,6 @@ def dedup(
     `engine="ray"` the signatures are computed on a Ray cluster (`address`, or a local one)."""
     from scanner.dedup.clusters import dedup as run_dedup
     from scanner.dedup.minhash import PROFILES
-    from scanner.store import dedup_work
 
     if not 0 < threshold <= 1:
         raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
@@ -382,7 +538,6 @@ def dedup(
         from scanner.dedup.ray_engine import require_ray
 
         require_ray()
-    dedup_work.set_memory(store, memory_limit, temp_directory)
     return run_dedup(
         store,
         threshold=threshold,
@@ -391,6 +546,8 @@ def dedup(
         engine=engine,
         address=address,
         workers=workers,
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
         progress=progress,
     )
 

@@ -151,17 +151,40 @@ def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
         return
     out.print(f"[bold]Demo store:[/bold] {store}")
     _print_ingest(result.ingest)
+    _print_totals(result.ingest, store, hint=False)
     out.print(f"robots.txt evidence imported: {result.robots_imported}")
     _print_rows("Decisions (policy any-ai-trainer, each document as of its fetch time)", [result.decisions])
+    out.print(
+        "allowed: no opt-out applies to the document's URL; reserved: an opt-out applies (robots.txt, "
+        "TDMRep, meta noai, ...); unknown: no usable evidence for its origin as of its fetch time "
+        "(nothing fetched or imported yet: `fetch-signals` or `evidence import` adds some)",
+        markup=False,
+        highlight=False,
+    )
+    d = result.dedup
+    if d:
+        out.print(
+            f"Dedup: {d.get('exact_duplicates', 0)} exact copies in {d.get('exact_clusters', 0)} clusters, "
+            f"{d.get('near_duplicates', 0)} near-duplicates in {d.get('minhash_clusters', 0)} MinHash clusters "
+            "(threshold 0.8); every member is kept, one representative per cluster",
+            markup=False,
+            highlight=False,
+        )
     _print_rows("Largest domains", per_domain)
     _print_rows("Store contents", [{"table": k, "rows": v} for k, v in result.counts.items()])
-    out.print(f"EU public summary (draft): {', '.join(result.summary_files)}")
-    out.print(f"Next: provenance status www.nytimes.com --show-evidence --store {store}")
+    out.print(f"EU public summary (draft): {', '.join(result.summary_files)}", markup=False)
+    out.print(f"Next: {_command()} status www.nytimes.com --show-evidence --store {store}", markup=False)
+
+
+KeyOpt = Annotated[str | None, typer.Option(help="Field (dotted path) holding it in JSONL/Parquet/HF records.")]
 
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Corpus files.")] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Corpus files, folders (read recursively) or quoted globs ('data/**/*.jsonl.zst')."),
+    ] = None,
     manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
     source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
     workers: Annotated[int, typer.Option(help="Processes for text extraction.")] = os.cpu_count() or 1,
@@ -169,39 +192,166 @@ def ingest(
         str | None,
         typer.Option("--max-bad-records", help="Exit 3 when more records than N (or P%) are bad."),
     ] = None,
+    extractor: Annotated[
+        str,
+        typer.Option(help="trafilatura (best F1) | resiliparse (several times faster, lower F1: first-pass audits)"),
+    ] = "trafilatura",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List files, formats, sizes and field map; read nothing.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="Ingest a sample: stop after this many records.", min=1)] = None,
+    batch_size: Annotated[
+        int, typer.Option(help="Records per commit (the write lock is held per commit).", min=1)
+    ] = 256,
+    text_key: KeyOpt = None,
+    url_key: KeyOpt = None,
+    date_key: KeyOpt = None,
+    id_key: KeyOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence."""
-    limit = api.BadRecordLimit.parse(max_bad_records)
+    """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence.
+
+    The store's write lock is held only while a batch commits: `query`, `status`, `check`,
+    `report` and the service's /reload work while it runs.
+    """
+    from scanner.cli_progress import ingest_progress
+
+    bad_limit = api.BadRecordLimit.parse(max_bad_records)
+
     m = load_manifest(manifest) if manifest else None
-    with Store.open(store) as st:
+    keys = {"text": text_key, "url": url_key, "date": date_key, "id": id_key}
+    if paths:
+        if m and source:
+            ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
+            if ds is None:
+                raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
+            sid, fields = ds.source_id, ds.fields
+        else:
+            sid, fields = source or api.UNDECLARED, api.FieldMap()
+        targets = [(p, sid, api.field_map(fields, **keys)) for p in paths]
+    elif m:
+        targets = [(p, s, api.field_map(f, **keys)) for p, s, f in api.manifest_jobs(m, [source] if source else ())]
+    else:
+        raise ScannerError("give corpus files, folders or globs, or --manifest to ingest its datasets")
+    plan = api.plan_ingest(targets)
+    if dry_run:
+        _print_plan(plan, json_out)
+        return
+    with Store.open(store, hold_lock=False) as st:
         if m:
             api.declare(st, m)
-        if paths:
-            if m and source:
-                ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
-                if ds is None:
-                    raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
-                jobs = [(p, ds.source_id, ds.fields) for p in paths]
-            else:
-                sid = api.declare_adhoc_source(st, source or api.UNDECLARED)
-                jobs = [(p, sid, api.FieldMap()) for p in paths]
-        elif m:
-            jobs = api.manifest_jobs(m, [source] if source else ())
-        else:
-            raise ScannerError("give corpus files, or --manifest to ingest its datasets")
-        with progress_bar("ingest") as advance:
-            report = api.ingest(st, jobs, workers=workers, progress=advance)
+        if paths and not (m and source):
+            api.declare_adhoc_source(st, sid)
+        with ingest_progress(err) as tracker:
+            report = api.ingest(
+                st,
+                plan.jobs,
+                workers=workers,
+                tracker=tracker,
+                extractor=extractor,
+                limit=limit,
+                batch_size=batch_size,
+                unknown=plan.unknown,
+                failed=plan.failed,
+            )
     if json_out:
         emit_json(report.as_dict())
     else:
         _print_ingest(report)
-    problems = report.problems(limit)
+        _print_totals(report, store)
+    problems = report.problems(bad_limit)
     for problem in problems:
         err.print(f"ingest incomplete: {problem}", markup=False, highlight=False)
     if problems:
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _print_plan(plan: api.IngestPlan, json_out: bool) -> None:
+    doc = plan.as_dict()
+    if json_out:
+        emit_json(doc)
+        return
+    rows = [
+        {
+            "file": f["path"],
+            "format": f["format"] or "?",
+            "MB": "" if f["bytes"] is None else f"{f['bytes'] / 1e6:,.2f}",
+            "source": f["source"],
+        }
+        for f in doc["files"]
+    ]
+    _print_rows(f"Would ingest {len(rows)} files, {doc['total_bytes'] / 1e6:,.1f} MB", rows)
+    maps = {json.dumps(f["fields"]): f["fields"] for f in doc["files"] if f["format"] not in ("warc", "arc")}
+    for fm in maps.values():
+        out.print(
+            "Field map (JSONL, Parquet, HF; first present wins): "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in fm.items()),
+            markup=False,
+            highlight=False,
+        )
+    if any(f["format"] in ("warc", "arc") for f in doc["files"]):
+        out.print(
+            "WARC/ARC: url WARC-Target-URI, date WARC-Date, id WARC-Record-ID, text extracted from the HTML body",
+            markup=False,
+        )
+    for p in doc["unknown_files"]:
+        err.print(f"skip: {p}: not a supported corpus format", markup=False)
+    for f in doc["failed"]:
+        err.print(f"error: {f['file']}: {f['reason']}", markup=False)
+
+
+def _command() -> str:
+    """How this command was invoked, for next-step hints that can be pasted as they are."""
+    import shutil
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "provenance"
+    if argv0.endswith("__main__.py"):
+        return "python -m scanner"
+    name = Path(argv0).name
+    found = shutil.which(name)
+    return name if found and Path(found).resolve() == Path(argv0).resolve() else argv0
+
+
+def _print_totals(report: api.IngestReport, store: Path, hint: bool = True) -> None:
+    t = report.totals()
+    parts = [f"{t['documents_new']:,} new"]
+    if t["documents_already_stored"]:
+        parts.append(
+            f"{t['documents_already_stored']:,} already stored (an earlier run, or a copy earlier in this one)"
+        )
+    other = []
+    if t["other_records"]:
+        other.append(
+            f"{t['other_records']:,} records without a document "
+            "(robots.txt captures, WARC requests/metadata, blank lines)"
+        )
+    if t["bad_records"]:
+        other.append(f"{t['bad_records']:,} bad records skipped")
+    files = f"{t['files']} files"
+    if t["files_already_done"]:
+        files += f" ({t['files_already_done']} already ingested)"
+    if t["files_unknown"]:
+        files += f", {t['files_unknown']} unknown files skipped"
+    if t["files_failed"]:
+        files += f", {t['files_failed']} unreadable"
+    out.print(
+        f"Totals: {files}; {t['records']:,} records → {t['documents']:,} documents: {', '.join(parts)}"
+        + (f"; {'; '.join(other)}" if other else "")
+        + f"; {t['evidence_new']:,} new evidence items.",
+        markup=False,
+        highlight=False,
+    )
+    for note in report.warnings():
+        err.print(f"warning: {note}", markup=False, highlight=False)
+    if not hint:
+        return
+    cmd, st = _command(), f" --store {store}" if Path(store) != DEFAULT_STORE else ""
+    out.print(
+        f"Next: {cmd} dedup{st}  (near-duplicate clusters), then {cmd} decide{st} (a verdict per document)",
+        markup=False,
+        highlight=False,
+    )
 
 
 @evidence_app.command("import")
@@ -561,7 +711,7 @@ def decide_cmd(
 ) -> None:
     """Write a decision per document under a named policy."""
     when = parse_as_of(as_of) if as_of else None
-    with Store.open(store) as st, progress_bar("decide") as advance:
+    with Store.open(store, hold_lock=False) as st, progress_bar("decide") as advance:
         stats = api.decide_documents(
             st, policy, as_of=when, own_token=own_token, progress=advance,
             engine=engine, address=address, workers=workers,
@@ -638,7 +788,7 @@ def fetch_signals_cmd(
     config = FetchConfig(
         user_agent=agent, allow_networks=tuple(allow_network or ()), proxy=proxy, host_interval=host_interval
     )
-    with Store.open(store) as st, origins_bar("fetch-signals") as (advance, total):
+    with Store.open(store, hold_lock=False) as st, origins_bar("fetch-signals") as (advance, total):
         stats = api.fetch_signals(
             st, origins or (), config=config, our_token=token, refresh=refresh, progress=advance,
             progress_total=total, workers=workers,
@@ -689,7 +839,7 @@ def dedup_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Exact and MinHash near-duplicate clusters, keeping every member and its provenance."""
-    with Store.open(store) as st, progress_bar("dedup: signatures") as advance:
+    with Store.open(store, hold_lock=False) as st, progress_bar("dedup: signatures") as advance:
         stats = api.dedup(
             st,
             threshold=threshold,

@@ -63,6 +63,37 @@ def decide_all(
     clock.lap("evidence")
     sightings, robots, rules = _robots_tables(index, pol)
     clock.lap("rules")
+    with store.pinned():  # temp tables live on one connection: the bulk phase is one hold of the lock
+        new, counts, bulk, rest = _bulk(
+            store, index, pol, sightings, robots, rules, as_of, run_id, now, progress, clock
+        )
+    for verdict in _VERDICTS:
+        counts.setdefault(verdict, 0)
+    new += _one_by_one(store, rest, index, pol, as_of, _meta(pol, as_of, now, run_id), counts, progress, batch)
+    clock.lap("one_by_one")
+    return {
+        "documents": bulk + len(rest),
+        "bulk_documents": bulk,
+        "new_decisions": new,
+        **counts,
+        "seconds": clock.laps,
+    }
+
+
+def _bulk(
+    store: Store,
+    index: EvidenceIndex,
+    pol: Policy,
+    sightings: list[dict],
+    robots: pa.Table,
+    rules: pa.Table,
+    as_of: datetime | None,
+    run_id: str,
+    now: datetime,
+    progress: Callable[[int, int], None] | None,
+    clock: _Clock,
+) -> tuple[int, dict[str, int], int, list]:
+    """The keyed documents: keys in SQL, outcomes in Python, decisions written in one statement."""
     keys = bulk_decisions.key_documents(
         store,
         robots,
@@ -85,17 +116,7 @@ def decide_all(
         rest = bulk_decisions.python_documents(store)
     finally:
         bulk_decisions.drop(store)
-    for verdict in _VERDICTS:
-        counts.setdefault(verdict, 0)
-    new += _one_by_one(store, rest, index, pol, as_of, meta, counts, progress, batch)
-    clock.lap("one_by_one")
-    return {
-        "documents": bulk + len(rest),
-        "bulk_documents": bulk,
-        "new_decisions": new,
-        **counts,
-        "seconds": clock.laps,
-    }
+    return new, counts, bulk, rest
 
 
 def _meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from scanner.corpus import jsonl, warc
 from scanner.corpus.columnar import read_dataset_dir, read_parquet
-from scanner.corpus.extract import decode_text, extract_main_text, is_html
+from scanner.corpus.extract import Extractor, decode_text, extract_main_text, is_html, read_page
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.media import media_duration
 from scanner.corpus.problems import BadRecords
+from scanner.corpus.progress import Tracker, record_offset
 from scanner.corpus.records import (
     DOCUMENT_COLUMNS,
     BadRecord,
@@ -51,6 +52,9 @@ class FileReport:
     evidence_new: int = 0
     already_done: bool = False
     bad: BadRecords = field(default_factory=BadRecords)  # the first ones in full, then counts
+    documents: int = 0  # documents read in this run (new or already stored)
+    undated: int = 0  # documents without a usable date: fetched_at is NULL
+    limited: bool = False  # stopped at --limit: the next run resumes the file
 
 
 def reader_for(path: Path, fields: FieldMap) -> Iterator[RawRecord | BadRecord | None]:
@@ -87,13 +91,22 @@ def content_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def to_document(rec: RawRecord, source_id: str) -> Document:
-    """Pure: one raw record -> one document with its text, sizes and keys."""
+_UNREAD = object()
+
+
+def to_document(rec: RawRecord, source_id: str, html_text: str | object | None = _UNREAD) -> Document:
+    """Pure: one raw record -> one document with its text, sizes and keys.
+
+    `html_text`: the page's main text when the caller already extracted it (one parse per page).
+    """
     parts = split_url(rec.url) if rec.url else None
     content_sha = sha256_hex(rec.payload)
     text = rec.text
     if text is None and modality_of(rec.content_type) == "text":
-        text = extract_main_text(rec.payload) if is_html(rec.content_type, rec.payload) else (decode_text(rec.payload))
+        if not is_html(rec.content_type, rec.payload):
+            text = decode_text(rec.payload)
+        else:
+            text = extract_main_text(rec.payload) if html_text is _UNREAD else html_text
     return Document(
         doc_id=document_id(source_id, rec.url, rec.fetched_at, content_sha),
         source_id=source_id,
@@ -189,27 +202,52 @@ class _Built:
     documents: list[Document] = field(default_factory=list)
     evidence: list[tuple[bytes, Observation]] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
+    offset: int | None = None  # byte offset of the last record in its file, when the locator has one
 
 
-def build_batch(items: list[Item], source_id: str) -> _Built:
-    """Records -> documents (text extraction happens here), robots.txt evidence, bad records."""
+OnRecord = Callable[[int, int, int | None], None]  # (records, payload bytes, file offset)
+
+
+def build_batch(
+    items: list[Item],
+    source_id: str,
+    extractor: Extractor = Extractor.TRAFILATURA,
+    on_record: OnRecord | None = None,
+) -> _Built:
+    """Records -> documents (text extraction happens here), robots.txt evidence, bad records.
+
+    Each HTML page is parsed once, for its text and its rights meta tags (extract.read_page).
+    """
     built = _Built(len(items), sum(len(i.payload) for i in items if isinstance(i, RawRecord)))
     for item in items:
+        if item is not None:
+            built.offset = record_offset(item.locator)
         if item is None:
-            continue  # consumed, no document (a WARC request record, a blank line)
-        if isinstance(item, BadRecord):
+            pass  # consumed, no document (a WARC request record, a blank line)
+        elif isinstance(item, BadRecord):
             built.bad.append(item)
         elif item.kind == "robots.txt":
             ev = robots_observation(item)
             if ev:
                 built.evidence.append(ev)
         else:
-            built.documents.append(to_document(item, source_id))
-            if item.headers and (ev := headers_observation(item)):
-                built.evidence.append(ev)
-            if ev := html_meta_observation(item):
-                built.evidence.append(ev)
+            _build_document(item, source_id, extractor, built)
+        if on_record is not None:
+            on_record(1, len(item.payload) if isinstance(item, RawRecord) else 0, built.offset)
     return built
+
+
+def _build_document(item: RawRecord, source_id: str, extractor: Extractor, built: _Built) -> None:
+    if item.text is None and is_html(item.content_type, item.payload):
+        text, meta = read_page(item.payload, extractor, meta=item.url is not None)
+        built.documents.append(to_document(item, source_id, html_text=text))
+    else:
+        meta = None
+        built.documents.append(to_document(item, source_id))
+    if item.headers and (ev := headers_observation(item)):
+        built.evidence.append(ev)
+    if meta is not None:
+        built.evidence.append(_observation(item, "html-meta", meta))
 
 
 def _write(
@@ -227,16 +265,28 @@ def _write(
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)
     report.records += built.records
     report.bad += built.bad
+    report.documents += len(built.documents)
+    report.undated += sum(1 for d in built.documents if d.fetched_at is None)
 
 
-def _batches(records: Iterator[Item], skip: int, size: int) -> Iterator[tuple[list[Item], int]]:
-    """(records, position after them), after skipping what an earlier run committed."""
+def _batches(
+    records: Iterator[Item], skip: int, size: int, limit: int | None = None
+) -> Iterator[tuple[list[Item], int]]:
+    """(records, position after them), after skipping what an earlier run committed.
+
+    With `limit`, stops after that many records (the rest is left for the next run).
+    """
     batch: list[Item] = []
     position = 0
+    taken = 0
     for position, item in enumerate(records, start=1):
         if position <= skip:
             continue
+        if limit is not None and taken >= limit:
+            position -= 1
+            break
         batch.append(item)
+        taken += 1
         if len(batch) >= size:
             yield batch, position
             batch = []
@@ -254,11 +304,17 @@ def ingest_file(
     run_id: str | None = None,
     progress: Progress | None = None,
     pool: Executor | None = None,
+    tracker: Tracker | None = None,
+    extractor: Extractor = Extractor.TRAFILATURA,
+    limit: int | None = None,
 ) -> FileReport:
     """Ingest one corpus file or dataset folder, resuming after its last committed batch.
 
     With a process pool, batches are built (text extracted) in parallel while this process
     reads ahead and writes finished batches in file order, so checkpoints stay exact.
+    `tracker` is told of every record as it is built (not once per batch); `limit` stops after
+    that many records without marking the file finished. The store may be opened with
+    `hold_lock=False`: between batch commits this function holds no connection to it.
     """
     report = FileReport(path=str(path), source_id=source_id)
     records = reader_for(path, fields)  # fails early on an unsupported name
@@ -267,6 +323,7 @@ def ingest_file(
     if finished:
         report.already_done = True
         return report
+    on_record = tracker.advance if tracker is not None else None
     report.resumed_at = done
     pending: deque[tuple[list[Future[_Built]], int]] = deque()
     workers = getattr(pool, "_max_workers", 1) if pool else 0
@@ -285,19 +342,37 @@ def ingest_file(
             return bool(pending)
         return len(pending) > 1 and sum(len(f) for f, _ in pending) > 8 * workers
 
-    for items, position in _batches(records, done, batch_size):
+    consumed = 0
+    for items, position in _batches(records, done, batch_size, limit):
+        consumed += len(items)
         if pool:  # small chunks keep every worker busy even when a file is one batch
             step = max(1, min(_CHUNK, -(-len(items) // workers)))
             chunks = [items[i : i + step] for i in range(0, len(items), step)] or [[]]
-            pending.append(([pool.submit(build_batch, c, source_id) for c in chunks], position))
+            futures = [pool.submit(build_batch, c, source_id, extractor) for c in chunks]
+            if tracker is not None:
+                for f in futures:
+                    f.add_done_callback(_tell(tracker))
+            pending.append((futures, position))
         else:
-            pending.append(([_done_future(build_batch(items, source_id))], position))
+            pending.append(([_done_future(build_batch(items, source_id, extractor, on_record))], position))
         while backlog():
             write_oldest()
     while pending:
         write_oldest()
+    if limit is not None and consumed >= limit:
+        report.limited = True
+        return report
     store.set_checkpoint(fsha, source_id, str(path), position, finished=True)
     return report
+
+
+def _tell(tracker: Tracker) -> Callable[[Future[_Built]], None]:
+    def done(future: Future[_Built]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            built = future.result()
+            tracker.advance(built.records, built.payload_bytes, built.offset)
+
+    return done
 
 
 def _merge(parts: list[_Built]) -> _Built:

@@ -31,15 +31,27 @@ def worker_init(parent_pid: int) -> None:
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before we got here
+    if not _alive(parent_pid):  # the ingest process died before we got here
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether the ingest process still runs. Not `os.getppid()`: a worker of a fork-server pool
+    is the fork server's child, and the server, not the ingest process, is its parent."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _watch_parent(parent_pid: int) -> None:
     stop = threading.Event()
     while not stop.wait(1.0):
-        if os.getppid() != parent_pid:
+        if not _alive(parent_pid):
             os._exit(1)
 
 

@@ -50,9 +50,13 @@ def dedup(
     engine: str = "local",
     address: str | None = None,
     workers: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster."""
+    """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster.
+    `memory_limit` (e.g. "4GB") bounds DuckDB during the band join, which spills past it to
+    `temp_directory`."""
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
@@ -64,10 +68,12 @@ def dedup(
         computed = signatures_on_ray(store, spec, address=address, workers=workers, progress=progress)
     else:
         computed = _local_signatures(store, params, num_perm, seed, n, profile, workers or 1, progress)
-    exact = dedup_work.write_exact_clusters(store, run_id)
     b, r = bands_for(threshold, num_perm)
-    near = _near(store, params, num_perm, b, r, threshold if verify else 0.0, run_id)
-    removed = dedup_work.removed_by_source(store)
+    with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
+        dedup_work.set_memory(store, memory_limit, temp_directory)
+        exact = dedup_work.write_exact_clusters(store, run_id)
+        near = _near(store, params, num_perm, b, r, threshold if verify else 0.0, run_id)
+        removed = dedup_work.removed_by_source(store)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),

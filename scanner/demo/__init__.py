@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -31,6 +31,7 @@ class DemoResult:
     counts: dict[str, int]
     summary_version: int | None  # None: a draft (only a final takes a version number)
     summary_files: list[str]
+    dedup: dict = field(default_factory=dict)  # the dedup stage's counts (clusters, duplicates)
 
 
 def run_demo(
@@ -55,7 +56,7 @@ def run_demo(
         )
     api.extract_signals(store)
     decisions = api.decide_documents(store, "any-ai-trainer")
-    dedup(store, threshold=0.8)
+    dedup_stats = dedup(store, threshold=0.8)
     result = api.summary(
         store,
         manifest,
@@ -63,4 +64,6 @@ def run_demo(
         output=(out_dir / "provenance-summary") if out_dir is not None else None,
     )
     version = result.document.get("version")
-    return DemoResult(store.path, report, len(listing), decisions, store.counts(), version, result.written)
+    return DemoResult(
+        store.path, report, len(listing), decisions, store.counts(), version, result.written, dedup_stats
+    )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -46,20 +48,35 @@ class HtmlFacts:
     body_meta_robots: set[int] = field(default_factory=set)  # indexes of meta_robots outside <head>
 
 
-def read_html(body: bytes | str) -> HtmlFacts:
+def read_html(body: bytes | str | lxml.html.HtmlElement) -> HtmlFacts:
+    """The facts of one page; given an lxml tree (ingest's one parse per page), it is only read."""
     facts = HtmlFacts()
-    try:
-        doc = lxml.html.document_fromstring(body)
-    except (etree.ParserError, ValueError):
-        facts.lint.append("html_unparsable")
-        return facts
+    if isinstance(body, lxml.html.HtmlElement):
+        doc = body
+    else:
+        try:
+            doc = lxml.html.document_fromstring(body)
+        except (etree.ParserError, ValueError):
+            facts.lint.append("html_unparsable")
+            return facts
     head = doc.find("head")
     head_metas = set(head.iter("meta")) if head is not None else set()
-    for meta in doc.iter("meta"):
+    return facts_of_elements(
+        ((m, m in head_metas) for m in doc.iter("meta")), doc.iter("a", "link", "area"), doc.iter("script"), facts
+    )
+
+
+def facts_of_elements(
+    metas: Iterable[tuple[Any, bool]], links: Iterable[Any], scripts: Iterable[Any], facts: HtmlFacts | None = None
+) -> HtmlFacts:
+    """The facts of a page's elements, whichever parser made them: each element has `.get(name)`
+    (an attribute or None), `.tag` and `.text`. `metas` pairs each meta with whether it is in
+    <head>; `links` are the a/link/area elements in document order."""
+    facts = facts if facts is not None else HtmlFacts()
+    for meta, in_head in metas:
         name = (meta.get("name") or "").strip()
         content = (meta.get("content") or "").strip()
         lname = name.lower()
-        in_head = meta in head_metas
         if _is_robots_name(lname) or (lname and lname not in _NOT_AGENTS and _has_ai_directive(content)):
             facts.meta_robots.append({"name": name, "content": content})
             if not in_head:
@@ -74,7 +91,7 @@ def read_html(body: bytes | str) -> HtmlFacts:
             facts.rights_meta.append({"name": name, "content": content})
         if lname in ("dcterms.license", "dc.license", "license") and content:
             facts.licences.append(Licence(content, cc_spdx(content), "meta " + lname, "page"))
-    for el in doc.iter("a", "link", "area"):
+    for el in links:
         rel = (el.get("rel") or "").lower().split()
         href = (el.get("href") or "").strip()
         if "license" in rel and href:
@@ -89,7 +106,7 @@ def read_html(body: bytes | str) -> HtmlFacts:
     facts.rel_license_hrefs = list(dict.fromkeys(facts.rel_license_hrefs))
     facts.creativecommons_hrefs = sorted(set(facts.creativecommons_hrefs))
     facts.licences = list(dict.fromkeys(facts.licences))
-    for script in doc.iter("script"):
+    for script in scripts:
         if (script.get("type") or "").lower() == "application/ld+json" and script.text:
             for url in _jsonld_licences(script.text):
                 facts.licences.append(Licence(url, cc_spdx(url), "json-ld", "page"))

@@ -159,14 +159,28 @@ def has_decisions(store: Store, policy: str, as_of=None) -> bool:
 
 
 def signatures_missing(store: Store, params: str, rows: int):
-    """Documents with text but no signature under these parameters (incremental dedup), streamed
-    as Arrow record batches from one scan."""
-    return store.stream(
-        """SELECT d.doc_id, t.text FROM documents d JOIN texts t USING (text_sha256)
-        WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)""",
-        [params],
-        rows,
-    )
+    """Documents with text but no signature under these parameters (incremental dedup), as Arrow
+    batches. A store that holds its lock streams them from one scan; one opened with
+    `hold_lock=False` reads them page by page (in doc_id order), so no connection stays open
+    while the caller hashes a page and other processes can read the store in between."""
+    sql = """SELECT d.doc_id, t.text FROM documents d JOIN texts t USING (text_sha256)
+        WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)"""
+    if store.hold_lock:
+        return store.stream(sql, [params], rows)
+    return _pages(store, sql + " AND d.doc_id > ? ORDER BY d.doc_id LIMIT ?", [params], rows)
+
+
+def _pages(store: Store, sql: str, params: list, rows: int):
+    """Keyset pages of a query ordered by its first column (`... > ? ORDER BY ... LIMIT ?`)."""
+    last = ""
+    while True:
+        page = store.query(sql, [*params, last, rows])
+        if page.num_rows == 0:
+            return
+        yield from page.to_batches()
+        last = page.column(0)[-1].as_py()
+        if page.num_rows < rows:
+            return
 
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -56,19 +58,49 @@ def _as_arrow(rows: Rows) -> pa.Table:
     return pa.Table.from_pylist(list(rows))
 
 
-class Store:
-    """A handle on one store file (or ':memory:'). Writers migrate on open; readers never write."""
+# Seconds a command waits for another process's write lock on the store file (a writer that
+# releases it between batches holds it for one commit, well under a second).
+LOCK_WAIT = float(os.environ.get("PROVENANCE_LOCK_WAIT", "30"))
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, read_only: bool) -> None:
-        self._con = con
+
+class Store:
+    """A handle on one store file (or ':memory:'). Writers migrate on open; readers never write.
+
+    DuckDB lets one process open a file for writing or several for reading, never both. A
+    store opened with `hold_lock=False` keeps no connection between transactions: each commit
+    opens the file, writes and closes it, so other processes (`query`, `status`, the service's
+    `/reload`) can open it in between. Every open waits up to `LOCK_WAIT` seconds for a lock
+    held by another process, retrying with backoff.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection | None,
+        path: str,
+        read_only: bool,
+        *,
+        hold_lock: bool = True,
+        wait: float = LOCK_WAIT,
+    ) -> None:
+        self._conn = con
         self.path = path
         self.read_only = read_only
+        self.hold_lock = hold_lock or path == ":memory:"
+        self.wait = wait
         self._lock = threading.RLock()
         self._in_tx = False
+        self._pins = 0  # streams and registered tables that need this connection to stay open
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path = "provenance.duckdb", *, read_only: bool = False) -> Store:
+    def open(
+        cls,
+        path: str | Path = "provenance.duckdb",
+        *,
+        read_only: bool = False,
+        hold_lock: bool = True,
+        wait: float | None = None,
+    ) -> Store:
         path = str(path)
         if path != ":memory:":
             p = Path(path)
@@ -76,11 +108,9 @@ class Store:
                 raise StoreError(f"{path}: no such store (run `provenance demo` or `ingest` first)")
             if not read_only:
                 p.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc
-        store = cls(con, path, read_only)
+        wait = LOCK_WAIT if wait is None else wait
+        con = connect(path, read_only, wait)
+        store = cls(con, path, read_only, hold_lock=hold_lock, wait=wait)
         try:
             store._check_and_migrate()
             if not read_only:
@@ -88,6 +118,7 @@ class Store:
         except BaseException:
             con.close()
             raise
+        store.release()
         return store
 
     def _mark_interrupted_runs(self) -> None:
@@ -100,15 +131,44 @@ class Store:
                 [_now(), live],
             )
 
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened again (waiting for the lock) if it was released."""
+        if self._conn is None:
+            self._conn = connect(self.path, self.read_only, self.wait)
+        return self._conn
+
+    def release(self) -> None:
+        """Close the file between transactions when opened with `hold_lock=False` (no-op otherwise)."""
+        with self._lock:
+            if not self.hold_lock and not self._in_tx and not self._pins and self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @contextmanager
+    def pinned(self) -> Iterator[Store]:
+        """Keep the connection (and its lock) for the block: temp tables, streams, several reads."""
+        with self._lock:
+            self._pins += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._pins -= 1
+            self.release()
+
     def reader(self) -> Store:
         """A second connection to the same database for reading while this one writes.
 
-        It sees only committed transactions (DuckDB MVCC), so never half a batch.
+        It sees only committed transactions (DuckDB MVCC), so never half a batch. For a store
+        opened with `hold_lock=False` this pins the connection until the reader is closed.
         """
         return Store(self._con.cursor(), self.path, read_only=True)
 
     def close(self) -> None:
-        self._con.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> Store:
         return self
@@ -170,6 +230,7 @@ class Store:
                 self._con.execute("COMMIT")
             finally:
                 self._in_tx = False
+                self.release()
 
     def insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
         """Insert rows whose key is new (idempotent); returns how many rows were written.
@@ -224,10 +285,11 @@ class Store:
 
     # -- ingest checkpoints ----------------------------------------------------------------
     def checkpoint(self, file_sha256: str, source_id: str) -> tuple[int, bool]:
-        rows = self._con.execute(
-            "SELECT records_done, finished FROM ingest_checkpoints WHERE file_sha256 = ? AND source_id = ?",
-            [file_sha256, source_id],
-        ).fetchall()
+        with self.pinned():
+            rows = self._con.execute(
+                "SELECT records_done, finished FROM ingest_checkpoints WHERE file_sha256 = ? AND source_id = ?",
+                [file_sha256, source_id],
+            ).fetchall()
         row = rows[0] if rows else None
         return (int(row[0]), bool(row[1])) if row else (0, False)
 
@@ -240,13 +302,14 @@ class Store:
 
     def _scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished
-        rows = self._con.execute(sql, params or []).fetchall()
+        with self.pinned():
+            rows = self._con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
 
     # -- reads -----------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run SQL and return Arrow. On a read-only store DuckDB itself refuses writes."""
-        with self._lock:
+        with self._lock, self.pinned():
             try:
                 rel = self._con.sql(sql, params=params or None)
                 if rel is None:  # a statement without a result (e.g. SET)
@@ -302,6 +365,10 @@ class Store:
     def stream(self, sql: str, params: Sequence[Any] | None = None, rows: int = 10_000) -> Iterator[pa.RecordBatch]:
         """Run SQL and yield Arrow record batches as they come, on a cursor of its own, so the
         caller may write to the store between batches (a long read never blocks the writer)."""
+        with self.pinned():
+            yield from self._stream(sql, params, rows)
+
+    def _stream(self, sql: str, params: Sequence[Any] | None, rows: int) -> Iterator[pa.RecordBatch]:
         cursor = self._con.cursor()
         try:
             try:
@@ -316,7 +383,7 @@ class Store:
     @contextmanager
     def temporary(self, name: str, table: pa.Table) -> Iterator[None]:
         """An Arrow table visible to queries under `name` for the duration of the block."""
-        with self._lock:
+        with self._lock, self.pinned():
             self._con.register(name, table)
             try:
                 yield
@@ -340,10 +407,33 @@ class Store:
     def count(self, table: str) -> int:
         if table not in TABLE_KEYS and table not in _UNKEYED:
             raise ValueError(f"unknown table {table!r}")
-        return int(self._scalar(f"SELECT count(*) FROM {table}"))
+        with self.pinned():
+            return int(self._scalar(f"SELECT count(*) FROM {table}"))
 
     def counts(self) -> dict[str, int]:
         return {t: self.count(t) for t in (*TABLE_KEYS, "decisions", "decision_sets", "runs", "summaries")}
+
+
+def connect(path: str, read_only: bool, wait: float = LOCK_WAIT) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting with backoff while another process holds its lock."""
+    deadline = time.monotonic() + wait
+    pause = 0.02
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"{path}: another process holds the store's lock (a writer that keeps it for the whole "
+                    f"run, or a long query); gave up after {wait:g} s. Retry, or wait longer with "
+                    "PROVENANCE_LOCK_WAIT=SECONDS"
+                ) from exc
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            pause = min(pause * 2, 0.5)
+        except duckdb.Error as exc:
+            raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc
 
 
 def _one_line(exc: BaseException) -> str:
