@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from scanner import api
 from scanner.errors import ScannerError
@@ -278,14 +279,57 @@ def query(
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run read-only SQL over the store."""
-    with Store.open(store, read_only=True) as st:
-        table = st.query(sql)
+    """Run read-only SQL over the store (no writes, no file or network access; see `export`)."""
+    with Store.open(store, sandbox=True) as st:
+        table, json_columns = api.query_table(st, sql)
     rows = table.to_pylist()
     if json_out:
+        for row in rows:  # JSON columns as JSON, not strings inside strings
+            for c in json_columns:
+                if isinstance(row[c], str):
+                    row[c] = json.loads(row[c])
         emit_json({"columns": table.column_names, "rows": rows})
     else:
         _print_rows(None, rows, table.column_names)
+
+
+@app.command()
+def export(
+    sql: Annotated[str | None, typer.Argument(help="SQL whose result to write (read-only, as `query`).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="FILE.parquet | .csv | .jsonl")] = None,
+    verdict: Annotated[
+        str | None, typer.Option(help="Write the corpus with this verdict: allowed | reserved | unknown (comma list).")
+    ] = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    cluster: Annotated[
+        str | None, typer.Option(help="representative: one document per duplicate cluster.")
+    ] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a query's result, or the kept / dropped corpus (text plus provenance), to a file."""
+    if output is None:
+        raise ScannerError("give -o FILE.parquet|.csv|.jsonl")
+    if (sql is None) == (verdict is None):
+        raise ScannerError("give either SQL or --verdict allowed|reserved|unknown, not both or neither")
+    if cluster not in (None, "representative"):
+        raise ScannerError(f"--cluster {cluster!r}: use representative")
+    with Store.open(store, sandbox=True) as st:
+        if sql is not None:
+            doc = api.export_query(st, sql, output)
+        else:
+            verdicts = [v.strip() for v in verdict.split(",") if v.strip()]
+            doc = api.export_corpus(st, output, verdicts, policy=policy, representatives=cluster == "representative")
+    if json_out:
+        emit_json(doc)
+        return
+    out.print(f"wrote {doc['path']}: {doc['rows']:,} rows ({doc['format']}, {doc['bytes']:,} bytes)", markup=False)
+    if doc.get("undecided"):
+        err.print(
+            f"note: {doc['undecided']:,} documents have no decision under {doc['policy']} and are not in the file: "
+            f"run `provenance decide --policy {doc['policy']}`",
+            markup=False,
+        )
 
 
 PolicyOpt = Annotated[str, typer.Option(help="any-ai-trainer | own-token | generic | strict-literal")]
@@ -532,8 +576,12 @@ def summary(
 
 
 @app.command()
-def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
-    """Schema version and row counts of a store."""
+def info(
+    store: StoreOpt = DEFAULT_STORE,
+    verify: Annotated[bool, typer.Option(help="Read every block of every table (checksums).")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Schema version and row counts of a store (a truncated file is an error; --verify reads it all)."""
     with Store.open(store, read_only=True) as st:
         doc = {
             "store": str(store),
@@ -541,6 +589,8 @@ def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
             "tool_version": __version__,
             "counts": st.counts(),
         }
+        if verify:
+            doc["verified_rows"] = api.verify_store(st)
     if json_out:
         emit_json(doc)
     else:
@@ -562,13 +612,13 @@ def _print_rows(title: str | None, rows: list[dict], columns: list[str] | None =
     columns = columns or (list(rows[0]) if rows else [])
     table = Table(title=title, show_lines=False)
     for c in columns:
-        table.add_column(c, overflow="fold")
-    for row in rows:
+        table.add_column(Text(c), overflow="fold")
+    for row in rows:  # Text: the data is printed verbatim, no Rich markup or :emoji: codes from it
         table.add_row(
             *(
-                ""
+                Text("")
                 if row[c] is None
-                else str(_jsonable(row[c]) if not isinstance(row[c], int | float | str) else row[c])
+                else Text(str(_jsonable(row[c]) if not isinstance(row[c], int | float | str) else row[c]))
                 for c in columns
             )
         )
@@ -602,6 +652,17 @@ def main() -> None:
         app()
     except ScannerError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except OSError as exc:  # the environment (disk full, a read-only folder): one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"error: {where}{exc.strerror or exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except Exception as exc:
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        err.print(f"error: store: {' '.join(str(exc).split())}", markup=False, highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted: committed batches are kept; re-run to resume", markup=False)

@@ -66,8 +66,9 @@ def export_pack(
     ).encode()
     files["INDEX.md"] = _index(target, agent, as_of, decision, listed).encode()
     sums = "".join(f"{hashlib.sha256(body).hexdigest()}  {name}\n" for name, body in sorted(files.items()))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    from scanner.export import atomic_file  # read-only folder, disk full: one line, no half zip
+
+    with atomic_file(out) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, body in sorted(files.items()):
             zf.writestr(name, body)
         zf.writestr("SHA256SUMS", sums)

@@ -38,6 +38,17 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 
 Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
 
+# A connection for the user's own SQL (`provenance query`, `export SQL`): no file or network
+# access (COPY TO, EXPORT DATABASE, ATTACH, read_csv, INSTALL, httpfs), no extension loading, and
+# the configuration locked so that SQL cannot turn any of it back on.
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -63,16 +74,22 @@ class Store:
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path = "provenance.duckdb", *, read_only: bool = False) -> Store:
+    def open(cls, path: str | Path = "provenance.duckdb", *, read_only: bool = False, sandbox: bool = False) -> Store:
+        """`sandbox=True`: read-only, and the SQL run on it cannot reach files or the network (SANDBOX)."""
         path = str(path)
+        read_only = read_only or sandbox
         if path != ":memory:":
             p = Path(path)
             if read_only and not p.exists():
                 raise StoreError(f"{path}: no such store (run `provenance demo` or `ingest` first)")
+            if p.is_file():
+                from scanner.store.integrity import require_whole
+
+                require_whole(path)  # DuckDB would open a cut file and fail at some later read
             if not read_only:
                 p.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(path, read_only=read_only, config=dict(SANDBOX) if sandbox else {})
         except duckdb.Error as exc:
             raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc
         store = cls(con, path, read_only)
@@ -142,17 +159,26 @@ class Store:
             if self._in_tx:
                 yield self
                 return
-            self._con.execute("BEGIN TRANSACTION")
+            self._execute("BEGIN TRANSACTION")
             self._in_tx = True
             try:
                 yield self
             except BaseException:
-                self._con.execute("ROLLBACK")
+                try:
+                    self._con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the first error is the one to report
                 raise
             else:
-                self._con.execute("COMMIT")
+                self._execute("COMMIT")  # disk full, file too large: a StoreError, not a traceback
             finally:
                 self._in_tx = False
+
+    def _execute(self, sql: str) -> None:
+        try:
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
 
     def insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
         """Insert rows whose key is new (idempotent); returns how many rows were written.
@@ -228,7 +254,10 @@ class Store:
 
     def _scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished
-        rows = self._con.execute(sql, params or []).fetchall()
+        try:
+            rows = self._con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:  # e.g. a damaged file found while reading the catalogue
+            raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
         return rows[0][0] if rows else None
 
     # -- reads -----------------------------------------------------------------------------
