@@ -514,7 +514,9 @@ def export_corpus(
     _policy(policy, None, None)  # a known policy name, or a clear error
     coverage = exports.corpus_coverage(store, policy)
     if coverage["decided"] == 0:
-        raise ScannerError(f"no decisions under policy {policy} in {store.path}: run `provenance decide --policy {policy}`")
+        raise ScannerError(
+            f"no decisions under policy {policy} in {store.path}: run `provenance decide --policy {policy}`"
+        )
     result = exports.corpus(store, list(dict.fromkeys(verdicts)), policy, representatives)
     written = write_batches(
         output,

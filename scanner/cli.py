@@ -301,9 +301,7 @@ def export(
         str | None, typer.Option(help="Write the corpus with this verdict: allowed | reserved | unknown (comma list).")
     ] = None,
     policy: PolicyOpt = "any-ai-trainer",
-    cluster: Annotated[
-        str | None, typer.Option(help="representative: one document per duplicate cluster.")
-    ] = None,
+    cluster: Annotated[str | None, typer.Option(help="representative: one document per duplicate cluster.")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:

@@ -66,10 +66,14 @@ def require_whole(path: str) -> None:
 def full_scan(store) -> dict[str, int]:
     """Read every column of every table (each block's checksum is verified on read): rows per
     table, or a StoreError naming the table whose blocks are damaged."""
-    tables = store.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-        "AND table_schema = 'main' ORDER BY 1"
-    ).column(0).to_pylist()
+    tables = (
+        store.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "AND table_schema = 'main' ORDER BY 1"
+        )
+        .column(0)
+        .to_pylist()
+    )
     rows = {}
     for name in tables:
         quoted = '"' + name.replace('"', '""') + '"'

@@ -6,7 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,10 +164,8 @@ class Store:
             try:
                 yield self
             except BaseException:
-                try:
+                with suppress(duckdb.Error):  # the first error is the one to report
                     self._con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass  # the first error is the one to report
                 raise
             else:
                 self._execute("COMMIT")  # disk full, file too large: a StoreError, not a traceback
