@@ -486,17 +486,23 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8765,
     policy: PolicyOpt = "any-ai-trainer",
     own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-host", help="A Host name to serve besides loopback ones (repeat; * for any)."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
     import uvicorn
 
     from scanner.hook.checker import Checker
-    from scanner.hook.service import create_app
+    from scanner.hook.service import create_app, tune_gc
 
     checker = Checker(store, policy=policy, own_token=own_token)
+    tune_gc()
+    app_ = create_app(checker, allowed_hosts=allowed_host or ())
     err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
-    uvicorn.run(create_app(checker), host=host, port=port, log_level="warning")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command("dedup")
