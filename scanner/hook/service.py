@@ -41,9 +41,7 @@ class BatchRequest(BaseModel):
 
 def _json(doc: object, status: int = 200) -> Response:
     """Serialised directly: FastAPI's generic encoder walks every nested reason and dominates latency."""
-    return Response(
-        json.dumps(doc, default=str, separators=(",", ":")), status_code=status, media_type=JSON_TYPE
-    )
+    return Response(json.dumps(doc, default=str, separators=(",", ":")), status_code=status, media_type=JSON_TYPE)
 
 
 # -- the guard: plain ASGI, no per-request task or stream wrapping (`@app.middleware` costs both) --
@@ -271,7 +269,7 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
 
     @app.get("/health")
     async def health() -> dict:
-        return {"ok": True, "loaded_at": checker.loaded_at}
+        return {"ok": True, "loaded_at": checker.loaded_at.isoformat() if checker.loaded_at else None}
 
     @app.get("/version")
     async def version() -> dict:
