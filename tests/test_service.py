@@ -4,6 +4,7 @@ answering 503 while a writer holds the store, batch answers by outcome id."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -145,7 +146,12 @@ def test_batch_answers_by_outcome(served, store: Path) -> None:
 
     checker = Checker(store)
     for r in answer["results"][-3:]:
-        assert outcome_of(checker.check(r["url"], "GPTBot"))[0] == r["outcome"]
+        decision = checker.check(r["url"], "GPTBot")
+        assert outcome_of(decision)[0] == r["outcome"]
+        # one URL over GET: exactly the decision's JSON view, URL first
+        single = httpx.get(base + "/check", params={"url": r["url"], "agent": "GPTBot"})
+        assert single.json() == json.loads(json.dumps(decision.as_dict()))
+        assert single.content.startswith(b'{"url":')
 
 
 def test_reload_refuses_cross_site_and_survives_a_writer(served, store: Path) -> None:

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -41,7 +42,7 @@ class BatchRequest(BaseModel):
 
 def _json(doc: object, status: int = 200) -> Response:
     """Serialised directly: FastAPI's generic encoder walks every nested reason and dominates latency."""
-    return Response(json.dumps(doc, default=str, separators=(",", ":")), status_code=status, media_type=JSON_TYPE)
+    return Response(orjson.dumps(doc, default=str), status_code=status, media_type=JSON_TYPE)
 
 
 # -- the guard: plain ASGI, no per-request task or stream wrapping (`@app.middleware` costs both) --
@@ -152,24 +153,49 @@ async def _reply(send, status: int, detail: str) -> None:
 
 
 # -- answers ------------------------------------------------------------------------------------
-def batch_document(decisions: Sequence[Decision]) -> dict:
-    """A batch answer: per URL its verdict and outcome id; each outcome's decision (reasons,
-    evidence, policy) once. The outcome id is the store's (`decision_outcomes.outcome`). URLs of
-    one path shape share their decision's reason objects, so most URLs cost one dict probe."""
-    from scanner.decide_bulk import outcome_of
+class Outcomes:
+    """Each distinct decision's outcome id (the store's `decision_outcomes.outcome`), its JSON
+    view without the URL, and that view serialised, computed once. URLs of one path shape share
+    their decision's reason objects (`Decision.at`), so an answer costs one dict probe instead of
+    rebuilding and encoding every reason (627 bytes) per URL."""
 
-    ids: dict[tuple, str] = {}
-    outcomes: dict[str, dict] = {}
-    results = []
-    for d in decisions:
-        key = (id(d.reasons), id(d.licences), d.checked, d.lint, d.verdict, d.policy, d.usage)
-        oid = ids.get(key)
-        if oid is None:
-            oid = outcome_of(d)[0]
-            outcomes[oid] = {f: v for f, v in d.as_dict().items() if f != "url"}
-            ids[key] = oid
-        results.append({"url": d.url, "verdict": d.verdict, "outcome": oid})
-    return {"results": results, "outcomes": outcomes}
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._known: dict[tuple, tuple] = {}
+
+    def of(self, d: Decision) -> tuple[str, dict, bytes]:
+        key = (id(d.reasons), id(d.licences), d.verdict, d.checked, d.lint, d.policy, d.policy_version, d.usage)
+        found = self._known.get(key)
+        if found is None or found[0] is not d.reasons or found[1] is not d.licences:  # ids are reused
+            from scanner.decide_bulk import outcome_of
+
+            doc = {f: v for f, v in d.as_dict().items() if f != "url"}
+            rest = orjson.dumps(doc, default=str)[1:]  # '"verdict":...}' after the URL
+            found = (d.reasons, d.licences, outcome_of(d)[0], doc, rest)
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[key] = found
+        return found[2], found[3], found[4]
+
+    def one(self, d: Decision) -> bytes:
+        """The decision as `Decision.as_dict()` serialises, from the shared part."""
+        return b'{"url":' + orjson.dumps(d.url) + b"," + self.of(d)[2]
+
+    def batch(self, decisions: Sequence[Decision]) -> bytes:
+        """Per URL its verdict and outcome id; each outcome's decision (reasons, evidence, policy) once."""
+        outcomes: dict[str, dict] = {}
+        results = []
+        for d in decisions:
+            oid, doc, _ = self.of(d)
+            outcomes[oid] = doc
+            results.append({"url": d.url, "verdict": d.verdict, "outcome": oid})
+        return orjson.dumps({"results": results, "outcomes": outcomes}, default=str)
+
+
+def batch_document(decisions: Sequence[Decision]) -> dict:
+    """The batch answer as a dict (see `Outcomes.batch`)."""
+    return orjson.loads(Outcomes().batch(decisions))
 
 
 def freeze_snapshot() -> None:
@@ -194,6 +220,8 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
         description="May this URL be used for AI training? allow / reserve with reasons and evidence.",
     )
 
+    outcomes = Outcomes()
+
     @app.exception_handler(StoreError)
     async def store_unavailable(request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
@@ -205,7 +233,7 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
     def _decide(url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Response:
         _policy_ok(policy)
         try:
-            return _json(checker.check(url, agent, policy=policy, as_of=as_of).as_dict())
+            return Response(outcomes.one(checker.check(url, agent, policy=policy, as_of=as_of)), media_type=JSON_TYPE)
         except StoreError:
             raise
         except ScannerError as exc:
@@ -246,7 +274,7 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
             raise
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
-        return _json(batch_document(decisions))
+        return Response(outcomes.batch(decisions), media_type=JSON_TYPE)
 
     @app.get("/status/{domain}", summary="A domain's home page, as a legal team asks", response_class=Response)
     async def status(domain: str, agent: str | None = None, policy: str | None = None) -> Response:
