@@ -293,6 +293,10 @@ def main() -> None:
                     for k in ("p50", "p99", "p999", "max"):
                         res.setdefault(k, []).append(lat[k])
                     if name != "floor":
+                        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+                        conn.request("GET", "/health")
+                        gc_stats = json.loads(conn.getresponse().read()).get("gc")
+                        res.setdefault("gc", []).append(gc_stats)
                         b = _client("batches", str(server.port), str(args.batches), str(len(bodies)), f"b{r}")
                         res.setdefault("batch", []).append(b["urls_per_s"])
                         res.setdefault("bytes_per_url", []).append(b["bytes_per_url"])
@@ -329,6 +333,7 @@ def main() -> None:
                 f"p99 {_spread(res['p99'], '{:.2f}')} ms  p99.9 {_spread(res['p999'], '{:.2f}')} ms  "
                 f"max {_spread(res['max'], '{:.1f}')} ms   (goal p99 <= 10 ms)"
             )
+            print(f"           server GC after wrk and the paced run: {res['gc'][-1] or 'not reported'}")
             print(
                 f"           POST batches of {BATCH:,} new URLs: {_spread(res['batch'])} URLs/s "
                 f"(goal >= 60,000), {_spread(res['bytes_per_url'])} bytes per URL"
