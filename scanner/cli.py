@@ -43,8 +43,8 @@ manifest_app = typer.Typer(help="Validate manifests.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(manifest_app, name="manifest")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False)  # data is printed verbatim: no :emoji: codes from it
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]

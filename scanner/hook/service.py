@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import ipaddress
 import json
 import time
@@ -165,30 +166,35 @@ class Outcomes:
     def __init__(self) -> None:
         self._known: dict[tuple, tuple] = {}
 
-    def of(self, d: Decision) -> tuple[str, dict, bytes]:
+    def _entry(self, d: Decision) -> list:
         key = (id(d.reasons), id(d.licences), d.verdict, d.checked, d.lint, d.policy, d.policy_version, d.usage)
         found = self._known.get(key)
         if found is None or found[0] is not d.reasons or found[1] is not d.licences:  # ids are reused
-            from scanner.decide_bulk import outcome_of
-
             doc = {f: v for f, v in d.as_dict().items() if f != "url"}
             rest = orjson.dumps(doc, default=str)[1:]  # '"verdict":...}' after the URL
-            found = (d.reasons, d.licences, outcome_of(d)[0], doc, rest)
+            found = [d.reasons, d.licences, doc, rest, None]
             if len(self._known) >= self.LIMIT:
                 self._known.clear()
             self._known[key] = found
-        return found[2], found[3], found[4]
+        return found
+
+    def of(self, d: Decision) -> tuple[str, dict]:
+        """(outcome id, the decision's JSON view without its URL)."""
+        entry = self._entry(d)
+        if entry[4] is None:  # as `decide_bulk.outcome_of`: sha256 of the view's JSON (tested equal)
+            entry[4] = hashlib.sha256(json.dumps(entry[2]).encode()).hexdigest()[:32]
+        return entry[4], entry[2]
 
     def one(self, d: Decision) -> bytes:
         """The decision as `Decision.as_dict()` serialises, from the shared part."""
-        return b'{"url":' + orjson.dumps(d.url) + b"," + self.of(d)[2]
+        return b'{"url":' + orjson.dumps(d.url) + b"," + self._entry(d)[3]
 
     def batch(self, decisions: Sequence[Decision]) -> bytes:
         """Per URL its verdict and outcome id; each outcome's decision (reasons, evidence, policy) once."""
         outcomes: dict[str, dict] = {}
         results = []
         for d in decisions:
-            oid, doc, _ = self.of(d)
+            oid, doc = self.of(d)
             outcomes[oid] = doc
             results.append({"url": d.url, "verdict": d.verdict, "outcome": oid})
         return orjson.dumps({"results": results, "outcomes": outcomes}, default=str)
@@ -204,28 +210,35 @@ def freeze_snapshot() -> None:
     reach: full collections then walk only what requests created, not the snapshot."""
     gc.collect()
     gc.freeze()
-    PAUSES.longest = [0.0, 0.0, 0.0]  # count what requests pay, not the load itself
+    PAUSES.reset()  # count what requests pay, not the load itself
 
 
 class _Pauses:
-    """The longest collection pause per generation, for /health (what a p99 is made of)."""
+    """The longest collection pause per generation, for /health (what a p99 is made of): wall
+    time (what clients wait) and CPU time (the collection's own work, apart from a loaded host)."""
 
     def __init__(self) -> None:
         self.longest = [0.0, 0.0, 0.0]
-        self._start = 0.0
+        self.longest_cpu = [0.0, 0.0, 0.0]
+        self._start = (0.0, 0.0)
 
     def __call__(self, phase: str, info: dict) -> None:
         if phase == "start":
-            self._start = time.perf_counter()
+            self._start = (time.perf_counter(), time.thread_time())
         else:
             gen = info["generation"]
-            self.longest[gen] = max(self.longest[gen], time.perf_counter() - self._start)
+            self.longest[gen] = max(self.longest[gen], time.perf_counter() - self._start[0])
+            self.longest_cpu[gen] = max(self.longest_cpu[gen], time.thread_time() - self._start[1])
+
+    def reset(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.longest_cpu = [0.0, 0.0, 0.0]
 
     def as_dict(self) -> dict:
-        stats = gc.get_stats()
         return {
-            "collections": [g["collections"] for g in stats],
+            "collections": [g["collections"] for g in gc.get_stats()],
             "longest_pause_ms": [round(1000 * x, 2) for x in self.longest],
+            "longest_pause_cpu_ms": [round(1000 * x, 2) for x in self.longest_cpu],
             "frozen": gc.get_freeze_count(),
         }
 
