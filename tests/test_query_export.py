@@ -229,3 +229,24 @@ def test_a_damaged_store_is_one_line(demo: Path) -> None:
     assert found >= 4
     ok = run("info", "--verify", "--json", cwd=demo)
     assert ok.returncode == 0 and json.loads(ok.stdout)["verified_rows"]["documents"] == 58
+
+
+def test_a_store_duckdb_shrank_is_whole(tmp_path: Path) -> None:
+    """DuckDB cuts free blocks off the end at a checkpoint while its header still counts them:
+    that file is whole (the check counts blocks in use, not the header's block count)."""
+    from scanner.store import Store
+
+    path = tmp_path / "shrunk.duckdb"
+    with Store.open(path):
+        pass
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE big AS SELECT range::VARCHAR || repeat('x', 100) AS s FROM range(300000)")
+        con.execute("CHECKPOINT")
+        grown = path.stat().st_size
+        con.execute("DROP TABLE big")
+        con.execute("CHECKPOINT")
+    assert path.stat().st_size < grown / 4
+    proc = run("info", "--verify", "--json", "--store", str(path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    os.truncate(path, path.stat().st_size - 4096)
+    one_line_error(run("info", "--store", str(path), cwd=tmp_path), "truncated store")

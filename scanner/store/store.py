@@ -82,10 +82,6 @@ class Store:
             p = Path(path)
             if read_only and not p.exists():
                 raise StoreError(f"{path}: no such store (run `provenance demo` or `ingest` first)")
-            if p.is_file():
-                from scanner.store.integrity import require_whole
-
-                require_whole(path)  # DuckDB would open a cut file and fail at some later read
             if not read_only:
                 p.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -94,6 +90,10 @@ class Store:
             raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc
         store = cls(con, path, read_only)
         try:
+            if path != ":memory:":
+                from scanner.store.integrity import require_whole
+
+                require_whole(path, con)  # DuckDB would open a cut file and fail at some later read
             store._check_and_migrate()
         except BaseException:
             con.close()
