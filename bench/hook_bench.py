@@ -14,7 +14,8 @@ is another process, never the server's own:
     keep-alive connection, latency counted from the scheduled send time (no coordinated omission);
   - POST batches of 5,000 new URLs from a Python client process: URLs/s and bytes per URL.
 Servers and clients run interleaved over --rounds; the median and the spread (min-max) are
-printed. `--baseline` also runs `provenance serve` from another checkout (e.g. before a change).
+printed. `--baseline DIR` also runs `provenance serve` from another checkout of the same schema
+(e.g. `git archive BASE | tar -x -C DIR`), for before / after.
 The machine this runs on may be shared: compare ratios from one run, not figures across runs.
 """
 
