@@ -1,244 +1,347 @@
-"""Hook benchmark: `Checker.check` against protego's `can_fetch` given the same per-origin parse cache,
-in interleaved rounds (wall and CPU seconds, median and spread): new URLs of warm origins, fully
-cold, and URLs asked before (protego with the same dict memo), beside the floor (split the URL,
-probe a dict); `check_many`; the HTTP service on loopback (latency and batch URLs/s).
+"""Hook benchmark: the checker in-process, then the HTTP service as a user runs it.
 
-    python bench/hook_bench.py [--ext ../shared/ext] [--origins 2000] [--urls 50000] [--requests 2000]
-                               [--rounds 5] [--no-http]
+    python bench/hook_bench.py [--ext ../shared/ext] [--origins 2000] [--rounds 3] [--seconds 5]
+                               [--baseline /path/to/other/checkout]
 
-The store holds real robots.txt files of protego's corpus as evidence for `--origins` origins.
-Ours does more per call than protego: every signal, the policy, reasons and evidence ids.
+In-process: `Checker.check` on new URLs of warm origins, and cached, against protego's
+`can_fetch` on pre-parsed files (the same per-origin parse cache) for the same URLs.
+
+HTTP: every server is its own process (`provenance serve`, and a hello-world FastAPI app as the
+floor: one async route parsing one query parameter and answering a small JSON), and every client
+is another process, never the server's own:
+  - throughput: wrk (1 thread, 8 connections), each request a URL never asked before;
+  - latency at a fixed rate: a Python client process sending 500 req/s open-loop on one
+    keep-alive connection, latency counted from the scheduled send time (no coordinated omission);
+  - POST batches of 5,000 new URLs from a Python client process: URLs/s and bytes per URL.
+Servers and clients run interleaved over --rounds; the median and the spread (min-max) are
+printed. `--baseline DIR` also runs `provenance serve` from another checkout of the same schema
+(e.g. `git archive BASE | tar -x -C DIR`), for before / after.
+The machine this runs on may be shared: compare ratios from one run, not figures across runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
+import re
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import uvicorn
-from protego import Protego
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import cpu_rate, header, interleaved, rate, ratio
-
-from scanner import decide as decide_module
-from scanner.corpus.records import sha256_hex
-from scanner.evidence import Observation, write_observations
-from scanner.hook.checker import Checker
-from scanner.hook.service import create_app
-from scanner.signals import robots as robots_module
-from scanner.store import Store
-from scanner.urls import split_url
-
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 PATHS = ["/", "/news/a.html", "/search?q=1", "/wp-admin/x", "/img/a.jpg", "/about/team"]
+BATCH = 5000
+
+HELLO = """
+import json, sys
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import Response
+app = FastAPI()
+@app.get("/check")
+async def check(url: str) -> Response:
+    return Response(json.dumps({"url": url, "verdict": "allowed"}), media_type="application/json")
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/check?url=https%%3A%%2F%%2Fs" .. (counter %% %d) .. ".example%%2Fnews%%2F%s" .. counter)
+end
+"""
 
 
-WARM = 40  # URLs an origin has answered before it counts as warm (ours compiles after 32)
+# -- client processes (run as `hook_bench.py --client ...`) ----------------------------------------
+def client_rate(port: int, rate: float, seconds: float, origins: int, tag: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    n = int(rate * seconds)
+    latencies = []
+    start = time.perf_counter() + 0.05
+    for i in range(n):
+        due = start + i / rate
+        now = time.perf_counter()
+        if due > now:
+            time.sleep(due - now)
+        conn.request("GET", f"/check?url=https%3A%2F%2Fs{i % origins}.example%2Frate%2F{tag}{i}")
+        conn.getresponse().read()
+        latencies.append((time.perf_counter() - due) * 1000)
+    elapsed = time.perf_counter() - start
+    q = statistics.quantiles(latencies, n=1000)
+    print(json.dumps({"p50": q[499], "p99": q[989], "p999": q[998], "max": max(latencies), "rate": n / elapsed}))
 
 
-def url_list(origins: int, count: int, tag: str) -> list[str]:
-    """`count` URLs spread over `origins` origins; a different `tag` gives URLs never seen."""
-    return [f"https://s{i % origins}.example{PATHS[i % len(PATHS)]}{tag}{i // origins}" for i in range(count)]
+def client_batches(port: int, batches: int, origins: int, tag: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    total_bytes = urls = 0
+    start = time.perf_counter()
+    for b in range(batches):
+        body = json.dumps(
+            {"urls": [f"https://s{(b * BATCH + i) % origins}.example/batch/{tag}{b}/{i}" for i in range(BATCH)]}
+        )
+        conn.request("POST", "/check", body=body, headers={"content-type": "application/json"})
+        answer = conn.getresponse().read()
+        total_bytes += len(answer)
+        urls += BATCH
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"urls_per_s": urls / elapsed, "bytes_per_url": total_bytes / urls}))
 
 
-def _origin(url: str) -> str:
-    return url[: url.find("/", 8)]  # the scheme://authority of these URLs
+# -- the runner -----------------------------------------------------------------------------------
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def floor(urls: list[str], cache: dict) -> None:
-    """The floor of a per-URL answer from a per-origin cache: split the URL, probe a dict."""
-    get = cache.get
-    for u in urls:
-        get(u[: u.find("/", 8)])
+def _wait(port: int, proc: subprocess.Popen) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/check?url=https%3A%2F%2Fs0.example%2F")
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
 
 
-def cold_caches() -> None:
-    """Forget every parsed file and cached path, as in a new process."""
-    decide_module._PARSED_ROBOTS.clear()
-    robots_module._parse_cached.cache_clear()
-    robots_module._url_path.cache_clear()
-    split_url.cache_clear()
+class Server:
+    def __init__(self, name: str, argv: list[str], env: dict, cwd: Path) -> None:
+        self.name, self.port = name, _port()
+        self.proc = subprocess.Popen(
+            [a.replace("{port}", str(self.port)) for a in argv], env=env, cwd=cwd, stderr=subprocess.PIPE, text=True
+        )
+        _wait(self.port, self.proc)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
-def in_process(path: Path, bodies: list[bytes], warm: Checker, count: int, rounds: int) -> None:
-    """`Checker.check` against protego `can_fetch` given the same per-origin parse cache (a dict
-    origin -> parsed file), interleaved rounds: new URLs of warm origins (the hook's usual case),
-    fully cold (nothing parsed: protego parses inside the timer too, from bytes), and URLs asked
-    before (ours: the decision memo; protego: a dict memo of its answers)."""
-    origins = {f"https://s{i}.example": b for i, b in enumerate(bodies)}
-    probe = dict.fromkeys(origins, True)
-    warm_urls = url_list(len(bodies), count, "w")
-    for u in url_list(len(bodies), WARM * len(bodies), "warm"):  # files parsed, rule sets compiled
-        warm.check(u)
-    for u in warm_urls:
-        warm.check(u)
-    peer_cache = {o: Protego.parse(b.decode("utf-8", "replace").lstrip("\ufeff")) for o, b in origins.items()}
-    for u in warm_urls:
-        peer_cache[_origin(u)].can_fetch(u, "*")
-    print(f"input: {len(bodies)} origins with real robots.txt, {count} URLs per round, policy generic (agent *)")
-    print(f"warm origin: it has answered {WARM} URLs before (protego's cache holds its parsed file)")
-    print("ours: every signal, the policy, reasons and evidence ids; protego: robots.txt allow/deny only")
-
-    state: dict = {"round": 0}
-
-    def fresh(name: str) -> None:
-        state["round"] += 1
-        state["urls"] = url_list(len(bodies), count, f"n{state['round']}-")
-
-    def ours_new() -> None:
-        check = warm.check
-        for u in state["urls"]:
-            check(u)
-
-    def peer_new() -> None:
-        for u in state["urls"]:
-            peer_cache[_origin(u)].can_fetch(u, "*")
-
-    def floor_new() -> None:
-        floor(state["urls"], probe)
-
-    header("Checker.check, new URLs of warm origins", rounds)
-    new = interleaved({"ours": ours_new, "protego": peer_new, "floor": floor_new}, rounds, fresh)
-    _report(new, count, ("protego", "floor"))
-
-    cold_count = min(count, 4 * len(bodies))
-    cold_urls = url_list(len(bodies), cold_count, "c")
-    box: dict = {}
-
-    def cold(name: str) -> None:
-        cold_caches()
-        box["checker"] = Checker(path, policy="generic")  # a new checker: nothing cached
-
-    def ours_cold() -> None:
-        check = box["checker"].check
-        for u in cold_urls:
-            check(u)
-
-    def peer_cold() -> None:
-        cache: dict = {}
-        for u in cold_urls:
-            o = _origin(u)
-            p = cache.get(o)
-            if p is None:
-                p = cache[o] = Protego.parse(origins[o].decode("utf-8", "replace").lstrip("\ufeff"))
-            p.can_fetch(u, "*")
-
-    header(f"cold: a new checker, {cold_count} URLs ({cold_count // len(bodies)} per origin, parsing included)", rounds)
-    cold_res = interleaved({"ours": ours_cold, "protego": peer_cold}, rounds, cold)
-    _report(cold_res, cold_count, ("protego",))
-
-    memo: dict = {}
-
-    def ours_again() -> None:
-        check = warm.check
-        for u in warm_urls:
-            check(u)
-
-    def peer_again() -> None:  # protego with a dict memo of its answers, as ours has
-        get = memo.get
-        for u in warm_urls:
-            key = (u, "*")
-            found = get(key)
-            if found is None:
-                found = memo[key] = peer_cache[_origin(u)].can_fetch(u, "*")
-
-    peer_again()
-    header("URLs asked before (ours: decision memo; protego: the same dict memo)", rounds)
-    again = interleaved({"ours": ours_again, "protego+memo": peer_again}, rounds)
-    _report(again, count, ("protego+memo",))
-
-    fresh_many = Checker(path, policy="generic")
-    t = time.perf_counter()
-    fresh_many.check_many(warm_urls)
-    many_cold = time.perf_counter() - t
-    t = time.perf_counter()
-    fresh_many.check_many(warm_urls)
-    many_warm = time.perf_counter() - t
-    print(
-        f"check_many     first pass {count / many_cold:10.0f} URLs/s   cached {count / many_warm:10.0f} URLs/s (1 run)"
+def _client(*args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--client", *args], capture_output=True, text=True, check=True, timeout=600
     )
+    return json.loads(out.stdout)
 
 
-def _report(res: dict, items: int, peers: tuple[str, ...]) -> None:
-    for name, samples in res.items():
-        print(f"  {name:13} {rate(samples, items):>28} URLs/s wall   {cpu_rate(samples, items):>28} URLs/CPU-s")
-    for peer in peers:
-        print(
-            f"  ours ÷ {peer:13} {ratio(res['ours'], res[peer])} wall   {ratio(res['ours'], res[peer], cpu=True)} CPU"
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used: robust to a loaded machine, unlike req/s."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(port: int, seconds: float, origins: int, tag: str, tmp: Path, pid: int) -> dict:
+    script = tmp / f"wrk-{tag}.lua"
+    script.write_text(WRK_SCRIPT % (origins, tag))
+    cpu = _cpu(pid)
+    out = subprocess.run(
+        ["wrk", "-t1", "-c8", f"-d{seconds:g}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cpu = _cpu(pid) - cpu
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "cpu_us": 1e6 * cpu / max(done, 1),
+        "p50": lat.get("50"),
+        "p99": lat.get("99"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def _store(path: Path, bodies: list[bytes]) -> None:
+    from scanner.corpus.records import sha256_hex
+    from scanner.evidence import Observation, write_observations
+    from scanner.store import Store
+
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    with Store.open(path) as store:
+        write_observations(
+            store,
+            [
+                (b, Observation(sha256_hex(b), "robots.txt", f"https://s{i}.example/robots.txt", seen, "import", 200))
+                for i, b in enumerate(bodies)
+            ],
         )
 
 
+def in_process(path: Path, bodies: list[bytes], n_urls: int) -> None:
+    from scanner.hook.checker import Checker
+
+    urls = [f"https://s{i % len(bodies)}.example{PATHS[i % len(PATHS)]}{i // len(bodies)}" for i in range(n_urls)]
+    checker = Checker(path, policy="generic")
+    for i in range(len(bodies)):  # warm origins: files parsed, rule sets built
+        checker.check(urls[i])
+    from scanner.hook.service import BatchRequest, Outcomes
+
+    outcomes, parse = Outcomes(), 0.0
+    deciding = answering = 0.0
+    for b in range(4):  # the POST path in-process: what the checker costs, and what the service adds
+        batch = [f"https://s{(b * BATCH + i) % len(bodies)}.example/inproc/{b}/{i}" for i in range(BATCH)]
+        body = json.dumps({"urls": batch})
+        t = time.process_time()
+        req = BatchRequest.model_validate_json(body)
+        t1 = time.process_time()
+        decisions = checker.check_many(req.urls)
+        t2 = time.process_time()
+        outcomes.batch(decisions, [checker.keeps(d) for d in decisions])
+        t3 = time.process_time()
+        parse, deciding, answering = parse + t1 - t, deciding + t2 - t1, answering + t3 - t2
+    print(f"in-process, {len(bodies)} origins with real robots.txt, {n_urls} URLs")
+    per = 1e6 / (4 * BATCH)
+    print(
+        f"  POST path per URL, CPU: parse {parse * per:.1f} us + check_many (new URLs) {deciding * per:.1f} us "
+        f"+ answer (outcome ids, encoding) {answering * per:.1f} us -> "
+        f"{1e6 / ((parse + deciding + answering) * per):,.0f} URLs/s; "
+        f"without the checker {1e6 / ((parse + answering) * per):,.0f} URLs/s"
+    )
+    print("  (Checker.check against protego, like for like: python bench/checker_bench.py)")
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        kind, *rest = sys.argv[2:]
+        if kind == "rate":
+            client_rate(int(rest[0]), float(rest[1]), float(rest[2]), int(rest[3]), rest[4])
+        else:
+            client_batches(int(rest[0]), int(rest[1]), int(rest[2]), rest[3])
+        return
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", "../shared/ext")))
+    ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", REPO.parent / "shared/ext")))
     ap.add_argument("--origins", type=int, default=2000)
     ap.add_argument("--urls", type=int, default=50_000)
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--no-http", action="store_true", help="only the in-process part")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--rate", type=float, default=500.0)
+    ap.add_argument("--batches", type=int, default=8)
+    ap.add_argument("--baseline", type=Path, help="another checkout whose `provenance serve` to run too")
     args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found (apt-get install wrk)")
+    sys.path.insert(0, str(REPO))
     with tarfile.open(args.ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
         bodies = [tar.extractfile(m).read() for m in tar if m.isfile()][: args.origins]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "h.duckdb"
-        with Store.open(path) as store:
-            seen = datetime(2025, 1, 1, tzinfo=UTC)
-            write_observations(
-                store,
-                [
-                    (
-                        b,
-                        Observation(
-                            sha256_hex(b), "robots.txt", f"https://s{i}.example/robots.txt", seen, "import", 200
-                        ),
-                    )
-                    for i, b in enumerate(bodies)
-                ],
-            )
-        urls = url_list(len(bodies), args.urls, "")
-        checker = Checker(path, policy="generic")
-        in_process(path, bodies, checker, args.urls, args.rounds)
-        if args.no_http:
-            return
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        path = tmp / "h.duckdb"
+        _store(path, bodies)
+        in_process(path, bodies, args.urls)
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(checker), host="127.0.0.1", port=port, log_level="error"))
-        threading.Thread(target=server.run, daemon=True).start()
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client() as client:
-            for _ in range(200):
+        serve = [
+            sys.executable,
+            "-m",
+            "scanner",
+            "serve",
+            "--store",
+            str(path),
+            "--policy",
+            "generic",
+            "--port",
+            "{port}",
+        ]
+        contenders = {"ours": (serve, REPO)}
+        if args.baseline:
+            contenders["baseline"] = (serve, args.baseline.resolve())
+        hello = tmp / "hello.py"
+        hello.write_text(HELLO)
+        results: dict[str, dict[str, list]] = {}
+        for r in range(args.rounds):
+            order = [*contenders, "floor"]
+            if r % 2:
+                order.reverse()
+            for name in order:
+                if name == "floor":
+                    server = Server(name, [sys.executable, str(hello), "{port}"], dict(os.environ), tmp)
+                else:
+                    argv, root = contenders[name]
+                    server = Server(name, argv, os.environ | {"PYTHONPATH": str(root)}, root)
                 try:
-                    client.get(base + "/health")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            latencies = []
-            for i in range(args.requests):
-                t = time.perf_counter()
-                client.get(base + "/check", params={"url": urls[i % len(urls)]})
-                latencies.append((time.perf_counter() - t) * 1000)
-            batch = urls[:5000]
-            t = time.perf_counter()
-            for _ in range(4):
-                client.post(base + "/check", json={"urls": batch})
-            batched = 4 * len(batch) / (time.perf_counter() - t)
-        server.should_exit = True
-        q = statistics.quantiles(latencies, n=100)
-        print(f"HTTP GET /check  p50 {q[49]:.2f} ms  p99 {q[98]:.2f} ms  ({args.requests} sequential requests)")
-        print(f"HTTP POST /check {batched:10.0f} URLs/s in batches of 5,000")
+                    res = results.setdefault(name, {})
+                    if name != "floor":  # warm every origin once (files parsed), as a running hook is
+                        _client("batches", str(server.port), "1", str(len(bodies)), f"warm{r}")
+                    w = _wrk(server.port, args.seconds, len(bodies), f"r{r}", tmp, server.proc.pid)
+                    res.setdefault("rps", []).append(w["rps"])
+                    res.setdefault("cpu_us", []).append(w["cpu_us"])
+                    res.setdefault("wrk_p99", []).append(w["p99"])
+                    res.setdefault("non2xx", []).append(w["non2xx"])
+                    lat = _client(
+                        "rate", str(server.port), str(args.rate), str(args.seconds), str(len(bodies)), f"r{r}"
+                    )
+                    for k in ("p50", "p99", "p999", "max"):
+                        res.setdefault(k, []).append(lat[k])
+                    if name != "floor":
+                        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+                        conn.request("GET", "/health")
+                        gc_stats = json.loads(conn.getresponse().read()).get("gc")
+                        res.setdefault("gc", []).append(gc_stats)
+                        b = _client("batches", str(server.port), str(args.batches), str(len(bodies)), f"b{r}")
+                        res.setdefault("batch", []).append(b["urls_per_s"])
+                        res.setdefault("bytes_per_url", []).append(b["bytes_per_url"])
+                finally:
+                    server.stop()
+        load = os.getloadavg()
+        print(
+            f"\nHTTP on loopback, {args.rounds} interleaved rounds, median (min-max); "
+            f"load average {load[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: compare within this run)"
+        )
+        floor_rps = results["floor"]["rps"]
+        floor_cpu = results["floor"]["cpu_us"]
+        print(
+            f"  floor: hello-world FastAPI (async, one query parameter)  {_spread(floor_rps)} req/s (wrk 8 conn), "
+            f"server CPU {_spread(floor_cpu)} us per request"
+        )
+        print(
+            f"         at {args.rate:g} req/s: p50 {_spread(results['floor']['p50'], '{:.2f}')} ms  "
+            f"p99 {_spread(results['floor']['p99'], '{:.2f}')} ms"
+        )
+        for name in contenders:
+            res = results[name]
+            ratio = [a / b for a, b in zip(res["rps"], floor_rps, strict=True)]
+            cpu_ratio = [b / a for a, b in zip(res["cpu_us"], floor_cpu, strict=True)]
+            print(
+                f"  {name:8s} GET /check new URLs: {_spread(res['rps'])} req/s (wrk 8 conn, p99 {res['wrk_p99']}), "
+                f"{_spread([100 * x for x in ratio], '{:.0f}')} % of the floor's req/s; server CPU "
+                f"{_spread(res['cpu_us'])} us per request, floor/ours "
+                f"{_spread([100 * x for x in cpu_ratio], '{:.0f}')} %"
+                f" (goal >= 70 %); non-2xx {sum(res['non2xx'])}"
+            )
+            print(
+                f"           at {args.rate:g} req/s, 1 conn: p50 {_spread(res['p50'], '{:.2f}')} ms  "
+                f"p99 {_spread(res['p99'], '{:.2f}')} ms  p99.9 {_spread(res['p999'], '{:.2f}')} ms  "
+                f"max {_spread(res['max'], '{:.1f}')} ms   (goal p99 <= 10 ms)"
+            )
+            print(f"           server GC after wrk and the paced run: {res['gc'][-1] or 'not reported'}")
+            print(
+                f"           POST batches of {BATCH:,} new URLs: {_spread(res['batch'])} URLs/s "
+                f"(goal >= 60,000), {_spread(res['bytes_per_url'])} bytes per URL"
+            )
 
 
 if __name__ == "__main__":

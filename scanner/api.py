@@ -1017,3 +1017,66 @@ def _fetched_item(fetched: Any, client: Any) -> tuple[bytes, Any]:
             json.dumps(locator),
         ),
     )  # fmt: skip
+
+
+# -- the user's SQL and exports -----------------------------------------------------------------
+def query_table(store: Store, sql: str) -> tuple[Any, frozenset[str]]:
+    """The user's SQL on a store opened with `sandbox=True`: an Arrow table, and the names of its
+    JSON-typed columns (the faces print those as JSON, not as strings)."""
+    import pyarrow as pa
+
+    from scanner.store import exports
+
+    result = exports.user_query(store, sql)
+    return pa.Table.from_batches(list(result.batches), schema=result.schema), result.json_columns
+
+
+def export_query(store: Store, sql: str, output: Path) -> dict[str, Any]:
+    """The user's SQL (sandboxed store) streamed into a .parquet, .csv or .jsonl file by our code."""
+    from scanner.export import write_batches
+    from scanner.store import exports
+
+    result = exports.user_query(store, sql)
+    return write_batches(output, result.schema, result.batches, json_columns=result.json_columns).as_dict()
+
+
+def export_corpus(
+    store: Store,
+    output: Path,
+    verdicts: Sequence[str],
+    *,
+    policy: str = "any-ai-trainer",
+    representatives: bool = False,
+) -> dict[str, Any]:
+    """The kept (or dropped) corpus: each document with one of `verdicts` under `policy` (as judged
+    at its fetch time by `decide`), its text and provenance (doc id, URL, source, verdict, reasons,
+    cluster); `representatives`: one document per duplicate cluster."""
+    from scanner.export import Format, write_batches
+    from scanner.store import exports
+
+    bad = [v for v in verdicts if v not in exports.VERDICTS]
+    if bad or not verdicts:
+        raise ScannerError(f"--verdict {','.join(bad) or '(none)'}: use {', '.join(exports.VERDICTS)}")
+    _policy(policy, None, None)  # a known policy name, or a clear error
+    coverage = exports.corpus_coverage(store, policy)
+    if coverage["decided"] == 0:
+        raise ScannerError(
+            f"no decisions under policy {policy} in {store.path}: run `provenance decide --policy {policy}`"
+        )
+    result = exports.corpus(store, list(dict.fromkeys(verdicts)), policy, representatives)
+    written = write_batches(
+        output,
+        result.schema,
+        result.batches,
+        json_columns=result.json_columns,
+        allowed=(Format.PARQUET, Format.JSONL),
+    )
+    return written.as_dict() | {"policy": policy, "verdicts": list(verdicts), **coverage}
+
+
+def verify_store(store: Store) -> dict[str, int]:
+    """Read every block of every table (DuckDB checks each block's checksum): rows per table, or
+    a StoreError naming the damaged table. Truncation is found earlier, by `Store.open`."""
+    from scanner.store.integrity import full_scan
+
+    return full_scan(store)

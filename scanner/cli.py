@@ -31,6 +31,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from scanner import api
 from scanner.errors import Interrupted, ScannerError
@@ -50,8 +51,8 @@ manifest_app = typer.Typer(help="Validate manifests.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(manifest_app, name="manifest")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False)  # data is printed verbatim: no :emoji: codes from it
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -568,11 +569,15 @@ def query(
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run read-only SQL over the store."""
-    with Store.open(store, read_only=True) as st:
-        table = st.query(sql)
+    """Run read-only SQL over the store (no writes, no file or network access; see `export`)."""
+    with Store.open(store, sandbox=True) as st:
+        table, json_columns = api.query_table(st, sql)
     rows = table.to_pylist()
     if json_out:
+        for row in rows:  # JSON columns as JSON, not strings inside strings
+            for c in json_columns:
+                if isinstance(row[c], str):
+                    row[c] = json.loads(row[c])
         emit_json({"columns": table.column_names, "rows": rows})
     else:
         _print_rows(None, rows, table.column_names)
@@ -583,6 +588,44 @@ AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Use evidence seen at or before (ISO 8601; a date alone: end of that day, UTC)."),
 ]
+
+
+@app.command()
+def export(
+    sql: Annotated[str | None, typer.Argument(help="SQL whose result to write (read-only, as `query`).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="FILE.parquet | .csv | .jsonl")] = None,
+    verdict: Annotated[
+        str | None, typer.Option(help="Write the corpus with this verdict: allowed | reserved | unknown (comma list).")
+    ] = None,
+    policy: PolicyOpt = "any-ai-trainer",
+    cluster: Annotated[str | None, typer.Option(help="representative: one document per duplicate cluster.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a query's result, or the kept / dropped corpus (text plus provenance), to a file."""
+    if output is None:
+        raise ScannerError("give -o FILE.parquet|.csv|.jsonl")
+    if (sql is None) == (verdict is None):
+        raise ScannerError("give either SQL or --verdict allowed|reserved|unknown, not both or neither")
+    if cluster not in (None, "representative"):
+        raise ScannerError(f"--cluster {cluster!r}: use representative")
+    with Store.open(store, sandbox=True) as st:
+        if sql is not None:
+            doc = api.export_query(st, sql, output)
+        else:
+            verdicts = [v.strip() for v in verdict.split(",") if v.strip()]
+            doc = api.export_corpus(st, output, verdicts, policy=policy, representatives=cluster == "representative")
+    if json_out:
+        emit_json(doc)
+        return
+    out.print(f"wrote {doc['path']}: {doc['rows']:,} rows ({doc['format']}, {doc['bytes']:,} bytes)", markup=False)
+    if doc.get("undecided"):
+        err.print(
+            f"note: {doc['undecided']:,} documents have no decision under {doc['policy']} and are not in the file: "
+            f"run `provenance decide --policy {doc['policy']}`",
+            markup=False,
+        )
+
 
 
 @app.command()
@@ -806,17 +849,23 @@ def serve(
     policy: PolicyOpt = "any-ai-trainer",
     own_token: Annotated[str | None, typer.Option(help="Our product token, for own-token.")] = None,
     on_unknown: Annotated[str, typer.Option(help="keep | drop: the `keep` answer for unknown URLs.")] = "keep",
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-host", help="A Host name to serve besides loopback ones (repeat; * for any)."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
     import uvicorn
 
     from scanner.hook.checker import Checker
-    from scanner.hook.service import create_app
+    from scanner.hook.service import create_app, tune_gc
 
     checker = Checker(store, policy=policy, own_token=own_token, on_unknown=on_unknown)
+    tune_gc()
+    app_ = create_app(checker, allowed_hosts=allowed_host or ())
     err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
-    uvicorn.run(create_app(checker), host=host, port=port, log_level="warning")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command("dedup")
@@ -933,8 +982,12 @@ def summary(
 
 
 @app.command()
-def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
-    """Schema version and row counts of a store."""
+def info(
+    store: StoreOpt = DEFAULT_STORE,
+    verify: Annotated[bool, typer.Option(help="Read every block of every table (checksums).")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Schema version and row counts of a store (a truncated file is an error; --verify reads it all)."""
     with Store.open(store, read_only=True) as st:
         doc = {
             "store": str(store),
@@ -942,6 +995,8 @@ def info(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
             "tool_version": __version__,
             "counts": st.counts(),
         }
+        if verify:
+            doc["verified_rows"] = api.verify_store(st)
     if json_out:
         emit_json(doc)
     else:
@@ -963,13 +1018,13 @@ def _print_rows(title: str | None, rows: list[dict], columns: list[str] | None =
     columns = columns or (list(rows[0]) if rows else [])
     table = Table(title=title, show_lines=False)
     for c in columns:
-        table.add_column(c, overflow="fold")
-    for row in rows:
+        table.add_column(Text(c), overflow="fold")
+    for row in rows:  # Text: the data is printed verbatim, no Rich markup or :emoji: codes from it
         table.add_row(
             *(
-                ""
+                Text("")
                 if row[c] is None
-                else str(_jsonable(row[c]) if not isinstance(row[c], int | float | str) else row[c])
+                else Text(str(_jsonable(row[c]) if not isinstance(row[c], int | float | str) else row[c]))
                 for c in columns
             )
         )
@@ -1007,6 +1062,17 @@ def main() -> None:
     except Interrupted as exc:
         err.print(str(exc), markup=False, highlight=False)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # the environment (disk full, a read-only folder): one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"error: {where}{exc.strerror or exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except Exception as exc:
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        err.print(f"error: store: {' '.join(str(exc).split())}", markup=False, highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         err.print(f"interrupted: {api.RESUME_HINT}", markup=False)
         sys.exit(130)

@@ -143,8 +143,9 @@ def export_pack(
         from scanner.signing import sign
 
         files["SIGNATURE"] = _dumps(sign(key, files["SHA256SUMS"]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    from scanner.export import atomic_file  # read-only folder, disk full: one line, no half zip
+
+    with atomic_file(out) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, body in sorted(files.items()):
             zf.writestr(name, body)
     return {

@@ -75,7 +75,10 @@ def test_three_faces_give_identical_decisions(demo: Path, service: str) -> None:
         assert _key(ours) == _key(over_http) == _key(from_cli), url
     verdicts = [checker.check(u, a).verdict for u, a in CASES]
     assert verdicts == ["reserved", "reserved", "allowed", "allowed", "unknown", "unknown"]
-    batch = httpx.post(service + "/check", json={"urls": [u for u, _ in CASES]}).json()["results"]
+    answer = httpx.post(service + "/check", json={"urls": [u for u, _ in CASES]}).json()
+    batch = [answer["outcomes"][r["outcome"]] | {"url": r["url"]} for r in answer["results"]]
+    assert [r["url"] for r in batch] == [u for u, _ in CASES]
+    assert [r["verdict"] for r in answer["results"]] == [b["verdict"] for b in batch]
     assert [_key(b) for b in batch] == [_key(d.as_dict()) for d in checker.check_many([u for u, _ in CASES])]
 
 
@@ -108,7 +111,7 @@ def test_service_runs_beside_a_writer(demo: Path, service: str, tmp_path: Path) 
         assert (
             httpx.get(service + "/check", params={"url": "https://never-seen.example/a"}).json()["verdict"] == "unknown"
         )  # the service answers from its snapshot while the writer works
-    assert httpx.post(service + "/reload").status_code == 200
+    assert httpx.post(service + "/reload", json={}).status_code == 200
     assert httpx.get(service + "/check", params={"url": "https://never-seen.example/a"}).json()["verdict"] == "reserved"
 
 

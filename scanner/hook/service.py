@@ -1,26 +1,39 @@
 """`provenance serve`: the HTTP face of the checker (FastAPI, OpenAPI documented at /docs).
 
 Read-only: it snapshots the store's evidence at start (and on POST /reload), so a writer process
-can keep ingesting and fetching beside it. Requests are bounded (body size, batch length) and bad
-input gets a clear 4xx.
+can keep ingesting and fetching beside it. A plain ASGI guard in front of the app bounds every
+request before FastAPI sees it: only loopback Host names unless more are allowed (DNS rebinding),
+a body cap for Content-Length and chunked bodies alike, and a time limit on reading the body.
+Bad input gets a clear 4xx; a store that cannot be read (e.g. a writer holds its lock) gets 503.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import hashlib
+import ipaddress
 import json
+import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from scanner.decide import POLICY_NAMES
-from scanner.errors import ScannerError
+from scanner.decide import POLICY_NAMES, Decision
+from scanner.errors import ScannerError, StoreError
 from scanner.hook.checker import Checker
 from scanner.version import __version__
 
-MAX_BODY = 1 << 20  # bytes of a POST body
+MAX_BODY = 1 << 20  # bytes of a POST body, however it is framed
 MAX_BATCH = 10_000  # URLs per POST /check
+BODY_TIMEOUT = 10.0  # seconds to receive a whole request body
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+JSON_TYPE = "application/json"
+_KEEP = {True: b',"keep":true}', False: b',"keep":false}'}
 
 
 class BatchRequest(BaseModel):
@@ -31,79 +44,321 @@ class BatchRequest(BaseModel):
     on_unknown: str | None = Field(None, description="keep | drop: what `keep` says of an unknown verdict")
 
 
-def _json(doc: dict) -> Response:
+def _json(doc: object, status: int = 200) -> Response:
     """Serialised directly: FastAPI's generic encoder walks every nested reason and dominates latency."""
-    return Response(json.dumps(doc, default=str, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(doc, default=str), status_code=status, media_type=JSON_TYPE)
 
 
-def create_app(checker: Checker) -> FastAPI:
+# -- the guard: plain ASGI, no per-request task or stream wrapping (`@app.middleware` costs both) --
+def host_name(header: str) -> str:
+    """The name part of a Host header: `[::1]:8765` -> `::1`, `Example.COM:80` -> `example.com`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def is_loopback_host(name: str) -> bool:
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class Guard:
+    """Host allowlist, body cap (Content-Length and chunked), body read timeout."""
+
+    def __init__(
+        self,
+        app,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        max_body: int = MAX_BODY,
+        body_timeout: float = BODY_TIMEOUT,
+    ) -> None:
+        self.app = app
+        extra = {h.strip().lower().rstrip(".") for h in allowed_hosts if h.strip()}
+        self.any_host = "*" in extra
+        self.allowed = frozenset(extra | {h + "." for h in extra})
+        self.max_body = max_body
+        self.body_timeout = body_timeout
+        self._hosts: dict[bytes, bool] = {}  # Host header -> allowed (few distinct values)
+
+    def _host_ok(self, raw: bytes | None) -> bool:
+        if self.any_host:
+            return True
+        if raw is None:
+            return False
+        ok = self._hosts.get(raw)
+        if ok is None:
+            name = host_name(raw.decode("latin-1"))
+            ok = is_loopback_host(name) or name in self.allowed
+            if len(self._hosts) < 1024:
+                self._hosts[raw] = ok
+        return ok
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = length = chunked = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value
+            elif key == b"content-length":
+                length = value
+            elif key == b"transfer-encoding":
+                chunked = value
+        if not self._host_ok(host):
+            shown = (host or b"").decode("latin-1")[:100]
+            return await _reply(send, 421, f"Host {shown!r} is not served here (allow it with --allowed-host)")
+        if length is None and chunked is None:
+            return await self.app(scope, receive, send)  # no body: nothing to bound
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return await _reply(send, 413, f"request body over {self.max_body} bytes")
+        body = bytearray()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.001))
+            except TimeoutError:
+                return await _reply(send, 408, f"request body not received within {self.body_timeout:g} s")
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                return await _reply(send, 413, f"request body over {self.max_body} bytes")
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
+async def _reply(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", JSON_TYPE.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- answers ------------------------------------------------------------------------------------
+class Outcomes:
+    """Each distinct decision's outcome id (the store's `decision_outcomes.outcome`), its JSON
+    view without the URL, and that view serialised, computed once. URLs of one path shape share
+    their decision's reason objects (`Decision.at`), so an answer costs one dict probe instead of
+    rebuilding and encoding every reason (627 bytes) per URL."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._known: dict[tuple, tuple] = {}
+
+    def _entry(self, d: Decision) -> list:
+        key = (id(d.reasons), id(d.licences), d.verdict, d.checked, d.lint, d.policy, d.policy_version, d.usage)
+        found = self._known.get(key)
+        if found is None or found[0] is not d.reasons or found[1] is not d.licences:  # ids are reused
+            doc = {f: v for f, v in d.as_dict().items() if f != "url"}
+            rest = orjson.dumps(doc, default=str)[1:]  # '"verdict":...}' after the URL
+            found = [d.reasons, d.licences, doc, rest, None]
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[key] = found
+        return found
+
+    def of(self, d: Decision) -> tuple[str, dict]:
+        """(outcome id, the decision's JSON view without its URL)."""
+        entry = self._entry(d)
+        if entry[4] is None:  # as `decide_bulk.outcome_of`: sha256 of the view's JSON (tested equal)
+            entry[4] = hashlib.sha256(json.dumps(entry[2]).encode()).hexdigest()[:32]
+        return entry[4], entry[2]
+
+    def one(self, d: Decision, keep: bool) -> bytes:
+        """The decision as `Decision.as_dict()` serialises, from the shared part, and whether a
+        pipeline keeps the URL (`Checker.keeps`: unknown per on_unknown)."""
+        return b'{"url":' + orjson.dumps(d.url) + b"," + self._entry(d)[3][:-1] + _KEEP[keep]
+
+    def batch(self, decisions: Sequence[Decision], keeps: Sequence[bool]) -> bytes:
+        """Per URL its verdict, outcome id and whether to keep it; each outcome's decision
+        (reasons, evidence, policy) once; counts of kept, dropped and unknown URLs."""
+        outcomes: dict[str, dict] = {}
+        results = []
+        for d, keep in zip(decisions, keeps, strict=True):
+            oid, doc = self.of(d)
+            outcomes[oid] = doc
+            results.append({"url": d.url, "verdict": d.verdict, "outcome": oid, "keep": keep})
+        kept = sum(keeps)
+        counts = {"keep": kept, "drop": len(keeps) - kept, "unknown": sum(d.verdict == "unknown" for d in decisions)}
+        return orjson.dumps({"results": results, "outcomes": outcomes, "counts": counts}, default=str)
+
+
+def freeze_snapshot() -> None:
+    """Move everything alive now (the loaded evidence, parsed files) out of the collector's
+    reach: full collections then walk only what requests created, not the snapshot."""
+    gc.collect()
+    gc.freeze()
+    PAUSES.reset()  # count what requests pay, not the load itself
+
+
+class _Pauses:
+    """The longest collection pause per generation, for /health (what a p99 is made of): wall
+    time (what clients wait) and CPU time (the collection's own work, apart from a loaded host)."""
+
+    def __init__(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.longest_cpu = [0.0, 0.0, 0.0]
+        self._start = (0.0, 0.0)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = (time.perf_counter(), time.thread_time())
+        else:
+            gen = info["generation"]
+            self.longest[gen] = max(self.longest[gen], time.perf_counter() - self._start[0])
+            self.longest_cpu[gen] = max(self.longest_cpu[gen], time.thread_time() - self._start[1])
+
+    def reset(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.longest_cpu = [0.0, 0.0, 0.0]
+
+    def as_dict(self) -> dict:
+        return {
+            "collections": [g["collections"] for g in gc.get_stats()],
+            "longest_pause_ms": [round(1000 * x, 2) for x in self.longest],
+            "longest_pause_cpu_ms": [round(1000 * x, 2) for x in self.longest_cpu],
+            "frozen": gc.get_freeze_count(),
+        }
+
+
+PAUSES = _Pauses()
+
+
+def tune_gc() -> None:
+    """Young collections of 10,000 objects (about 1 ms), middle ones of at most 100,000, and full
+    ones very rare (after 1,000 middle ones, about a million requests): requests make few
+    reference cycles, and a full pass over a large answer cache paused every client for
+    40-230 ms. With the snapshot frozen (`freeze_snapshot`) a full pass walks only what requests
+    created since. Pauses are counted for /health."""
+    gc.set_threshold(10_000, 10, 1000)
+    if PAUSES not in gc.callbacks:
+        gc.callbacks.append(PAUSES)
+
+
+def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_timeout: float = BODY_TIMEOUT) -> Guard:
+    """The service as an ASGI app: FastAPI behind the `Guard`. `allowed_hosts`: Host names served
+    besides loopback ones ("*": any)."""
     app = FastAPI(
         title="provenance-scanner hook",
         version=__version__,
         description="May this URL be used for AI training? allow / reserve with reasons and evidence.",
     )
 
-    @app.middleware("http")
-    async def bounded_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY:
-            return JSONResponse({"detail": f"request body over {MAX_BODY} bytes"}, status_code=413)
-        return await call_next(request)
+    outcomes = Outcomes()
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     def _policy_ok(policy: str | None) -> None:
         if policy is not None and policy not in POLICY_NAMES:
             raise HTTPException(422, f"unknown policy {policy!r} (one of {', '.join(POLICY_NAMES)})")
 
-    @app.get("/check", summary="One URL", response_class=Response)
-    def check(
-        url: str = Query(..., max_length=8192),
-        agent: str | None = None,
-        policy: str | None = None,
-        as_of: datetime | None = None,
-        on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
+    def _decide(
+        url: str, agent: str | None, policy: str | None, as_of: datetime | None, on_unknown: str | None = None
     ) -> Response:
         _policy_ok(policy)
         try:
             d = checker.check(url, agent, policy=policy, as_of=as_of)
-            return _json(d.as_dict() | {"keep": checker.keeps(d, on_unknown)})
+            return Response(outcomes.one(d, checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
+        except StoreError:
+            raise
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
 
-    @app.post("/check", summary="A batch of URLs (at most 10,000)", response_class=Response)
+    if checker.live:  # live checks fetch over the network: keep them off the event loop
+
+        @app.get("/check", summary="One URL", response_class=Response)
+        def check_live(
+            url: str = Query(..., max_length=8192),
+            agent: str | None = None,
+            policy: str | None = None,
+            as_of: datetime | None = None,
+            on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
+        ) -> Response:
+            return _decide(url, agent, policy, as_of, on_unknown)
+
+    else:  # CPU only, microseconds: a thread hop would cost more than the check
+
+        @app.get("/check", summary="One URL", response_class=Response)
+        async def check(
+            url: str = Query(..., max_length=8192),
+            agent: str | None = None,
+            policy: str | None = None,
+            as_of: datetime | None = None,
+            on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
+        ) -> Response:
+            return _decide(url, agent, policy, as_of, on_unknown)
+
+    @app.post(
+        "/check",
+        summary="A batch of URLs (at most 10,000): a verdict and outcome id per URL, each outcome once",
+        response_class=Response,
+    )
     def check_batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
         try:
             decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
             keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
+        except StoreError:
+            raise
         except ScannerError as exc:
             raise HTTPException(422, str(exc)) from exc
-        unknown = sum(d.verdict == "unknown" for d in decisions)
-        return _json(
-            {
-                "results": [d.as_dict() | {"keep": k} for d, k in zip(decisions, keeps, strict=True)],
-                "counts": {"keep": sum(keeps), "drop": len(keeps) - sum(keeps), "unknown": unknown},
-            }
-        )
+        return Response(outcomes.batch(decisions, keeps), media_type=JSON_TYPE)
 
-    @app.get("/status/{domain}", summary="A domain's home page, as a legal team asks")
-    def status(domain: str, agent: str | None = None, policy: str | None = None) -> dict:
-        _policy_ok(policy)
+    @app.get("/status/{domain}", summary="A domain's home page, as a legal team asks", response_class=Response)
+    async def status(domain: str, agent: str | None = None, policy: str | None = None) -> Response:
+        return _decide(f"https://{domain}/", agent, policy, None)
+
+    @app.post("/reload", summary="Take a fresh snapshot of the store's evidence (JSON request only)")
+    def reload(request: Request) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != JSON_TYPE or request.headers.get("sec-fetch-site") == "cross-site":
+            # a cross-site form or simple fetch cannot send application/json without a preflight
+            raise HTTPException(415, f"POST /reload needs Content-Type: {JSON_TYPE}")
+        previous = checker.loaded_at
         try:
-            return checker.check(f"https://{domain}/", agent, policy=policy).as_dict()
-        except ScannerError as exc:
-            raise HTTPException(422, str(exc)) from exc
-
-    @app.post("/reload", summary="Take a fresh snapshot of the store's evidence")
-    def reload() -> dict:
-        checker.reload()
-        return {"loaded_at": checker.loaded_at}
+            checker.reload()
+        except StoreError as exc:
+            shown = previous.isoformat() if previous else None
+            return _json({"detail": f"{exc}; still answering from the snapshot loaded at {shown}"}, 503)
+        freeze_snapshot()
+        return _json({"loaded_at": checker.loaded_at.isoformat()})
 
     @app.get("/health")
-    def health() -> dict:
-        return {"ok": True, "loaded_at": checker.loaded_at}
+    async def health() -> dict:
+        return {
+            "ok": True,
+            "loaded_at": checker.loaded_at.isoformat() if checker.loaded_at else None,
+            "gc": PAUSES.as_dict(),
+        }
 
     @app.get("/version")
-    def version() -> dict:
+    async def version() -> dict:
         return {"version": __version__, "policy": checker.default_policy}
 
-    return app
+    freeze_snapshot()
+    return Guard(app, allowed_hosts=allowed_hosts, body_timeout=body_timeout)

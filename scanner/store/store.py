@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,17 @@ Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
 # was left by a process that was killed or crashed (DuckDB lets one process write at a time).
 _LIVE_RUNS: set[str] = set()
 _LIVE_LOCK = threading.Lock()
+
+# A connection for the user's own SQL (`provenance query`, `export SQL`): no file or network
+# access (COPY TO, EXPORT DATABASE, ATTACH, read_csv, INSTALL, httpfs), no extension loading, and
+# the configuration locked so that SQL cannot turn any of it back on.
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
 
 
 def _now() -> datetime:
@@ -81,8 +92,10 @@ class Store:
         *,
         hold_lock: bool = True,
         wait: float = LOCK_WAIT,
+        config: dict[str, Any] | None = None,
     ) -> None:
         self._conn = con
+        self._config = config
         self.path = path
         self.read_only = read_only
         self.hold_lock = hold_lock or path == ":memory:"
@@ -100,8 +113,11 @@ class Store:
         read_only: bool = False,
         hold_lock: bool = True,
         wait: float | None = None,
+        sandbox: bool = False,
     ) -> Store:
+        """`sandbox=True`: read-only, and the SQL run on it cannot reach files or the network (SANDBOX)."""
         path = str(path)
+        read_only = read_only or sandbox
         if path != ":memory:":
             p = Path(path)
             if read_only and not p.exists():
@@ -109,9 +125,13 @@ class Store:
             if not read_only:
                 p.parent.mkdir(parents=True, exist_ok=True)
         wait = LOCK_WAIT if wait is None else wait
-        con = connect(path, read_only, wait)
-        store = cls(con, path, read_only, hold_lock=hold_lock, wait=wait)
+        con = connect(path, read_only, wait, config=dict(SANDBOX) if sandbox else None)
+        store = cls(con, path, read_only, hold_lock=hold_lock, wait=wait, config=dict(SANDBOX) if sandbox else None)
         try:
+            if path != ":memory:":
+                from scanner.store.integrity import require_whole
+
+                require_whole(path, con)  # DuckDB would open a cut file and fail at some later read
             store._check_and_migrate()
             if not read_only:
                 store._mark_interrupted_runs()
@@ -135,7 +155,7 @@ class Store:
     def _con(self) -> duckdb.DuckDBPyConnection:
         """The connection, opened again (waiting for the lock) if it was released."""
         if self._conn is None:
-            self._conn = connect(self.path, self.read_only, self.wait)
+            self._conn = connect(self.path, self.read_only, self.wait, self._config)
         return self._conn
 
     def release(self) -> None:
@@ -219,18 +239,25 @@ class Store:
             if self._in_tx:
                 yield self
                 return
-            self._con.execute("BEGIN TRANSACTION")
+            self._execute("BEGIN TRANSACTION")
             self._in_tx = True
             try:
                 yield self
             except BaseException:
-                self._con.execute("ROLLBACK")
+                with suppress(duckdb.Error):  # the first error is the one to report
+                    self._con.execute("ROLLBACK")
                 raise
             else:
-                self._con.execute("COMMIT")
+                self._execute("COMMIT")  # disk full, file too large: a StoreError, not a traceback
             finally:
                 self._in_tx = False
                 self.release()
+
+    def _execute(self, sql: str) -> None:
+        try:
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
 
     def insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
         """Insert rows whose key is new (idempotent); returns how many rows were written.
@@ -303,7 +330,10 @@ class Store:
     def _scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished
         with self.pinned():
-            rows = self._con.execute(sql, params or []).fetchall()
+            try:
+                rows = self._con.execute(sql, params or []).fetchall()
+            except duckdb.Error as exc:  # e.g. a damaged file found while reading the catalogue
+                raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
         return rows[0][0] if rows else None
 
     # -- reads -----------------------------------------------------------------------------
@@ -414,13 +444,15 @@ class Store:
         return {t: self.count(t) for t in (*TABLE_KEYS, "decisions", "decision_sets", "runs", "summaries")}
 
 
-def connect(path: str, read_only: bool, wait: float = LOCK_WAIT) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str, read_only: bool, wait: float = LOCK_WAIT, config: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file, waiting with backoff while another process holds its lock."""
     deadline = time.monotonic() + wait
     pause = 0.02
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config=config or {})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise StoreError(f"{path}: cannot open as a provenance store: {_one_line(exc)}") from exc

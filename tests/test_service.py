@@ -1,0 +1,220 @@
+"""The HTTP service as a user runs it (`provenance serve`, a real process on loopback): Host names
+against DNS rebinding, chunked and slow bodies bounded, /reload refusing cross-site requests and
+answering 503 while a writer holds the store, batch answers by outcome id."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from scanner.hook.checker import Checker
+from scanner.hook.service import Guard, create_app, host_name, is_loopback_host
+from scanner.store import Store
+from tests.conftest import REPO, copy_demo
+
+EXTRA_HOST = ("--allowed-host", "hook.internal.example")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(base: str, proc: subprocess.Popen | None = None) -> None:
+    for _ in range(600):
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read()}")
+        try:
+            if httpx.get(base + "/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+@pytest.fixture(scope="module")
+def store(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_demo(demo_file, tmp_path_factory.mktemp("service"))
+
+
+@pytest.fixture(scope="module")
+def served(store: Path):
+    """`provenance serve` in its own process, with one extra allowed Host name."""
+    port = _port()
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "serve", "--store", str(store), "--port", str(port), *EXTRA_HOST],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base, proc)
+        yield base, port, proc.pid
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_host_names(served) -> None:
+    base, port, _ = served
+    url = base + "/check"
+    params = {"url": "https://www.nytimes.com/svc/x"}
+    for host in ("localhost", f"localhost:{port}", f"127.0.0.1:{port}", "[::1]", "hook.internal.example"):
+        assert httpx.get(url, params=params, headers={"host": host}).status_code == 200, host
+    for host in ("attacker.example", f"attacker.example:{port}", "127.0.0.1.attacker.example", "", "hook.internal"):
+        r = httpx.get(url, params=params, headers={"host": host})
+        assert r.status_code == 421, host
+        assert "--allowed-host" in r.json()["detail"]
+    assert host_name("[::1]:8765") == "::1" and host_name("Example.COM:80") == "example.com"
+    assert is_loopback_host("127.8.9.10") and is_loopback_host("::1") and not is_loopback_host("10.0.0.1")
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_chunked_bodies_are_capped(served) -> None:
+    base, port, pid = served
+    peak = _peak_rss(pid)
+    piece = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"  # 64 KiB chunks
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(
+            b"POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        while sent < 200 << 20:  # 200 MB offered; the cap is 1 MiB
+            if select.select([s], [], [], 0)[0]:
+                break  # the server answered
+            try:
+                s.sendall(piece)
+            except OSError:  # it closed the connection after answering
+                break
+            sent += len(piece)
+        answer = s.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 64 << 20  # it answered long before the end
+    assert _peak_rss(pid) - peak < 64 << 20  # and did not keep what it was sent
+    assert httpx.get(base + "/health").status_code == 200
+    small = httpx.post(
+        base + "/check",
+        content=iter([b'{"urls": ["https://www.nytimes.com/svc/x",', b' "https://a.example/"]}']),
+        headers={"content-type": "application/json"},
+    )
+    assert small.status_code == 200 and len(small.json()["results"]) == 2  # chunked and small: fine
+
+
+def test_batch_answers_by_outcome(served, store: Path) -> None:
+    base = served[0]
+    urls = [f"https://www.nytimes.com/2019/11/{i}/opinion/x.html" for i in range(500)] + [
+        "https://www.nytimes.com/svc/data",
+        "https://never-seen.example/a",
+    ]
+    answer = httpx.post(base + "/check", json={"urls": urls, "agent": "GPTBot"}).json()
+    assert [r["url"] for r in answer["results"]] == urls
+    assert len(answer["outcomes"]) == 3  # the 500 opinion pages share one decision
+    for r in answer["results"]:
+        single = httpx.get(base + "/check", params={"url": r["url"], "agent": "GPTBot"}).json()
+        expanded = answer["outcomes"][r["outcome"]]
+        assert expanded["verdict"] == r["verdict"] == single["verdict"]
+        assert expanded["reasons"] == single["reasons"]
+        if r["url"] != urls[7]:
+            break
+    # the outcome id is the one `decide` stores in decision_outcomes for the same decision
+    from scanner.decide_bulk import outcome_of
+
+    checker = Checker(store)
+    for r in answer["results"][-3:]:
+        decision = checker.check(r["url"], "GPTBot")
+        assert outcome_of(decision)[0] == r["outcome"]
+        # one URL over GET: exactly the decision's JSON view, URL first
+        single = httpx.get(base + "/check", params={"url": r["url"], "agent": "GPTBot"})
+        assert single.json() == json.loads(json.dumps(decision.as_dict()))
+        assert single.content.startswith(b'{"url":')
+
+
+def test_reload_refuses_cross_site_and_survives_a_writer(served, store: Path) -> None:
+    base = served[0]
+    assert httpx.post(base + "/reload").status_code == 415  # no body: what a cross-site form sends
+    r = httpx.post(base + "/reload", content=b"x=1", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 415
+    r = httpx.post(base + "/reload", content=b"{}", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+    r = httpx.post(base + "/reload", json={}, headers={"sec-fetch-site": "cross-site"})
+    assert r.status_code == 415
+    before = httpx.get(base + "/health").json()["loaded_at"]
+    assert httpx.post(base + "/reload", json={}).status_code == 200
+    loaded = httpx.get(base + "/health").json()["loaded_at"]
+    assert loaded > before
+    with Store.open(store):  # a writer (this process) holds the store's lock
+        r = httpx.post(base + "/reload", json={})
+        assert r.status_code == 503
+        assert "lock" in r.json()["detail"].lower() and loaded in r.json()["detail"]
+        assert httpx.get(base + "/health").json()["loaded_at"] == loaded  # old snapshot kept
+        check = httpx.get(base + "/check", params={"url": "https://www.nytimes.com/svc/data", "agent": "GPTBot"})
+        assert check.status_code == 200 and check.json()["verdict"] == "reserved"
+    assert httpx.post(base + "/reload", json={}).status_code == 200
+
+
+@pytest.fixture
+def slow_service(store: Path):
+    """In-process server with a short body timeout (the default is 10 s)."""
+    port = _port()
+    app = create_app(Checker(store), body_timeout=0.5)
+    assert isinstance(app, Guard)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    _wait(base)
+    yield port
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _raw(port: int, request: bytes, timeout: float = 10) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def test_a_body_that_never_comes_times_out(slow_service: int) -> None:
+    head = (
+        b"POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"urls": ['
+    )
+    assert _raw(slow_service, head).startswith(b"HTTP/1.1 408")
+    chunked = (
+        b"POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b'Transfer-Encoding: chunked\r\n\r\n5\r\n{"url\r\n'
+    )
+    assert _raw(slow_service, chunked).startswith(b"HTTP/1.1 408")
+    bad_length = b"POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n"
+    assert _raw(slow_service, bad_length).startswith(b"HTTP/1.1 413")
