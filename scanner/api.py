@@ -375,7 +375,7 @@ def _extraction_pool(workers: int) -> ProcessPoolExecutor:
     """Workers forked from a clean server process that has imported the extraction code once:
     no fork of this process (DuckDB runs threads) and no re-import per worker."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["scanner.corpus.ingest", "trafilatura", "lxml.html"])
+    context.set_forkserver_preload(["scanner.corpus.deathsig", "scanner.corpus.ingest", "trafilatura", "lxml.html"])
     # the workers end with this process, whatever ends it (scanner.corpus.interrupt)
     return ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init, initargs=(os.getpid(),))
 

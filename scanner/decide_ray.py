@@ -87,7 +87,8 @@ def decide_on_ray(
     pending: list[Any] = []
     try:
         n = partition_count or _partition_count(ray, store)
-        sizes = partitions.export(store, run, n, _placed(store), ORIGIN_KINDS, RESOURCE_KINDS, SHARED_KINDS)
+        with store.pinned():  # the export's temporary tables live on one connection
+            sizes = partitions.export(store, run, n, _placed(store), ORIGIN_KINDS, RESOURCE_KINDS, SHARED_KINDS)
         clock.lap("export")
         now = datetime.now(UTC)
         meta = _meta(pol, as_of, now, run_id)

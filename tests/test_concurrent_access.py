@@ -147,7 +147,9 @@ def test_the_service_reloads_while_a_writer_runs(paused_writer) -> None:
                 health = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).status
             except OSError:
                 time.sleep(0.1)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/reload", method="POST")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/reload", data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+        )
         with urllib.request.urlopen(request, timeout=60) as resp:
             assert resp.status == 200
         assert writer.poll() is None  # the writer was mid-run the whole time
@@ -233,7 +235,8 @@ def test_decide_and_dedup_give_the_same_rows_when_releasing_the_lock(tmp_path: P
         path = tmp_path / f"hold-{hold}.duckdb"
         path.write_bytes(demo_file.read_bytes())
         with Store.open(path, hold_lock=hold) as st:
-            st.query("DELETE FROM decisions")
+            st.query("DELETE FROM decision_rows")
+            st.query("DELETE FROM decision_sets")
             st.query("DELETE FROM dup_clusters")
             st.query("DELETE FROM dedup_signatures")
             api.decide_documents(st, "any-ai-trainer")

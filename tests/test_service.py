@@ -150,7 +150,7 @@ def test_batch_answers_by_outcome(served, store: Path) -> None:
         assert outcome_of(decision)[0] == r["outcome"]
         # one URL over GET: exactly the decision's JSON view, URL first
         single = httpx.get(base + "/check", params={"url": r["url"], "agent": "GPTBot"})
-        assert single.json() == json.loads(json.dumps(decision.as_dict()))
+        assert single.json() == json.loads(json.dumps(decision.as_dict())) | {"keep": r["keep"]}
         assert single.content.startswith(b'{"url":')
 
 

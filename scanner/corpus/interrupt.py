@@ -5,7 +5,10 @@ at once), so its cleanup (stop the workers, mark the run `interrupted`) runs out
 transaction; committed batches are already safe. A worker ignores SIGINT (a terminal's
 Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
 gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
-(PR_SET_PDEATHSIG); elsewhere a thread notices the new parent id within a second.
+(PR_SET_PDEATHSIG) when its parent dies; a thread also checks every second that the ingest
+process still runs (a zombie counts as gone). Workers come from a fork server, so the server
+too dies with the ingest process: `scanner.corpus.deathsig`, preloaded into it, sets the same
+signal there, and its death then ends every worker it forked.
 """
 
 from __future__ import annotations
@@ -18,19 +21,25 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from pathlib import Path
 
 from scanner.errors import Interrupted
 
 _PR_SET_PDEATHSIG = 1
 
 
-def worker_init(parent_pid: int) -> None:
-    """Initializer of every ingest worker process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def die_with_parent() -> None:
+    """Linux: the kernel kills this process when its parent dies (PR_SET_PDEATHSIG)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def worker_init(parent_pid: int) -> None:
+    """Initializer of every ingest worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
     if not _alive(parent_pid):  # the ingest process died before we got here
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
@@ -45,7 +54,11 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # killed but not yet reaped by its own parent: a zombie is gone for our purpose
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _watch_parent(parent_pid: int) -> None:

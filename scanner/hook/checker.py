@@ -173,12 +173,13 @@ class Checker:
         self.reload(store if isinstance(store, Store) else None)
         self._client = None
 
-    def reload(self, store: Store | None = None) -> None:
-        """Take a fresh snapshot of the store's evidence (e.g. after `fetch-signals` ran)."""
+    def reload(self, store: Store | None = None, wait: float | None = None) -> None:
+        """Take a fresh snapshot of the store's evidence (e.g. after `fetch-signals` ran).
+        `wait`: seconds to wait for a writer's lock (default: the store's)."""
         if store is not None:
             index = EvidenceIndex.load(store)
         else:
-            with Store.open(self.store_path, read_only=True) as st:
+            with Store.open(self.store_path, read_only=True, wait=wait) as st:
                 index = EvidenceIndex.load(st)
         with self._lock:
             self.index = index

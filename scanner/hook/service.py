@@ -31,6 +31,7 @@ from scanner.version import __version__
 MAX_BODY = 1 << 20  # bytes of a POST body, however it is framed
 MAX_BATCH = 10_000  # URLs per POST /check
 BODY_TIMEOUT = 10.0  # seconds to receive a whole request body
+RELOAD_WAIT = 2.0  # seconds /reload waits for a writer's commit before answering 503
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 JSON_TYPE = "application/json"
 _KEEP = {True: b',"keep":true}', False: b',"keep":false}'}
@@ -341,7 +342,7 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
             raise HTTPException(415, f"POST /reload needs Content-Type: {JSON_TYPE}")
         previous = checker.loaded_at
         try:
-            checker.reload()
+            checker.reload(wait=RELOAD_WAIT)
         except StoreError as exc:
             shown = previous.isoformat() if previous else None
             return _json({"detail": f"{exc}; still answering from the snapshot loaded at {shown}"}, 503)
