@@ -142,7 +142,9 @@ class OriginJob:
             if delay:
                 client.set_host_interval(self.host, min(float(delay), MAX_CRAWL_DELAY))
             licences = [r.value for _, r in parse_robots(robots.result.body).records("license")]
-        urls, skipped, bad = [], [], []
+        urls: list[str] = []
+        skipped: list[str] = []
+        bad: list[str] = []
         for href in dict.fromkeys(licences):
             try:
                 target = urljoin(url, href.strip())

@@ -169,6 +169,9 @@ def _observation(item: _Item, report: ImportReport) -> tuple[bytes, Observation]
     locator = item.locator
     if item.note:
         locator = json.dumps({"file": item.locator, "note": item.note})
+    if item.observed_at is None:
+        report.problems.append({"where": item.where, "reason": "no observed_at: when was it seen?"})
+        return None
     obs = Observation(sha256_hex(body), kind, item.url, item.observed_at, "import", item.status, locator=locator)
     return body, obs
 
@@ -211,8 +214,8 @@ def _index_rows(path: Path) -> Iterator[tuple[str, dict | None, str | None]]:
 def _index_items(path: Path) -> Iterator[_Item]:
     base = path.parent.resolve()
     for where, row, problem in _index_rows(path):
-        if problem:
-            yield _Item(where, None, None, None, problem=problem)
+        if problem or row is None:
+            yield _Item(where, None, None, None, problem=problem or "no row")
             continue
         try:
             rel = str(row.get("path") or "")

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.decide import Policy, decide
+from scanner.errors import ScannerError
 from scanner.evidence import ORIGIN_KINDS, EvidenceIndex, served_outcome
 from scanner.signals.from_robots import PARSED, robots_outcome
 from scanner.signals.robots import parse_robots, product_token
@@ -25,17 +26,24 @@ def agent_rules(body: bytes, agent: str) -> list[str]:
     return [f"{r.directive.capitalize()}: {r.value}{where}" for g in groups for r in g.rules]
 
 
+def _origin(url: str) -> str:
+    parts = split_url(url)
+    if parts is None:
+        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    return parts.origin
+
+
 def build_history(store: Store, urls: tuple[str, ...], agent: str | None, policy: Policy) -> dict[str, Any]:
     """The history of the first of `urls` whose origin has sightings (a bare domain's home pages)."""
     from scanner.store import reports
 
     chosen, rows = urls[0], []
     for url in urls:
-        rows = reports.origin_sightings(store, split_url(url).origin, ORIGIN_KINDS)
+        rows = reports.origin_sightings(store, _origin(url), ORIGIN_KINDS)
         if rows:
             chosen = url
             break
-    origin = split_url(chosen).origin
+    origin = _origin(chosen)
     index = EvidenceIndex.load(store, origins=[origin], urls=[chosen])
     who = agent or "*"
     sightings, flips = [], []

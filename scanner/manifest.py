@@ -201,6 +201,12 @@ class _Reader:
     def text(self, name: str, required: bool = False) -> str | None:
         return self.get(name, str, required)
 
+    def required_text(self, name: str) -> str:
+        """A string the manifest must give (a missing one fails with the file and key)."""
+        value = self.get(name, str, True)
+        assert isinstance(value, str)
+        return value
+
     def day(self, name: str) -> date | None:
         value = self.get(name, (date, str))
         if isinstance(value, datetime):
@@ -287,8 +293,8 @@ def _array(top: _Reader, name: str) -> list[Any]:
 def _provider(r: _Reader) -> Provider:
     r.allow_only("name", "contact", "authorised_representative", "sme")
     return Provider(
-        name=r.text("name", required=True),
-        contact=r.text("contact", required=True),
+        name=r.required_text("name"),
+        contact=r.required_text("contact"),
         authorised_representative=r.text("authorised_representative"),
         sme=bool(r.get("sme", bool)),
     )
@@ -297,8 +303,8 @@ def _provider(r: _Reader) -> Provider:
 def _model(r: _Reader) -> Model:
     r.allow_only("name", "version", "eu_market_date", "base_model", "base_model_summary_url")
     return Model(
-        name=r.text("name", required=True),
-        version=r.text("version", required=True),
+        name=r.required_text("name"),
+        version=r.required_text("version"),
         eu_market_date=r.day("eu_market_date"),
         base_model=r.text("base_model"),
         base_model_summary_url=r.text("base_model_summary_url"),
@@ -307,17 +313,17 @@ def _model(r: _Reader) -> Model:
 
 def _crawler(r: _Reader) -> Crawler:
     r.allow_only("name", "product_token", "user_agent", "purpose")
-    token = r.text("product_token", required=True)
+    token = r.required_text("product_token")
     if not _TOKEN.match(token):
         r.fail("product_token", f"{token!r} is not a robots.txt product token ([A-Za-z0-9_-]+)")
-    user_agent = r.text("user_agent", required=True)
+    user_agent = r.required_text("user_agent")
     if token.lower() not in user_agent.lower():
         r.fail("user_agent", f"must contain the product token {token!r} so sites can match it")
     return Crawler(
-        name=r.text("name", required=True),
+        name=r.required_text("name"),
         product_token=token,
         user_agent=user_agent,
-        purpose=r.text("purpose", required=True),
+        purpose=r.required_text("purpose"),
     )
 
 
@@ -338,10 +344,10 @@ def _dataset(file: str, base: Path, item: Any, where: str) -> Dataset:
         "in_store",
         "ca",
     )
-    name = r.text("name", required=True)
+    name = r.required_text("name")
     if not _NAME.match(name):
         r.fail("name", f"{name!r}: use letters, digits, '.', '_' or '-'")
-    category = r.text("category", required=True)
+    category = r.required_text("category")
     if category not in SOURCE_CATEGORIES:
         r.fail(
             "category",
@@ -401,7 +407,7 @@ def _blocklist(file: str, base: Path, item: Any, where: str) -> Blocklist:
         if not host or "/" in host or " " in host:
             r.fail(f"domains[{i}]", f"{d!r} is not a domain name")
         cleaned.append(registrable_domain(host))
-    return Blocklist(name=r.text("name", required=True), reason=r.text("reason"), domains=tuple(sorted(set(cleaned))))
+    return Blocklist(name=r.required_text("name"), reason=r.text("reason"), domains=tuple(sorted(set(cleaned))))
 
 
 def _attestations(r: _Reader) -> dict[str, str]:
@@ -417,7 +423,7 @@ def _attestations(r: _Reader) -> dict[str, str]:
 
 def _summary_text(r: _Reader) -> dict[str, str]:
     r.allow_only(*SUMMARY_TEXT_KEYS)
-    return {key: r.text(key) for key in r.table}
+    return {key: r.text(key) or "" for key in r.table}
 
 
 def _publication(file: str, r: _Reader) -> Publication:
@@ -426,7 +432,7 @@ def _publication(file: str, r: _Reader) -> Publication:
     for i, item in enumerate(r.get("previous_versions", list) or []):
         p = _Reader(file, item, r.key(f"previous_versions[{i}]"))
         p.allow_only("version", "date", "url")
-        previous.append(PreviousVersion(p.text("version", required=True), p.day("date"), p.text("url", required=True)))
+        previous.append(PreviousVersion(p.required_text("version"), p.day("date"), p.required_text("url")))
     return Publication(tuple(previous), bool(r.get("disclose_exact_figures", bool)))
 
 

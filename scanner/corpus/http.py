@@ -78,7 +78,8 @@ def _dechunk(body: bytes, notes: list[str]) -> bytes:
 
     Every step moves forward through `body` or stops, so any input ends in linear time.
     """
-    out, pos, total = [], 0, len(body)
+    out: list[bytes] = []
+    pos, total = 0, len(body)
     while pos < total:
         eol = body.find(b"\n", pos)
         if eol < 0:

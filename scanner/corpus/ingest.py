@@ -14,6 +14,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from scanner.corpus import jsonl, warc
 from scanner.corpus.columnar import read_dataset_dir, read_parquet
@@ -106,7 +107,7 @@ def to_document(rec: RawRecord, source_id: str, html_text: str | object | None =
         if not is_html(rec.content_type, rec.payload):
             text = decode_text(rec.payload)
         else:
-            text = extract_main_text(rec.payload) if html_text is _UNREAD else html_text
+            text = extract_main_text(rec.payload) if html_text is _UNREAD else cast(str | None, html_text)
     return Document(
         doc_id=document_id(source_id, rec.url, rec.fetched_at, content_sha),
         source_id=source_id,
@@ -176,6 +177,7 @@ def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
 
 def _observation(rec: RawRecord, kind: str, body: bytes, headers: tuple = ()) -> tuple[bytes, Observation]:
     """Evidence found inside a corpus record, observed at the record's date."""
+    assert rec.url is not None  # the callers keep records without a URL out
     obs = Observation(
         evidence_sha256=sha256_hex(body),
         kind=kind,

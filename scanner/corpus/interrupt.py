@@ -92,7 +92,7 @@ def signals_interrupt() -> Iterator[StopRequest]:
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    raised = []
+    raised: list[int] = []
 
     def handler(signum: int, _frame) -> None:
         if stop.signum is None:

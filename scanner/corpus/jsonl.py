@@ -8,6 +8,7 @@ import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, cast
 
 import zstandard
 
@@ -20,18 +21,18 @@ SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson", ".jsonl.
 
 def _open_text(path: Path) -> io.TextIOBase:
     try:
-        raw = path.open("rb")
+        raw: IO[bytes] = path.open("rb")
     except OSError as exc:
         raise InputError(str(path), f"cannot open: {exc.strerror or exc}") from exc
     name = path.name.lower()
     if name.endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw)
+        raw = cast(IO[bytes], gzip.GzipFile(fileobj=raw))
     elif name.endswith((".zst", ".zstd")):
-        raw = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        raw = cast(IO[bytes], zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
     return io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
 
 
-def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[RawRecord | BadRecord]:
+def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[RawRecord | BadRecord | None]:
     with _open_text(path) as fh:
         lineno = 0
         try:

@@ -75,9 +75,10 @@ def iter_entries(path: Path) -> Iterator[WarcEntry | BadRecord]:
             if yielded or not reported:  # a restart that fails at once is the same bad region
                 yield BadRecord(f"{path.name}#{lost.offset}", lost.reason)
                 reported = True
-            start = boundary(lost.offset + 1) if boundary else None
-            if start is None or start <= lost.offset:
+            restart = boundary(lost.offset + 1) if boundary else None
+            if restart is None or restart <= lost.offset:
                 return
+            start = restart
 
 
 @dataclass(frozen=True, slots=True)

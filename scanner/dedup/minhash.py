@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -243,6 +244,9 @@ def signatures(
     return start_signatures(texts, num_perm, seed, n, perms, profile, pool)()
 
 
+_Job = tuple[int, int, Callable[..., np.ndarray], tuple[Any, ...]]  # (first row, rows, part function, its args)
+
+
 def start_signatures(
     texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
     num_perm: int = NUM_PERM,
@@ -261,12 +265,12 @@ def start_signatures(
         texts = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
         step = max(1, _TEXT_BATCH // 4096)  # texts per part (a few KB each)
         parts = [(lo, texts[lo : lo + step]) for lo in range(0, len(texts), step)]
-        jobs = [(lo, len(t), _sha1_part, (t, perms, n)) for lo, t in parts]
-        return _gather(len(texts), num_perm, jobs, pool)
+        sha1_jobs: list[_Job] = [(lo, len(t), _sha1_part, (t, perms, n)) for lo, t in parts]
+        return _gather(len(texts), num_perm, sha1_jobs, pool)
     column = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.large_string())
     column = column.cast(pa.large_string())
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    jobs = []
+    jobs: list[_Job] = []
     base = 0
     for chunk in chunks:
         for lo, hi in _byte_batches(chunk):

@@ -60,7 +60,9 @@ def main(ext: Path) -> None:
     with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
         for host, scheme in origins:
             member = tar.getmember(f"robots/{robots_by_host[host]['file'].split('/')[-1]}")
-            (robots_dir / f"{host}.txt").write_bytes(tar.extractfile(member).read())
+            extracted = tar.extractfile(member)
+            assert extracted is not None, member.name
+            (robots_dir / f"{host}.txt").write_bytes(extracted.read())
             listing.append(
                 {
                     "file": f"{host}.txt",

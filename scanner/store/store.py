@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -38,7 +38,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 # Tables written by their own statements (no generic insert), countable all the same.
 _UNKEYED = ("runs", "ingest_checkpoints", "summaries", "decisions", "decision_rows", "decision_sets")
 
-Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
+Params: TypeAlias = Sequence[Any] | Mapping[str, Any] | None  # positional `?` or named `$name` parameters
+
+Rows: TypeAlias = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
 
 # Runs this process started and has not finished: any other `running` row a writer finds on open
 # was left by a process that was killed or crashed (DuckDB lets one process write at a time).
@@ -327,7 +329,7 @@ class Store:
                 [file_sha256, source_id, path, records_done, finished, _now()],
             )
 
-    def _scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+    def _scalar(self, sql: str, params: Params = None) -> Any:
         # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished
         with self.pinned():
             try:
@@ -337,7 +339,7 @@ class Store:
         return rows[0][0] if rows else None
 
     # -- reads -----------------------------------------------------------------------------
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+    def query(self, sql: str, params: Params = None) -> pa.Table:
         """Run SQL and return Arrow. On a read-only store DuckDB itself refuses writes."""
         with self._lock, self.pinned():
             try:
@@ -392,13 +394,13 @@ class Store:
         rows = self.query("SELECT registrable_domain, list_name, reason FROM blocklist ORDER BY list_name")
         return {r["registrable_domain"]: (r["list_name"], r["reason"]) for r in rows.to_pylist()}
 
-    def stream(self, sql: str, params: Sequence[Any] | None = None, rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+    def stream(self, sql: str, params: Params = None, rows: int = 10_000) -> Iterator[pa.RecordBatch]:
         """Run SQL and yield Arrow record batches as they come, on a cursor of its own, so the
         caller may write to the store between batches (a long read never blocks the writer)."""
         with self.pinned():
             yield from self._stream(sql, params, rows)
 
-    def _stream(self, sql: str, params: Sequence[Any] | None, rows: int) -> Iterator[pa.RecordBatch]:
+    def _stream(self, sql: str, params: Params, rows: int) -> Iterator[pa.RecordBatch]:
         cursor = self._con.cursor()
         try:
             try:

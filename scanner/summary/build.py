@@ -336,7 +336,7 @@ def section_1_3(manifest: Manifest, facts: Facts, tokenizer: str, exact: bool) -
         f_d = Field(
             "1.3.d",
             label_d,
-            _month(latest) + (f". {ongoing}" if ongoing else ""),
+            (_month(latest) or "") + (f". {ongoing}" if ongoing else ""),
             "store",
             None if ongoing else "add summary.continuous_training: whether the model keeps training on new data",
             required=True,

@@ -61,16 +61,16 @@ def contradictions(manifest: Manifest, facts: Facts) -> list[str]:
             )
     ranges = {r["source_id"]: r for r in facts.fetch_ranges}
     for i, d in enumerate(manifest.datasets):
-        r = ranges.get(d.source_id)
-        if d.in_store and (r is None or not r["documents"]):
+        found = ranges.get(d.source_id)
+        if d.in_store and (found is None or not found["documents"]):
             out.append(
                 f"datasets[{i}] {d.source_id}: declared but no documents in the store "
                 "(ingest it, or set in_store = false for data that is declared only)"
             )
             continue
-        if r is None or not r["first_fetched"]:
+        if found is None or not found["first_fetched"]:
             continue
-        first, last = r["first_fetched"].date(), r["last_fetched"].date()
+        first, last = found["first_fetched"].date(), found["last_fetched"].date()
         start, end = d.collected_from, d.collected_to
         if (start and first < start) or (end and last > end + timedelta(days=1)):
             out.append(

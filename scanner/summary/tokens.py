@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scanner.errors import ScannerError
 from scanner.store import Store
@@ -17,7 +18,7 @@ from scanner.store import summary_facts as sql
 class NamedTokenizer:
     path: Path
     sha256: str
-    tokenizer: object
+    tokenizer: Any  # a tokenizers.Tokenizer (optional extra, imported when a file is given)
 
     @property
     def description(self) -> str:
