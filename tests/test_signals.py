@@ -24,8 +24,9 @@ from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Evidence, Policy, decide, make_policy
 from scanner.evidence import EvidenceIndex
 from scanner.signals import from_response
-from scanner.signals.files import iptc_signal, parse_tdmrep, tdmrep_package_signal
+from scanner.signals.embedded import iptc_signal, tdmrep_package_signal
 from scanner.signals.html import facts_to_evidence, read_html
+from scanner.signals.tdmrep import parse_tdmrep
 from tests import _report
 from tests.conftest import DATA
 
@@ -924,7 +925,7 @@ def test_reservations_are_never_cancelled_and_order_does_not_matter(rb, tdm, cu,
 
 # -- the signals table: every statement of a sighting, for no URL in particular -------------------
 def test_evidence_signals_list_every_statement_of_a_file() -> None:
-    from scanner.signals.of_evidence import evidence_signals
+    from scanner.signals.statements import evidence_signals
 
     robots = (
         b"Content-Signal: search=yes\n"
@@ -945,7 +946,8 @@ def test_evidence_signals_list_every_statement_of_a_file() -> None:
     assert any(s.signal == "content_signal" and s.confidence == "low" for s in found)  # before any group
     # what a file fetched without success states
     assert [s.signal for s in evidence_signals("robots.txt", b"", 503)] == ["robots_unreachable"]
-    assert evidence_signals("robots.txt", b"<html>not found</html>", 404) == []
+    (gone,) = evidence_signals("robots.txt", b"<html>not found</html>", 404)  # 4xx: allow all (RFC 9309)
+    assert (gone.signal, gone.statement, gone.scope, gone.locator) == ("robots", "none", "origin", "HTTP 404")
     tdm = evidence_signals(
         "tdmrep.json", b'[{"location": "/a/*", "tdm-reservation": 1}, {"location": "/*", "tdm-reservation": 0}]', 200
     )

@@ -20,9 +20,9 @@ from pathlib import Path
 from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
-from scanner.signals.robots import _regex, _url_path, is_plain_authority, path_after
+from scanner.signals.robots import is_plain_authority, path_after, rule_regex, url_path
 from scanner.store import Store
-from scanner.urls import _AUTHORITY, origin_parts
+from scanner.urls import AUTHORITY, origin_parts
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
@@ -32,6 +32,7 @@ def on_unknown_choice(value: str) -> str:
     if value not in ON_UNKNOWN:
         raise ScannerError(f"on_unknown={value!r}: use 'keep' or 'drop'")
     return value
+
 
 _COMPILE_AFTER = 32  # new paths of an origin before its rule set is compiled (`_Origin.compile`)
 _COMPILE_MAX = 1024  # rules in a set worth compiling
@@ -103,7 +104,7 @@ class _Origin:
 
 def _compiled(ranked: list) -> tuple:
     """(match, rule ids by group number) for rules in priority order."""
-    source = "|".join(f"({_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
+    source = "|".join(f"({rule_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
     match = _COMPILED.get(source)
     if match is None:
         if len(_COMPILED) >= 4096:
@@ -207,7 +208,7 @@ class Checker:
         path by, see `path_shape`), and the URL is answered by the outcome's fields (`check`
         makes the `Decision`): a new URL costs one path normalisation and one match, and the
         memo keeps no new object per URL, so the garbage collector has nothing more to walk."""
-        authority = _AUTHORITY.match(url)
+        authority = AUTHORITY.match(url)
         origin_key = (authority.group(0) if authority else url, agent, policy, as_of)
         entry = self._origins.get(origin_key)
         if entry is None:
@@ -220,7 +221,7 @@ class Checker:
             parts = entry.parts
             evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
             return decide(url, evidence, entry.policy)
-        path = path_after(url[authority.end() :]) if entry.plain else _url_path(url, True)
+        path = path_after(url[authority.end() :]) if entry.plain else url_path(url, True)
         if entry.rx is not None:  # compiled: one regex match in C decides the path
             match, ids = entry.split.get(path[:_WIDTH], entry.rx)
             hit = match(path)
@@ -256,7 +257,7 @@ class Checker:
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
             self._fetch_live(parts.origin)
-        authority = _AUTHORITY.match(url).group(0)
+        authority = AUTHORITY.match(url).group(0)
         if self.index.has_rsl:
             return _Origin(parts, pol, None, None, False, True)
         evidence = self.index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
@@ -269,7 +270,7 @@ class Checker:
         index = self.index
         found = self._authorities
         if found is None or found[0] is not index or found[1] != len(index.resource_urls):
-            auths = frozenset(m.group(0) for m in map(_AUTHORITY.match, index.resource_urls) if m)
+            auths = frozenset(m.group(0) for m in map(AUTHORITY.match, index.resource_urls) if m)
             found = self._authorities = (index, len(index.resource_urls), auths)
         return found[2]
 

@@ -62,13 +62,13 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
             info = entry.get("constraint_info") or entry.get("constraints_info")  # the spec text spells both
             out.append(
                 Signal(
-                    "c2pa",
-                    category,
-                    statement,
-                    ("*",),
-                    "asset",
-                    f"{active}/{label}/entries/{key}",
-                    confidence,
+                    signal="c2pa",
+                    category=category,
+                    statement=statement,
+                    agents=("*",),
+                    scope="asset",
+                    locator=f"{active}/{label}/entries/{key}",
+                    confidence=confidence,
                     detail=f"{key}: {use}" + (f" ({info})" if info else ""),
                     lint=why,
                 )
@@ -108,13 +108,13 @@ def asset_signals(body: bytes, mime: str | None = None, *, trust_anchors: str | 
         detail = f"{type(exc).__name__}: {exc}"[:300]
         return [
             Signal(
-                "c2pa",
-                "tdm",
-                "none",
-                ("*",),
-                "asset",
-                "manifest store",
-                "low",
+                signal="c2pa",
+                category="tdm",
+                statement="none",
+                agents=("*",),
+                scope="asset",
+                locator="manifest store",
+                confidence="low",
                 detail=detail,
                 lint=("c2pa_unreadable",),
             )
