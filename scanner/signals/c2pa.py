@@ -76,7 +76,7 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
     return out
 
 
-def _sdk():
+def _sdk() -> Any:
     try:
         import c2pa
     except ImportError as exc:
@@ -84,7 +84,9 @@ def _sdk():
     return c2pa
 
 
-def read_manifest_store(body: bytes, mime: str | None = None, *, trust_anchors: str | None = None) -> dict | None:
+def read_manifest_store(
+    body: bytes, mime: str | None = None, *, trust_anchors: str | None = None
+) -> dict[str, Any] | None:
     """The asset's manifest store as JSON (None when it carries none), validated offline against
     `trust_anchors` (PEM certificates; none: no credential is trusted)."""
     c2pa = _sdk()
@@ -94,7 +96,8 @@ def read_manifest_store(body: bytes, mime: str | None = None, *, trust_anchors: 
     context = c2pa.Context(c2pa.Settings.from_json(json.dumps(settings)))
     try:
         with c2pa.Reader(mime or None, io.BytesIO(body), context=context) as reader:
-            return json.loads(reader.json())
+            store: dict[str, Any] = json.loads(reader.json())
+            return store
     except c2pa.C2paError.ManifestNotFound:
         return None
 

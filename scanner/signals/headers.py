@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import http_sf
 
@@ -62,7 +62,7 @@ def header_lines(headers: Any) -> Lines:
     if headers is None:
         return []
     if hasattr(headers, "multi_items"):  # httpx.Headers
-        items: Iterable = headers.multi_items()
+        items: Iterable[tuple[str, str]] = headers.multi_items()
     elif hasattr(headers, "get_all") and hasattr(headers, "keys"):  # email.message.Message
         items = [(k, v) for k in dict.fromkeys(headers.keys()) for v in headers.get_all(k)]
     elif isinstance(headers, Mapping):
@@ -210,7 +210,8 @@ def aipref_signals(
             )
         ]
     out = []
-    for key, (item, params) in parsed.items():
+    dictionary = cast("dict[str, tuple[Any, dict[str, Any]]]", parsed)  # tltype="dictionary"
+    for key, (item, params) in dictionary.items():
         category = AIPREF_TRAINING.get(key)
         legacy = category is None and key in AIPREF_LEGACY
         if legacy and conservative:
@@ -248,7 +249,8 @@ def content_usage_header(lines: Lines, conservative: bool = True) -> list[Signal
 
 def content_signal_pairs(value: str) -> tuple[dict[str, str], list[str]]:
     """`search=yes, ai-train=no` -> {key: yes|no|other}; keys and values case-insensitive."""
-    pairs, lint = {}, []
+    pairs: dict[str, str] = {}
+    lint: list[str] = []
     for item in value.split(","):
         key, sep, val = item.partition("=")
         if not sep or not key.strip():

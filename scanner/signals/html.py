@@ -137,8 +137,8 @@ def _jsonld_licences(text: str) -> list[str]:
             lic = node.get("license")
             if isinstance(lic, str):
                 found.append(lic)
-            elif isinstance(lic, dict) and isinstance(lic.get("url") or lic.get("@id"), str):
-                found.append(lic.get("url") or lic.get("@id"))
+            elif isinstance(lic, dict) and isinstance(href := lic.get("url") or lic.get("@id"), str):
+                found.append(href)
             stack += [v for v in node.values() if isinstance(v, dict | list)]
         elif isinstance(node, list):
             stack += node

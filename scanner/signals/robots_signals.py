@@ -7,7 +7,7 @@ from __future__ import annotations
 from scanner.signals.fetch_outcome import EDGE_BLOCKED
 from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Signal
-from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, RobotsTxt, Rule, pattern_matches, url_path
+from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, Group, RobotsTxt, Rule, pattern_matches, url_path
 
 
 def rule_signal(rule: Rule, agents: tuple[str, ...], where: str = "", lint: tuple[str, ...] = ()) -> Signal:
@@ -135,7 +135,7 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
     return out
 
 
-def _content_usage(groups, url: str, agents: tuple[str, ...], conservative: bool) -> list[Signal]:
+def _content_usage(groups: tuple[Group, ...], url: str, agents: tuple[str, ...], conservative: bool) -> list[Signal]:
     """Content-Usage rules of the agent's groups: longest path wins; rules with the same path all
     apply (most restrictive); a rule without a path has length 0 (spec §10.4)."""
     path = url_path(url, True)

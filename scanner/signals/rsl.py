@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from scanner.signals.model import MAX_FILE_BYTES, Signal
 from scanner.signals.robots import pattern_matches
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 _TRAINING_TOKENS = {"ai-train", "ai-all", "all"}
 _FREE = {"", "free", "attribution"}
@@ -36,9 +40,9 @@ def parse_rsl(body: bytes) -> tuple[tuple[RslContent, ...], tuple[str, ...]]:
         return (), ("rsl_not_xml",)
     if _local(root.tag) != "rsl":
         return (), ("rsl_wrong_root",)
-    found: list[tuple[object, dict]] = []  # (element, what it holds) in document order
+    found: list[tuple[Element, dict[str, Any]]] = []  # (element, what it holds) in document order
     lint: list[str] = []
-    stack: list[tuple[object, dict | None, bool]] = [(root, None, False)]  # (el, content, in payment)
+    stack: list[tuple[Element, dict[str, Any] | None, bool]] = [(root, None, False)]  # (el, content, in payment)
     while stack:
         el, content, in_payment = stack.pop()
         tag, kind = _local(el.tag), (el.get("type") or "usage").lower()

@@ -37,8 +37,8 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
         parsed, _ = parse_ai_txt(body)
         return ai_txt_statements(parsed) if parsed else []
     if kind == "tdmrep.json":
-        tdm = parse_tdmrep(body, conservative)
-        return [tdm.rule_signal(rule) for rule in tdm.rules]
+        tdm_file = parse_tdmrep(body, conservative)
+        return [tdm_file.rule_signal(rule) for rule in tdm_file.rules]
     if kind == "headers":
         lines, problem = evidence_headers(body)
         if problem:
@@ -80,7 +80,7 @@ def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:
             out += aipref_signals(
                 pref.strip(), "content_usage_robots", f"line {rec.line}", conservative, agents, "path-pattern", path
             )
-    for group, rec in robots.records("content-signal"):
-        if group is None:  # a Content-Signal line outside any group
+    for owner, rec in robots.records("content-signal"):
+        if owner is None:  # a Content-Signal line outside any group
             out += content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from scanner.signals.model import MAX_FILE_BYTES, Signal
 from scanner.signals.robots import BUDGET_EXCEEDED, RFC9309, Matcher, normalise, pattern_matches, url_path
@@ -25,7 +26,7 @@ class TdmRepFile:
     rules: tuple[TdmRule, ...]
     lint: tuple[str, ...]
     # (first-in-sequence matcher, longest-first matcher), built on the first indexed lookup
-    _index: list = field(default_factory=list, repr=False, compare=False)
+    _index: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def lookup(self, url: str) -> tuple[TdmRule | None, tuple[str, ...]]:
         """The FIRST matching rule wins ("the most specific match is the first in sequence");
@@ -98,7 +99,7 @@ def parse_tdmrep(body: bytes, conservative: bool = True) -> TdmRepFile:
         return TdmRepFile((), ("tdmrep_not_json",))
     if not isinstance(data, list):
         return TdmRepFile((), ("tdmrep_not_array",))
-    rules = []
+    rules: list[TdmRule] = []
     for i, item in enumerate(data):
         if not isinstance(item, dict) or not isinstance(item.get("location"), str):
             lint.append(f"tdmrep_rule_{i}_invalid")

@@ -29,7 +29,7 @@ MATCH_BUDGET = 4096
 MATCH_BUDGET_CHARS = 256_000
 MIN_LOOKUPS = 32
 BUDGET_EXCEEDED = -1  # what `Matcher.first` answers when the budget ran out
-_UNSEEN = object()  # a memo miss (None is a memoised "no rule matched")
+_UNSEEN = Rule(False, "(memo miss)", "", -1)  # a memo miss (None is a memoised "no rule matched")
 
 
 def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
@@ -77,7 +77,7 @@ class _Index:
         if len(buckets) <= _FEW_KEYS:
             present = [b for k, b in buckets.items() if "".join(k) in path]
         else:  # the path's grams as tuples of characters: built in C, no string per gram
-            grams = set(zip(path, path[1:], path[2:], strict=False))
+            grams: set[tuple[str, ...]] = set(zip(path, path[1:], path[2:], strict=False))
             if 2 in self.key_lengths:
                 grams.update(pairwise(path))
             if 1 in self.key_lengths:
@@ -275,10 +275,10 @@ class RuleSet:
                 found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
                 memo[path] = found
                 return found
-            seen: set[str] = set()  # a repeated pattern never decides: the first copy wins
-            self.matcher = Matcher(
-                [(i, r.pattern) for i, r in enumerate(self.ordered) if not (r.pattern in seen or seen.add(r.pattern))]
-            )
+            firsts: dict[str, int] = {}  # a repeated pattern never decides: the first copy wins
+            for i, r in enumerate(self.ordered):
+                firsts.setdefault(r.pattern, i)
+            self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
         rank = self.matcher.first(path)
         found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.ordered[rank])
         if len(memo) >= _MEMO_SIZE:

@@ -23,7 +23,7 @@ class RobotsTxt:
     dialect: Dialect = RFC9309
     _index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
     _cache: dict[str, RuleSet] = field(default_factory=dict, repr=False, compare=False)
-    _shared: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)
+    _shared: dict[tuple[str | int, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for i, group in enumerate(self.groups):
@@ -40,7 +40,7 @@ class RobotsTxt:
         cached = self._cache.get(agent)
         if cached is None:
             token = query_token(agent, self.dialect)
-            hits = self._index.get(token) if token != "*" else None
+            hits = self._index.get(token, ()) if token != "*" else ()
             fallback = not hits
             if fallback:
                 hits = self._index.get("*", ())
@@ -94,6 +94,6 @@ class RobotsTxt:
 
     def records(self, key: str) -> tuple[tuple[Group | None, Record], ...]:
         """Every record with this key, with the group it sits in (None: outside any group)."""
-        found = [(None, r) for r in self.global_records if r.key == key]
+        found: list[tuple[Group | None, Record]] = [(None, r) for r in self.global_records if r.key == key]
         found += [(g, r) for g in self.groups for r in g.records if r.key == key]
         return tuple(sorted(found, key=lambda gr: gr[1].line))

@@ -23,10 +23,12 @@ def product_token(agent: str, dialect: Dialect = RFC9309) -> str:
     if agent == "*" or (agent[:1] == "*" and agent[1:2].isspace()):
         return "*"
     rx = _TOKEN_RE if dialect.digits_in_tokens else _TOKEN_RE_NO_DIGITS
-    token = rx.match(agent).group(0)
+    m = rx.match(agent)  # the patterns match the empty string: always a match
+    token = m.group(0) if m else ""
     after = agent[len(token) : len(token) + 1]
     if dialect.digits_in_tokens and after and not after.isascii() and after.isalnum():
-        token = _UNICODE_TOKEN_RE.match(agent).group(0)
+        whole = _UNICODE_TOKEN_RE.match(agent)
+        token = whole.group(0) if whole else token
     return token.lower()
 
 
