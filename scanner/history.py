@@ -19,10 +19,9 @@ from scanner.urls import split_url
 
 def agent_rules(body: bytes, agent: str) -> list[str]:
     """The rules that apply to an agent, as written (its own group, else `*`)."""
-    parsed = parse_robots(body)
-    groups, fallback = parsed.group_for(product_token(agent) or agent.lower())
-    where = " (from the * group)" if fallback else ""
-    return [f"{r.directive.capitalize()}: {r.value}{where}" for g in groups for r in g.rules]
+    rules = parse_robots(body).ruleset(product_token(agent) or agent.lower())
+    where = " (from the * group)" if rules.fallback else ""
+    return [f"{r.directive.capitalize()}: {r.value}{where}" for g in rules.groups for r in g.rules]
 
 
 def build_history(store: Store, urls: tuple[str, ...], agent: str | None, policy: Policy) -> dict[str, Any]:

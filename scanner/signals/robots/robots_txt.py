@@ -65,11 +65,6 @@ class RobotsTxt:
             cached = self._shared[key] = tuple((tuple(a), rs) for a, rs in by_set.values())
         return cached
 
-    def group_for(self, agent: str) -> tuple[tuple[Group, ...], bool]:
-        """The groups that apply to an agent (merged per RFC 9309 §2.2.1) and whether `*` did."""
-        rs = self.ruleset(agent)
-        return rs.groups, rs.fallback
-
     def allowed(self, url: str, agent: str) -> bool:
         path = url_path(url, self.dialect.rfc_percent_encoding)
         if path == "/robots.txt" and self.dialect.implicit_robots_txt:
