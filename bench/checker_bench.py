@@ -59,8 +59,7 @@ def floor(urls: list[str], cache: dict) -> None:
 def cold_caches() -> None:
     """Forget every parsed file and cached path, as in a new process."""
     decide_module._PARSED_ROBOTS.clear()
-    robots_module._parse_cached.cache_clear()
-    robots_module._url_path.cache_clear()
+    robots_module.clear_caches()
     split_url.cache_clear()
 
 

@@ -35,7 +35,7 @@ from protego import Protego
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import cpu_rate, header, interleaved, rate, ratio
 
-from scanner.signals.robots import BUDGET_REASON, RFC9309, _parse, parse_robots
+from scanner.signals.robots import BUDGET_REASON, RFC9309, parse_robots, parse_uncached
 
 AGENTS = ("GPTBot", "CCBot", "Google-Extended", "ClaudeBot", "Googlebot", "ProvenanceScannerBot")
 
@@ -153,7 +153,7 @@ def main() -> None:
     # parse: both from the bytes as fetched (protego's decoding inside the timer)
     parse = interleaved(
         {
-            "ours": lambda: [_parse(body, RFC9309) for _, body, _ in files],
+            "ours": lambda: [parse_uncached(body, RFC9309) for _, body, _ in files],
             "protego": lambda: [
                 Protego.parse(body.decode("utf-8", "replace").lstrip("\ufeff")) for _, body, _ in files
             ],
@@ -167,7 +167,7 @@ def main() -> None:
     peer: list = []
 
     def fresh(name: str) -> None:  # new parse objects: empty per-agent caches and decision memos
-        ours[:] = [_parse(body, RFC9309) for _, body, _ in files]
+        ours[:] = [parse_uncached(body, RFC9309) for _, body, _ in files]
         peer[:] = [Protego.parse(body.decode("utf-8", "replace").lstrip("\ufeff")) for _, body, _ in files]
 
     def decide_ours() -> None:

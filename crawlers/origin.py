@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from protego import Protego
 
 from crawlers.http import Client, FetchResult, ascii_int
-from scanner.signals.from_robots import UNREACHABLE, looks_like_challenge, robots_outcome, served_as
+from scanner.signals.fetch_outcome import UNREACHABLE, fetch_outcome, looks_like_challenge, served_as
 from scanner.signals.robots import parse_robots
 
 ORIGIN_FILES = {"robots.txt": "/robots.txt", "tdmrep.json": "/.well-known/tdmrep.json", "ai.txt": "/ai.txt"}
@@ -48,7 +48,7 @@ class OriginFetch:
             served = served_as(self.result.status, self.result.body)
             if served:
                 return served  # an HTML page or a challenge served as robots.txt
-        return robots_outcome(self.result.status)
+        return fetch_outcome(self.result.status)
 
 
 def edge_blocked(result: FetchResult) -> bool:

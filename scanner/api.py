@@ -846,7 +846,7 @@ def unknown_agent_warnings(agent: str) -> list[str]:
 def extract_signals(store: Store, *, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Fill the `signals` table: every statement of every stored sighting not read yet (each
     with its evidence sha256, observation time and locator). Idempotent; resumes after a crash."""
-    from scanner.signals.of_evidence import KINDS, evidence_signals
+    from scanner.signals.statements import KINDS, evidence_signals
     from scanner.store import reports
 
     seen: dict[tuple, list] = {}  # statements per (kind, artefact, status): files repeat across origins

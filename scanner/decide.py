@@ -13,29 +13,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 
-from scanner.signals.files import (
-    ai_txt_signal,
-    parse_ai_txt,
-    parse_rsl,
-    parse_tdmrep,
-    rsl_signal,
-    tdmrep_layers,
-)
-from scanner.signals.from_robots import (
-    PARSED,
-    UNREACHABLE,
-    looks_like_challenge,
-    not_robots_signal,
-    robots_outcome,
-    robots_signals,
-    served_as,
-    unreachable_signal,
-)
+from scanner.signals.ai_txt import ai_txt_signal, parse_ai_txt
+from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome, looks_like_challenge, served_as
 from scanner.signals.headers import evidence_headers, header_signals
 from scanner.signals.html import evidence_facts, html_signals
 from scanner.signals.model import CONFIDENCE, Signal
-from scanner.signals.of_evidence import malformed_signal
 from scanner.signals.robots import parse_robots
+from scanner.signals.robots_signals import not_robots_signal, robots_signals, unavailable_signal, unreachable_signal
+from scanner.signals.rsl import parse_rsl, rsl_signal
+from scanner.signals.statements import malformed_signal
+from scanner.signals.tdmrep import parse_tdmrep, tdmrep_layers
 
 POLICY_VERSION = "1"
 STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
@@ -235,7 +222,7 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
     # robots.txt: fetch outcome first, then the groups and rules of a parsed file
     if evidence.robots is not None:
         art = evidence.robots
-        outcome = robots_outcome(art.http_status)
+        outcome = fetch_outcome(art.http_status)
         parsed = _robots(art.body, art.sha256) if outcome == PARSED else None
         served = served_as(art.http_status, art.body, parsed)
         if served:
@@ -251,26 +238,12 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
         else:
             if looks_like_challenge(art.http_status, art.body):
                 lint.append("status_4xx_bot_wall")
-            statements += stamp(
-                [
-                    Signal(
-                        "robots",
-                        "crawl",
-                        "none",
-                        ("*",),
-                        "origin",
-                        f"HTTP {art.http_status}",
-                        "high",
-                        detail="robots.txt unavailable (4xx): allow all",
-                    )
-                ],
-                art,
-            )
+            statements += stamp([unavailable_signal(art.http_status)], art)
             checked.append("robots")
 
     # TDMRep: file, then header, then HTML meta; later layers supersede, absence never resets
     file_layer = header_layer = meta_layer = None
-    if evidence.tdmrep is not None and robots_outcome(evidence.tdmrep.http_status) == PARSED:
+    if evidence.tdmrep is not None and fetch_outcome(evidence.tdmrep.http_status) == PARSED:
         tdm_file = _tdmrep(evidence.tdmrep.body, policy.conservative)
         lint += list(tdm_file.lint)
         found = tdm_file.signal(url)
@@ -308,7 +281,7 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
     if tdm_final is not None:
         statements.append(replace(tdm_final, lint=tdm_final.lint + tdm_lint))
 
-    if evidence.ai_txt is not None and robots_outcome(evidence.ai_txt.http_status) == PARSED:
+    if evidence.ai_txt is not None and fetch_outcome(evidence.ai_txt.http_status) == PARSED:
         parsed, ai_lint = _ai_txt(evidence.ai_txt.body)
         lint += list(ai_lint)
         if parsed is not None:
@@ -331,13 +304,13 @@ def decide(url: str, evidence: Evidence, policy: Policy, *, modality: str = "tex
         name, why = evidence.blocklisted
         statements.append(
             Signal(
-                "blocklist",
-                "tdm",
-                "reserved",
-                ("*",),
-                "origin",
-                f"blocklist {name}",
-                "high",
+                signal="blocklist",
+                category="tdm",
+                statement="reserved",
+                agents=("*",),
+                scope="origin",
+                locator=f"blocklist {name}",
+                confidence="high",
                 detail=why or f"domain listed in {name}",
             )
         )
@@ -406,7 +379,7 @@ def shape_rules(evidence: Evidence, policy: Policy) -> tuple | None:
     if evidence.tdmrep or evidence.ai_txt or evidence.rsl or evidence.resource or evidence.asset:
         return None
     art = evidence.robots
-    if art is None or robots_outcome(art.http_status) != PARSED:
+    if art is None or fetch_outcome(art.http_status) != PARSED:
         return ()
     parsed = _robots(art.body, art.sha256)
     if has_content_usage(parsed):
@@ -426,4 +399,3 @@ def has_content_usage(parsed) -> bool:
     """Whether a robots.txt has Content-Usage lines (path-scoped: rule hits alone do not decide).
     Asked once per file or origin, never per URL."""
     return bool(parsed.records("content-usage"))
-

@@ -31,9 +31,9 @@ from scanner.decide import (
 )
 from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.ids import as_of_key, outcome_id
-from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
-from scanner.signals.robots import like_pattern
+from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.store import Store, bulk_decisions
+from scanner.store.bulk_decisions import like_pattern
 
 # Rules with a literal prefix shorter than the SQL join bucket are LIKE-tested on every path of
 # their origin; a file with more than this many is decided one by one (bounded cost per path).
@@ -166,7 +166,7 @@ def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Ta
         last_good = None
         for i, row in enumerate(rows):
             sightings.append(row)
-            outcome = robots_outcome(row["http_status"])
+            outcome = fetch_outcome(row["http_status"])
             simple.append(not tied)
             if outcome == PARSED:
                 last_good = i

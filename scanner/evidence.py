@@ -18,7 +18,7 @@ from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Evidence, licence_urls
 from scanner.errors import InputError
 from scanner.ids import digest
-from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
+from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.signals.headers import evidence_headers
 from scanner.signals.html import evidence_facts
 from scanner.store import Store
@@ -124,7 +124,7 @@ def write_observations(
 def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:
     """`not-robots` / `edge-blocked` when a robots.txt URL served an HTML or challenge page (from
     any source: live fetch, corpus capture, import), else None."""
-    from scanner.signals.from_robots import served_as
+    from scanner.signals.fetch_outcome import served_as
 
     return served_as(http_status, body) if kind == "robots.txt" else None
 
@@ -312,8 +312,8 @@ class EvidenceIndex:
         for kind in ORIGIN_KINDS:
             seen = self._newest((origin, kind), when) if origin else []
             chosen = seen[-1] if seen else None
-            if chosen is not None and robots_outcome(chosen["http_status"]) == UNREACHABLE:
-                earlier = [r for r in seen if robots_outcome(r["http_status"]) == PARSED]
+            if chosen is not None and fetch_outcome(chosen["http_status"]) == UNREACHABLE:
+                earlier = [r for r in seen if fetch_outcome(r["http_status"]) == PARSED]
                 chosen = earlier[-1] if earlier else chosen
             per_origin[kind] = artefact_of(chosen)
         return Evidence(

@@ -12,7 +12,7 @@ from typing import Any
 from scanner.decide import Policy, decide
 from scanner.errors import ScannerError
 from scanner.evidence import ORIGIN_KINDS, EvidenceIndex, served_outcome
-from scanner.signals.from_robots import PARSED, robots_outcome
+from scanner.signals.fetch_outcome import PARSED, fetch_outcome
 from scanner.signals.robots import parse_robots, product_token
 from scanner.store import Store
 from scanner.urls import split_url
@@ -20,10 +20,9 @@ from scanner.urls import split_url
 
 def agent_rules(body: bytes, agent: str) -> list[str]:
     """The rules that apply to an agent, as written (its own group, else `*`)."""
-    parsed = parse_robots(body)
-    groups, fallback = parsed.group_for(product_token(agent) or agent.lower())
-    where = " (from the * group)" if fallback else ""
-    return [f"{r.directive.capitalize()}: {r.value}{where}" for g in groups for r in g.rules]
+    rules = parse_robots(body).ruleset(product_token(agent) or agent.lower())
+    where = " (from the * group)" if rules.fallback else ""
+    return [f"{r.directive.capitalize()}: {r.value}{where}" for g in rules.groups for r in g.rules]
 
 
 def _origin(url: str) -> str:
@@ -72,7 +71,7 @@ def build_history(store: Store, urls: tuple[str, ...], agent: str | None, policy
             "rules_added": [],
             "rules_removed": [],
         }
-        if kind == "robots.txt" and robots_outcome(row["http_status"]) == PARSED and not entry["outcome"]:
+        if kind == "robots.txt" and fetch_outcome(row["http_status"]) == PARSED and not entry["outcome"]:
             rules = agent_rules(row["body"], who)
             if last_rules is not None and rules != last_rules:
                 entry["rules_added"] = [r for r in rules if r not in last_rules]

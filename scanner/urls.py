@@ -53,11 +53,11 @@ def split_url(url: str) -> UrlParts | None:
     return UrlParts(origin=origin, host=host, registrable_domain=registrable_domain(host))
 
 
-_AUTHORITY = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # urlsplit's netloc ends at / ? #
+AUTHORITY = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # urlsplit's netloc ends at / ? #
 
 
 def origin_parts(url: str) -> UrlParts | None:
     """`split_url` of the URL's scheme and authority alone: the same origin and domain, cached
     per origin, for hooks that see many new URLs of a few origins."""
-    m = _AUTHORITY.match(url)
+    m = AUTHORITY.match(url)
     return split_url(m.group(0) + "/") if m else None

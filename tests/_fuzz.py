@@ -12,19 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.signals.files import (
-    MAX_FILE_BYTES,
-    ai_txt_signal,
-    iptc_signal,
-    parse_ai_txt,
-    parse_rsl,
-    parse_tdmrep,
-    tdmrep_package_signal,
-)
-from scanner.signals.from_robots import robots_signals
+from scanner.signals.ai_txt import ai_txt_signal, parse_ai_txt
+from scanner.signals.embedded import iptc_signal, tdmrep_package_signal
 from scanner.signals.headers import evidence_headers, header_signals
 from scanner.signals.html import evidence_facts, facts_to_evidence, html_signals, read_html
-from scanner.signals.robots import MAX_PARSE_BYTES, _Matcher, _url_path, lookup_budget, parse_robots
+from scanner.signals.model import MAX_FILE_BYTES
+from scanner.signals.robots import MAX_PARSE_BYTES, Matcher, lookup_budget, parse_robots, url_path
+from scanner.signals.robots_signals import robots_signals
+from scanner.signals.rsl import parse_rsl
+from scanner.signals.tdmrep import parse_tdmrep
 
 AGENTS = ("GPTBot", "CCBot", "Google-Extended", "*")
 
@@ -59,11 +55,11 @@ def robots(data: bytes) -> None:
     parsed = parse_robots(data)
     assert parsed.parsed_bytes <= MAX_PARSE_BYTES and parsed.size == len(data)
     assert sum(len(g.rules) for g in parsed.groups) <= parsed.parsed_bytes
-    for rs in {id(rs): rs for rs in map(parsed._ruleset, AGENTS)}.values():
-        matcher = _Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
+    for rs in {id(rs): rs for rs in map(parsed.ruleset, AGENTS)}.values():
+        matcher = Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
         for path in _paths(data):
             url = "https://fuzz.example" + path
-            norm = _url_path(url, True)
+            norm = url_path(url, True)
             _rank, cost = matcher.first_with_cost(norm)
             assert cost <= lookup_budget(norm)
             for agent in AGENTS:
@@ -97,7 +93,7 @@ def tdmrep(data: bytes) -> None:
 def rsl(data: bytes) -> None:
     contents, _lint = parse_rsl(data)
     assert len(contents) <= data[:MAX_FILE_BYTES].count(b"content")
-    from scanner.signals.files import rsl_signal
+    from scanner.signals.rsl import rsl_signal
 
     for path in _paths(data)[:3]:
         rsl_signal(contents, "https://fuzz.example" + path, "RSL")

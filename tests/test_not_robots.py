@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from scanner.decide import Artefact, Evidence, decide, make_policy
-from scanner.signals.from_robots import EDGE_BLOCKED, NOT_ROBOTS, served_as
+from scanner.signals.fetch_outcome import EDGE_BLOCKED, NOT_ROBOTS, served_as
 from tests._evidence import cli
 from tests.test_crawlers import site  # noqa: F401  (the loopback HTTP server fixture)
 

@@ -1,17 +1,13 @@
-"""Opt-out signals and the decision model against real suites and every spec vector.
+"""Opt-out signals and the decision model against every spec vector (the real suites of each
+protocol are in tests/signals/).
 
-- datadiligence's X-Robots-Tag / TDMRep header cases (51), agent `spawningbot`;
-- W3C TDMRep's own examples and the derived lookups and precedence cases;
 - the 81 `other` vectors of ../shared/spec/opt-out-vectors.json, one test each;
-- trafilatura-eval-subset pages: licence links and robots meta found exactly; noindex /
-  noarchive never an AI reservation under the default policy;
 - properties: a reservation is never cancelled by a permission elsewhere; the verdict does not
   depend on the order evidence arrives in.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,149 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.corpus.records import sha256_hex
 from scanner.decide import Artefact, Evidence, Policy, decide, make_policy
 from scanner.evidence import EvidenceIndex
 from scanner.signals import from_response
-from scanner.signals.files import iptc_signal, parse_tdmrep, tdmrep_package_signal
-from scanner.signals.html import facts_to_evidence, read_html
-from tests import _report
+from scanner.signals.embedded import iptc_signal, tdmrep_package_signal
+from scanner.signals.html import read_html
+from scanner.signals.tdmrep import parse_tdmrep
+from tests._artefacts import ANY, T0, URL, agent, art, headers, html, verdict
 from tests.conftest import DATA
-
-T0 = datetime(2025, 3, 1, tzinfo=UTC)
-URL = "https://e.example/page"
-ANY = Policy("test-any", ("*",))
-
-
-def art(
-    kind: str,
-    body: bytes | str,
-    status: int | None = 200,
-    url: str = "https://e.example/robots.txt",
-    when: datetime = T0,
-) -> Artefact:
-    body = body.encode() if isinstance(body, str) else body
-    return Artefact(kind, url, body, sha256_hex(body), when, status)
-
-
-def headers(**fields: str) -> Artefact:
-    pairs = sorted((k.replace("_", "-").lower(), v) for k, v in fields.items())
-    return art("headers", json.dumps(pairs), url=URL)
-
-
-def html(markup: str) -> Artefact:
-    return art("html-meta", facts_to_evidence(read_html(markup.encode())) or b"{}", url=URL)
-
-
-def verdict(url: str = URL, policy: Policy = ANY, modality: str = "text", **evidence) -> str:
-    return decide(url, Evidence(**evidence), policy, modality=modality).verdict
-
-
-def agent(token: str) -> Policy:
-    return make_policy(agent=token)
-
-
-# -- datadiligence -------------------------------------------------------------------------------
-def test_datadiligence_header_cases() -> None:
-    cases = json.loads((DATA / "datadiligence/header_cases.json").read_text())
-    flipped = []
-    for c in cases["x_robots_tag_cases"]:
-        evidence = (
-            Evidence(resource=(headers(x_robots_tag=c["x_robots_tag"]),))
-            if c["x_robots_tag"]
-            else Evidence(resource=(headers(),))
-        )
-        pol = agent(c["user_agent"]) if c["user_agent"] else ANY
-        # datadiligence judges downloaded media (noimageai is sent with images): modality image
-        allowed = decide(URL, evidence, pol, modality="image").verdict != "reserved"
-        if allowed != c["expected_allowed"]:
-            flipped.append(c)
-    # Our policy deliberately never reads noindex/none as an AI reservation (spec §16), so the
-    # one case that asks datadiligence to `respect_noindex` flips; nothing else may.
-    assert flipped == [
-        {
-            "x_robots_tag": "none, noindex",
-            "user_agent": "spawningbot",
-            "respect_noindex": True,
-            "expected_allowed": False,
-        }
-    ]
-    for c in cases["tdmrep_header_cases"]:
-        fields = c.get("headers") or ({"tdm-reservation": c["tdm_reservation"]} if c.get("tdm_reservation") else {})
-        evidence = Evidence(resource=(art("headers", json.dumps(sorted(fields.items())), url=URL),))
-        assert (decide(URL, evidence, ANY).verdict != "reserved") == c["expected_allowed"], c
-    n = len(cases["x_robots_tag_cases"]) + len(cases["tdmrep_header_cases"])
-    _report.record(
-        "datadiligence header cases (spawningbot)",
-        n - len(flipped),
-        n,
-        len(flipped),
-        " (respect_noindex: noindex is not an AI reservation here)",
-    )
-
-
-# -- W3C TDMRep ----------------------------------------------------------------------------------
-def test_tdmrep_spec_examples() -> None:
-    cases = json.loads((DATA / "w3c-tdmrep/tdmrep_cases.json").read_text())
-    checked = 0
-    for example in cases["tdmrep_json_examples"]:
-        parsed = parse_tdmrep(json.dumps(example["tdmrep_json"]).encode())
-        for lookup in example["lookups"]:
-            rule, _ = parsed.lookup(lookup["url"])
-            expected = lookup["expected"]
-            if expected == "unset":
-                assert rule is None, lookup
-            else:
-                assert rule.reservation == expected["tdm-reservation"], lookup
-                assert rule.policy == expected.get("tdm-policy"), lookup
-            checked += 1
-    enc = cases["percent_encoding_example"]
-    rule, _ = parse_tdmrep(json.dumps([{"location": enc["pattern"], "tdm-reservation": 1}]).encode()).lookup(
-        enc["matches_uri"]
-    )
-    assert rule is not None
-    for example in cases["http_header_examples"]:
-        head = example["raw"].split("\r\n\r\n")[0].split("\r\n")[1:]
-        sigs = from_response(URL, 200, [tuple(x.split(": ", 1)) for x in head], b"")
-        tdm = [s for s in sigs if s.signal == "tdmrep"]
-        assert tdm[0].statement == "reserved" and example["expected"].get("tdm-policy", "") in tdm[0].detail
-    for example in cases["html_meta_examples"]:
-        tdm = [
-            s
-            for s in from_response(URL, 200, {"content-type": "text/html"}, example["html"].encode())
-            if s.signal == "tdmrep"
-        ]
-        assert tdm[0].statement == "reserved" and example["expected"]["tdm-policy"] in tdm[0].detail
-    for example in cases["package_metadata_examples"]:
-        sig = tdmrep_package_signal(example["snippet"])
-        assert sig.statement == "reserved" and example["expected"]["tdm-policy"] in sig.detail
-    for case in cases["processing_priority_cases"]:
-        ev = {}
-        if case["tdmrep_json"]:
-            ev["tdmrep"] = art("tdmrep.json", json.dumps(case["tdmrep_json"]))
-        resource = []
-        if case["header"]:
-            resource.append(headers(**{k.replace("-", "_"): v for k, v in case["header"].items()}))
-        if case["html_meta"]:
-            resource.append(
-                html(f'<head><meta name="tdm-reservation" content="{case["html_meta"]["tdm-reservation"]}">')
-            )
-        d = decide(URL, Evidence(resource=tuple(resource), **ev), ANY)
-        tdm = [r for r in d.reasons if r.signal == "tdmrep"]
-        expected = "reserved" if case["expected"]["tdm-reservation"] == 1 else "permitted"
-        assert tdm and tdm[0].statement == expected, case["why"]
-        checked += 1
-    for value in cases["value_semantics"]:
-        sig = from_response(URL, 200, {"tdm-reservation": value["value"]}, b"")
-        got = {"reserved": "reserved", "permitted": "not_reserved"}.get(
-            next((s.statement for s in sig if s.signal == "tdmrep"), ""), "unset"
-        )
-        assert got == value["expected"], value
-    _report.note(
-        f"w3c-tdmrep: all verbatim examples, {checked} derived lookups/precedence cases and "
-        f"{len(cases['value_semantics'])} value cases pass"
-    )
-
 
 # -- the spec's `other` vectors ------------------------------------------------------------------
 CF_MANAGED = (
@@ -871,29 +732,6 @@ def test_every_other_vector_has_a_test() -> None:
     assert len(OTHER) == 81
 
 
-# -- real pages ------------------------------------------------------------------------------------
-def test_real_pages_licence_links_and_robots_meta(ext: Path) -> None:
-    subset = ext / "trafilatura-eval-subset"
-    rows = json.loads((subset / "index.json").read_text())["rows"]
-    keys = ("meta_robots", "meta_tdm", "rel_license_hrefs", "creativecommons_hrefs", "rights_meta")
-    noindex_pages = 0
-    for row in rows:
-        body = gzip.decompress((subset / row["file"]).read_bytes())
-        facts = read_html(body)
-        found = {k: getattr(facts, k) for k in keys if getattr(facts, k)}
-        assert found == row["signals_lxml"], row["file"]
-        d = decide(URL, Evidence(resource=(html(body.decode("utf-8", "replace")),)), make_policy("any-ai-trainer"))
-        assert d.verdict == "allowed", row["file"]  # noindex / noarchive are not AI reservations here
-        noindex_pages += any(
-            "noindex" in m["content"].lower() or "noarchive" in m["content"].lower() for m in facts.meta_robots
-        )
-    assert noindex_pages > 10
-    _report.note(
-        f"trafilatura-eval-subset signals: {len(rows)}/{len(rows)} pages exactly as listed; "
-        f"{noindex_pages} pages with noindex/noarchive, none reserved"
-    )
-
-
 # -- properties --------------------------------------------------------------------------------
 @settings(max_examples=200, deadline=None)
 @given(
@@ -920,40 +758,6 @@ def test_reservations_are_never_cancelled_and_order_does_not_matter(rb, tdm, cu,
     shuffled = [art("headers", json.dumps(pairs), url=URL), *resource[1:]]
     rnd.shuffle(shuffled)
     assert decide(URL, Evidence(robots=base.robots, resource=tuple(shuffled)), ANY).verdict == d.verdict
-
-
-# -- the signals table: every statement of a sighting, for no URL in particular -------------------
-def test_evidence_signals_list_every_statement_of_a_file() -> None:
-    from scanner.signals.of_evidence import evidence_signals
-
-    robots = (
-        b"Content-Signal: search=yes\n"
-        b"User-agent: GPTBot\nUser-agent: CCBot\nDisallow: /private\nAllow: /private/open\n"
-        b"Content-Signal: ai-train=no\nContent-Usage: /books/ train-ai=n\n"
-        b"User-agent: *\nDisallow:\n"
-    )
-    found = evidence_signals("robots.txt", robots, 200)
-    rules = [(s.statement, s.agents, s.scope_value, s.locator) for s in found if s.signal == "robots"]
-    assert rules == [
-        ("reserved", ("gptbot", "ccbot"), "/private", "line 4"),
-        ("none", ("gptbot", "ccbot"), "/private/open", "line 5"),
-    ]  # an empty Disallow states nothing
-    signal_train = [s for s in found if s.signal == "content_signal" and s.agents == ("gptbot", "ccbot")]
-    assert signal_train and all(s.statement == "reserved" for s in signal_train)
-    usage = [s for s in found if s.signal == "content_usage_robots"]
-    assert usage and usage[0].scope_value == "/books/" and usage[0].statement == "reserved"
-    assert any(s.signal == "content_signal" and s.confidence == "low" for s in found)  # before any group
-    # what a file fetched without success states
-    assert [s.signal for s in evidence_signals("robots.txt", b"", 503)] == ["robots_unreachable"]
-    assert evidence_signals("robots.txt", b"<html>not found</html>", 404) == []
-    tdm = evidence_signals(
-        "tdmrep.json", b'[{"location": "/a/*", "tdm-reservation": 1}, {"location": "/*", "tdm-reservation": 0}]', 200
-    )
-    assert [(s.statement, s.scope_value) for s in tdm] == [("reserved", "/a/*"), ("permitted", "/*")]
-    ai = evidence_signals("ai.txt", b"User-Agent: *\nDisallow: *.jpg\nAllow: /\n", 200)
-    assert [(s.signal, s.scope_value) for s in ai] == [("ai_txt", "*.jpg")]
-    head = evidence_signals("headers", json.dumps({"x-robots-tag": "noai", "tdm-reservation": "1"}).encode(), 200)
-    assert {s.signal for s in head} == {"x_robots_tag", "tdmrep"}
 
 
 def test_signals_table_agrees_with_status_on_the_demo_store(demo_file: Path, tmp_path: Path) -> None:

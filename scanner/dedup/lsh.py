@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from scanner.dedup.minhash import _fmix64
+from scanner.dedup.minhash import fmix64
 
 
 def _weights(n: int) -> np.ndarray:
@@ -45,7 +45,7 @@ def band_keys(sigs: np.ndarray, b: int, r: int) -> np.ndarray:
             acc ^= words[:, j].astype(np.uint64, copy=False)
             acc *= weights[j]
             acc ^= acc >> np.uint64(29)
-        return _fmix64(acc).reshape(len(sigs), b)
+        return fmix64(acc).reshape(len(sigs), b)
 
 
 def band_rows(sigs: np.ndarray, docs: np.ndarray, b: int, r: int) -> pa.Table:

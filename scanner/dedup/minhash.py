@@ -117,7 +117,7 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> s3)
 
 
-def _fmix64(x: np.ndarray) -> np.ndarray:
+def fmix64(x: np.ndarray) -> np.ndarray:
     x ^= x >> np.uint64(33)
     x *= np.uint64(0xFF51AFD7ED558CCD)
     x ^= x >> np.uint64(33)
@@ -180,7 +180,7 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
     with np.errstate(over="ignore"):
         prefix = np.zeros(size + 1, dtype=np.uint64)
         np.cumsum(_LOWER_NP[data].astype(np.uint64) * pw[:size], out=prefix[1:])
-        words = _fmix64((prefix[ends] - prefix[starts]) * inv[starts])
+        words = fmix64((prefix[ends] - prefix[starts]) * inv[starts])
         word_text = np.searchsorted(offsets, starts, side="right") - 1
         counts = np.bincount(word_text, minlength=texts)
         first_word = np.concatenate(([0], np.cumsum(counts)))
@@ -194,7 +194,7 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
         whole = idx + n <= end_word
         short = (idx == first_word[:-1][word_text]) & (counts[word_text] < n)
         keep = whole | short
-        hashes = (_fmix64(x[keep]) >> np.uint64(32)).astype(np.uint32)
+        hashes = (fmix64(x[keep]) >> np.uint64(32)).astype(np.uint32)
     return hashes, word_text[keep]
 
 

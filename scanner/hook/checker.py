@@ -20,9 +20,9 @@ from pathlib import Path
 from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
-from scanner.signals.robots import _url_path, is_plain_authority, path_after
+from scanner.signals.robots import is_plain_authority, path_after, rule_regex, url_path
 from scanner.store import Store
-from scanner.urls import _AUTHORITY, origin_parts
+from scanner.urls import AUTHORITY, origin_parts
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
@@ -32,6 +32,7 @@ def on_unknown_choice(value: str) -> str:
     if value not in ON_UNKNOWN:
         raise ScannerError(f"on_unknown={value!r}: use 'keep' or 'drop'")
     return value
+
 
 _COMPILE_AFTER = 32  # new paths of an origin before its rule set is compiled (`_Origin.compile`)
 _COMPILE_MAX = 1024  # rules in a set worth compiling
@@ -99,21 +100,6 @@ class _Origin:
                 return
         self.split = {key: _compiled(sorted(short + rules, key=lambda x: x[0])) for key, rules in parts.items()}
         self.rx = _compiled(short)
-
-
-def rule_regex(pattern: str) -> str:
-    """A robots.txt rule as a regular expression matching exactly the paths it matches, in linear
-    time: each `*` between literal parts finds the leftmost occurrence and commits (an atomic
-    group), so a hostile pattern cannot make the engine backtrack. robots.py matches with its own
-    bounded index; the hook compiles the rule sets of origins it keeps being asked about."""
-    anchored = pattern.endswith("$")
-    parts = (pattern[:-1] if anchored else pattern).split("*")
-    while not anchored and len(parts) > 1 and parts[-1] == "":
-        parts.pop()  # a trailing `*` matches anything, including nothing
-    rx = re.escape(parts[0]) + "".join(f"(?>.*?{re.escape(p)})" for p in parts[1 : -1 if anchored else None])
-    if anchored:
-        rx += (".*" + re.escape(parts[-1]) if len(parts) > 1 else "") + r"\Z"
-    return rx
 
 
 def _compiled(ranked: list) -> tuple:
@@ -223,7 +209,7 @@ class Checker:
         path by, see `path_shape`), and the URL is answered by the outcome's fields (`check`
         makes the `Decision`): a new URL costs one path normalisation and one match, and the
         memo keeps no new object per URL, so the garbage collector has nothing more to walk."""
-        authority = _AUTHORITY.match(url)
+        authority = AUTHORITY.match(url)
         origin_key = (authority.group(0) if authority else url, agent, policy, as_of)
         entry = self._origins.get(origin_key)
         if entry is None:
@@ -236,7 +222,7 @@ class Checker:
             parts = entry.parts
             evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
             return decide(url, evidence, entry.policy)
-        path = path_after(url[authority.end() :]) if entry.plain else _url_path(url, True)
+        path = path_after(url[authority.end() :]) if entry.plain else url_path(url, True)
         if entry.rx is not None:  # compiled: one regex match in C decides the path
             match, ids = entry.split.get(path[:_WIDTH], entry.rx)
             hit = match(path)
@@ -272,7 +258,7 @@ class Checker:
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
             self._fetch_live(parts.origin)
-        authority = _AUTHORITY.match(url).group(0)
+        authority = AUTHORITY.match(url).group(0)
         if self.index.has_rsl:
             return _Origin(parts, pol, None, None, False, True)
         evidence = self.index.origin_evidence(parts.origin, parts.registrable_domain, as_of)
@@ -285,7 +271,7 @@ class Checker:
         index = self.index
         found = self._authorities
         if found is None or found[0] is not index or found[1] != len(index.resource_urls):
-            auths = frozenset(m.group(0) for m in map(_AUTHORITY.match, index.resource_urls) if m)
+            auths = frozenset(m.group(0) for m in map(AUTHORITY.match, index.resource_urls) if m)
             found = self._authorities = (index, len(index.resource_urls), auths)
         return found[2]
 

@@ -40,14 +40,14 @@ def from_response(
         out += html_signals(facts, conservative)
         out += [
             Signal(
-                "rsl",
-                "tdm",
-                "none",
-                ("*",),
-                "resource",
-                "link rel=license type=rsl",
-                "low",
-                href,
+                signal="rsl",
+                category="tdm",
+                statement="none",
+                agents=("*",),
+                scope="resource",
+                locator="link rel=license type=rsl",
+                confidence="low",
+                scope_value=href,
                 detail=href,
                 lint=("rsl_not_fetched",),
             )

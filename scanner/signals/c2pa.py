@@ -62,13 +62,13 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
             info = entry.get("constraint_info") or entry.get("constraints_info")  # the spec text spells both
             out.append(
                 Signal(
-                    "c2pa",
-                    category,
-                    statement,
-                    ("*",),
-                    "asset",
-                    f"{active}/{label}/entries/{key}",
-                    confidence,
+                    signal="c2pa",
+                    category=category,
+                    statement=statement,
+                    agents=("*",),
+                    scope="asset",
+                    locator=f"{active}/{label}/entries/{key}",
+                    confidence=confidence,
                     detail=f"{key}: {use}" + (f" ({info})" if info else ""),
                     lint=why,
                 )
@@ -76,7 +76,7 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
     return out
 
 
-def _sdk():
+def _sdk() -> Any:
     try:
         import c2pa
     except ImportError as exc:
@@ -84,7 +84,9 @@ def _sdk():
     return c2pa
 
 
-def read_manifest_store(body: bytes, mime: str | None = None, *, trust_anchors: str | None = None) -> dict | None:
+def read_manifest_store(
+    body: bytes, mime: str | None = None, *, trust_anchors: str | None = None
+) -> dict[str, Any] | None:
     """The asset's manifest store as JSON (None when it carries none), validated offline against
     `trust_anchors` (PEM certificates; none: no credential is trusted)."""
     c2pa = _sdk()
@@ -94,7 +96,8 @@ def read_manifest_store(body: bytes, mime: str | None = None, *, trust_anchors: 
     context = c2pa.Context(c2pa.Settings.from_json(json.dumps(settings)))
     try:
         with c2pa.Reader(mime or None, io.BytesIO(body), context=context) as reader:
-            return json.loads(reader.json())
+            store: dict[str, Any] = json.loads(reader.json())
+            return store
     except c2pa.C2paError.ManifestNotFound:
         return None
 
@@ -108,13 +111,13 @@ def asset_signals(body: bytes, mime: str | None = None, *, trust_anchors: str | 
         detail = f"{type(exc).__name__}: {exc}"[:300]
         return [
             Signal(
-                "c2pa",
-                "tdm",
-                "none",
-                ("*",),
-                "asset",
-                "manifest store",
-                "low",
+                signal="c2pa",
+                category="tdm",
+                statement="none",
+                agents=("*",),
+                scope="asset",
+                locator="manifest store",
+                confidence="low",
                 detail=detail,
                 lint=("c2pa_unreadable",),
             )

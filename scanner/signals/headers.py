@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import http_sf
 
@@ -62,7 +62,7 @@ def header_lines(headers: Any) -> Lines:
     if headers is None:
         return []
     if hasattr(headers, "multi_items"):  # httpx.Headers
-        items: Iterable = headers.multi_items()
+        items: Iterable[tuple[str, str]] = headers.multi_items()
     elif hasattr(headers, "get_all") and hasattr(headers, "keys"):  # email.message.Message
         items = [(k, v) for k in dict.fromkeys(headers.keys()) for v in headers.get_all(k)]
     elif isinstance(headers, Mapping):
@@ -112,13 +112,13 @@ def directive_signals(
             image = directive == "noimageai"
             signals.append(
                 Signal(
-                    signal,
-                    "tdm",
-                    "reserved",
-                    agents,
-                    "modality" if image else "resource",
-                    locator,
-                    confidence,
+                    signal=signal,
+                    category="tdm",
+                    statement="reserved",
+                    agents=agents,
+                    scope="modality" if image else "resource",
+                    locator=locator,
+                    confidence=confidence,
                     scope_value="image" if image else None,
                     detail=directive,
                 )
@@ -130,13 +130,13 @@ def directive_signals(
             if vendors:
                 signals.append(
                     Signal(
-                        signal,
-                        "train-any",
-                        "reserved",
-                        vendors,
-                        "resource",
-                        locator,
-                        "medium",
+                        signal=signal,
+                        category="train-any",
+                        statement="reserved",
+                        agents=vendors,
+                        scope="resource",
+                        locator=locator,
+                        confidence="medium",
                         lint=("vendor_lookalike",),
                         detail="noarchive (vendor-scoped AI training opt-out)",
                     )
@@ -170,13 +170,13 @@ def tdmrep_header(lines: Lines, conservative: bool = True) -> tuple[Signal | Non
     policy = next((v for _, v in _values(lines, "tdm-policy")), "")
     statement = "reserved" if value == "1" else "permitted"
     return Signal(
-        "tdmrep",
-        "tdm",
-        statement,
-        ("*",),
-        "resource",
-        "header tdm-reservation",
-        "high",
+        signal="tdmrep",
+        category="tdm",
+        statement=statement,
+        agents=("*",),
+        scope="resource",
+        locator="header tdm-reservation",
+        confidence="high",
         detail=f"tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
         lint=tuple(lint),
     ), lint
@@ -197,20 +197,21 @@ def aipref_signals(
     except Exception:  # the draft: a dictionary that fails to parse means unknown preferences
         return [
             Signal(
-                signal,
-                "train-ai",
-                "none",
-                agents,
-                scope,
-                locator,
-                "low",
-                scope_value,
+                signal=signal,
+                category="train-ai",
+                statement="none",
+                agents=agents,
+                scope=scope,
+                locator=locator,
+                confidence="low",
+                scope_value=scope_value,
                 lint=("aipref_parse_error",),
                 detail=value,
             )
         ]
     out = []
-    for key, (item, params) in parsed.items():
+    dictionary = cast("dict[str, tuple[Any, dict[str, Any]]]", parsed)  # tltype="dictionary"
+    for key, (item, params) in dictionary.items():
         category = AIPREF_TRAINING.get(key)
         legacy = category is None and key in AIPREF_LEGACY
         if legacy and conservative:
@@ -223,14 +224,14 @@ def aipref_signals(
         detail = f"{key}={item}" + "".join(f";{k}={v}" for k, v in params.items())
         out.append(
             Signal(
-                signal,
-                category,
-                statement,
-                agents,
-                scope,
-                locator,
-                "low" if legacy else "high",
-                scope_value,
+                signal=signal,
+                category=category,
+                statement=statement,
+                agents=agents,
+                scope=scope,
+                locator=locator,
+                confidence="low" if legacy else "high",
+                scope_value=scope_value,
                 lint=("aipref_legacy_label",) if legacy else (),
                 detail=detail,
             )
@@ -248,7 +249,8 @@ def content_usage_header(lines: Lines, conservative: bool = True) -> list[Signal
 
 def content_signal_pairs(value: str) -> tuple[dict[str, str], list[str]]:
     """`search=yes, ai-train=no` -> {key: yes|no|other}; keys and values case-insensitive."""
-    pairs, lint = {}, []
+    pairs: dict[str, str] = {}
+    lint: list[str] = []
     for item in value.split(","):
         key, sep, val = item.partition("=")
         if not sep or not key.strip():
@@ -275,13 +277,13 @@ def content_signal_signals(
             statement = "reserved" if pairs[key] == "no" else "permitted"
             out.append(
                 Signal(
-                    "content_signal",
-                    category,
-                    statement,
-                    agents,
-                    scope,
-                    locator,
-                    confidence,
+                    signal="content_signal",
+                    category=category,
+                    statement=statement,
+                    agents=agents,
+                    scope=scope,
+                    locator=locator,
+                    confidence=confidence,
                     lint=tuple(lint),
                     detail=f"Content-Signal: {value}",
                 )
@@ -335,14 +337,14 @@ def header_signals(lines: Lines, conservative: bool = True) -> tuple[list[Signal
     for href, is_rsl in link_licences(lines):
         sigs.append(
             Signal(
-                "rsl" if is_rsl else "licence_markup",
-                "tdm",
-                "none",
-                ("*",),
-                "resource",
-                "header Link rel=license",
-                "low",
-                href,
+                signal="rsl" if is_rsl else "licence_markup",
+                category="tdm",
+                statement="none",
+                agents=("*",),
+                scope="resource",
+                locator="header Link rel=license",
+                confidence="low",
+                scope_value=href,
                 detail=href if is_rsl else (cc_spdx(href) or href),
                 lint=("rsl_not_fetched",) if is_rsl else (),
             )

@@ -137,8 +137,8 @@ def _jsonld_licences(text: str) -> list[str]:
             lic = node.get("license")
             if isinstance(lic, str):
                 found.append(lic)
-            elif isinstance(lic, dict) and isinstance(lic.get("url") or lic.get("@id"), str):
-                found.append(lic.get("url") or lic.get("@id"))
+            elif isinstance(lic, dict) and isinstance(href := lic.get("url") or lic.get("@id"), str):
+                found.append(href)
             stack += [v for v in node.values() if isinstance(v, dict | list)]
         elif isinstance(node, list):
             stack += node
@@ -172,13 +172,13 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             policy = next((m["content"] for m in facts.meta_tdm if m["name"].lower() == "tdm-policy"), "")
             out.append(
                 Signal(
-                    "tdmrep",
-                    "tdm",
-                    "reserved" if value == "1" else "permitted",
-                    ("*",),
-                    "resource",
-                    "meta[name=tdm-reservation]",
-                    "high",
+                    signal="tdmrep",
+                    category="tdm",
+                    statement="reserved" if value == "1" else "permitted",
+                    agents=("*",),
+                    scope="resource",
+                    locator="meta[name=tdm-reservation]",
+                    confidence="high",
                     lint=lint,
                     detail=f"html meta tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
                 )
@@ -186,13 +186,13 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
     for lic in facts.licences:
         out.append(
             Signal(
-                "licence_markup",
-                "tdm",
-                "none",
-                ("*",),
-                "resource",
-                lic.carrier,
-                "low",
+                signal="licence_markup",
+                category="tdm",
+                statement="none",
+                agents=("*",),
+                scope="resource",
+                locator=lic.carrier,
+                confidence="low",
                 scope_value=lic.url,
                 detail=lic.spdx or lic.url,
                 lint=("licence_scope_ambiguous",) if lic.scope == "page-ambiguous" else (),

@@ -1,30 +1,68 @@
-"""The normalised opt-out signal record every parser emits (spec opt-out-signals.md §2.1)."""
+"""The normalised opt-out signal record every parser emits (spec opt-out-signals.md §2.1), and its
+vocabularies. The vocabularies are `StrEnum`s: members equal their strings, so stored rows and
+JSON read and write the same text as before."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
-SIGNALS = (
-    "robots",
-    "robots_unreachable",
-    "robots_not_robots",  # an HTML or challenge page served as robots.txt: nothing known
-    "tdmrep",
-    "x_robots_tag",
-    "meta_robots",
-    "ai_txt",
-    "content_usage_header",
-    "content_usage_robots",
-    "content_signal",
-    "rsl",
-    "c2pa",
-    "iptc_dmi",
-    "licence_markup",
-    "blocklist",
-)
-CATEGORIES = ("train-ai", "train-any", "tdm", "ai-input", "search", "crawl")
-STATEMENTS = ("reserved", "permitted", "conditional", "none")
-CONFIDENCE = ("high", "medium", "low")
+MAX_FILE_BYTES = 1 << 20  # tdmrep.json and RSL documents: 1 MiB read (spec §6.2, §12.3)
+
+
+class SignalKind(StrEnum):
+    """Which protocol a statement comes from."""
+
+    ROBOTS = "robots"
+    ROBOTS_UNREACHABLE = "robots_unreachable"
+    ROBOTS_NOT_ROBOTS = "robots_not_robots"  # an HTML or challenge page served as robots.txt
+    TDMREP = "tdmrep"
+    X_ROBOTS_TAG = "x_robots_tag"
+    META_ROBOTS = "meta_robots"
+    AI_TXT = "ai_txt"
+    CONTENT_USAGE_HEADER = "content_usage_header"
+    CONTENT_USAGE_ROBOTS = "content_usage_robots"
+    CONTENT_SIGNAL = "content_signal"
+    RSL = "rsl"
+    C2PA = "c2pa"
+    IPTC_DMI = "iptc_dmi"
+    LICENCE_MARKUP = "licence_markup"
+    BLOCKLIST = "blocklist"
+
+
+class Category(StrEnum):
+    """The usage a statement speaks about (spec §2.2)."""
+
+    TRAIN_AI = "train-ai"
+    TRAIN_ANY = "train-any"
+    TDM = "tdm"
+    AI_INPUT = "ai-input"
+    SEARCH = "search"
+    CRAWL = "crawl"
+
+
+class Statement(StrEnum):
+    """What a signal says about its category."""
+
+    RESERVED = "reserved"
+    PERMITTED = "permitted"
+    CONDITIONAL = "conditional"
+    NONE = "none"
+
+
+class Confidence(StrEnum):
+    """How sure the reading is, highest first (`Signal.lowered` steps down this order)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+SIGNALS = tuple(SignalKind)
+CATEGORIES = tuple(Category)
+STATEMENTS = tuple(Statement)
+CONFIDENCE = tuple(Confidence)
 # Which categories speak about a usage (spec §2.2): tdm ⊇ train-any ⊇ train-ai; crawl refusals
 # cover every use of what that agent fetched; ai-input and search never cover training.
 COVERS = {
@@ -36,15 +74,15 @@ COVERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Signal:
-    signal: str  # one of SIGNALS
-    category: str  # one of CATEGORIES
-    statement: str  # one of STATEMENTS
+    signal: str  # a SignalKind
+    category: str  # a Category
+    statement: str  # a Statement
     agents: tuple[str, ...]  # lower-case product tokens; ("*",) for everyone
     scope: str  # origin | path-pattern | resource | asset | modality
     locator: str  # line number, header name + index, JSON pointer, XPath
-    confidence: str = "high"
+    confidence: str = Confidence.HIGH.value
     scope_value: str | None = None  # the pattern, URL or modality the scope names
     evidence_sha256: str | None = None
     observed_at: datetime | None = None
@@ -63,4 +101,4 @@ class Signal:
     def lowered(self, why: str) -> Signal:
         """One confidence step down (stale evidence, lint that changed the reading)."""
         i = min(CONFIDENCE.index(self.confidence) + 1, len(CONFIDENCE) - 1)
-        return replace(self, confidence=CONFIDENCE[i], lint=(*self.lint, why))
+        return replace(self, confidence=CONFIDENCE[i].value, lint=(*self.lint, why))

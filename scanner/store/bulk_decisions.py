@@ -15,12 +15,24 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from scanner.signals.robots import Rule
 from scanner.store.store import Store
 
 BUCKET = 4  # rules are joined to paths on this many leading characters of their literal prefix
 # URLs the SQL matcher takes as they are: http(s), printable ASCII with nothing the robots.txt
 # normaliser rewrites (%-escapes, `*`, `$`, `"<>\^`{|}`) and nothing JSON escapes (`"`, `\`).
 _PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[!#&-)+-;=?-Z\[\]_a-z~]*"
+
+
+def like_pattern(rule: Rule) -> tuple[str, str]:
+    """(SQL LIKE pattern with `\\` as escape, literal prefix) matching exactly the normalised paths
+    the rule matches: `*` -> `%`, an unanchored pattern gets a trailing `%`. For bulk matching in
+    SQL; valid for paths with no `%`, `*` or `$` (those need the normaliser)."""
+    pattern = rule.pattern
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    like = "%".join(p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for p in body.split("*"))
+    return like + ("" if anchored else "%"), body.split("*", 1)[0]
 
 
 def key_documents(

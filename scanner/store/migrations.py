@@ -251,7 +251,7 @@ V7 = [
     "INSERT INTO decisions_v7 SELECT *, NULL FROM decisions",
     "DROP TABLE decisions",
     "ALTER TABLE decisions_v7 RENAME TO decisions",
-    # Every statement of every sighting (scanner.signals.of_evidence), for legal queries; which
+    # Every statement of every sighting (scanner.signals.statements), for legal queries; which
     # sightings were read, so a re-run reads only new ones.
     "ALTER TABLE signals ADD COLUMN detail VARCHAR",
     """CREATE TABLE signal_extractions (

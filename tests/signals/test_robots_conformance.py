@@ -169,11 +169,11 @@ def test_real_corpus_agrees_with_google(ext: Path) -> None:
 
 
 def test_google_aux_pattern_escaping() -> None:
-    from scanner.signals.robots import _google_escape
+    from scanner.signals.robots import google_escape
 
     aux = json.loads((DATA / "google-robotstxt/aux_cases.json").read_text(encoding="utf-8"))
     for case in aux["pattern_escaping"]:
-        assert _google_escape(case["pattern"]) == case["expected_escaped"]
+        assert google_escape(case["pattern"]) == case["expected_escaped"]
 
 
 def test_real_corpus_compiled_matcher_agrees_with_the_plain_scan(ext: Path) -> None:
@@ -181,7 +181,7 @@ def test_real_corpus_compiled_matcher_agrees_with_the_plain_scan(ext: Path) -> N
     rule set of the real corpus it must name the same deciding rule as the plain scan, for the
     reference paths and for paths built from the rules (each of the first 50 rules' literal
     prefix, longer ones, a shorter one)."""
-    from scanner.signals.robots import _Matcher, _url_path, rule_matches
+    from scanner.signals.robots import Matcher, rule_matches, url_path
 
     index = {}
     corpus = ext / "protego-robots-corpus"
@@ -195,15 +195,15 @@ def test_real_corpus_compiled_matcher_agrees_with_the_plain_scan(ext: Path) -> N
                 continue
             row = index[member.name.rsplit("/", 1)[-1]]
             robots = parse_robots(tar.extractfile(member).read())
-            paths = {_url_path(f"http://{row['host']}{p}", True) for ps in row["google_reference"].values() for p in ps}
-            for rs in {id(r): r for r in map(robots._ruleset, {*row["google_reference"], "*", "GPTBot"})}.values():
+            paths = {url_path(f"http://{row['host']}{p}", True) for ps in row["google_reference"].values() for p in ps}
+            for rs in {id(r): r for r in map(robots.ruleset, {*row["google_reference"], "*", "GPTBot"})}.values():
                 literals = [r.pattern.removesuffix("$").split("*", 1)[0] for r in rs.ordered]
                 probes = (
                     paths
                     | {p + s for p in literals[:50] for s in ("", "x/", ".html")}
                     | {p[:-1] for p in literals[:50]}
                 )
-                matcher = _Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
+                matcher = Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
                 split += bool(matcher.children)
                 for path in probes:
                     scan = next((i for i, r in enumerate(rs.ordered) if rule_matches(r.pattern, path)), None)

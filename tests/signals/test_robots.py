@@ -8,13 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.agents import default_registry
-from scanner.signals.robots import (
-    GOOGLE,
-    MAX_PARSE_BYTES,
-    agent_typos,
-    parse_robots,
-    product_token,
-)
+from scanner.signals.robots import GOOGLE, MAX_PARSE_BYTES, agent_typos, parse_robots, product_token
 
 AI_BLOCK = b"""# AI crawlers
 User-agent: GPTBot
@@ -201,11 +195,11 @@ _rule_chars = st.text(alphabet="ab/*$", max_size=8)
 def test_compiled_matcher_picks_the_same_rule_as_a_plain_scan(rules, paths) -> None:
     """Rule sets are scanned for their first paths, then compiled into a tree of regex
     alternations (split by prefix past 16 rules): both must name the same deciding rule."""
-    from scanner.signals.robots import _Matcher, rule_matches
+    from scanner.signals.robots import Matcher, rule_matches
 
     body = "User-agent: *\n" + "".join(f"{'Allow' if a else 'Disallow'}: {p}\n" for a, p in rules)
-    rs = parse_robots(body.encode())._ruleset("bot")
-    matcher = _Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
+    rs = parse_robots(body.encode()).ruleset("bot")
+    matcher = Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
     for path in [*paths, "/", "/a", "/ab", "/ab/", "/aab$", "/b*a", "/abab", "/aabb/ba"]:
         path = path.replace("$", "%24").replace("*", "%2A")  # as URLs arrive, normalised
         scan = next((i for i, r in enumerate(rs.ordered) if rule_matches(r.pattern, path)), None)
@@ -216,7 +210,7 @@ def test_hostile_wildcards_match_in_linear_time() -> None:
     """Each `*` commits to the leftmost occurrence of the next literal (no backtracking), so a
     rule with many wildcards on a long path finishes at once instead of exploring O(n^k) splits."""
     rules = "".join(f"Disallow: /{'*a' * 12}*b{i}\n" for i in range(40)) + "Disallow: /*a*a$\n"
-    rs = parse_robots(("User-agent: *\n" + rules).encode())._ruleset("bot")
+    rs = parse_robots(("User-agent: *\n" + rules).encode()).ruleset("bot")
     for i in range(40):  # past the plain scans: the compiled matcher answers
         rs.decide(f"/warm{i}")
     assert rs.matcher is not None

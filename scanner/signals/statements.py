@@ -8,12 +8,14 @@ sighting adds).
 
 from __future__ import annotations
 
-from scanner.signals.files import parse_ai_txt, parse_tdmrep
-from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome, rule_signal, unreachable_signal
+from scanner.signals.ai_txt import ai_txt_statements, parse_ai_txt
+from scanner.signals.fetch_outcome import PARSED, UNAVAILABLE, UNREACHABLE, fetch_outcome, served_as
 from scanner.signals.headers import aipref_signals, content_signal_signals, evidence_headers, header_signals
 from scanner.signals.html import evidence_facts, html_signals
 from scanner.signals.model import Signal
 from scanner.signals.robots import RobotsTxt, parse_robots
+from scanner.signals.robots_signals import rule_signal, unavailable_signal, unreachable_signal
+from scanner.signals.tdmrep import parse_tdmrep
 
 KINDS = ("robots.txt", "ai.txt", "tdmrep.json", "headers", "html-meta")  # RSL terms need a URL
 
@@ -22,19 +24,21 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
     """The statements of one sighting of a robots.txt, ai.txt or tdmrep.json file, or of a page's
     headers or meta tags. Files fetched without success state only their fetch outcome."""
     if kind in ("robots.txt", "ai.txt", "tdmrep.json"):
-        outcome = robots_outcome(http_status)
+        outcome = fetch_outcome(http_status)
         if outcome == UNREACHABLE and kind == "robots.txt":
             return [unreachable_signal(http_status)]
+        if outcome == UNAVAILABLE and kind == "robots.txt":  # a bot wall at 403 is not an absence
+            return [] if served_as(http_status, body) else [unavailable_signal(http_status)]
         if outcome != PARSED:
             return []
     if kind == "robots.txt":
         return _robots_statements(parse_robots(body), conservative)
     if kind == "ai.txt":
         parsed, _ = parse_ai_txt(body)
-        return _ai_txt_statements(parsed) if parsed else []
+        return ai_txt_statements(parsed) if parsed else []
     if kind == "tdmrep.json":
-        tdm = parse_tdmrep(body, conservative)
-        return [tdm.rule_signal(rule) for rule in tdm.rules]
+        tdm_file = parse_tdmrep(body, conservative)
+        return [tdm_file.rule_signal(rule) for rule in tdm_file.rules]
     if kind == "headers":
         lines, problem = evidence_headers(body)
         if problem:
@@ -50,13 +54,13 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
 def malformed_signal(signal: str, kind: str, problem: str) -> Signal:
     """A stored artefact that cannot be read (imported junk): a statement of nothing that says so."""
     return Signal(
-        signal,
-        "tdm",
-        "none",
-        ("*",),
-        "resource",
-        f"{kind} evidence",
-        "low",
+        signal=signal,
+        category="tdm",
+        statement="none",
+        agents=("*",),
+        scope="resource",
+        locator=f"{kind} evidence",
+        confidence="low",
         lint=("malformed_evidence",),
         detail=f"stored {kind} evidence unreadable, ignored: {problem}",
     )
@@ -76,26 +80,7 @@ def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:
             out += aipref_signals(
                 pref.strip(), "content_usage_robots", f"line {rec.line}", conservative, agents, "path-pattern", path
             )
-    for group, rec in robots.records("content-signal"):
-        if group is None:  # a Content-Signal line outside any group
+    for owner, rec in robots.records("content-signal"):
+        if owner is None:  # a Content-Signal line outside any group
             out += content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")
     return out
-
-
-def _ai_txt_statements(robots: RobotsTxt) -> list[Signal]:
-    return [
-        Signal(
-            "ai_txt",
-            "train-any",
-            "reserved",
-            tuple(a for a in group.agents if a) or ("*",),
-            "path-pattern",
-            f"ai.txt line {rule.line}",
-            "low",
-            rule.value,
-            detail=f"Disallow: {rule.value}",
-        )
-        for group in robots.groups
-        for rule in group.rules
-        if not rule.allow
-    ]

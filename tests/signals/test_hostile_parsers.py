@@ -9,18 +9,19 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.signals import robots
-from scanner.signals.files import parse_rsl, parse_tdmrep
-from scanner.signals.from_robots import robots_signals
 from scanner.signals.robots import (
     BUDGET_EXCEEDED,
     BUDGET_REASON,
-    _Matcher,
-    _url_path,
+    Matcher,
     lookup_budget,
     parse_robots,
     rule_matches,
+    url_path,
 )
+from scanner.signals.robots import matcher as matcher_module
+from scanner.signals.robots_signals import robots_signals
+from scanner.signals.rsl import parse_rsl
+from scanner.signals.tdmrep import parse_tdmrep
 
 
 def _hostile(rule: str) -> bytes:
@@ -55,8 +56,8 @@ def test_hostile_robots_cost_is_bounded_and_never_wrong() -> None:
     for name, body in HOSTILE.items():
         robots = parse_robots(body)
         assert len(robots.groups[0].rules) > 20_000, name
-        rs = robots._ruleset("GPTBot")
-        matcher = _Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
+        rs = robots.ruleset("GPTBot")
+        matcher = Matcher([(i, r.pattern) for i, r in enumerate(rs.ordered)])
         for path in (*LONG_PATHS, "/x1", "/x26000", "/12y", "/a/b/99999y", "/nothing"):
             rank, cost = matcher.first_with_cost(path)
             assert cost <= lookup_budget(path), (name, path[:20])
@@ -69,7 +70,7 @@ def test_hostile_robots_cost_is_bounded_and_never_wrong() -> None:
                 assert sig.statement == "reserved" and "match_budget_exceeded" in sig.lint
             else:
                 decided += 1
-                expected = _scan(rs, _url_path(url, True))
+                expected = _scan(rs, url_path(url, True))
                 assert e.rule == expected, (name, path[:40])
                 assert e.allowed == (expected is None or expected.allow)
     assert exceeded and decided  # both branches are exercised by the reproduction
@@ -101,15 +102,15 @@ def test_indexed_matcher_equals_plain_scan(patterns: list[str], paths: list[str]
     plain scan, and no budget ever reached on such files."""
     ranked = sorted(enumerate(patterns), key=lambda ip: (-len(ip[1]), ip[0]))
     ordered = [p for _, p in ranked]
-    matcher = _Matcher(list(enumerate(ordered)))
+    matcher = Matcher(list(enumerate(ordered)))
     for path in paths:
         scan = next((i for i, p in enumerate(ordered) if rule_matches(p, path)), None)
         assert matcher.first(path) == scan, (path, ordered)
-        saved, robots._SORT_AT_ONCE = robots._SORT_AT_ONCE, 0  # candidates merged lazily instead
+        saved, matcher_module._SORT_AT_ONCE = matcher_module._SORT_AT_ONCE, 0  # candidates merged lazily instead
         try:
             assert matcher.first(path) == scan, (path, ordered)
         finally:
-            robots._SORT_AT_ONCE = saved
+            matcher_module._SORT_AT_ONCE = saved
 
 
 def test_nested_rsl_is_one_pass() -> None:

@@ -4,56 +4,24 @@ the AI lines inside the selected groups (Content-Signal, Content-Usage). Pure.
 
 from __future__ import annotations
 
-import re
-
-from scanner.signals.files import pattern_matches
+from scanner.signals.fetch_outcome import EDGE_BLOCKED
 from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Signal
-from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, RobotsTxt, Rule, _url_path
-
-# RFC 9309 §2.3.1 access results, by HTTP status of the (final) robots.txt response.
-PARSED, UNAVAILABLE, UNREACHABLE = "parsed", "unavailable", "unreachable"
-
-
-def robots_outcome(status: int | None) -> str:
-    """2xx: parse; 4xx: unavailable (allow all); 429, 5xx, other or no response: unreachable.
-    A 3xx as the final status means the redirect limit was hit: unavailable (RFC 9309 §2.3.1.2)."""
-    if status is None:
-        return UNREACHABLE
-    if 200 <= status < 300:
-        return PARSED
-    if status == 429:
-        return UNREACHABLE
-    if 300 <= status < 500:
-        return UNAVAILABLE
-    return UNREACHABLE
-
-
-_CHALLENGE_MARKERS = (
-    b"cf-chl",
-    b"captcha",
-    b"attention required",
-    b"access denied",
-    b"just a moment",
-    b"cf-browser-verification",
-    b"_incapsula_",
-    b"perimeterx",
-    b"datadome",
-)
+from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, Group, RobotsTxt, Rule, pattern_matches, url_path
 
 
 def rule_signal(rule: Rule, agents: tuple[str, ...], where: str = "", lint: tuple[str, ...] = ()) -> Signal:
     """What one Allow / Disallow line states for its agents: a Disallow reserves the paths it
     matches; an Allow states nothing beyond "may be crawled"."""
     return Signal(
-        "robots",
-        "crawl",
-        "none" if rule.allow else "reserved",
-        agents,
-        "path-pattern",
-        f"line {rule.line}",
-        "high",
-        rule.value,
+        signal="robots",
+        category="crawl",
+        statement="none" if rule.allow else "reserved",
+        agents=agents,
+        scope="path-pattern",
+        locator=f"line {rule.line}",
+        confidence="high",
+        scope_value=rule.value,
         lint=lint,
         detail=f"{'Allow' if rule.allow else 'Disallow'}: {rule.value}{where}",
     )
@@ -63,13 +31,13 @@ def budget_signal(agents: tuple[str, ...], where: str) -> Signal:
     """A path whose deciding rule would cost more than `MATCH_BUDGET` lookups to find: reserved
     (an opt-out may be among the rules not tried), with the lint finding that says so."""
     return Signal(
-        "robots",
-        "crawl",
-        "reserved",
-        agents,
-        "path-pattern",
-        "robots.txt",
-        "low",
+        signal="robots",
+        category="crawl",
+        statement="reserved",
+        agents=agents,
+        scope="path-pattern",
+        locator="robots.txt",
+        confidence="low",
         lint=("match_budget_exceeded",),
         detail=f"robots.txt rules in {where} too costly to match (> {MATCH_BUDGET} lookups): read as Disallow",
     )
@@ -78,46 +46,30 @@ def budget_signal(agents: tuple[str, ...], where: str) -> Signal:
 def unreachable_signal(http_status: int | None) -> Signal:
     """An unreachable robots.txt (5xx, 429, no response) is a complete disallow (RFC 9309 §2.3.1.4)."""
     return Signal(
-        "robots_unreachable",
-        "crawl",
-        "reserved",
-        ("*",),
-        "origin",
-        f"HTTP {http_status}" if http_status else "no response",
-        "medium",
+        signal="robots_unreachable",
+        category="crawl",
+        statement="reserved",
+        agents=("*",),
+        scope="origin",
+        locator=f"HTTP {http_status}" if http_status else "no response",
+        confidence="medium",
         detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
     )
 
 
-NOT_ROBOTS, EDGE_BLOCKED = "not-robots", "edge-blocked"
-_ROBOTS_LINE = re.compile(rb"(?im)^[ \t]*(user[ -]?agent|disallow|allow)[ \t]*:")
-
-
-def looks_like_html(body: bytes) -> bool:
-    """An HTML page (a bot challenge, a soft-404 home page): starts with a tag after BOM/space."""
-    return body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-
-
-def served_as(status: int | None, body: bytes, parsed: RobotsTxt | None = None) -> str | None:
-    """What the robots.txt URL served when it was not a robots.txt: `edge-blocked` (a CDN/WAF
-    challenge, 2xx or 403) or `not-robots` (an HTML page with no robots.txt lines in it), else None.
-    Either way nothing is known of the site's wishes: it is neither the file nor its absence."""
-    if status == 403 and looks_like_challenge(status, body):
-        return EDGE_BLOCKED
-    if status is None or not 200 <= status < 300 or not looks_like_html(body):
-        return None
-    head = body[:4096].lower()
-    if any(m in head for m in _CHALLENGE_MARKERS):
-        return EDGE_BLOCKED
-    if parsed is None:
-        if not _ROBOTS_LINE.search(body):
-            return NOT_ROBOTS  # no line a robots.txt parser would read: no need to parse the page
-        from scanner.signals.robots import parse_robots
-
-        parsed = parse_robots(body)
-    if any(g.rules or g.records for g in parsed.groups):
-        return None  # HTML around real lines (a comment header, a <pre>): read the lines
-    return NOT_ROBOTS
+def unavailable_signal(http_status: int | None) -> Signal:
+    """An unavailable robots.txt (4xx) allows all (RFC 9309 §2.3.1.3): a statement of nothing
+    reserved, which the decision cites and the store's `signals` keeps."""
+    return Signal(
+        signal="robots",
+        category="crawl",
+        statement="none",
+        agents=("*",),
+        scope="origin",
+        locator=f"HTTP {http_status}",
+        confidence="high",
+        detail="robots.txt unavailable (4xx): allow all",
+    )
 
 
 def not_robots_signal(http_status: int | None, served: str, as_unreachable: bool) -> Signal:
@@ -125,35 +77,27 @@ def not_robots_signal(http_status: int | None, served: str, as_unreachable: bool
     what = "a bot challenge (edge-blocked)" if served == EDGE_BLOCKED else "an HTML page, not a robots.txt (not-robots)"
     if as_unreachable:
         return Signal(
-            "robots_unreachable",
-            "crawl",
-            "reserved",
-            ("*",),
-            "origin",
-            f"HTTP {http_status}",
-            "medium",
+            signal="robots_unreachable",
+            category="crawl",
+            statement="reserved",
+            agents=("*",),
+            scope="origin",
+            locator=f"HTTP {http_status}",
+            confidence="medium",
             lint=(served,),
             detail=f"robots.txt URL served {what}: read as unreachable, a complete disallow (strict policy)",
         )
     return Signal(
-        "robots_not_robots",
-        "crawl",
-        "none",
-        ("*",),
-        "origin",
-        f"HTTP {http_status}",
-        "low",
+        signal="robots_not_robots",
+        category="crawl",
+        statement="none",
+        agents=("*",),
+        scope="origin",
+        locator=f"HTTP {http_status}",
+        confidence="low",
         lint=(served,),
         detail=f"robots.txt URL served {what}: the site's robots.txt is unknown",
     )
-
-
-def looks_like_challenge(status: int | None, body: bytes) -> bool:
-    """A WAF/CDN challenge page (HTML, 403/429/503): evidence of edge blocking, not a robots.txt."""
-    if status not in (403, 429, 503):
-        return False
-    head = body[:4096].lower()
-    return (b"<html" in head or b"<!doctype" in head) and any(m in head for m in _CHALLENGE_MARKERS)
 
 
 def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conservative: bool = True) -> list[Signal]:
@@ -172,13 +116,13 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
         rule = f"Allow: {e.rule.value} (line {e.rule.line})" if e.rule else e.reason
         out.append(
             Signal(
-                "robots",
-                "crawl",
-                "none",
-                who,
-                "path-pattern",
-                f"line {e.rule.line}" if e.rule else "robots.txt",
-                "high",
+                signal="robots",
+                category="crawl",
+                statement="none",
+                agents=who,
+                scope="path-pattern",
+                locator=f"line {e.rule.line}" if e.rule else "robots.txt",
+                confidence="high",
                 detail=f"{rule} in {where}" if e.groups else "no group applies",
             )
         )
@@ -191,10 +135,10 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
     return out
 
 
-def _content_usage(groups, url: str, agents: tuple[str, ...], conservative: bool) -> list[Signal]:
+def _content_usage(groups: tuple[Group, ...], url: str, agents: tuple[str, ...], conservative: bool) -> list[Signal]:
     """Content-Usage rules of the agent's groups: longest path wins; rules with the same path all
     apply (most restrictive); a rule without a path has length 0 (spec §10.4)."""
-    path = _url_path(url, True)
+    path = url_path(url, True)
     candidates: list[tuple[int, str, int, str]] = []
     for group in groups:
         for rec in group.extensions("content-usage"):

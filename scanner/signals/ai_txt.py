@@ -1,0 +1,63 @@
+"""Spawning's `/ai.txt`: robots.txt grammar, read as training reservations (spec §8)."""
+
+from __future__ import annotations
+
+from scanner.signals.model import Signal
+from scanner.signals.robots import BUDGET_REASON, RobotsTxt, parse_robots
+
+
+def parse_ai_txt(body: bytes) -> tuple[RobotsTxt | None, tuple[str, ...]]:
+    """robots.txt grammar; only a text body with at least one User-Agent line counts (spec §8)."""
+    robots = parse_robots(body)
+    if any(x.code == "html_body" for x in robots.lint) or not robots.groups:
+        return None, ("ai_txt_not_spawning",)
+    return robots, ()
+
+
+def ai_txt_signal(robots: RobotsTxt, url: str, agent: str) -> Signal | None:
+    e = robots.explain(url, agent)
+    if e.reason == BUDGET_REASON:
+        return Signal(
+            signal="ai_txt",
+            category="train-any",
+            statement="reserved",
+            agents=e.group_agents or ("*",),
+            scope="path-pattern",
+            locator="ai.txt",
+            confidence="low",
+            lint=("match_budget_exceeded",),
+            detail="ai.txt rules too costly to match: read as Disallow",
+        )
+    if e.rule is None or e.rule.allow:
+        return None
+    return Signal(
+        signal="ai_txt",
+        category="train-any",
+        statement="reserved",
+        agents=e.group_agents or ("*",),
+        scope="path-pattern",
+        locator=f"ai.txt line {e.rule.line}",
+        confidence="low",
+        scope_value=e.rule.value,
+        detail=f"Disallow: {e.rule.value}",
+    )
+
+
+def ai_txt_statements(robots: RobotsTxt) -> list[Signal]:
+    """Every Disallow of the file, for its group's agents: what it reserved, for no URL in particular."""
+    return [
+        Signal(
+            signal="ai_txt",
+            category="train-any",
+            statement="reserved",
+            agents=tuple(a for a in group.agents if a) or ("*",),
+            scope="path-pattern",
+            locator=f"ai.txt line {rule.line}",
+            confidence="low",
+            scope_value=rule.value,
+            detail=f"Disallow: {rule.value}",
+        )
+        for group in robots.groups
+        for rule in group.rules
+        if not rule.allow
+    ]

@@ -1,0 +1,287 @@
+"""Rule matching with bounded work per path: which rule of a set decides a path (RFC 9309 §2.2.2,
+longest match, Allow on ties), through a literal-prefix tree and rare-literal index, never a
+backtracking regex."""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from itertools import chain, pairwise
+
+from scanner.signals.robots.model import RFC9309, UNDECIDED, Dialect, Group, Rule
+from scanner.signals.robots.normalise import normalise, url_path
+
+_ALTERNATIVES = 16  # rules a `Matcher` node tries one by one; past that it indexes them
+_MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
+_SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `Matcher`
+_SCAN_RULES = 64  # rule sets larger than this are never plain-scanned (the scan is unbounded)
+_GRAM = 3  # length of the literal each indexed rule is filed under (`_Index.first` zips 3 shifts)
+_GRAMS_PER_PART = 12  # candidate keys taken from one literal part of a rule
+_FEW_KEYS = 32  # up to this many index keys, each is looked up in the path directly
+_SORT_AT_ONCE = 4096  # candidate rules sorted at once; more are merged lazily from their buckets
+# Work per path: literal-part lookups (each one C-level `str.find`, linear in the path) that a
+# `Matcher` may spend, about MATCH_BUDGET_CHARS characters scanned in all (at least
+# MIN_LOOKUPS, at most MATCH_BUDGET lookups). Real files use a few; a path that would need more
+# is decided conservatively (disallowed) and explained as `match budget exceeded`, a lint finding.
+MATCH_BUDGET = 4096
+MATCH_BUDGET_CHARS = 256_000
+MIN_LOOKUPS = 32
+BUDGET_EXCEEDED = -1  # what `Matcher.first` answers when the budget ran out
+_UNSEEN = Rule(False, "(memo miss)", "", -1)  # a memo miss (None is a memoised "no rule matched")
+
+
+def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
+    """(literal parts, anchored): `/a*b$` -> (('/a', 'b'), True). Trailing `*`s dropped."""
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    while not anchored and len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    return tuple(parts), anchored
+
+
+def _keys_of(parts: tuple[str, ...]) -> set[str]:
+    """Literals every path the rule matches contains: the `_GRAM`-grams of its parts, or when
+    all parts are shorter, the parts themselves ('' for a rule of wildcards only)."""
+    keys = {part[i : i + _GRAM] for part in parts for i in range(0, len(part) - _GRAM + 1, _gram_step(part))}
+    return keys or {part for part in parts if part} or {""}
+
+
+def _gram_step(part: str) -> int:
+    """Every gram of a short part, about `_GRAMS_PER_PART` spread over a long one: any subset of
+    a rule's literals is a valid key, and building the index stays linear in the file."""
+    return max(1, (len(part) - _GRAM + 1) // _GRAMS_PER_PART)
+
+
+class _Index:
+    """Many rules of one `Matcher` node filed under one literal each (the one fewest other rules
+    share), so a path only tries the rules whose literal it contains, in priority order."""
+
+    __slots__ = ("buckets", "key_lengths", "rules")
+
+    def __init__(self, ranked: list[tuple[int, str]]) -> None:
+        split = [(rank, *_split(p)) for rank, p in ranked]
+        keys = [_keys_of(parts) for _, parts, _ in split]
+        shared = Counter(k for ks in keys for k in ks)
+        self.buckets: dict[tuple[str, ...], list[int]] = {}  # key literal as a tuple of characters
+        self.rules: dict[int, tuple[tuple[str, ...], bool]] = {}
+        for (rank, parts, anchored), ks in zip(split, keys, strict=True):
+            key = min(sorted(ks), key=shared.__getitem__)  # the rarest; ties: the first in order
+            self.buckets.setdefault(tuple(key), []).append(rank)  # ranks arrive sorted
+            self.rules[rank] = (parts, anchored)
+        self.key_lengths = sorted({len(k) for k in self.buckets if k})
+
+    def first(self, path: str, best: int | None, budget: list[int]) -> int | None:
+        buckets = self.buckets
+        if len(buckets) <= _FEW_KEYS:
+            present = [b for k, b in buckets.items() if "".join(k) in path]
+        else:  # the path's grams as tuples of characters: built in C, no string per gram
+            grams: set[tuple[str, ...]] = set(zip(path, path[1:], path[2:], strict=False))
+            if 2 in self.key_lengths:
+                grams.update(pairwise(path))
+            if 1 in self.key_lengths:
+                grams.update(zip(path, strict=True))
+            grams.add(())
+            present = [buckets[k] for k in grams.intersection(buckets)]
+        total = sum(map(len, present))
+        ranks = sorted(chain.from_iterable(present)) if total <= _SORT_AT_ONCE else _merged(present)
+        for rank in ranks:
+            if best is not None and rank > best:
+                break
+            parts, anchored = self.rules[rank]
+            budget[0] -= len(parts)
+            if budget[0] < 0:
+                return BUDGET_EXCEEDED
+            if _parts_match(parts, anchored, path):
+                return rank
+        return best
+
+
+def _merged(buckets: list[list[int]]) -> Iterator[int]:
+    """Sorted lists merged lazily: a heap of (head, list, position), built in C in one go; the
+    caller takes only as many ranks as its budget allows."""
+    heap = [(b[0], i, 0) for i, b in enumerate(buckets)]
+    heapq.heapify(heap)
+    while heap:
+        rank, i, pos = heap[0]
+        yield rank
+        pos += 1
+        if pos < len(buckets[i]):
+            heapq.heapreplace(heap, (buckets[i][pos], i, pos))
+        else:
+            heapq.heappop(heap)
+
+
+def lookup_budget(path: str) -> int:
+    """Literal lookups a path may cost: about MATCH_BUDGET_CHARS characters compared."""
+    return max(MIN_LOOKUPS, min(MATCH_BUDGET, MATCH_BUDGET_CHARS // (len(path) + 1)))
+
+
+class Matcher:
+    """Rules in priority order as a tree keyed by literal prefix, so a file with thousands of
+    rules tests a few per path, with a bounded amount of work (`MATCH_BUDGET`) whatever it holds.
+
+    A node with more than `_ALTERNATIVES` rules keeps those whose literal prefix is shorter than
+    `width` and hands the rest to children keyed by their first `width` characters (doubling the
+    width each level). A node's own rules are tried in priority order; when many stay in one node
+    they are filed in an `_Index` by a literal each must find in the path. The winner is the
+    highest-priority hit on the way down.
+    """
+
+    __slots__ = ("children", "index", "rules", "width")
+
+    def __init__(self, ranked: list[tuple[int, str]], width: int = 3) -> None:
+        self.width = width
+        self.children: dict[str, Matcher] = {}
+        here = ranked
+        if len(ranked) > _ALTERNATIVES and width <= 256:
+            here = []
+            below: dict[str, list[tuple[int, str]]] = {}
+            for rank, pattern in ranked:
+                literal = pattern.removesuffix("$").split("*", 1)[0]
+                if len(literal) < width:
+                    here.append((rank, pattern))
+                else:
+                    below.setdefault(literal[:width], []).append((rank, pattern))
+            self.children = {k: Matcher(v, width * 2) for k, v in below.items()}
+        self.index: _Index | None = None
+        self.rules: tuple[tuple[int, str, bool, tuple[str, ...], bool], ...] = ()
+        if len(here) > _ALTERNATIVES:
+            self.index = _Index(here)
+        else:  # (rank, literal prefix, whether the prefix is the whole rule, parts, anchored)
+            self.rules = tuple(
+                (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), *_split(p))
+                for rank, p in here
+            )
+
+    def first(self, path: str, budget: int | None = None) -> int | None:
+        """The rank (position in priority order) of the first rule that matches the path;
+        `BUDGET_EXCEEDED` when finding it would take more than `budget` literal lookups."""
+        return self.first_with_cost(path, budget)[0]
+
+    def first_with_cost(self, path: str, budget: int | None = None) -> tuple[int | None, int]:
+        """`first` and the literal lookups it spent (≤ budget, whatever the rules: tested)."""
+        if budget is None:
+            budget = lookup_budget(path)
+        best = None
+        left = [budget]
+        node: Matcher | None = self
+        while node is not None:
+            if node.index is not None:
+                best = node.index.first(path, best, left)
+                if best == BUDGET_EXCEEDED:
+                    return best, budget
+            else:
+                for rank, literal, whole, parts, anchored in node.rules:
+                    if best is not None and rank > best:
+                        break
+                    if path.startswith(literal):
+                        if not whole:
+                            left[0] -= len(parts)
+                            if left[0] < 0:
+                                return BUDGET_EXCEEDED, budget
+                        if whole or _parts_match(parts, anchored, path):
+                            best = rank
+                            break
+            node = node.children.get(path[: node.width]) if node.children else None
+        return best, budget - left[0]
+
+
+def rule_matches(pattern: str, path: str) -> bool:
+    """Whether a normalised rule pattern matches a normalised path, uncompiled (for patterns
+    tried only a few times)."""
+    if "*" not in pattern:
+        return path == pattern[:-1] if pattern.endswith("$") else path.startswith(pattern)
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    return path.startswith(parts[0]) and _wild_match(parts, anchored, path)
+
+
+def _parts_match(parts: tuple[str, ...], anchored: bool, path: str) -> bool:
+    """`rule_matches` on a rule already split by `_split`."""
+    if len(parts) == 1:
+        return path == parts[0] if anchored else path.startswith(parts[0])
+    return path.startswith(parts[0]) and _wild_match(parts, anchored, path)
+
+
+def _wild_match(parts: Sequence[str], anchored: bool, path: str) -> bool:
+    """Linear `*` matching: literal parts found left to right (no regex, no backtracking)."""
+    pos = len(parts[0])  # the first part is a prefix, checked by the caller
+    for part in parts[1:-1]:
+        found = path.find(part, pos)
+        if found < 0:
+            return False
+        pos = found + len(part)
+    last = parts[-1]
+    if anchored:
+        return path.endswith(last) and len(path) - len(last) >= pos
+    return path.find(last, pos) >= 0
+
+
+def rule_regex(pattern: str) -> str:
+    """A rule as a regular expression matching exactly the paths it matches, in linear time:
+    each `*` between literal parts finds the leftmost occurrence and commits (an atomic group),
+    as `_wild_match` does, so a hostile pattern cannot make the engine backtrack (the hook
+    compiles a rule set into one alternation of these)."""
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    while not anchored and len(parts) > 1 and parts[-1] == "":
+        parts.pop()  # a trailing `*` matches anything, including nothing
+    rx = re.escape(parts[0]) + "".join(f"(?>.*?{re.escape(p)})" for p in parts[1 : -1 if anchored else None])
+    if anchored:
+        rx += (".*" + re.escape(parts[-1]) if len(parts) > 1 else "") + r"\Z"
+    return rx
+
+
+def pattern_matches(pattern: str, url: str) -> bool:
+    """An RFC 9309 path pattern as written (tdmrep.json `location`, RSL `<content url>`,
+    Content-Usage paths) against a URL."""
+    return rule_matches(normalise(pattern, is_pattern=True, dialect=RFC9309), url_path(url, True))
+
+
+class RuleSet:
+    """The merged rules that apply to one agent, most specific first (Allow first on ties).
+
+    Paths are matched by a `Matcher`, built once the set has decided a few paths: bulk decide
+    only reads `ordered`, and a set asked about once is scanned rather than compiled.
+    """
+
+    __slots__ = ("fallback", "groups", "matcher", "memo", "ordered")
+
+    def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
+        self.groups = groups
+        self.fallback = fallback
+        rules = [r for g in groups for r in g.rules if r.pattern[:1] in ("/", "*")]
+        if dialect.index_html_is_directory:
+            rules += [
+                Rule(r.allow, r.value, r.pattern[: -len("index.html")] + "$", r.line)
+                for r in list(rules)
+                if r.allow and r.pattern.endswith("/index.html")
+            ]
+        rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
+        self.ordered = tuple(rules)  # priority order: the first rule that matches decides
+        self.matcher: Matcher | None = None
+        self.memo: dict[str, Rule | None] = {}
+
+    def decide(self, path: str) -> Rule | None:
+        """The deciding rule for a path, memoised: agents that share a group share this set."""
+        memo = self.memo
+        found = memo.get(path, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
+        if self.matcher is None:  # a set asked about once (bulk decide) is not worth compiling
+            if len(memo) < _SCAN_FIRST and len(self.ordered) <= _SCAN_RULES:
+                found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
+                memo[path] = found
+                return found
+            firsts: dict[str, int] = {}  # a repeated pattern never decides: the first copy wins
+            for i, r in enumerate(self.ordered):
+                firsts.setdefault(r.pattern, i)
+            self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
+        rank = self.matcher.first(path)
+        found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.ordered[rank])
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[path] = found
+        return found

@@ -1,0 +1,94 @@
+"""A parsed robots.txt: decides and explains a URL for an agent, through the merged rule set
+that applies to it (cached per agent, shared between agents of one group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.signals.robots.matcher import RuleSet
+from scanner.signals.robots.model import BUDGET_REASON, RFC9309, UNDECIDED, Dialect, Explanation, Group, Lint, Record
+from scanner.signals.robots.normalise import url_path
+from scanner.signals.robots.tokens import query_token
+
+
+@dataclass(frozen=True)
+class RobotsTxt:
+    groups: tuple[Group, ...]
+    sitemaps: tuple[str, ...]
+    global_records: tuple[Record, ...]  # records outside any group (Content-Signal before a UA, ...)
+    lint: tuple[Lint, ...]
+    size: int  # bytes received
+    parsed_bytes: int  # bytes parsed (≤ MAX_PARSE_BYTES)
+    dialect: Dialect = RFC9309
+    _index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, RuleSet] = field(default_factory=dict, repr=False, compare=False)
+    _shared: dict[tuple[str | int, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for i, group in enumerate(self.groups):
+            for agent in dict.fromkeys(group.agents):
+                if agent:
+                    self._index[agent] = (*self._index.get(agent, ()), i)
+
+    @property
+    def truncated(self) -> bool:
+        return self.parsed_bytes < self.size
+
+    def ruleset(self, agent: str) -> RuleSet:
+        """The merged rules for an agent, cached per agent string: parse once, decide many."""
+        cached = self._cache.get(agent)
+        if cached is None:
+            token = query_token(agent, self.dialect)
+            hits = self._index.get(token, ()) if token != "*" else ()
+            fallback = not hits
+            if fallback:
+                hits = self._index.get("*", ())
+            key = ("*" if fallback else "", *hits)
+            cached = self._shared.get(key)
+            if cached is None:
+                groups = tuple(self.groups[i] for i in hits)
+                cached = self._shared[key] = RuleSet(groups, fallback and bool(groups), self.dialect)
+            self._cache[agent] = cached
+        return cached
+
+    def partition(self, agents: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], RuleSet], ...]:
+        """Agents grouped by the rule set that applies to them (most share the `*` group), so a
+        policy with many agents evaluates each distinct group once. Cached per agent tuple."""
+        key = ("partition", *agents)
+        cached = self._shared.get(key)
+        if cached is None:
+            by_set: dict[int, tuple[list[str], RuleSet]] = {}
+            for agent in agents:
+                rs = self.ruleset(agent)
+                by_set.setdefault(id(rs), ([], rs))[0].append(agent.lower())
+            cached = self._shared[key] = tuple((tuple(a), rs) for a, rs in by_set.values())
+        return cached
+
+    def allowed(self, url: str, agent: str) -> bool:
+        path = url_path(url, self.dialect.rfc_percent_encoding)
+        if path == "/robots.txt" and self.dialect.implicit_robots_txt:
+            return True
+        rule = self.ruleset(agent).decide(path)
+        return rule is None or rule.allow
+
+    def explain(self, url: str, agent: str) -> Explanation:
+        token = query_token(agent, self.dialect)
+        path = url_path(url, self.dialect.rfc_percent_encoding)
+        rs = self.ruleset(agent)
+        if self.dialect.implicit_robots_txt and path == "/robots.txt":
+            return Explanation(True, token, path, rs.groups, rs.fallback, None, "implicit allow (/robots.txt)")
+        if not rs.groups:
+            return Explanation(True, token, path, (), False, None, "no group")
+        rule = rs.decide(path)
+        if rule is None:
+            return Explanation(True, token, path, rs.groups, rs.fallback, None, "no rule matched")
+        if rule is UNDECIDED:
+            return Explanation(False, token, path, rs.groups, rs.fallback, None, BUDGET_REASON)
+        return Explanation(rule.allow, token, path, rs.groups, rs.fallback, rule, "rule")
+
+    def records(self, key: str) -> tuple[tuple[Group | None, Record], ...]:
+        """Every record with this key, with the group it sits in (None: outside any group)."""
+        found: list[tuple[Group | None, Record]] = [(None, r) for r in self.global_records if r.key == key]
+        found += [(g, r) for g in self.groups for r in g.records if r.key == key]
+        return tuple(sorted(found, key=lambda gr: gr[1].line))
