@@ -21,7 +21,7 @@ from scanner.decide import Decision, Policy, PolicyName, Verdict, decide, make_p
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex, EvidenceKind
 from scanner.hook.shapes import outcome_fields, path_shape, readdressed, shape_rules
-from scanner.signals.robots import _regex, _url_path, is_plain_authority, path_after
+from scanner.signals.robots import _url_path, is_plain_authority, path_after
 from scanner.store import Store
 from scanner.urls import _AUTHORITY, origin_parts
 
@@ -102,9 +102,24 @@ class _Origin:
         self.rx = _compiled(short)
 
 
+def rule_regex(pattern: str) -> str:
+    """A robots.txt rule as a regular expression matching exactly the paths it matches, in linear
+    time: each `*` between literal parts finds the leftmost occurrence and commits (an atomic
+    group), so a hostile pattern cannot make the engine backtrack. robots.py matches with its own
+    bounded index; the hook compiles the rule sets of origins it keeps being asked about."""
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    while not anchored and len(parts) > 1 and parts[-1] == "":
+        parts.pop()  # a trailing `*` matches anything, including nothing
+    rx = re.escape(parts[0]) + "".join(f"(?>.*?{re.escape(p)})" for p in parts[1 : -1 if anchored else None])
+    if anchored:
+        rx += (".*" + re.escape(parts[-1]) if len(parts) > 1 else "") + r"\Z"
+    return rx
+
+
 def _compiled(ranked: list) -> tuple:
     """(match, rule ids by group number) for rules in priority order."""
-    source = "|".join(f"({_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
+    source = "|".join(f"({rule_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
     match = _COMPILED.get(source)
     if match is None:
         if len(_COMPILED) >= 4096:
@@ -353,4 +368,3 @@ class ExclusionLog:
 def reason_text(decision: Decision) -> str:
     first = decision.reasons[0] if decision.reasons else None
     return f"{decision.verdict}: {first.signal}: {first.detail}" if first else decision.verdict
-
