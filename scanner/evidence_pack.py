@@ -36,7 +36,7 @@ TOTAL_CAP = 256 * 1024 * 1024  # bytes read of the whole pack
 MAX_MEMBERS = 2000
 _CHUNK = 1 << 20
 
-_SUFFIX = {
+_SUFFIX: dict[str, str] = {
     EvidenceKind.ROBOTS_TXT: "txt",
     EvidenceKind.AI_TXT: "txt",
     EvidenceKind.TDMREP_JSON: "json",
@@ -501,7 +501,7 @@ def _check_evidence(v: Verification, doc: dict, bodies: dict[str, bytes], digest
     _rederive(v, doc, bodies)
 
 
-_ROLE_OF_KIND = {
+_ROLE_OF_KIND: dict[str, str] = {
     EvidenceKind.ROBOTS_TXT: "robots",
     EvidenceKind.TDMREP_JSON: "tdmrep",
     EvidenceKind.AI_TXT: "ai_txt",

@@ -24,8 +24,8 @@ import pyarrow as pa
 from scanner.decide.cache import licence_urls, parsed_robots
 from scanner.decide.policy import Policy
 from scanner.decide.verdict import Decision, Verdict, decide, has_content_usage
-from scanner.evidence import EvidenceIndex, EvidenceKind, artefact_of
-from scanner.evidence_model import Evidence
+from scanner.evidence import EvidenceIndex, artefact_of
+from scanner.evidence_model import Evidence, EvidenceKind
 from scanner.ids import as_of_key, outcome_id
 from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.robots import like_pattern
