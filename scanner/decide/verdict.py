@@ -127,10 +127,10 @@ NOTHING = Reading()
 
 def stamped(signals: Iterable[Signal], art: Artefact, reference: datetime | None) -> tuple[Signal, ...]:
     """Signals tied to the artefact they were read from; one confidence step lower when stale."""
-    out = tuple(s.with_evidence(art.sha256, art.observed_at) for s in signals)
+    out = [s.with_evidence(art.sha256, art.observed_at) for s in signals]
     if reference and art.observed_at and art.observed_at < reference - STALE_AFTER:
-        out = tuple(s.lowered("stale_evidence") for s in out)
-    return out
+        out = [s.lowered("stale_evidence") for s in out]
+    return tuple(out)
 
 
 # -- one protocol each ---------------------------------------------------------------------------
@@ -322,8 +322,14 @@ def applicable(statements: Iterable[Signal], policy: Policy, modality: str) -> l
 def combine(url: str, readings: list[Reading], policy: Policy, modality: str) -> Decision:
     """Across protocols the most restrictive statement wins; an unreachable robots.txt reserves;
     a page served as robots.txt is never a silent allow; nothing checked is unknown."""
-    statements = [s for r in readings for s in r.statements]
-    checked = [c for r in readings for c in r.checked]
+    statements: list[Signal] = []
+    checked: list[str] = []
+    lint: list[str] = []
+    for r in readings:
+        if r is not NOTHING:
+            statements += r.statements
+            checked += r.checked
+            lint += r.lint
     found = applicable(statements, policy, modality)
     restrictive = [s for s in found if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"]
     unreachable = [s for s in found if s.signal == "robots_unreachable"]
@@ -347,7 +353,7 @@ def combine(url: str, readings: list[Reading], policy: Policy, modality: str) ->
         policy.name,
         policy.version,
         policy.usage,
-        tuple(dict.fromkeys(c for r in readings for c in r.lint)),
+        tuple(dict.fromkeys(lint)),
     )
 
 
