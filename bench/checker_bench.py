@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import cpu_rate, header, interleaved, rate, ratio
 
-from scanner import decide as decide_module
 from scanner.corpus.records import sha256_hex
+from scanner.decide import cache as decide_cache
 from scanner.evidence import Observation, write_observations
 from scanner.hook.checker import Checker
 from scanner.signals import robots as robots_module
@@ -58,7 +58,7 @@ def floor(urls: list[str], cache: dict) -> None:
 
 def cold_caches() -> None:
     """Forget every parsed file and cached path, as in a new process."""
-    decide_module._PARSED_ROBOTS.clear()
+    decide_cache.clear()
     robots_module.clear_caches()
     split_url.cache_clear()
 

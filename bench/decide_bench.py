@@ -29,6 +29,7 @@ from scanner.corpus.records import document_row, sha256_hex
 from scanner.decide import decide, make_policy
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.hook.checker import Checker
+from scanner.hook.shapes import outcome_fields, readdressed
 from scanner.store import Store
 
 PATHS = ["/", "/news/2024/a.html", "/search?q=x", "/wp-admin/", "/private/data", "/img/a.jpg", "/about"]
@@ -102,7 +103,7 @@ def check_floor(urls: list[str], template) -> float:
         key = (url, agent, policy, as_of)
         found = memo.get(key)
         if found is None:
-            found = memo[key] = template.at(url + "#")
+            found = memo[key] = readdressed(outcome_fields(template), url + "#")
         return found
 
     t = time.perf_counter()

@@ -26,9 +26,10 @@ from scanner.corpus.interrupt import signals_interrupt, stop_workers, worker_ini
 from scanner.corpus.problems import BadRecordLimit, capped_errors, reason_key
 from scanner.corpus.progress import Tracker
 from scanner.corpus.records import sha256_hex
-from scanner.decide import Artefact, Decision, Evidence, Policy, decide, make_policy
+from scanner.decide import Decision, Policy, decide, make_policy
 from scanner.errors import InputError, Interrupted, ScannerError
 from scanner.evidence import EvidenceIndex, served_outcome, write_observations
+from scanner.evidence_model import Artefact, Evidence
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
@@ -568,7 +569,7 @@ def decide_documents(
     evidence seen at or before its own fetch time (the status when it was collected). With
     `engine="ray"` the documents are decided by origin partition on a Ray cluster (`address`, or
     a local one of `workers` CPUs), to the same rows."""
-    from scanner.decide_bulk import decide_all
+    from scanner.decide.bulk import decide_all
 
     if engine not in ENGINES:
         raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
@@ -579,7 +580,7 @@ def decide_documents(
     pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
     run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of, "engine": engine})
     if engine == "ray":
-        from scanner.decide_ray import decide_on_ray
+        from scanner.decide.ray import decide_on_ray
 
         counts = decide_on_ray(
             store, pol, as_of=as_of, run_id=run_id, address=address, workers=workers, progress=progress

@@ -11,6 +11,14 @@ class StoreError(ScannerError):
     """The provenance store cannot be opened or written as asked."""
 
 
+class PolicyError(ScannerError, ValueError):
+    """A policy cannot be made as asked (a ValueError too: callers that caught one still do)."""
+
+
+class UnknownPolicy(PolicyError):
+    """A policy name that is not one of `scanner.decide.POLICY_NAMES`."""
+
+
 class ManifestError(ScannerError):
     """A manifest is invalid; names the file and the key."""
 

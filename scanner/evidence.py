@@ -10,13 +10,13 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urljoin
 
 from scanner.corpus.records import sha256_hex
-from scanner.decide import Artefact, Evidence, licence_urls
+from scanner.decide.cache import licence_urls
 from scanner.errors import InputError
+from scanner.evidence_model import Artefact, Evidence, EvidenceKind
 from scanner.ids import digest
 from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.signals.headers import evidence_headers
@@ -27,23 +27,11 @@ from scanner.urls import split_url
 VIA = ("live-fetch", "corpus-record", "import")
 
 
-class EvidenceKind(StrEnum):
-    """What a stored artefact is: how decisions read it."""
-
-    ROBOTS_TXT = "robots.txt"
-    TDMREP_JSON = "tdmrep.json"
-    AI_TXT = "ai.txt"
-    HEADERS = "headers"  # JSON: {name: value | [values]} or [[name, value], ...]
-    HTML_META = "html-meta"  # JSON: what `read_html` found (meta tags, licences, RSL links)
-    RSL = "rsl"
-    RESOURCE = "resource"  # anything else (kept, not read)
-
-
 _FUTURE_SLACK = timedelta(minutes=5)  # clock skew tolerated before an --observed-at is "future"
 KINDS_BY_PATH = {
-    "/robots.txt": "robots.txt",
-    "/.well-known/tdmrep.json": "tdmrep.json",
-    "/ai.txt": "ai.txt",
+    "/robots.txt": EvidenceKind.ROBOTS_TXT,
+    "/.well-known/tdmrep.json": EvidenceKind.TDMREP_JSON,
+    "/ai.txt": EvidenceKind.AI_TXT,
 }
 
 
@@ -85,7 +73,7 @@ class Observation:
 def kind_for_url(url: str) -> str:
     parts = split_url(url)
     path = url.split(parts.origin, 1)[1].split("?", 1)[0] if parts else ""
-    return KINDS_BY_PATH.get(path, "resource")
+    return KINDS_BY_PATH.get(path, EvidenceKind.RESOURCE)
 
 
 def observation_rows(items: Iterable[tuple[bytes, Observation]], run_id: str | None) -> tuple[list[dict], list[dict]]:
@@ -126,7 +114,7 @@ def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | Non
     any source: live fetch, corpus capture, import), else None."""
     from scanner.signals.fetch_outcome import served_as
 
-    return served_as(http_status, body) if kind == "robots.txt" else None
+    return served_as(http_status, body) if kind == EvidenceKind.ROBOTS_TXT else None
 
 
 def parse_time(value: str, what: str = "time") -> datetime:
@@ -198,8 +186,8 @@ def import_evidence(
     return obs
 
 
-ORIGIN_KINDS = ("robots.txt", "tdmrep.json", "ai.txt")
-RESOURCE_KINDS = ("headers", "html-meta")
+ORIGIN_KINDS = (EvidenceKind.ROBOTS_TXT, EvidenceKind.TDMREP_JSON, EvidenceKind.AI_TXT)
+RESOURCE_KINDS = (EvidenceKind.HEADERS, EvidenceKind.HTML_META)
 
 
 class EvidenceIndex:
@@ -231,7 +219,7 @@ class EvidenceIndex:
                 key, table = (row["origin"], row["kind"]), self.by_origin
             else:
                 key, table = (row["url"], row["kind"]), self.by_url
-                self.has_rsl = self.has_rsl or row["kind"] == "rsl"
+                self.has_rsl = self.has_rsl or row["kind"] == EvidenceKind.RSL
                 if row["kind"] in RESOURCE_KINDS:
                     self.resource_urls.add(row["url"])
             table.setdefault(key, []).append(row)
@@ -252,7 +240,7 @@ class EvidenceIndex:
     ) -> EvidenceIndex:
         rows = store.observations(origins=origins, kinds=ORIGIN_KINDS, as_of=as_of)
         rows += store.observations(urls=urls, kinds=RESOURCE_KINDS, as_of=as_of)
-        rows += store.observations(kinds=("rsl",), as_of=as_of)
+        rows += store.observations(kinds=(EvidenceKind.RSL,), as_of=as_of)
         return cls(rows, store.blocklist())
 
     def _newest(self, key: tuple[str, str], when: datetime | None) -> list[dict]:
@@ -317,9 +305,9 @@ class EvidenceIndex:
                 chosen = earlier[-1] if earlier else chosen
             per_origin[kind] = artefact_of(chosen)
         return Evidence(
-            robots=per_origin["robots.txt"],
-            tdmrep=per_origin["tdmrep.json"],
-            ai_txt=per_origin["ai.txt"],
+            robots=per_origin[EvidenceKind.ROBOTS_TXT],
+            tdmrep=per_origin[EvidenceKind.TDMREP_JSON],
+            ai_txt=per_origin[EvidenceKind.AI_TXT],
             blocklisted=self.blocklist.get(domain) if domain else None,
             reference_time=reference or when,
         )
@@ -332,9 +320,9 @@ class EvidenceIndex:
         if robots is not None:
             urls += [urljoin(robots.url, u) for u in licence_urls(robots.body, robots.sha256)]
         for art in resource:
-            if art.kind == "html-meta":
+            if art.kind == EvidenceKind.HTML_META:
                 urls += [urljoin(art.url, u) for u in evidence_facts(art.body)[0].rsl_links]
-        newest = (self._newest((u, "rsl"), when) for u in dict.fromkeys(urls))
+        newest = (self._newest((u, EvidenceKind.RSL), when) for u in dict.fromkeys(urls))
         return [artefact_of(seen[-1]) for seen in newest if seen]
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 from scanner.corpus.records import sha256_hex
 from scanner.errors import InputError
 from scanner.evidence import Observation, kind_for_url, parse_time, served_outcome
+from scanner.evidence_model import EvidenceKind
 from scanner.store import Store
 from scanner.urls import split_url
 
@@ -292,4 +293,4 @@ def _layout_items(members, source: Path, scheme: str, when: datetime, status: in
         url = f"{scheme}://{host}/robots.txt" if host and host not in (".", "..") else None
         if problem is None and url is None:
             problem = "not laid out as HOST/robots.txt"
-        yield _Item(name, body, url, when, status, "robots.txt", note, f"{source.name}:{name}", problem)
+        yield _Item(name, body, url, when, status, EvidenceKind.ROBOTS_TXT, note, f"{source.name}:{name}", problem)

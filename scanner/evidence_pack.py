@@ -24,7 +24,9 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from scanner.decide import POLICY_VERSION, PolicyName, decide, make_policy
 from scanner.errors import InputError
+from scanner.evidence_model import Artefact, Evidence, EvidenceKind
 from scanner.store import Store
 from scanner.version import __version__
 
@@ -34,13 +36,13 @@ TOTAL_CAP = 256 * 1024 * 1024  # bytes read of the whole pack
 MAX_MEMBERS = 2000
 _CHUNK = 1 << 20
 
-_SUFFIX = {
-    "robots.txt": "txt",
-    "ai.txt": "txt",
-    "tdmrep.json": "json",
-    "headers": "json",
-    "html-meta": "json",
-    "rsl": "xml",
+_SUFFIX: dict[str, str] = {
+    EvidenceKind.ROBOTS_TXT: "txt",
+    EvidenceKind.AI_TXT: "txt",
+    EvidenceKind.TDMREP_JSON: "json",
+    EvidenceKind.HEADERS: "json",
+    EvidenceKind.HTML_META: "json",
+    EvidenceKind.RSL: "xml",
 }
 
 
@@ -54,8 +56,6 @@ class Outcome(IntEnum):
 
 
 def engine() -> str:
-    from scanner.decide import POLICY_VERSION
-
     return f"provenance-scanner {__version__} (decision engine, policy version {POLICY_VERSION})"
 
 
@@ -77,7 +77,7 @@ def export_pack(
     *,
     agent: str | None = None,
     as_of: datetime | None = None,
-    policy: str = "any-ai-trainer",
+    policy: str = PolicyName.ANY_AI_TRAINER,
     own_token: str | None = None,
     sign_key: Path | None = None,
 ) -> dict:
@@ -501,14 +501,17 @@ def _check_evidence(v: Verification, doc: dict, bodies: dict[str, bytes], digest
     _rederive(v, doc, bodies)
 
 
-_ROLE_OF_KIND = {"robots.txt": "robots", "tdmrep.json": "tdmrep", "ai.txt": "ai_txt", "rsl": "rsl"}
+_ROLE_OF_KIND: dict[str, str] = {
+    EvidenceKind.ROBOTS_TXT: "robots",
+    EvidenceKind.TDMREP_JSON: "tdmrep",
+    EvidenceKind.AI_TXT: "ai_txt",
+    EvidenceKind.RSL: "rsl",
+}
 _COMPARED = ("verdict", "policy", "policy_version", "usage", "checked", "reasons", "licences", "evidence_sha256")
 
 
 def _rederive(v: Verification, doc: dict, bodies: dict[str, bytes]) -> None:
     """Run the decision again on the pack's own bytes and compare it with decision.json."""
-    from scanner.decide import Artefact, Evidence, decide, make_policy
-
     problems = v.problems
     # packs of format 1 had no `question` and no roles: their fields are read where they were
     q = doc.get("question") if isinstance(doc.get("question"), dict) else {}
@@ -517,7 +520,7 @@ def _rederive(v: Verification, doc: dict, bodies: dict[str, bytes]) -> None:
     requested = q.get("requested_policy") or (doc.get("policy") if isinstance(doc.get("policy"), str) else None)
     try:
         policy = make_policy(
-            str(requested or "any-ai-trainer"),
+            str(requested or PolicyName.ANY_AI_TRAINER),
             agent=q.get("agent") if q else doc.get("agent"),
             own_token=q.get("own_token"),
         )

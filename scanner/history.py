@@ -9,9 +9,9 @@ import html
 from datetime import datetime
 from typing import Any
 
-from scanner.decide import Policy, decide
+from scanner.decide import Policy, Verdict, decide
 from scanner.errors import ScannerError
-from scanner.evidence import ORIGIN_KINDS, EvidenceIndex, served_outcome
+from scanner.evidence import ORIGIN_KINDS, EvidenceIndex, EvidenceKind, served_outcome
 from scanner.signals.fetch_outcome import PARSED, fetch_outcome
 from scanner.signals.robots import parse_robots, product_token
 from scanner.store import Store
@@ -71,7 +71,7 @@ def build_history(store: Store, urls: tuple[str, ...], agent: str | None, policy
             "rules_added": [],
             "rules_removed": [],
         }
-        if kind == "robots.txt" and fetch_outcome(row["http_status"]) == PARSED and not entry["outcome"]:
+        if kind == EvidenceKind.ROBOTS_TXT and fetch_outcome(row["http_status"]) == PARSED and not entry["outcome"]:
             rules = agent_rules(row["body"], who)
             if last_rules is not None and rules != last_rules:
                 entry["rules_added"] = [r for r in rules if r not in last_rules]
@@ -120,7 +120,7 @@ def to_text(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-_COLOUR = {"allowed": "#1a7f37", "reserved": "#cf222e", "unknown": "#9a6700"}
+_COLOUR = {Verdict.ALLOWED: "#1a7f37", Verdict.RESERVED: "#cf222e", Verdict.UNKNOWN: "#9a6700"}
 
 
 def to_html(doc: dict) -> str:

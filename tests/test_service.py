@@ -142,12 +142,12 @@ def test_batch_answers_by_outcome(served, store: Path) -> None:
         if r["url"] != urls[7]:
             break
     # the outcome id is the one `decide` stores in decision_outcomes for the same decision
-    from scanner.decide_bulk import outcome_of
+    from scanner.decide.bulk import outcome_of
 
     checker = Checker(store)
     for r in answer["results"][-3:]:
         decision = checker.check(r["url"], "GPTBot")
-        assert outcome_of(decision)[0] == r["outcome"]
+        assert outcome_of(decision).id == r["outcome"]
         # one URL over GET: exactly the decision's JSON view, URL first
         single = httpx.get(base + "/check", params={"url": r["url"], "agent": "GPTBot"})
         assert single.json() == json.loads(json.dumps(decision.as_dict())) | {"keep": r["keep"]}

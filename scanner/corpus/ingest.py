@@ -35,6 +35,7 @@ from scanner.corpus.records import (
 from scanner.corpus.text_stats import count_tokens, detect_language
 from scanner.errors import InputError
 from scanner.evidence import Observation, observation_rows
+from scanner.evidence_model import EvidenceKind
 from scanner.signals.html import facts_to_evidence, read_html
 from scanner.store import Store
 from scanner.urls import split_url
@@ -169,7 +170,7 @@ def robots_observation(rec: RawRecord) -> tuple[bytes, Observation] | None:
     """A robots.txt capture inside a crawl is historical evidence for its origin."""
     if rec.url is None or rec.fetched_at is None:
         return None
-    body, obs = _observation(rec, "robots.txt", rec.payload, rec.headers)
+    body, obs = _observation(rec, EvidenceKind.ROBOTS_TXT, rec.payload, rec.headers)
     if rec.record_id:  # the chain of custody names the WARC record, not only its offset
         obs = replace(obs, locator=f"{rec.locator} record={rec.record_id}")
     return body, obs
@@ -228,7 +229,7 @@ def build_batch(
             pass  # consumed, no document (a WARC request record, a blank line)
         elif isinstance(item, BadRecord):
             built.bad.append(item)
-        elif item.kind == "robots.txt":
+        elif item.kind == EvidenceKind.ROBOTS_TXT:
             ev = robots_observation(item)
             if ev:
                 built.evidence.append(ev)

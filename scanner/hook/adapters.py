@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner.decide import PolicyName, Verdict
 from scanner.hook.checker import Checker, ExclusionLog, on_unknown_choice, reason_text
 
 try:
@@ -29,7 +30,7 @@ class ProvenanceFilter(BaseFilter):  # type: ignore[misc,valid-type]
         self,
         store: str,
         *,
-        policy: str = "any-ai-trainer",
+        policy: str = PolicyName.ANY_AI_TRAINER,
         agent: str | None = None,
         url_key: str = "url",
         on_unknown: str = "keep",
@@ -58,9 +59,9 @@ class ProvenanceFilter(BaseFilter):  # type: ignore[misc,valid-type]
             return (False, "no_url") if self.drop_unknown else True
         decision = self._checker.check(url, self.agent)
         keep = self._checker.keeps(decision, self.on_unknown)
-        if self._log and (not keep or decision.verdict == "unknown"):
+        if self._log and (not keep or decision.verdict == Verdict.UNKNOWN):
             self._log.write(decision, doc.id, kept=keep)
-        if decision.verdict == "unknown":
+        if decision.verdict == Verdict.UNKNOWN:
             self.stat_update("unknown_kept" if keep else "unknown_dropped")
         return True if keep else (False, reason_text(decision))
 
@@ -104,7 +105,7 @@ def keep_allowed(
         out = []
         for d in decisions:
             ok = checker.keeps(d, choice)
-            if log and (not ok or d.verdict == "unknown"):
+            if log and (not ok or d.verdict == Verdict.UNKNOWN):
                 log.write(d, kept=ok)
             out.append(ok)
         return out

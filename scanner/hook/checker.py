@@ -13,13 +13,14 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
+from scanner.decide import Decision, Policy, PolicyName, Verdict, decide, make_policy
 from scanner.errors import ScannerError
-from scanner.evidence import EvidenceIndex
+from scanner.evidence import EvidenceIndex, EvidenceKind
+from scanner.hook.shapes import outcome_fields, path_shape, readdressed, shape_rules
 from scanner.signals.robots import is_plain_authority, path_after, rule_regex, url_path
 from scanner.store import Store
 from scanner.urls import AUTHORITY, origin_parts
@@ -113,16 +114,6 @@ def _compiled(ranked: list) -> tuple:
     return match, (0, *(id(rule) for _, rule in ranked))  # group i (from 1) is rule i - 1
 
 
-def _readdressed(fields: dict, url: str) -> Decision:
-    """An outcome's decision about one URL; copying the fields costs a fraction of a frozen
-    dataclass's __init__."""
-    other = object.__new__(Decision)
-    own = other.__dict__
-    own.update(fields)
-    own["url"] = url
-    return other
-
-
 def outcome_id(decision: Decision) -> int | None:
     """The id of a checker decision's outcome: decisions with the same id differ only in their
     URL (same verdict, reasons, evidence), so a batch answer can send each outcome's reasons once.
@@ -135,7 +126,7 @@ class Checker:
         self,
         store: str | Path | Store,
         *,
-        policy: str = "any-ai-trainer",
+        policy: str = PolicyName.ANY_AI_TRAINER,
         own_token: str | None = None,
         live: bool = False,
         fetch_config=None,
@@ -177,10 +168,7 @@ class Checker:
         key = (name or self.default_policy, agent)
         found = self._policies.get(key)
         if found is None:
-            try:
-                found = make_policy(key[0], own_token=self.own_token, agent=agent)
-            except ValueError as exc:
-                raise ScannerError(str(exc)) from exc
+            found = make_policy(key[0], own_token=self.own_token, agent=agent)  # PolicyError: a ScannerError
             self._policies[key] = found
         return found
 
@@ -199,9 +187,9 @@ class Checker:
         elif found.__class__ is not dict:
             return found
         else:  # asked again: keep the decision itself from now on
-            found = memo[key] = _readdressed(found, url)
+            found = memo[key] = readdressed(found, url)
             return found
-        return _readdressed(found, url)  # a new URL: the memo keeps the shared outcome, not an object
+        return readdressed(found, url)  # a new URL: the memo keeps the shared outcome, not an object
 
     def _decide(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Decision | dict:
         """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
@@ -240,8 +228,7 @@ class Checker:
         """Decide a new outcome of an origin from its evidence, and keep its fields (without the
         cached JSON view) for the URLs that share it; `outcome_id` names it."""
         found = decide(url, entry.evidence, entry.policy)
-        fields = dict(found.__dict__)
-        fields.pop("_dict", None)
+        fields = outcome_fields(found)
         with self._lock:
             fields["outcome"] = next(self._serials)
             if len(entry.outcomes) > MEMO:
@@ -256,7 +243,7 @@ class Checker:
         if parts is None:
             raise ScannerError(f"{url!r} is not an http(s) URL with a host")
         pol = self.policy(policy, agent)
-        if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
+        if self.live and (parts.origin, EvidenceKind.ROBOTS_TXT) not in self.index.by_origin:
             self._fetch_live(parts.origin)
         authority = AUTHORITY.match(url).group(0)
         if self.index.has_rsl:
@@ -278,9 +265,9 @@ class Checker:
     def keeps(self, decision: Decision, on_unknown: str | None = None) -> bool:
         """Whether a pipeline keeps the item: allowed yes, reserved no, unknown per `on_unknown`."""
         choice = on_unknown_choice(on_unknown) if on_unknown else self.on_unknown
-        if decision.verdict == "unknown":
+        if decision.verdict == Verdict.UNKNOWN:
             return choice == "keep"
-        return decision.verdict == "allowed"
+        return decision.verdict == Verdict.ALLOWED
 
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
@@ -368,10 +355,3 @@ class ExclusionLog:
 def reason_text(decision: Decision) -> str:
     first = decision.reasons[0] if decision.reasons else None
     return f"{decision.verdict}: {first.signal}: {first.detail}" if first else decision.verdict
-
-
-def verdicts(decisions: Sequence[Decision]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for d in decisions:
-        counts[d.verdict] = counts.get(d.verdict, 0) + 1
-    return counts

@@ -184,7 +184,7 @@ class Outcomes:
     def of(self, d: Decision) -> tuple[str, dict]:
         """(outcome id, the decision's JSON view without its URL)."""
         entry = self._entry(d)
-        if entry[4] is None:  # as `decide_bulk.outcome_of`: sha256 of the view's JSON (tested equal)
+        if entry[4] is None:  # as `decide.bulk.outcome_of`: sha256 of the view's JSON (tested equal)
             entry[4] = hashlib.sha256(json.dumps(entry[2]).encode()).hexdigest()[:32]
         return entry[4], entry[2]
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner.corpus.records import sha256_hex
+from scanner.decide import PolicyName
 from scanner.errors import ScannerError
 from scanner.manifest import Manifest
 from scanner.store import Store
@@ -53,7 +54,7 @@ class SummaryRefused(ScannerError):
 
 @dataclass(frozen=True, slots=True)
 class SummaryOptions:
-    policy: str = "any-ai-trainer"
+    policy: str = PolicyName.ANY_AI_TRAINER
     exclude_reserved: bool = True
     cluster_reserved: bool = False
     domain_measure: DomainMeasure = DomainMeasure.SCRAPED

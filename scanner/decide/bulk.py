@@ -15,21 +15,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from scanner.decide import (
-    Decision,
-    Evidence,
-    Policy,
-    _robots,
-    decide,
-    has_content_usage,
-    licence_urls,
-)
+from scanner.decide.cache import licence_urls, parsed_robots
+from scanner.decide.policy import Policy
+from scanner.decide.verdict import Decision, Verdict, decide, has_content_usage
 from scanner.evidence import EvidenceIndex, artefact_of
+from scanner.evidence_model import Evidence, EvidenceKind
 from scanner.ids import as_of_key, outcome_id
 from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.store import Store, bulk_decisions
@@ -39,7 +35,7 @@ from scanner.store.bulk_decisions import like_pattern
 # their origin; a file with more than this many is decided one by one (bounded cost per path).
 MAX_UNBUCKETED = 256
 
-_VERDICTS = ("allowed", "reserved", "unknown")
+VERDICTS = tuple(v.value for v in Verdict)  # plain strings: the counts are JSON keys
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # `valid_to` of an origin's newest sighting
 
 
@@ -57,57 +53,76 @@ def decide_all(
     keyed documents are written in one transaction, the rest in batches: a crash keeps what was
     committed, a re-run adds the rest. `now` is the run's time (a Ray task is given its
     coordinator's)."""
-    clock = _Clock()
+    clock = PhaseClock()
     index = EvidenceIndex.load(store, as_of=as_of)
     now = now or datetime.now(UTC)
     clock.lap("evidence")
-    sightings, robots, rules = _robots_tables(index, pol)
+    tables = _robots_tables(index, pol)
     clock.lap("rules")
     with store.pinned():  # temp tables live on one connection: the bulk phase is one hold of the lock
-        new, counts, bulk, rest = _bulk(
-            store, index, pol, sightings, robots, rules, as_of, run_id, now, progress, clock
-        )
-    for verdict in _VERDICTS:
+        keyed = _bulk(store, index, pol, tables, as_of, run_id, now, progress, clock)
+    counts = keyed.counts
+    for verdict in VERDICTS:
         counts.setdefault(verdict, 0)
-    new += _one_by_one(store, rest, index, pol, as_of, _meta(pol, as_of, now, run_id), counts, progress, batch)
+    meta = run_meta(pol, as_of, now, run_id)
+    new = keyed.new + _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch)
     clock.lap("one_by_one")
     return {
-        "documents": bulk + len(rest),
-        "bulk_documents": bulk,
+        "documents": keyed.documents + len(keyed.rest),
+        "bulk_documents": keyed.documents,
         "new_decisions": new,
         **counts,
         "seconds": clock.laps,
     }
 
 
+@dataclass(frozen=True)
+class RobotsTables:
+    """Every robots.txt sighting numbered, each origin's sighting intervals, and the LIKE rules
+    of the policy's rule sets per parsed sighting (see `_robots_tables`)."""
+
+    sightings: list[dict[str, Any]]
+    robots: pa.Table
+    rules: pa.Table
+
+
+@dataclass(frozen=True)
+class KeyedRun:
+    """The bulk phase: decisions new to the store, counts per verdict, documents decided by key,
+    and the documents left to decide one by one."""
+
+    new: int
+    counts: dict[str, int]
+    documents: int
+    rest: list[dict[str, Any]]
+
+
 def _bulk(
     store: Store,
     index: EvidenceIndex,
     pol: Policy,
-    sightings: list[dict],
-    robots: pa.Table,
-    rules: pa.Table,
+    tables: RobotsTables,
     as_of: datetime | None,
     run_id: str,
     now: datetime,
     progress: Callable[[int, int], None] | None,
-    clock: _Clock,
-) -> tuple[int, dict[str, int], int, list]:
+    clock: PhaseClock,
+) -> KeyedRun:
     """The keyed documents: keys in SQL, outcomes in Python, decisions written in one statement."""
     keys = bulk_decisions.key_documents(
         store,
-        robots,
-        rules,
-        python_origins=sorted({o for o, kind in index.by_origin if kind != "robots.txt"}),
+        tables.robots,
+        tables.rules,
+        python_origins=sorted({o for o, kind in index.by_origin if kind != EvidenceKind.ROBOTS_TXT}),
         python_urls=sorted(index.resource_urls),
         python_domains=sorted(index.blocklist),
         as_of=as_of,
     )
     clock.lap("keys")
     try:
-        outcomes = _outcomes(keys, sightings, pol)
+        outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
-        meta = _meta(pol, as_of, now, run_id)
+        meta = run_meta(pol, as_of, now, run_id)
         new, counts = bulk_decisions.write_decisions(store, outcomes, meta)
         clock.lap("write")
         bulk = sum(counts.values())
@@ -116,10 +131,10 @@ def _bulk(
         rest = bulk_decisions.python_documents(store)
     finally:
         bulk_decisions.drop(store)
-    return new, counts, bulk, rest
+    return KeyedRun(new, counts, bulk, rest)
 
 
-def _meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) -> dict[str, Any]:
+def run_meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) -> dict[str, Any]:
     """What every decision of this run shares: its decision set."""
     return {
         "policy": pol.name,
@@ -132,7 +147,7 @@ def _meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) -> di
     }
 
 
-class _Clock:
+class PhaseClock:
     """Seconds per phase, kept with the run's stats: where a slow decide spent its time."""
 
     def __init__(self) -> None:
@@ -145,19 +160,20 @@ class _Clock:
         self._last = now
 
 
-def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Table, pa.Table]:
+def _robots_tables(index: EvidenceIndex, pol: Policy) -> RobotsTables:
     """Every robots.txt sighting numbered; for each origin the time intervals in which one
     sighting is the evidence (the newest so far, or RFC 9309's last good copy while the newest is
     unreachable), so SQL finds a document's sighting with one equi-join; and the LIKE rules of the
     policy's rule sets per parsed sighting. An interval is not `simple` when the decision depends
     on more than rules (Content-Usage path scopes, RSL licences) or when two sightings of the
     origin share a time (then the one-by-one order decides)."""
-    sightings: list[dict] = []
-    cols: dict[str, list] = {k: [] for k in ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "simple")}
-    rule_cols: dict[str, list] = {k: [] for k in ("sha", "ruleset", "priority", "pattern", "prefix", "bucket")}
+    sightings: list[dict[str, Any]] = []
+    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "simple")
+    cols: dict[str, list[Any]] = {k: [] for k in columns}
+    rule_cols: dict[str, list[Any]] = {k: [] for k in ("sha", "ruleset", "priority", "pattern", "prefix", "bucket")}
     simple_files: dict[str, bool] = {}  # per file (origins often share one): only rules decide
     for (origin, kind), rows in index.by_origin.items():
-        if kind != "robots.txt":
+        if kind != EvidenceKind.ROBOTS_TXT:
             continue
         times = [r["observed_at"] for r in rows]
         tied = len(set(times)) != len(times)
@@ -201,13 +217,13 @@ def _robots_tables(index: EvidenceIndex, pol: Policy) -> tuple[list[dict], pa.Ta
             "bucket": pa.array(rule_cols["bucket"], pa.string()),
         }
     )
-    return sightings, robots, rules
+    return RobotsTables(sightings, robots, rules)
 
 
-def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) -> bool:
+def _add_rules(rule_cols: dict[str, list[Any]], index: EvidenceIndex, pol: Policy, row: dict[str, Any]) -> bool:
     """Add a parsed file's rules; False (and no rules) when its decisions depend on more."""
     sha = row["evidence_sha256"]
-    parsed = _robots(row["body"], sha)
+    parsed = parsed_robots(row["body"], sha)
     if has_content_usage(parsed) or (index.has_rsl and licence_urls(row["body"], sha)):
         return False
     width = bulk_decisions.BUCKET
@@ -223,38 +239,44 @@ def _add_rules(rule_cols: dict, index: EvidenceIndex, pol: Policy, row: dict) ->
     return True
 
 
-def _outcomes(keys: pa.Table, sightings: list[dict], pol: Policy) -> pa.Table:
+def _outcomes(keys: pa.Table, sightings: list[dict[str, Any]], pol: Policy) -> pa.Table:
     """`decide()` once per key, on the key's representative document."""
-    out: dict[str, list] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256")}
+    out: dict[str, list[Any]] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256")}
     for k in keys.to_pylist():
         robots = artefact_of(sightings[k["obs"]]) if k["obs"] is not None else None
         evidence = Evidence(robots=robots, reference_time=k["ref"])
         d = decide(k["url"], evidence, pol, modality=k["modality"])
-        outcome, reasons = outcome_of(d)
+        outcome = outcome_of(d)
         out["key"].append(k["key"])
-        out["outcome"].append(outcome)
+        out["outcome"].append(outcome.id)
         out["verdict"].append(d.verdict)
-        out["reasons"].append(reasons)
+        out["reasons"].append(outcome.reasons)
         out["evidence_sha256"].append(list(d.evidence_sha256))
     return _outcome_table(out)
 
 
-def _outcome_table(cols: dict[str, list]) -> pa.Table:
+def _outcome_table(cols: dict[str, list[Any]]) -> pa.Table:
     types = {"key": pa.string(), "outcome": pa.string(), "verdict": pa.string(), "reasons": pa.string()}
     types["evidence_sha256"] = pa.list_(pa.string())
     return pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
 
 
-def outcome_of(d: Decision) -> tuple[str, str]:
-    """(outcome id, reasons JSON): the decision without its URL, shared by every document decided
-    alike and stored once."""
+@dataclass(frozen=True)
+class Outcome:
+    """A decision without its URL, shared by every document decided alike and stored once."""
+
+    id: str  # `scanner.ids.outcome_id` of `reasons`
+    reasons: str  # the decision's JSON view without the URL
+
+
+def outcome_of(d: Decision) -> Outcome:
     reasons = json.dumps({f: v for f, v in d.as_dict().items() if f != "url"})
-    return outcome_id(reasons), reasons
+    return Outcome(outcome_id(reasons), reasons)
 
 
 def _one_by_one(
     store: Store,
-    docs: list[dict],
+    docs: list[dict[str, Any]],
     index: EvidenceIndex,
     pol: Policy,
     as_of: datetime | None,
@@ -265,16 +287,17 @@ def _one_by_one(
 ) -> int:
     new = 0
     for start in range(0, len(docs), batch):
-        rows: dict[str, list] = {"doc_id": [], "outcome": []}
-        outcomes: dict[str, list] = {k: [] for k in ("outcome", "verdict", "reasons", "evidence_sha256")}
+        rows: dict[str, list[Any]] = {"doc_id": [], "outcome": []}
+        outcomes: dict[str, list[Any]] = {k: [] for k in ("outcome", "verdict", "reasons", "evidence_sha256")}
         for doc in docs[start : start + batch]:
             evidence = index.document_evidence(doc, as_of)
             d = decide(doc["url"], evidence, pol, modality=doc["modality"] or "text")
             counts[d.verdict] += 1
-            outcome, reasons = outcome_of(d)
+            outcome = outcome_of(d)
             rows["doc_id"].append(doc["doc_id"])
-            rows["outcome"].append(outcome)
-            for k, v in zip(outcomes, (outcome, d.verdict, reasons, list(d.evidence_sha256)), strict=True):
+            rows["outcome"].append(outcome.id)
+            values = (outcome.id, d.verdict, outcome.reasons, list(d.evidence_sha256))
+            for k, v in zip(outcomes, values, strict=True):
                 outcomes[k].append(v)
         table = pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()})
         new += bulk_decisions.write_document_decisions(store, table, _outcome_table(outcomes), meta)

@@ -10,7 +10,7 @@ from pathlib import Path
 from scanner import api, ids
 from scanner.corpus.records import document_row, sha256_hex
 from scanner.decide import decide, make_policy
-from scanner.decide_bulk import outcome_of
+from scanner.decide.bulk import outcome_of
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.hook.checker import Checker
 from scanner.store import Store
@@ -178,5 +178,5 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
 
 def _decision_id(doc_id, policy, as_of, decision) -> str:
     """The id the `decisions` view computes in SQL, by the one Python definition (scanner.ids)."""
-    outcome, _ = outcome_of(decision)
+    outcome = outcome_of(decision).id
     return ids.decision_id(doc_id, policy.name, policy.version, policy.usage, ids.as_of_key(as_of), outcome)

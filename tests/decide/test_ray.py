@@ -193,8 +193,8 @@ def test_a_shard_changed_after_its_task_wrote_it_is_not_merged(tmp_path: Path) -
     """The task's function run in-process on one exported partition: its shard merges, and the
     same shard with one byte changed is refused with the file named, writing nothing."""
     from scanner.decide import make_policy
-    from scanner.decide_bulk import _meta
-    from scanner.decide_ray import SHARED_KINDS, _merge, _placed, decide_partition
+    from scanner.decide.bulk import run_meta
+    from scanner.decide.ray import SHARED_KINDS, _merge, _placed, decide_partition
     from scanner.errors import ScannerError
     from scanner.evidence import ORIGIN_KINDS, RESOURCE_KINDS
     from scanner.store import partitions
@@ -213,7 +213,7 @@ def test_a_shard_changed_after_its_task_wrote_it_is_not_merged(tmp_path: Path) -
         with open(out["rows"], "ab") as f:
             f.write(b"\0")
         with pytest.raises(ScannerError, match=r"rows\.parquet: shard changed"):
-            _merge(s, shard, _meta(pol, None, now, "r1"))
+            _merge(s, shard, run_meta(pol, None, now, "r1"))
         assert s.count("decision_rows") == 0
         with pytest.raises(ScannerError, match="documents read"):
             decide_partition(inputs, documents + 1, out, pol, None, "r1", now)

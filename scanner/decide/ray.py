@@ -25,8 +25,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scanner.decide import Policy
-from scanner.decide_bulk import _VERDICTS, _Clock, _meta, decide_all
+from scanner.decide.bulk import VERDICTS, PhaseClock, decide_all, run_meta
+from scanner.decide.policy import Policy
 from scanner.dedup.ray_engine import _sha256, start
 from scanner.errors import ScannerError
 from scanner.evidence import ORIGIN_KINDS, RESOURCE_KINDS
@@ -56,7 +56,7 @@ def decide_partition(
             raise ScannerError(f"{out['rows']}: {mem.count('documents')} documents read, {documents} exported")
         counts = decide_all(mem, pol, as_of=as_of, run_id=run_id, now=now)
         tables = {"rows": partitions.decided_rows(mem), "outcomes": partitions.decided_outcomes(mem)}
-    shard: dict[str, Any] = {k: counts[k] for k in ("documents", "bulk_documents", *_VERDICTS)}
+    shard: dict[str, Any] = {k: counts[k] for k in ("documents", "bulk_documents", *VERDICTS)}
     for name, table in tables.items():
         pq.write_table(table, out[name])
         shard[name] = {"path": out[name], "rows": table.num_rows, "sha256": _sha256(out[name])}
@@ -77,7 +77,7 @@ def decide_on_ray(
 ) -> dict[str, Any]:
     """Decide every document with a URL on a Ray cluster; the same counts as `decide_all`."""
     ray = start(address, workers)
-    clock = _Clock()
+    clock = PhaseClock()
     scratch = None
     if staging is None and store.path == ":memory:":
         scratch = staging = Path(tempfile.mkdtemp(prefix="provenance-staging-"))
@@ -91,19 +91,19 @@ def decide_on_ray(
             sizes = partitions.export(store, run, n, _placed(store), ORIGIN_KINDS, RESOURCE_KINDS, SHARED_KINDS)
         clock.lap("export")
         now = datetime.now(UTC)
-        meta = _meta(pol, as_of, now, run_id)
+        meta = run_meta(pol, as_of, now, run_id)
         shared = {f"shared/{t}": [str(run / "shared" / f"{t}.parquet")] for t in partitions.SHARED}
         task = ray.remote(decide_partition)
         for part, documents in sizes.items():
             inputs = {t: sorted(glob.glob(str(run / t / f"part={part}" / "*.parquet"))) for t in partitions.TABLES}
             out = {name: str(run / f"{name}-{part:05d}.parquet") for name in ("rows", "outcomes")}
             pending.append(task.remote({**inputs, **shared}, documents, out, pol, as_of, run_id, now))
-        totals: dict[str, int] = dict.fromkeys(("documents", "bulk_documents", "new_decisions", *_VERDICTS), 0)
+        totals: dict[str, int] = dict.fromkeys(("documents", "bulk_documents", "new_decisions", *VERDICTS), 0)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             shard = ray.get(done[0])
             totals["new_decisions"] += _merge(store, shard, meta)
-            for k in ("documents", "bulk_documents", *_VERDICTS):
+            for k in ("documents", "bulk_documents", *VERDICTS):
                 totals[k] += shard[k]
             if progress:
                 progress(shard["documents"], 0)
