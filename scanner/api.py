@@ -32,7 +32,7 @@ from scanner.evidence import EvidenceIndex, served_outcome, write_observations
 from scanner.manifest import Manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
-from scanner.urls import split_url
+from scanner.urls import require_url, split_url
 
 UNDECLARED = "undeclared"
 
@@ -442,9 +442,7 @@ def robots_check(
     dialect: Dialect = RFC9309,
 ) -> RobotsVerdict:
     """robots.txt verdict for one URL and agent, from a file or from the newest stored evidence."""
-    parts = split_url(url)
-    if parts is None:
-        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    parts = require_url(url)
     if robots is not None:
         try:
             body = robots.read_bytes()
@@ -481,9 +479,7 @@ def check(
     Evidence is the newest seen at or before `as_of` for the URL's origin and the resource
     (`store`), or a robots.txt file given directly (`robots`).
     """
-    parts = split_url(url)
-    if parts is None:
-        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    parts = require_url(url)
     pol = policy if isinstance(policy, Policy) else _policy(policy, agent, own_token)
     if robots is not None:
         try:

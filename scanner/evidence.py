@@ -22,9 +22,7 @@ from scanner.signals.from_robots import PARSED, UNREACHABLE, robots_outcome
 from scanner.signals.headers import evidence_headers
 from scanner.signals.html import evidence_facts
 from scanner.store import Store
-from scanner.urls import split_url
-
-VIA = ("live-fetch", "corpus-record", "import")
+from scanner.urls import require_url, split_url
 
 
 class EvidenceKind(StrEnum):
@@ -163,8 +161,7 @@ def import_evidence(
     read. An observation time in the future is stored, with a warning through `warn`. `note`
     (where it came from: "Wayback capture 2025…") is kept with the sighting for the chain of
     custody."""
-    if split_url(url) is None:
-        raise InputError(str(path), f"--url {url!r} is not an http(s) URL with a host")
+    require_url(url, f"{path}: --url ")
     try:
         kind = EvidenceKind(kind or kind_for_url(url)).value
     except ValueError:

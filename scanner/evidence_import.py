@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from scanner.corpus.records import sha256_hex
-from scanner.errors import InputError
+from scanner.errors import InputError, InvalidURL
 from scanner.evidence import Observation, kind_for_url, parse_time, served_outcome
 from scanner.store import Store
 from scanner.urls import split_url
@@ -160,7 +160,7 @@ def _observation(item: _Item, report: ImportReport) -> tuple[bytes, Observation]
         report.problems.append({"where": item.where, "reason": item.problem})
         return None
     if item.url is None or split_url(item.url) is None:
-        report.problems.append({"where": item.where, "reason": f"url {item.url!r} is not an http(s) URL with a host"})
+        report.problems.append({"where": item.where, "reason": str(InvalidURL(item.url, "url "))})
         return None
     kind = item.kind or kind_for_url(item.url)
     body = item.body or b""

@@ -22,7 +22,7 @@ from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
 from scanner.signals.robots import _regex, _url_path, is_plain_authority, path_after
 from scanner.store import Store
-from scanner.urls import _AUTHORITY, origin_parts
+from scanner.urls import _AUTHORITY, origin_parts, require_url
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
@@ -250,9 +250,7 @@ class Checker:
 
     def _share(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> _Origin:
         """What every URL of one origin shares, computed once per origin, agent, policy and as-of."""
-        parts = origin_parts(url)
-        if parts is None:
-            raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+        parts = require_url(url, parse=origin_parts)
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, "robots.txt") not in self.index.by_origin:
             self._fetch_live(parts.origin)
@@ -296,7 +294,7 @@ class Checker:
         return [found or check(url, agent, policy=policy, as_of=as_of) for found, url in zip(out, urls, strict=True)]
 
     def _fetch_live(self, origin: str) -> None:
-        from crawlers.http import Client, FetchConfig
+        from crawlers.http import PRODUCT_TOKEN, Client, FetchConfig
         from crawlers.origin import RobotsCache, fetch_origin
         from scanner.corpus.records import sha256_hex
 
@@ -305,7 +303,7 @@ class Checker:
                 self._client = (Client(self.fetch_config or FetchConfig()), RobotsCache())
         client, cache = self._client
         rows = []
-        for fetched in fetch_origin(client, origin, self.own_token or "ProvenanceScannerBot", cache):
+        for fetched in fetch_origin(client, origin, self.own_token or PRODUCT_TOKEN, cache):
             r = fetched.result
             rows.append(
                 {
