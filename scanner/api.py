@@ -62,15 +62,14 @@ def declare(store: Store, manifest: Manifest) -> dict[str, int]:
     ]
     with store.transaction():
         return {
-            "sources": store.insert("sources", sources, replace=True),
-            "blocklist": store.insert("blocklist", blocked, replace=True),
+            "sources": store.write_sources(sources),
+            "blocklist": store.write_blocklist(blocked),
         }
 
 
 def declare_adhoc_source(store: Store, name: str) -> str:
     """A source for files ingested without a manifest; the summary lists it as undeclared."""
-    store.insert(
-        "sources",
+    store.add_sources(
         [
             {
                 "source_id": name,
@@ -85,7 +84,7 @@ def declare_adhoc_source(store: Store, name: str) -> str:
                 "publicly_known": None,
                 "manifest": None,
             }
-        ],
+        ]
     )
     return name
 
@@ -879,8 +878,8 @@ def extract_signals(store: Store, *, progress: Callable[[int, int], None] | None
                 )
             done.append({"obs_id": obs["obs_id"], "signals": len(found), "extracted_at": now})
         with store.transaction():
-            statements += store.insert("signals", signal_rows)
-            sightings += store.insert("signal_extractions", done)
+            statements += store.write_signals(signal_rows)
+            sightings += store.write_signal_extractions(done)
         if progress:
             progress(len(done), 0)
     return {"sightings": sightings, "signals": statements}

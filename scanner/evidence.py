@@ -116,7 +116,7 @@ def write_observations(
     """Store blobs and sightings in one transaction; returns (new blobs, new sightings)."""
     blobs, sightings = observation_rows(items, run_id)
     with store.transaction():
-        return store.insert("evidence", blobs), store.insert("observations", sightings)
+        return store.write_evidence(blobs), store.write_observations(sightings)
 
 
 def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:

@@ -147,8 +147,8 @@ def _flush(store: Store, batch: list, report: ImportReport, progress) -> None:
     )
     sightings = pa.table({k: pa.array(v, _OBS_COLUMNS[k]) for k, v in cols.items()})
     with store.transaction():
-        report.blobs_new += store.insert("evidence", evidence)
-        report.sightings_new += store.insert("observations", sightings)
+        report.blobs_new += store.write_evidence(evidence)
+        report.sightings_new += store.write_observations(sightings)
     if progress:
         progress(len(batch), sum(len(b) for b, _ in batch))
     batch.clear()
