@@ -20,7 +20,7 @@ from pathlib import Path
 from scanner.decide import Decision, Policy, decide, make_policy, path_shape, shape_rules
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex
-from scanner.signals.robots import _regex, _url_path, is_plain_authority, path_after
+from scanner.signals.robots import _url_path, is_plain_authority, path_after
 from scanner.store import Store
 from scanner.urls import _AUTHORITY, origin_parts, require_url
 
@@ -101,9 +101,24 @@ class _Origin:
         self.rx = _compiled(short)
 
 
+def _rule_regex(pattern: str) -> str:
+    """A normalised rule as a regular expression matching exactly the paths `rule_matches`
+    matches, in linear time: each `*` between literal parts finds the leftmost occurrence and
+    commits (an atomic group), so a hostile pattern cannot make the engine backtrack. (robots.py
+    no longer compiles rules since its bounded index; the hook still does for hot origins.)"""
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    while not anchored and len(parts) > 1 and parts[-1] == "":
+        parts.pop()  # a trailing `*` matches anything, including nothing
+    rx = re.escape(parts[0]) + "".join(f"(?>.*?{re.escape(p)})" for p in parts[1 : -1 if anchored else None])
+    if anchored:
+        rx += (".*" + re.escape(parts[-1]) if len(parts) > 1 else "") + r"\Z"
+    return rx
+
+
 def _compiled(ranked: list) -> tuple:
     """(match, rule ids by group number) for rules in priority order."""
-    source = "|".join(f"({_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
+    source = "|".join(f"({_rule_regex(rule.pattern)})" for _, rule in ranked) or r"(?!)"
     match = _COMPILED.get(source)
     if match is None:
         if len(_COMPILED) >= 4096:
