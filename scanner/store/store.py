@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -38,7 +38,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 # Tables written by their own statements (no generic insert), countable all the same.
 _UNKEYED = ("runs", "ingest_checkpoints", "summaries", "decisions", "decision_rows", "decision_sets")
 
-Rows = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
+Rows: TypeAlias = pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]]
 
 # Runs this process started and has not finished: any other `running` row a writer finds on open
 # was left by a process that was killed or crashed (DuckDB lets one process write at a time).
