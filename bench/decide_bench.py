@@ -70,9 +70,9 @@ def build(store: Store, ext: Path, n_docs: int, n_origins: int) -> None:
             )
         )
         if len(batch) >= 100_000:
-            store.insert("documents", batch)
+            store.write_documents(batch)
             batch = []
-    store.insert("documents", batch)
+    store.write_documents(batch)
 
 
 def write_floor(store: Store) -> float:

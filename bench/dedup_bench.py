@@ -222,9 +222,8 @@ def main() -> None:
     _sig_section(docs[: args.sig_docs], args.rounds)
 
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
-        store.insert("texts", [{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)])
-        store.insert(
-            "documents",
+        store.write_texts([{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)])
+        store.write_documents(
             [
                 document_row(
                     doc_id=f"{i:032x}",

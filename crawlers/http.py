@@ -33,9 +33,19 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from crawlers.guard import BlockedAddress, Guard, address_allowed
 from scanner.version import __version__
 
-__all__ = ["BlockedAddress", "Client", "FetchConfig", "FetchResult", "Guard", "address_allowed"]
+__all__ = [
+    "DEFAULT_AGENT",
+    "PRODUCT_TOKEN",
+    "BlockedAddress",
+    "Client",
+    "FetchConfig",
+    "FetchResult",
+    "Guard",
+    "address_allowed",
+]
 
-DEFAULT_AGENT = f"ProvenanceScannerBot/{__version__} (+https://github.com/provenance-scanner)"
+PRODUCT_TOKEN = "ProvenanceScannerBot"  # our robots.txt product token, unless a manifest names another
+DEFAULT_AGENT = f"{PRODUCT_TOKEN}/{__version__} (+https://github.com/provenance-scanner)"
 REDIRECTS = (301, 302, 303, 307, 308)
 _DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() accepts "²", int() then fails
 MAX_CODINGS = 4  # Content-Encoding layers we undo ("gzip, gzip" is two)

@@ -11,10 +11,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.agents import default_registry
 from scanner.corpus.discover import Discovery, Found, discover
@@ -26,14 +26,21 @@ from scanner.corpus.interrupt import signals_interrupt, stop_workers, worker_ini
 from scanner.corpus.problems import BadRecordLimit, capped_errors, reason_key
 from scanner.corpus.progress import Tracker
 from scanner.corpus.records import sha256_hex
+from scanner.decide import POLICY_NAMES as POLICY_NAMES  # re-exported for the faces (`as`: on purpose)
 from scanner.decide import Decision, Policy, decide, make_policy
 from scanner.errors import InputError, Interrupted, ScannerError
-from scanner.evidence import EvidenceIndex, served_outcome, write_observations
+from scanner.evidence import EvidenceIndex, Observation, import_evidence, served_outcome, write_observations
+from scanner.evidence import EvidenceKind as EvidenceKind
+from scanner.evidence import parse_as_of as parse_as_of
+from scanner.evidence import parse_time as parse_time
 from scanner.evidence_model import Artefact, Evidence
-from scanner.manifest import Manifest
+from scanner.manifest import Manifest, load_manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
-from scanner.urls import split_url
+from scanner.urls import require_url, split_url
+
+if TYPE_CHECKING:
+    from scanner.hook.checker import Checker as Checker  # for the service's annotations
 
 UNDECLARED = "undeclared"
 
@@ -63,15 +70,14 @@ def declare(store: Store, manifest: Manifest) -> dict[str, int]:
     ]
     with store.transaction():
         return {
-            "sources": store.insert("sources", sources, replace=True),
-            "blocklist": store.insert("blocklist", blocked, replace=True),
+            "sources": store.write_sources(sources),
+            "blocklist": store.write_blocklist(blocked),
         }
 
 
 def declare_adhoc_source(store: Store, name: str) -> str:
     """A source for files ingested without a manifest; the summary lists it as undeclared."""
-    store.insert(
-        "sources",
+    store.add_sources(
         [
             {
                 "source_id": name,
@@ -86,7 +92,7 @@ def declare_adhoc_source(store: Store, name: str) -> str:
                 "publicly_known": None,
                 "manifest": None,
             }
-        ],
+        ]
     )
     return name
 
@@ -443,9 +449,7 @@ def robots_check(
     dialect: Dialect = RFC9309,
 ) -> RobotsVerdict:
     """robots.txt verdict for one URL and agent, from a file or from the newest stored evidence."""
-    parts = split_url(url)
-    if parts is None:
-        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    parts = require_url(url)
     if robots is not None:
         try:
             body = robots.read_bytes()
@@ -482,9 +486,7 @@ def check(
     Evidence is the newest seen at or before `as_of` for the URL's origin and the resource
     (`store`), or a robots.txt file given directly (`robots`).
     """
-    parts = split_url(url)
-    if parts is None:
-        raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+    parts = require_url(url)
     pol = policy if isinstance(policy, Policy) else _policy(policy, agent, own_token)
     if robots is not None:
         try:
@@ -884,8 +886,8 @@ def extract_signals(store: Store, *, progress: Callable[[int, int], None] | None
                 )
             done.append({"obs_id": obs["obs_id"], "signals": len(found), "extracted_at": now})
         with store.transaction():
-            statements += store.insert("signals", signal_rows)
-            sightings += store.insert("signal_extractions", done)
+            statements += store.write_signals(signal_rows)
+            sightings += store.write_signal_extractions(done)
         if progress:
             progress(len(done), 0)
     return {"sightings": sightings, "signals": statements}
@@ -896,7 +898,7 @@ def fetch_signals(
     origins: Sequence[str] = (),
     *,
     config: Any = None,
-    our_token: str = "ProvenanceScannerBot",
+    our_token: str | None = None,
     refresh: bool = False,
     progress: Callable[[int, int], None] | None = None,
     progress_total: Callable[[int], None] | None = None,
@@ -913,7 +915,7 @@ def fetch_signals(
     origins it had not committed."""
     from datetime import timedelta
 
-    from crawlers.http import Client, FetchConfig
+    from crawlers.http import PRODUCT_TOKEN, Client, FetchConfig
     from crawlers.origin import RobotsCache
     from crawlers.pool import DEFAULT_WORKERS, fetch_many
     from scanner.store import reports
@@ -931,6 +933,7 @@ def fetch_signals(
         raise ScannerError(str(exc)) from exc
     skip = set() if refresh else reports.recently_fetched(store, datetime.now(UTC) - timedelta(hours=24))
     todo = [o for o in wanted if o not in skip]
+    token = our_token or PRODUCT_TOKEN
     run_id = store.start_run("fetch-signals", {"origins": len(wanted), "refresh": refresh})
     if progress_total:
         progress_total(len(todo))
@@ -948,7 +951,7 @@ def fetch_signals(
 
     try:
         in_batch = 0
-        for results in fetch_many(client, todo, our_token, workers=workers or DEFAULT_WORKERS, cache=RobotsCache()):
+        for results in fetch_many(client, todo, token, workers=workers or DEFAULT_WORKERS, cache=RobotsCache()):
             for fetched in results:
                 pending.append(_fetched_item(fetched, client))
                 if fetched.kind == "robots.txt":
@@ -1081,3 +1084,210 @@ def verify_store(store: Store) -> dict[str, int]:
     from scanner.store.integrity import full_scan
 
     return full_scan(store)
+
+
+# -- what the faces call: every command of the CLI and every route of the service ---------------
+def open_store(path: str | Path, **options: Any) -> Store:
+    """The store at `path` (options: read_only, hold_lock, sandbox; see `Store.open`)."""
+    return Store.open(path, **options)
+
+
+@dataclass(frozen=True)
+class IngestJobs:
+    """What an ingest command line asks for: the targets, and what to declare before reading."""
+
+    targets: list[tuple[str | Path, str, FieldMap]]
+    manifest: Manifest | None
+    adhoc_source: str | None  # files given without a manifest dataset: declared as undeclared
+
+    def declare(self, store: Store) -> None:
+        if self.manifest:
+            declare(store, self.manifest)
+        if self.adhoc_source:
+            declare_adhoc_source(store, self.adhoc_source)
+
+
+def ingest_jobs(
+    paths: Sequence[str], manifest: Path | None = None, source: str | None = None, **keys: str | None
+) -> IngestJobs:
+    """Files, folders or globs (of `source`, a manifest dataset or an undeclared source), or every
+    dataset of the manifest (or only `source`); `keys` (text, url, date, id) override field maps."""
+    m = load_manifest(manifest) if manifest else None
+    if paths:
+        if m and source:
+            ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
+            if ds is None:
+                raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
+            fm = field_map(ds.fields, **keys)
+            return IngestJobs([(p, ds.source_id, fm) for p in paths], m, None)
+        sid = source or UNDECLARED
+        return IngestJobs([(p, sid, field_map(FieldMap(), **keys)) for p in paths], m, sid)
+    if m:
+        jobs = manifest_jobs(m, [source] if source else ())
+        return IngestJobs([(p, s, field_map(f, **keys)) for p, s, f in jobs], m, None)
+    raise ScannerError("give corpus files, folders or globs, or --manifest to ingest its datasets")
+
+
+def demo(store: Store, progress: Callable[[int, int], None] | None = None, out_dir: Path | None = None):
+    """The main job end to end on the bundled sample (scanner.demo)."""
+    from scanner.demo import run_demo
+
+    return run_demo(store, progress=progress, out_dir=out_dir)
+
+
+def largest_domains(store: Store, limit: int = 10) -> list[dict]:
+    from scanner.store import reports
+
+    return reports.largest_domains(store, limit)
+
+
+def import_artefact(store: Store, path: Path, **options: Any) -> dict[str, Any]:
+    """`evidence import`: one artefact as historical evidence (see `scanner.evidence.import_evidence`),
+    with how it was served (`outcome`: an HTML page is `not-robots`) and origin mismatch warnings."""
+    obs: Observation = import_evidence(store, path, **options)
+    return asdict(obs) | {
+        "obs_id": obs.obs_id,
+        "origin": obs.origin,
+        "outcome": served_outcome(obs.kind, obs.http_status, path.read_bytes()),
+        "warnings": origin_mismatch_warnings(store, obs.origin),
+    }
+
+
+def import_many(store: Store, source: Path, **options: Any):
+    """`evidence import-many`: an index, or a folder or tar of HOST/robots.txt (scanner.evidence_import)."""
+    from scanner.evidence_import import import_many as run
+
+    return run(store, source, **options)
+
+
+def export_pack(store: Store, target: str, output: Path, **options: Any) -> dict[str, Any]:
+    """`evidence-pack`: the decision, the raw evidence and its chain of custody as a zip."""
+    from scanner.evidence_pack import export_pack as run
+
+    return run(store, target, output, **options)
+
+
+def verify_pack(pack: Path, *, key: Path | None = None):
+    """`evidence verify`: re-check a pack offline (scanner.evidence_pack)."""
+    from scanner.evidence_pack import verify_pack as run
+
+    return run(pack, key=key)
+
+
+def init_keys(prefix: Path):
+    """`keys init`: an Ed25519 key pair for signing evidence packs (never overwrites)."""
+    from scanner.signing import init_keys as run
+
+    return run(prefix)
+
+
+def render_history(doc: dict[str, Any], fmt: str) -> str:
+    """A `history` document as text or an HTML timeline page."""
+    from scanner.history import to_html, to_text
+
+    return {"text": to_text, "html": to_html}[fmt](doc)
+
+
+def robots_dialect(google: bool = False) -> Dialect:
+    """How to read a robots.txt file: RFC 9309, or exactly as google/robotstxt does."""
+    from scanner.signals.robots import GOOGLE
+
+    return GOOGLE if google else RFC9309
+
+
+def fetch_config(
+    manifest: Path | None = None,
+    *,
+    allow_networks: Sequence[str] = (),
+    proxy: str | None = None,
+    host_interval: float = 1.0,
+) -> tuple[Any, str]:
+    """Our crawler's identity (the manifest's, else PRODUCT_TOKEN and DEFAULT_AGENT) and how it
+    fetches: (FetchConfig, product token) for `fetch_signals`."""
+    from crawlers.http import DEFAULT_AGENT, PRODUCT_TOKEN, FetchConfig
+
+    crawler = load_manifest(manifest).crawler if manifest else None
+    config = FetchConfig(
+        user_agent=crawler.user_agent if crawler else DEFAULT_AGENT,
+        allow_networks=tuple(allow_networks),
+        proxy=proxy,
+        host_interval=host_interval,
+    )
+    return config, crawler.product_token if crawler else PRODUCT_TOKEN
+
+
+def hook_app(
+    store: str | Path,
+    *,
+    policy: str = "any-ai-trainer",
+    own_token: str | None = None,
+    on_unknown: str = "keep",
+    allowed_hosts: Sequence[str] = (),
+):
+    """`serve`: the HTTP hook as an ASGI app over a snapshot of the store's evidence."""
+    from scanner.hook.checker import Checker as Checker  # for the service's annotations
+    from scanner.hook.service import create_app, tune_gc
+
+    checker = Checker(store, policy=policy, own_token=own_token, on_unknown=on_unknown)
+    tune_gc()
+    return create_app(checker, allowed_hosts=allowed_hosts)
+
+
+def summary_formats(fmt: str) -> tuple[str, ...]:
+    """`--format all` is every format but PDF (which needs a browser)."""
+    from scanner.summary.write import FORMATS
+
+    return tuple(f for f in FORMATS if f != "pdf") if fmt == "all" else (fmt,)
+
+
+def summary_options(
+    *,
+    policy: str = "any-ai-trainer",
+    keep_reserved: bool = False,
+    cluster_reserved: bool = False,
+    domains_after_processing: bool = False,
+    icann_only: bool = False,
+    tokenizer: Path | None = None,
+):
+    """The summary's choices from the command's flags (scanner.summary.SummaryOptions)."""
+    from scanner.summary import DomainMeasure, SuffixSection, SummaryOptions
+
+    return SummaryOptions(
+        policy=policy,
+        exclude_reserved=not keep_reserved,
+        cluster_reserved=cluster_reserved,
+        domain_measure=DomainMeasure.USED if domains_after_processing else DomainMeasure.SCRAPED,
+        suffixes=SuffixSection.ICANN if icann_only else SuffixSection.PRIVATE,
+        tokenizer_file=tokenizer,
+    )
+
+
+def info(store: Store, *, verify: bool = False) -> dict[str, Any]:
+    """Schema version and row counts (`verify`: read every block, checksums)."""
+    from scanner.version import __version__
+
+    doc = {
+        "store": str(store.path),
+        "schema_version": store.schema_version,
+        "tool_version": __version__,
+        "counts": store.counts(),
+    }
+    if verify:
+        doc["verified_rows"] = verify_store(store)
+    return doc
+
+
+def manifest_check(path: Path) -> dict[str, Any]:
+    """A manifest validated, and what it declares."""
+    m = load_manifest(path)
+    return {
+        "path": str(path),
+        "provider": m.provider.name,
+        "models": [f"{x.name} {x.version}" for x in m.models],
+        "crawler": m.crawler.product_token if m.crawler else None,
+        "datasets": [
+            {"source": d.source_id, "category": d.category, "files": [str(p) for p in d.paths]} for d in m.datasets
+        ],
+        "blocklisted_domains": sum(len(b.domains) for b in m.blocklists),
+        "attestations": m.attestations,
+    }

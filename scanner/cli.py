@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,11 +32,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from scanner import api
+import scanner.api as api
+from scanner.cli_progress import ingest_progress
 from scanner.errors import Interrupted, ScannerError
-from scanner.evidence import EvidenceKind, import_evidence, parse_as_of, parse_time, served_outcome
-from scanner.manifest import load_manifest
-from scanner.store import Store
 from scanner.version import __version__
 
 app = typer.Typer(
@@ -128,16 +125,9 @@ def origins_bar(label: str, console: Console | None = None) -> Iterator[Any]:
 @app.command()
 def demo(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     """Run the main job end to end on the bundled real sample."""
-    from scanner.demo import run_demo
-
-    with Store.open(store) as st, progress_bar("demo: ingest") as advance:
-        result = run_demo(st, progress=advance, out_dir=Path(store).resolve().parent)
-        per_domain = st.query(
-            "SELECT registrable_domain, category, sum(documents)::BIGINT AS documents, "
-            "sum(raw_bytes)::BIGINT AS raw_bytes, sum(tokens)::BIGINT AS tokens "
-            "FROM documents_per_domain "
-            "GROUP BY ALL ORDER BY raw_bytes DESC LIMIT 10"
-        ).to_pylist()
+    with api.open_store(store) as st, progress_bar("demo: ingest") as advance:
+        result = api.demo(st, progress=advance, out_dir=Path(store).resolve().parent)
+        per_domain = api.largest_domains(st, 10)
     doc = {
         "store": str(store),
         "ingest": result.ingest.as_dict(),
@@ -216,34 +206,15 @@ def ingest(
     The store's write lock is held only while a batch commits: `query`, `status`, `check`,
     `report` and the service's /reload work while it runs.
     """
-    from scanner.cli_progress import ingest_progress
-
     bad_limit = api.BadRecordLimit.parse(max_bad_records)
 
-    m = load_manifest(manifest) if manifest else None
-    keys = {"text": text_key, "url": url_key, "date": date_key, "id": id_key}
-    if paths:
-        if m and source:
-            ds = m.dataset(source) if source in {d.name for d in m.datasets} else None
-            if ds is None:
-                raise ScannerError(f"--source {source!r} is not a dataset in {manifest}")
-            sid, fields = ds.source_id, ds.fields
-        else:
-            sid, fields = source or api.UNDECLARED, api.FieldMap()
-        targets = [(p, sid, api.field_map(fields, **keys)) for p in paths]
-    elif m:
-        targets = [(p, s, api.field_map(f, **keys)) for p, s, f in api.manifest_jobs(m, [source] if source else ())]
-    else:
-        raise ScannerError("give corpus files, folders or globs, or --manifest to ingest its datasets")
-    plan = api.plan_ingest(targets)
+    jobs = api.ingest_jobs(paths or (), manifest, source, text=text_key, url=url_key, date=date_key, id=id_key)
+    plan = api.plan_ingest(jobs.targets)
     if dry_run:
         _print_plan(plan, json_out)
         return
-    with Store.open(store, hold_lock=False) as st:
-        if m:
-            api.declare(st, m)
-        if paths and not (m and source):
-            api.declare_adhoc_source(st, sid)
+    with api.open_store(store, hold_lock=False) as st:
+        jobs.declare(st)
         with ingest_progress(err) as tracker:
             report = api.ingest(
                 st,
@@ -361,15 +332,15 @@ def evidence_import(
     url: Annotated[str, typer.Option(help="URL it was served at.")],
     observed_at: Annotated[str, typer.Option(help="When it was seen (ISO 8601).")],
     status: Annotated[int, typer.Option(help="HTTP status it was served with (100..599).")] = 200,
-    kind: Annotated[EvidenceKind | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
+    kind: Annotated[api.EvidenceKind | None, typer.Option(help="Artefact kind; guessed from the URL.")] = None,
     note: Annotated[str | None, typer.Option(help="Where it came from (kept for the chain of custody).")] = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Add an artefact seen elsewhere as historical evidence."""
-    when = parse_time(observed_at, "--observed-at")
-    with Store.open(store) as st:
-        obs = import_evidence(
+    when = api.parse_time(observed_at, "--observed-at")
+    with api.open_store(store) as st:
+        doc = api.import_artefact(
             st,
             path,
             url=url,
@@ -379,19 +350,20 @@ def evidence_import(
             warn=lambda m: err.print(f"warning: {m}", markup=False),
             note=note,
         )
-        mismatch = api.origin_mismatch_warnings(st, obs.origin)
-    served = served_outcome(obs.kind, obs.http_status, path.read_bytes())
-    doc = asdict(obs) | {"obs_id": obs.obs_id, "origin": obs.origin, "outcome": served, "warnings": mismatch}
     if json_out:
         emit_json(doc)
     else:
         out.print(
-            f"stored {obs.kind} for {obs.origin} observed {when.isoformat()} (sha256 {obs.evidence_sha256[:16]}…)",
+            f"stored {doc['kind']} for {doc['origin']} observed {when.isoformat()} "
+            f"(sha256 {doc['evidence_sha256'][:16]}…)",
             markup=False,
         )
-    if served:
-        err.print(f"warning: {path} is an HTML or challenge page, not a robots.txt: recorded as {served}", markup=False)
-    for w in mismatch:
+    if doc["outcome"]:
+        err.print(
+            f"warning: {path} is an HTML or challenge page, not a robots.txt: recorded as {doc['outcome']}",
+            markup=False,
+        )
+    for w in doc["warnings"]:
         err.print(f"warning: {w}", markup=False)
 
 
@@ -407,11 +379,9 @@ def evidence_import_many(
 ) -> None:
     """Add many artefacts at once (idempotent). Index columns: path, url, observed_at, status,
     kind, note. A WARC of captures goes through `provenance ingest` instead."""
-    from scanner.evidence_import import import_many
-
-    when = parse_time(observed_at, "--observed-at") if observed_at else None
-    with Store.open(store) as st, progress_bar("import") as advance:
-        report = import_many(
+    when = api.parse_time(observed_at, "--observed-at") if observed_at else None
+    with api.open_store(store) as st, progress_bar("import") as advance:
+        report = api.import_many(
             st, source, observed_at=when, scheme=scheme, http_status=status, note=note, progress=advance
         )
     doc = report.as_dict()
@@ -438,9 +408,7 @@ def evidence_verify(
     """Re-check an evidence pack offline: member names, checksums, signature, and the verdict
     re-derived from its artefacts. Exit 0: signed by --key and consistent; 1: problems;
     2: usage error; 3: consistent but unsigned; 4: consistent, signed, no --key to trust."""
-    from scanner.evidence_pack import verify_pack
-
-    result = verify_pack(pack, key=key)
+    result = api.verify_pack(pack, key=key)
     if json_out:
         emit_json(result.as_dict())
     else:
@@ -464,9 +432,7 @@ def keys_init(
     json_out: JsonOpt = False,
 ) -> None:
     """Create an Ed25519 key pair for signing evidence packs (never overwrites)."""
-    from scanner.signing import init_keys
-
-    pair = init_keys(prefix)
+    pair = api.init_keys(prefix)
     doc = {"private_key": str(pair.private), "public_key": str(pair.public), "key_id": pair.key_id}
     if json_out:
         emit_json(doc)
@@ -491,11 +457,9 @@ def evidence_pack(
     json_out: JsonOpt = False,
 ) -> None:
     """Export the decision, its reasons, the raw evidence and its chain of custody as a verifiable zip."""
-    from scanner.evidence_pack import export_pack
-
-    when = parse_as_of(as_of) if as_of else None
-    with Store.open(store, read_only=True) as st:
-        result = export_pack(
+    when = api.parse_as_of(as_of) if as_of else None
+    with api.open_store(store, read_only=True) as st:
+        result = api.export_pack(
             st, target, output, agent=agent, as_of=when, policy=policy, own_token=own_token, sign_key=sign
         )
     if json_out:
@@ -519,8 +483,8 @@ def report(
 ) -> None:
     """Documents allowed, reserved and unknown (never checked) per domain, source or month of
     collection; decisions missing for the policy and --as-of are made first."""
-    when = parse_as_of(as_of) if as_of else None
-    with Store.open(store) as st:
+    when = api.parse_as_of(as_of) if as_of else None
+    with api.open_store(store) as st:
         doc = api.report(st, by, policy=policy, agent=agent, as_of=when)
     if json_out:
         emit_json(doc)
@@ -541,18 +505,7 @@ def manifest_check(
     path: Annotated[Path, typer.Argument(help="Manifest TOML file.")], json_out: JsonOpt = False
 ) -> None:
     """Validate a manifest and list what it declares."""
-    m = load_manifest(path)
-    doc = {
-        "path": str(path),
-        "provider": m.provider.name,
-        "models": [f"{x.name} {x.version}" for x in m.models],
-        "crawler": m.crawler.product_token if m.crawler else None,
-        "datasets": [
-            {"source": d.source_id, "category": d.category, "files": [str(p) for p in d.paths]} for d in m.datasets
-        ],
-        "blocklisted_domains": sum(len(b.domains) for b in m.blocklists),
-        "attestations": m.attestations,
-    }
+    doc = api.manifest_check(path)
     if json_out:
         emit_json(doc)
     else:
@@ -570,7 +523,7 @@ def query(
     json_out: JsonOpt = False,
 ) -> None:
     """Run read-only SQL over the store (no writes, no file or network access; see `export`)."""
-    with Store.open(store, sandbox=True) as st:
+    with api.open_store(store, sandbox=True) as st:
         table, json_columns = api.query_table(st, sql)
     rows = table.to_pylist()
     if json_out:
@@ -609,7 +562,7 @@ def export(
         raise ScannerError("give either SQL or --verdict allowed|reserved|unknown, not both or neither")
     if cluster not in (None, "representative"):
         raise ScannerError(f"--cluster {cluster!r}: use representative")
-    with Store.open(store, sandbox=True) as st:
+    with api.open_store(store, sandbox=True) as st:
         if sql is not None:
             doc = api.export_query(st, sql, output)
         else:
@@ -627,7 +580,6 @@ def export(
         )
 
 
-
 @app.command()
 def check(
     url: Annotated[str, typer.Argument(help="The URL to judge.")],
@@ -641,12 +593,12 @@ def check(
     json_out: JsonOpt = False,
 ) -> None:
     """allowed / reserved / unknown for a URL, with the reasons and evidence (for scripts and hooks)."""
-    when = parse_as_of(as_of) if as_of else None
+    when = api.parse_as_of(as_of) if as_of else None
     if robots is not None:
         decision = api.check(url, agent, robots=robots, policy=policy, own_token=own_token)
-        explained = api.robots_check(url, agent or "*", robots=robots, dialect=_dialect(google)).as_dict()
+        explained = api.robots_check(url, agent or "*", robots=robots, dialect=api.robots_dialect(google)).as_dict()
     else:
-        with Store.open(store, read_only=True) as st:
+        with api.open_store(store, read_only=True) as st:
             decision = api.check(url, agent, store=st, as_of=when, policy=policy, own_token=own_token)
         explained = None
     doc = decision.as_dict() | ({"robots": explained} if explained else {})
@@ -672,8 +624,8 @@ def status(
     json_out: JsonOpt = False,
 ) -> None:
     """The verdict with every reason and the evidence behind it, as a legal team asks for it."""
-    when = parse_as_of(as_of) if as_of else None
-    with Store.open(store, read_only=True) as st:
+    when = api.parse_as_of(as_of) if as_of else None
+    with api.open_store(store, read_only=True) as st:
         report = api.status(target, agent, store=st, as_of=when, policy=policy, own_token=own_token)
     if json_out:
         emit_json(report)
@@ -719,15 +671,14 @@ def history(
 ) -> None:
     """Every sighting of a site's robots.txt in order: when it changed, the agent's rule diff, and
     each date the verdict flipped."""
-    from scanner.history import to_html, to_text
-
     if fmt not in ("text", "json", "html"):
         raise ScannerError(f"--format {fmt!r}: use text, json or html")
-    with Store.open(store, read_only=True) as st:
+    with api.open_store(store, read_only=True) as st:
         doc = api.history(target, agent, store=st, policy=policy, own_token=own_token)
-    text = {"text": to_text, "html": to_html}[fmt](doc) if fmt != "json" else None
-    if text is None:
+    if fmt == "json":
         text = json.dumps(doc, default=_jsonable, ensure_ascii=False) + "\n"
+    else:
+        text = api.render_history(doc, fmt)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
@@ -753,11 +704,17 @@ def decide_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a decision per document under a named policy."""
-    when = parse_as_of(as_of) if as_of else None
-    with Store.open(store, hold_lock=False) as st, progress_bar("decide") as advance:
+    when = api.parse_as_of(as_of) if as_of else None
+    with api.open_store(store, hold_lock=False) as st, progress_bar("decide") as advance:
         stats = api.decide_documents(
-            st, policy, as_of=when, own_token=own_token, progress=advance,
-            engine=engine, address=address, workers=workers,
+            st,
+            policy,
+            as_of=when,
+            own_token=own_token,
+            progress=advance,
+            engine=engine,
+            address=address,
+            workers=workers,
         )
     if json_out:
         emit_json(stats)
@@ -769,18 +726,12 @@ def decide_cmd(
 def signals_cmd(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
     """Read every stored sighting not read yet into the `signals` table: each statement with its
     agents, scope, locator, evidence sha256 and observation time (for legal queries)."""
-    with Store.open(store) as st, progress_bar("signals") as advance:
+    with api.open_store(store) as st, progress_bar("signals") as advance:
         stats = api.extract_signals(st, progress=advance)
     if json_out:
         emit_json(stats)
     else:
         _print_rows("Signals", [stats])
-
-
-def _dialect(google: bool):
-    from scanner.signals.robots import GOOGLE, RFC9309
-
-    return GOOGLE if google else RFC9309
 
 
 def _print_decision(doc: dict) -> None:
@@ -823,15 +774,10 @@ def fetch_signals_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch robots.txt, tdmrep.json, ai.txt (and RSL licences) per origin into the evidence store."""
-    from crawlers.http import DEFAULT_AGENT, FetchConfig
-
-    m = load_manifest(manifest) if manifest else None
-    agent = m.crawler.user_agent if m and m.crawler else DEFAULT_AGENT
-    token = m.crawler.product_token if m and m.crawler else "ProvenanceScannerBot"
-    config = FetchConfig(
-        user_agent=agent, allow_networks=tuple(allow_network or ()), proxy=proxy, host_interval=host_interval
+    config, token = api.fetch_config(
+        manifest, allow_networks=allow_network or (), proxy=proxy, host_interval=host_interval
     )
-    with Store.open(store, hold_lock=False) as st, origins_bar("fetch-signals") as (advance, total):
+    with api.open_store(store, hold_lock=False) as st, origins_bar("fetch-signals") as (advance, total):
         stats = api.fetch_signals(
             st, origins or (), config=config, our_token=token, refresh=refresh, progress=advance,
             progress_total=total, workers=workers,
@@ -858,12 +804,9 @@ def serve(
     """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
     import uvicorn
 
-    from scanner.hook.checker import Checker
-    from scanner.hook.service import create_app, tune_gc
-
-    checker = Checker(store, policy=policy, own_token=own_token, on_unknown=on_unknown)
-    tune_gc()
-    app_ = create_app(checker, allowed_hosts=allowed_host or ())
+    app_ = api.hook_app(
+        store, policy=policy, own_token=own_token, on_unknown=on_unknown, allowed_hosts=allowed_host or ()
+    )
     err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
@@ -888,7 +831,7 @@ def dedup_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Exact and MinHash near-duplicate clusters, keeping every member and its provenance."""
-    with Store.open(store, hold_lock=False) as st, progress_bar("dedup: signatures") as advance:
+    with api.open_store(store, hold_lock=False) as st, progress_bar("dedup: signatures") as advance:
         stats = api.dedup(
             st,
             threshold=threshold,
@@ -941,22 +884,19 @@ def summary(
     json_out: JsonOpt = False,
 ) -> None:
     """The EU public summary of training content (Commission template) or the AB 2013 documentation."""
-    from scanner.summary import DomainMeasure, SuffixSection, SummaryOptions
-    from scanner.summary.write import FORMATS
-
-    formats = tuple(f for f in FORMATS if f != "pdf") if fmt == "all" else (fmt,)
-    options = SummaryOptions(
+    formats = api.summary_formats(fmt)
+    options = api.summary_options(
         policy=policy,
-        exclude_reserved=not keep_reserved,
+        keep_reserved=keep_reserved,
         cluster_reserved=cluster_reserved,
-        domain_measure=DomainMeasure.USED if domains_after_processing else DomainMeasure.SCRAPED,
-        suffixes=SuffixSection.ICANN if icann_only else SuffixSection.PRIVATE,
-        tokenizer_file=tokenizer,
+        domains_after_processing=domains_after_processing,
+        icann_only=icann_only,
+        tokenizer=tokenizer,
     )
-    m = load_manifest(manifest)
+    m = api.load_manifest(manifest)
     if output is None and fmt == "all":
         output = Path("provenance-summary")
-    with Store.open(store) as st:
+    with api.open_store(store) as st:
         result = api.summary(
             st, m, formats=formats, output=output, template=template, final=final, options=options, diff=diff
         )
@@ -988,15 +928,8 @@ def info(
     json_out: JsonOpt = False,
 ) -> None:
     """Schema version and row counts of a store (a truncated file is an error; --verify reads it all)."""
-    with Store.open(store, read_only=True) as st:
-        doc = {
-            "store": str(store),
-            "schema_version": st.schema_version,
-            "tool_version": __version__,
-            "counts": st.counts(),
-        }
-        if verify:
-            doc["verified_rows"] = api.verify_store(st)
+    with api.open_store(store, read_only=True) as st:
+        doc = api.info(st, verify=verify) | {"store": str(store)}
     if json_out:
         emit_json(doc)
     else:

@@ -19,6 +19,14 @@ class UnknownPolicy(PolicyError):
     """A policy name that is not one of `scanner.decide.POLICY_NAMES`."""
 
 
+class InvalidURL(ScannerError):
+    """A URL without an http(s) scheme and host: it has no origin, so nothing can judge it."""
+
+    def __init__(self, url: object, what: str = "") -> None:
+        self.url = url
+        super().__init__(f"{what}{url!r} is not an http(s) URL with a host")
+
+
 class ManifestError(ScannerError):
     """A manifest is invalid; names the file and the key."""
 

@@ -22,10 +22,7 @@ from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.signals.headers import evidence_headers
 from scanner.signals.html import evidence_facts
 from scanner.store import Store
-from scanner.urls import split_url
-
-VIA = ("live-fetch", "corpus-record", "import")
-
+from scanner.urls import require_url, split_url
 
 _FUTURE_SLACK = timedelta(minutes=5)  # clock skew tolerated before an --observed-at is "future"
 KINDS_BY_PATH = {
@@ -106,7 +103,7 @@ def write_observations(
     """Store blobs and sightings in one transaction; returns (new blobs, new sightings)."""
     blobs, sightings = observation_rows(items, run_id)
     with store.transaction():
-        return store.insert("evidence", blobs), store.insert("observations", sightings)
+        return store.write_evidence(blobs), store.write_observations(sightings)
 
 
 def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:
@@ -151,8 +148,7 @@ def import_evidence(
     read. An observation time in the future is stored, with a warning through `warn`. `note`
     (where it came from: "Wayback capture 2025…") is kept with the sighting for the chain of
     custody."""
-    if split_url(url) is None:
-        raise InputError(str(path), f"--url {url!r} is not an http(s) URL with a host")
+    require_url(url, f"{path}: --url ")
     try:
         kind = EvidenceKind(kind or kind_for_url(url)).value
     except ValueError:

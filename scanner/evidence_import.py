@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from scanner.corpus.records import sha256_hex
-from scanner.errors import InputError
+from scanner.errors import InputError, InvalidURL
 from scanner.evidence import Observation, kind_for_url, parse_time, served_outcome
 from scanner.evidence_model import EvidenceKind
 from scanner.store import Store
@@ -148,8 +148,8 @@ def _flush(store: Store, batch: list, report: ImportReport, progress) -> None:
     )
     sightings = pa.table({k: pa.array(v, _OBS_COLUMNS[k]) for k, v in cols.items()})
     with store.transaction():
-        report.blobs_new += store.insert("evidence", evidence)
-        report.sightings_new += store.insert("observations", sightings)
+        report.blobs_new += store.write_evidence(evidence)
+        report.sightings_new += store.write_observations(sightings)
     if progress:
         progress(len(batch), sum(len(b) for b, _ in batch))
     batch.clear()
@@ -161,7 +161,7 @@ def _observation(item: _Item, report: ImportReport) -> tuple[bytes, Observation]
         report.problems.append({"where": item.where, "reason": item.problem})
         return None
     if item.url is None or split_url(item.url) is None:
-        report.problems.append({"where": item.where, "reason": f"url {item.url!r} is not an http(s) URL with a host"})
+        report.problems.append({"where": item.where, "reason": str(InvalidURL(item.url, "url "))})
         return None
     kind = item.kind or kind_for_url(item.url)
     body = item.body or b""

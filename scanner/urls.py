@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
+
+from scanner.errors import InvalidURL
 
 _PSL = PublicSuffixList()  # the list shipped with the package: no network
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -51,6 +54,15 @@ def split_url(url: str) -> UrlParts | None:
     shown = f"[{host}]" if ":" in host else host
     origin = f"{scheme}://{shown}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{shown}:{port}"
     return UrlParts(origin=origin, host=host, registrable_domain=registrable_domain(host))
+
+
+def require_url(url: str, what: str = "", parse: Callable[[str], UrlParts | None] = split_url) -> UrlParts:
+    """`parse(url)`, or InvalidURL naming `what` it was ("--url "): the one check every entry
+    point makes before judging a URL."""
+    parts = parse(url)
+    if parts is None:
+        raise InvalidURL(url, what)
+    return parts
 
 
 AUTHORITY = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # urlsplit's netloc ends at / ? #

@@ -107,7 +107,7 @@ def decided_store(tmp_path: Path, manifest, only: str | None = None) -> Store:
     rows += [doc(20 + k, "reserved.example", "crawl@1", 500, 100) for k in range(2)]
     rows += [doc(30 + k, "none.example", "crawl@1", 300, 100) for k in range(5)]
     rows += [doc(90, "huge.example", "public@1", 10**6, 10**4, fetched=None)]
-    store.insert("documents", [r for r in rows if only is None or r["host"] == only])
+    store.write_documents([r for r in rows if only is None or r["host"] == only])
     allow = tmp_path / "allow.txt"
     allow.write_text("User-agent: *\nAllow: /\n")
     deny = tmp_path / "deny.txt"

@@ -190,7 +190,7 @@ def test_clusters_with_provenance_incremental_and_deterministic(demo_file: Path,
         assert reserved and all(c["members"] == 2 for c in reserved)
         # exact copies: the same text twice is one exact cluster
         row = store.query("SELECT * FROM documents LIMIT 1").to_pylist()[0]
-        store.insert("documents", [row | {"doc_id": "copy" + row["doc_id"][4:], "url": row["url"] + "?copy"}])
+        store.write_documents([row | {"doc_id": "copy" + row["doc_id"][4:], "url": row["url"] + "?copy"}])
         stats = dedup(store, threshold=0.8)
         assert stats["signatures_computed"] == 1 and stats["exact_duplicates"] == 1
 
@@ -222,7 +222,7 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Pat
     ids = [f"d{i:06d}" for i in range(n)]
     blobs = pa.array([row.astype("<u4").tobytes() for row in sigs], pa.binary())
     with Store.open(tmp_path / "j.duckdb") as store:
-        store.insert("dedup_signatures", pa.table({"doc_id": ids, "params": ["p"] * n, "signature": blobs}))
+        store.write_dedup_signatures(pa.table({"doc_id": ids, "params": ["p"] * n, "signature": blobs}))
         with dedup_work.scratch(store):
             for start in range(0, n, 4096):  # batches that split buckets across them
                 part = slice(start, start + 4096)
@@ -252,7 +252,7 @@ def test_cluster_policy_leaves_out_copies_of_reserved_works(demo_file: Path, tmp
         ).to_pylist()[0]
         mirror = {"url": "https://mirror.example/copy", "origin": "https://mirror.example", "host": "mirror.example"}
         copy = row | mirror | {"doc_id": "f" * 32, "registrable_domain": "mirror.example", "token_count": 10**6}
-        store.insert("documents", [copy])
+        store.write_documents([copy])
         api.decide_documents(store, "any-ai-trainer")
         dedup(store, threshold=0.8)
         by_doc = sum(r["documents"] for r in reports.sizes_by_source(store, "any-ai-trainer", True))

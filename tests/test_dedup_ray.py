@@ -51,8 +51,8 @@ def _corpus(store: Store, n: int = 3000) -> None:
                 raw_bytes=len(text), http_status=200, text_sha256=sha, token_count=len(words),
             )
         )
-    store.insert("texts", texts)
-    store.insert("documents", docs)
+    store.write_texts(texts)
+    store.write_documents(docs)
 
 
 def _rows(store: Store) -> tuple[list, list]:

@@ -41,7 +41,7 @@ def test_create_close_reopen(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "p.duckdb"
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
-        assert store.insert("documents", [_doc(1), _doc(2)]) == 2
+        assert store.write_documents([_doc(1), _doc(2)]) == 2
     assert path.exists()
     with Store.open(path) as store:
         assert store.count("documents") == 2
@@ -130,8 +130,8 @@ def test_identical_bytes_are_one_blob_with_two_observations(tmp_path: Path) -> N
 
 def test_insert_is_idempotent_and_dedups_within_a_batch(tmp_path: Path) -> None:
     with Store.open(tmp_path / "i.duckdb") as store:
-        assert store.insert("documents", [_doc(1), _doc(1), _doc(2)]) == 2
-        assert store.insert("documents", [_doc(1), _doc(2)]) == 0
+        assert store.write_documents([_doc(1), _doc(1), _doc(2)]) == 2
+        assert store.write_documents([_doc(1), _doc(2)]) == 0
         assert store.count("documents") == 2
 
 
@@ -150,16 +150,16 @@ def test_replace_updates_declarations(tmp_path: Path) -> None:
         "manifest": "m.toml",
     }
     with Store.open(tmp_path / "r.duckdb") as store:
-        store.insert("sources", [row], replace=True)
-        store.insert("sources", [row | {"licence": "CC0-1.0"}], replace=True)
+        store.write_sources([row])
+        store.write_sources([row | {"licence": "CC0-1.0"}])
         assert store.query("SELECT licence FROM sources").to_pylist() == [{"licence": "CC0-1.0"}]
 
 
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     with Store.open(tmp_path / "t.duckdb") as store:
-        store.insert("documents", [_doc(1)])
+        store.write_documents([_doc(1)])
         with pytest.raises(RuntimeError), store.transaction():
-            store.insert("documents", [_doc(2), _doc(3)])
+            store.write_documents([_doc(2), _doc(3)])
             raise RuntimeError("boom between tables")
         assert store.count("documents") == 1
 
@@ -171,9 +171,9 @@ sys.path.insert(0, {tests!r})
 from test_store import _doc
 from scanner.store import Store
 store = Store.open({path!r})
-store.insert("documents", [_doc(i) for i in range(10)])      # batch 1: committed
+store.write_documents([_doc(i) for i in range(10)])      # batch 1: committed
 with store.transaction():
-    store.insert("documents", [_doc(i) for i in range(10, 20)])  # batch 2: never committed
+    store.write_documents([_doc(i) for i in range(10, 20)])  # batch 2: never committed
     os._exit(3)                                              # the process dies here
 """
 
@@ -199,8 +199,8 @@ def test_reader_sees_only_committed_batches_while_writer_works(tmp_path: Path) -
             for b in range(batches):
                 with store.transaction():
                     # two statements per batch: a reader must never see only the first
-                    store.insert("documents", [_doc(b * batch + i) for i in range(batch // 2)])
-                    store.insert("documents", [_doc(b * batch + i) for i in range(batch // 2, batch)])
+                    store.write_documents([_doc(b * batch + i) for i in range(batch // 2)])
+                    store.write_documents([_doc(b * batch + i) for i in range(batch // 2, batch)])
                 time.sleep(0.005)  # let the reader in between batches (not a timing assertion)
             done.set()
 
@@ -221,7 +221,7 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
     Store.open(path).close()
     with Store.open(path, read_only=True) as store:
         with pytest.raises(StoreError, match="read-only"):
-            store.insert("documents", [_doc(1)])
+            store.write_documents([_doc(1)])
         with pytest.raises(StoreError, match="read-only"):
             store.query("DELETE FROM documents")
     with pytest.raises(StoreError, match="no such store"):
@@ -230,7 +230,7 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
 
 def test_memory_store() -> None:
     with Store.open(":memory:") as store:
-        assert store.insert("documents", [_doc(1)]) == 1
+        assert store.write_documents([_doc(1)]) == 1
 
 
 def test_v7_wide_decisions_become_narrow_rows(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def known_store(tmp_path: Path):
     for n in range(20):  # crawled: domain n has n+1 documents of 1,000 bytes
         docs += [_doc(n * 100 + k, f"site{n:02d}.example", "crawl@1", 1000, 50) for k in range(n + 1)]
     docs += [_doc(9000 + k, "huge-public.example", "public@1", 10**9, 10**9) for k in range(3)]
-    store.insert("documents", docs)
+    store.write_documents(docs)
     yield store, m
     store.close()
 
@@ -186,7 +186,7 @@ def test_versions_and_diff(known_store, tmp_path: Path) -> None:
     first, new = publish_summary(store, m, final=True)
     again, new_again = publish_summary(store, m, final=True)
     assert new and not new_again and again["version"] == first["version"] == 1
-    store.insert("documents", [_doc(7000 + k, "newcomer.example", "crawl@1", 50_000, 10) for k in range(3)])
+    store.write_documents([_doc(7000 + k, "newcomer.example", "crawl@1", 50_000, 10) for k in range(3)])
     second, new = publish_summary(store, m, final=True)
     assert new and second["version"] == 2
     header = next(f for f in second["sections"][0]["fields"] if f["id"] == "0.a")["value"]

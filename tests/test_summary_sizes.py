@@ -65,8 +65,8 @@ def test_named_tokenizer_trained_here_recounts_and_is_named(tmp_path: Path) -> N
     rows = [doc(500 + k, "www.fresh.example", "crawl@1", 10, 1) for k in range(2)]
     for r in rows:
         r["text_sha256"] = f"{r['doc_id']:0>64}"
-    store.insert("documents", rows)
-    store.insert("texts", [{"text_sha256": r["text_sha256"], "text": "alpha beta, gamma."} for r in rows])
+    store.write_documents(rows)
+    store.write_texts([{"text_sha256": r["text_sha256"], "text": "alpha beta, gamma."} for r in rows])
     s, _ = publish_summary(store, m, SummaryOptions(tokenizer_file=path))
     crawl = next(r for r in s["appendix"]["sizes_by_source"] if r["source_id"] == "crawl@1")
     # the two texts, 5 tokens each ("alpha", "beta", ",", "gamma", "."); the others have no stored text
@@ -85,7 +85,7 @@ def test_audio_and_video_never_banded_from_a_file_count(tmp_path: Path) -> None:
     audio = [doc(1000 + k, "audio.example", "speech", 100, 0) for k in range(10_050)]
     for r in audio:
         r["modality"], r["content_type"] = "audio", "audio/wav"
-    store.insert("documents", audio)
+    store.write_documents(audio)
     row = next(r for r in fields_by_id(publish_summary(store, m)[0])["1.3.a"]["value"] if r["modality"] == "Audio")
     assert row["present"] and row["training_data_size"].startswith("not measured: state it in the manifest")
     assert "hours" not in (row["training_data_size"] or "").split(":")[0]
@@ -159,7 +159,7 @@ def test_durations_from_media_headers_and_fields(tmp_path: Path) -> None:
     audio = [doc(2000 + k, "audio.example", "speech", 100, 0) for k in range(20)]
     for r in audio:
         r["modality"], r["content_type"], r["duration_seconds"] = "audio", "audio/wav", 3600.0
-    store.insert("documents", audio)
+    store.write_documents(audio)
     row = next(r for r in fields_by_id(publish_summary(store, m)[0])["1.3.a"]["value"] if r["modality"] == "Audio")
     assert row["training_data_size"] == "Less than 10 000 hours"
     store.close()

@@ -257,7 +257,7 @@ def test_one_write_path_renders_formats_and_diffs_against_the_last_final(store_a
     first = api.summary(store, m, formats=("md", "json"), output=tmp_path / "out" / "s", final=True)
     assert sorted(Path(w).name for w in first.written) == ["s.appendix.json", "s.json", "s.md"]
     assert first.document["version"] == 1 and first.diff is None
-    store.insert("documents", [doc(700 + k, "newcomer.example", "crawl@1", 10**6, 10) for k in range(2)])
+    store.write_documents([doc(700 + k, "newcomer.example", "crawl@1", 10**6, 10) for k in range(2)])
     draft = api.summary(store, m, diff=True)
     assert draft.stdout.startswith("# Public summary of training content: Test Provider, m 1")
     assert draft.diff["from_version"] == 1 and draft.diff["to_version"] is None

@@ -261,10 +261,10 @@ def _write(
     texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in built.documents if d.text is not None]
     blobs, sightings = observation_rows(built.evidence, run_id)
     with store.transaction():
-        report.documents_new += store.insert("documents", docs)
-        store.insert("texts", texts)
-        report.evidence_new += store.insert("evidence", blobs)
-        store.insert("observations", sightings)
+        report.documents_new += store.write_documents(docs)
+        store.write_texts(texts)
+        report.evidence_new += store.write_evidence(blobs)
+        store.write_observations(sightings)
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)
     report.records += built.records
     report.bad += built.bad

@@ -104,7 +104,7 @@ def _local_signatures(
 
     def write_oldest() -> None:
         doc_ids, started = pending.popleft()
-        store.insert("dedup_signatures", signature_rows(doc_ids, started(), params))
+        store.write_dedup_signatures(signature_rows(doc_ids, started(), params))
         if progress:
             progress(len(doc_ids), 0)
 
@@ -153,9 +153,7 @@ def _near(store: Store, params: str, num_perm: int, b: int, r: int, min_sim: flo
         for batch in dedup_work.signature_stream(store, params, STREAM_ROWS):
             sigs = _matrix(batch.column(1), num_perm)
             docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
-            dedup_work.add_bands(
-                store, pa.table({"doc": docs, "doc_id": batch.column(0)}), band_rows(sigs, docs, b, r)
-            )
+            dedup_work.add_bands(store, pa.table({"doc": docs, "doc_id": batch.column(0)}), band_rows(sigs, docs, b, r))
             documents += len(sigs)
         src, dst, candidates = _kept_edges(store, params, num_perm, min_sim)
         clear = {"documents": documents, "minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": candidates}
@@ -172,8 +170,7 @@ def _near(store: Store, params: str, num_perm: int, b: int, r: int, min_sim: flo
             for batch in dedup_work.member_signatures(store, params, STREAM_ROWS):
                 sigs, reps = _matrix(batch.column("sig"), num_perm), _matrix(batch.column("rep_sig"), num_perm)
                 sim = estimated_jaccard(sigs, reps)
-                store.insert(
-                    "dup_clusters",
+                store.write_clusters(
                     pa.table(
                         {
                             "method": pa.repeat("minhash", batch.num_rows),

@@ -122,5 +122,5 @@ def _merge(store: Store, shard: dict[str, Any]) -> int:
     if table.num_rows != shard["rows"]:
         raise ScannerError(f"{shard['path']}: {table.num_rows} rows, the task reported {shard['rows']}")
     with store.transaction():
-        store.insert("dedup_signatures", table)
+        store.write_dedup_signatures(table)
     return table.num_rows

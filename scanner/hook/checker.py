@@ -23,7 +23,7 @@ from scanner.evidence import EvidenceIndex, EvidenceKind
 from scanner.hook.shapes import outcome_fields, path_shape, readdressed, shape_rules
 from scanner.signals.robots import is_plain_authority, path_after, rule_regex, url_path
 from scanner.store import Store
-from scanner.urls import AUTHORITY, origin_parts
+from scanner.urls import AUTHORITY, origin_parts, require_url
 
 MEMO = 200_000  # decisions remembered (URL, agent, as-of)
 ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
@@ -239,9 +239,7 @@ class Checker:
 
     def _share(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> _Origin:
         """What every URL of one origin shares, computed once per origin, agent, policy and as-of."""
-        parts = origin_parts(url)
-        if parts is None:
-            raise ScannerError(f"{url!r} is not an http(s) URL with a host")
+        parts = require_url(url, parse=origin_parts)
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, EvidenceKind.ROBOTS_TXT) not in self.index.by_origin:
             self._fetch_live(parts.origin)
@@ -285,7 +283,7 @@ class Checker:
         return [found or check(url, agent, policy=policy, as_of=as_of) for found, url in zip(out, urls, strict=True)]
 
     def _fetch_live(self, origin: str) -> None:
-        from crawlers.http import Client, FetchConfig
+        from crawlers.http import PRODUCT_TOKEN, Client, FetchConfig
         from crawlers.origin import RobotsCache, fetch_origin
         from scanner.corpus.records import sha256_hex
 
@@ -294,7 +292,7 @@ class Checker:
                 self._client = (Client(self.fetch_config or FetchConfig()), RobotsCache())
         client, cache = self._client
         rows = []
-        for fetched in fetch_origin(client, origin, self.own_token or "ProvenanceScannerBot", cache):
+        for fetched in fetch_origin(client, origin, self.own_token or PRODUCT_TOKEN, cache):
             r = fetched.result
             rows.append(
                 {

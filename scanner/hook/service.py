@@ -4,7 +4,8 @@ Read-only: it snapshots the store's evidence at start (and on POST /reload), so 
 can keep ingesting and fetching beside it. A plain ASGI guard in front of the app bounds every
 request before FastAPI sees it: only loopback Host names unless more are allowed (DNS rebinding),
 a body cap for Content-Length and chunked bodies alike, and a time limit on reading the body.
-Bad input gets a clear 4xx; a store that cannot be read (e.g. a writer holds its lock) gets 503.
+Bad input (an invalid URL, an unknown policy: any ScannerError) gets a clear 4xx; a store that
+cannot be read (StoreError, e.g. a writer holds its lock) gets 503.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from scanner.decide import POLICY_NAMES, Decision
+import scanner.api as api
 from scanner.errors import ScannerError, StoreError
-from scanner.hook.checker import Checker
 from scanner.version import __version__
+
+if TYPE_CHECKING:
+    from scanner.api import Checker, Decision
 
 MAX_BODY = 1 << 20  # bytes of a POST body, however it is framed
 MAX_BATCH = 10_000  # URLs per POST /check
@@ -270,25 +274,24 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
 
     outcomes = Outcomes()
 
-    @app.exception_handler(StoreError)
+    @app.exception_handler(StoreError)  # the more specific handler: a StoreError is a ScannerError
     async def store_unavailable(request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
+    @app.exception_handler(ScannerError)  # InvalidURL, an unknown policy or on_unknown: the caller's input
+    async def bad_input(request: Request, exc: ScannerError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
     def _policy_ok(policy: str | None) -> None:
-        if policy is not None and policy not in POLICY_NAMES:
-            raise HTTPException(422, f"unknown policy {policy!r} (one of {', '.join(POLICY_NAMES)})")
+        if policy is not None and policy not in api.POLICY_NAMES:
+            raise HTTPException(422, f"unknown policy {policy!r} (one of {', '.join(api.POLICY_NAMES)})")
 
     def _decide(
         url: str, agent: str | None, policy: str | None, as_of: datetime | None, on_unknown: str | None = None
     ) -> Response:
         _policy_ok(policy)
-        try:
-            d = checker.check(url, agent, policy=policy, as_of=as_of)
-            return Response(outcomes.one(d, checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
-        except StoreError:
-            raise
-        except ScannerError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        d = checker.check(url, agent, policy=policy, as_of=as_of)
+        return Response(outcomes.one(d, checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
 
     if checker.live:  # live checks fetch over the network: keep them off the event loop
 
@@ -321,18 +324,27 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
     )
     def check_batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
-        try:
-            decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
-            keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
-        except StoreError:
-            raise
-        except ScannerError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
+        keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
         return Response(outcomes.batch(decisions, keeps), media_type=JSON_TYPE)
 
-    @app.get("/status/{domain}", summary="A domain's home page, as a legal team asks", response_class=Response)
-    async def status(domain: str, agent: str | None = None, policy: str | None = None) -> Response:
-        return _decide(f"https://{domain}/", agent, policy, None)
+    @app.get("/status/{domain}", summary="A domain or URL, as a legal team asks (as `provenance status`)")
+    def status(
+        domain: str, agent: str | None = None, policy: str | None = None, as_of: datetime | None = None
+    ) -> Response:
+        """The verdict, every reason, the origin it rests on and the evidence: `api.status` on the
+        store itself (not the snapshot), so the CLI and the service give one answer."""
+        _policy_ok(policy)
+        with api.open_store(checker.store_path, read_only=True) as st:
+            doc = api.status(
+                domain,
+                agent,
+                store=st,
+                as_of=as_of,
+                policy=policy or checker.default_policy,
+                own_token=checker.own_token,
+            )
+        return _json(doc)
 
     @app.post("/reload", summary="Take a fresh snapshot of the store's evidence (JSON request only)")
     def reload(request: Request) -> Response:

@@ -275,3 +275,13 @@ def documents_per_origin(store: Store, registrable_domain: str) -> dict[str, int
         [registrable_domain],
     ).to_pylist()
     return {r["origin"]: r["n"] for r in rows}
+
+
+def largest_domains(store: Store, limit: int = 10) -> list[dict]:
+    """Registrable domains by raw bytes stored (the demo's "largest domains" table)."""
+    return store.query(
+        "SELECT registrable_domain, category, sum(documents)::BIGINT AS documents, "
+        "sum(raw_bytes)::BIGINT AS raw_bytes, sum(tokens)::BIGINT AS tokens "
+        "FROM documents_per_domain GROUP BY ALL ORDER BY raw_bytes DESC LIMIT ?",
+        [limit],
+    ).to_pylist()

@@ -261,7 +261,48 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
 
-    def insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
+    # -- typed writers: one per table, so callers never name a table or build its SQL --------
+    def write_sources(self, rows: Rows) -> int:
+        """Declared datasets; a row with a known `source_id` replaces it (a user edits a manifest)."""
+        return self._insert("sources", rows, replace=True)
+
+    def add_sources(self, rows: Rows) -> int:
+        """Sources not declared yet (files ingested without a manifest); a known one is kept."""
+        return self._insert("sources", rows)
+
+    def write_blocklist(self, rows: Rows) -> int:
+        """Blocklisted domains per list; a known (domain, list) row is replaced by the new reason."""
+        return self._insert("blocklist", rows, replace=True)
+
+    def write_documents(self, rows: Rows) -> int:
+        return self._insert("documents", rows)
+
+    def write_texts(self, rows: Rows) -> int:
+        return self._insert("texts", rows)
+
+    def write_evidence(self, rows: Rows) -> int:
+        """Artefact bodies, content-addressed by sha256: a known body is not stored twice."""
+        return self._insert("evidence", rows)
+
+    def write_observations(self, rows: Rows) -> int:
+        """Sightings of evidence (where, when, how it was served)."""
+        return self._insert("observations", rows)
+
+    def write_signals(self, rows: Rows) -> int:
+        return self._insert("signals", rows)
+
+    def write_signal_extractions(self, rows: Rows) -> int:
+        """Which sightings `signals` has read (and how many statements each gave): its resume point."""
+        return self._insert("signal_extractions", rows)
+
+    def write_dedup_signatures(self, rows: Rows) -> int:
+        return self._insert("dedup_signatures", rows)
+
+    def write_clusters(self, rows: Rows) -> int:
+        """Duplicate-cluster membership per method (exact, minhash), every member kept."""
+        return self._insert("dup_clusters", rows)
+
+    def _insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
         """Insert rows whose key is new (idempotent); returns how many rows were written.
 
         `replace=True` overwrites rows with the same key instead (declarations such as sources,

@@ -74,7 +74,7 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
                 n = i * len(PATHS) + j
                 fetched = seen + timedelta(hours=1 if j % 2 else 48)  # fresh and stale evidence
                 docs.append(_document(n, f"s{i}.example", path, fetched))
-        store.insert("documents", docs)
+        store.write_documents(docs)
         stats = api.decide_documents(store, "any-ai-trainer")
         run_stats = json.loads(store.query("SELECT stats FROM runs WHERE command = 'decide'").column(0)[0].as_py())
         assert list(run_stats["seconds"]) == ["evidence", "rules", "keys", "outcomes", "write", "one_by_one"]
@@ -135,7 +135,7 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
     times = [None, t0 - timedelta(days=1), t0 + timedelta(hours=1), t0 + timedelta(days=12), t0 + timedelta(days=30)]
     with Store.open(tmp_path / "t.duckdb") as store:
         write_observations(store, obs)
-        store.insert("blocklist", [{"registrable_domain": "d.example", "list_name": "piracy", "reason": "listed"}])
+        store.write_blocklist([{"registrable_domain": "d.example", "list_name": "piracy", "reason": "listed"}])
         combos = ((k, p, w) for k in files for p in paths for w in times)
         docs = [_document(n, f"{k}.example", p, when) for n, (k, p, when) in enumerate(combos)]
         docs.append(  # a document whose origin was never filled in: found from its URL, as `check` does
@@ -149,7 +149,7 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
                 http_status=200,
             )
         )
-        store.insert("documents", docs)
+        store.write_documents(docs)
         policy = make_policy("any-ai-trainer")
         for as_of in (None, t0 + timedelta(days=11)):
             stats = api.decide_documents(store, policy, as_of=as_of)

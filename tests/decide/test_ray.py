@@ -100,8 +100,8 @@ def _synthetic(path: Path, origins: int = 45) -> None:
     docs.append(document_row(doc_id="e" * 32, source_id="s", url=None, content_sha256="e" * 64, raw_bytes=1))
     with Store.open(path) as store:
         write_observations(store, obs)
-        store.insert("blocklist", [{"registrable_domain": "o3.example", "list_name": "piracy", "reason": "listed"}])
-        store.insert("documents", docs)
+        store.write_blocklist([{"registrable_domain": "o3.example", "list_name": "piracy", "reason": "listed"}])
+        store.write_documents(docs)
 
 
 def _verdicts(store: Store) -> list[dict]:

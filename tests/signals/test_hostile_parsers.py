@@ -193,7 +193,7 @@ def test_bulk_decide_sends_a_hostile_file_one_by_one(tmp_path) -> None:
                 for k, b in bodies.items()
             ],
         )
-        store.insert("documents", docs)
+        store.write_documents(docs)
         stats = api.decide_documents(store, "any-ai-trainer")
         stored = {r["doc_id"]: r["verdict"] for r in store.query("SELECT doc_id, verdict FROM decisions").to_pylist()}
         index = EvidenceIndex.load(store)
