@@ -632,7 +632,7 @@ def judge(
     if any(split_url(u) is None for u in urls):
         raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
     pol = _policy(policy, agent, own_token)
-    origins = [split_url(u).origin for u in urls]
+    origins = [require_url(u).origin for u in urls]
     index = EvidenceIndex.load(store, origins=origins, urls=list(urls), as_of=as_of)
     judged_at = as_of or datetime.now(UTC)
     tried: list[str] = []
@@ -644,6 +644,7 @@ def judge(
             chosen = (url, ev)
         if _has_evidence(ev):
             break
+    assert chosen is not None  # `home_pages` gives at least one URL
     url, ev = chosen
     return Judgement(target, url, tuple(tried), decide(url, ev, pol), ev, pol, as_of, judged_at)
 
@@ -715,7 +716,7 @@ def status(
             )
     if agent:
         warnings += unknown_agent_warnings(agent)
-    origin = split_url(j.url).origin
+    origin = require_url(j.url).origin
     siblings = _sibling_origins(store, j.url, as_of)
     if not evidence:
         hint = f" (evidence exists for {', '.join(siblings)})" if siblings else ""

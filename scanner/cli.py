@@ -566,7 +566,7 @@ def export(
         if sql is not None:
             doc = api.export_query(st, sql, output)
         else:
-            verdicts = [v.strip() for v in verdict.split(",") if v.strip()]
+            verdicts = [v.strip() for v in (verdict or "").split(",") if v.strip()]
             doc = api.export_corpus(st, output, verdicts, policy=policy, representatives=cluster == "representative")
     if json_out:
         emit_json(doc)

@@ -383,7 +383,7 @@ def verify_pack(path: Path, *, key: Path | None = None) -> Verification:
             except ValueError as exc:
                 problems.append(f"{name}: {exc}")
                 continue
-            bodies[name] = body
+            bodies[name] = body or b""
     sums = bodies.get("SHA256SUMS")
     if sums is None:
         problems.append("SHA256SUMS missing" if "SHA256SUMS" not in seen else "SHA256SUMS: not readable")
@@ -514,7 +514,8 @@ def _rederive(v: Verification, doc: dict, bodies: dict[str, bytes]) -> None:
     """Run the decision again on the pack's own bytes and compare it with decision.json."""
     problems = v.problems
     # packs of format 1 had no `question` and no roles: their fields are read where they were
-    q = doc.get("question") if isinstance(doc.get("question"), dict) else {}
+    question = doc.get("question")
+    q: dict = question if isinstance(question, dict) else {}
     decision = doc["decision"]
     url = q.get("url") or decision.get("url")
     requested = q.get("requested_policy") or (doc.get("policy") if isinstance(doc.get("policy"), str) else None)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scanner.decide import Decision, Policy, PolicyName, Verdict, decide, make_policy
 from scanner.errors import ScannerError
@@ -86,6 +87,7 @@ class _Origin:
         than `_PART_MAX` rules, or more than `_COMPILE_MAX` in all, keep robots.py's prefix tree
         (bounded per path). Compiling costs about as much as parsing the file, hence only for
         origins that keep being asked; sets with the same rules share the compiled regexes."""
+        assert self.single is not None  # compiled only for an origin with one rule set
         ordered = self.single.ordered
         if len(ordered) > _COMPILE_MAX:
             return
@@ -112,6 +114,12 @@ def _compiled(ranked: list) -> tuple:
             _COMPILED.clear()
         match = _COMPILED[source] = re.compile(source, re.DOTALL).match
     return match, (0, *(id(rule) for _, rule in ranked))  # group i (from 1) is rule i - 1
+
+
+def _authority(url: str) -> str:
+    """`scheme://authority` of a URL already checked to be http(s) with a host."""
+    found = AUTHORITY.match(url)
+    return found.group(0) if found else url
 
 
 def outcome_id(decision: Decision) -> int | None:
@@ -148,7 +156,7 @@ class Checker:
         self._lock = threading.Lock()
         self.loaded_at: datetime | None = None
         self.reload(store if isinstance(store, Store) else None)
-        self._client = None
+        self._client: tuple[Any, Any] | None = None  # (crawlers Client, RobotsCache), made on first live use
 
     def reload(self, store: Store | None = None, wait: float | None = None) -> None:
         """Take a fresh snapshot of the store's evidence (e.g. after `fetch-signals` ran).
@@ -182,9 +190,9 @@ class Checker:
             found = memo[key] = self._decide(url, agent, policy, as_of)
             if len(memo) > MEMO:
                 memo.clear()  # bounded memory; new URLs are cheap to answer again (`_Origin`)
-            if found.__class__ is not dict:
+            if not isinstance(found, dict):
                 return found
-        elif found.__class__ is not dict:
+        elif not isinstance(found, dict):
             return found
         else:  # asked again: keep the decision itself from now on
             found = memo[key] = readdressed(found, url)
@@ -210,7 +218,7 @@ class Checker:
             parts = entry.parts
             evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
             return decide(url, evidence, entry.policy)
-        path = path_after(url[authority.end() :]) if entry.plain else url_path(url, True)
+        path = path_after(url[authority.end() :]) if entry.plain and authority else url_path(url, True)
         if entry.rx is not None:  # compiled: one regex match in C decides the path
             match, ids = entry.split.get(path[:_WIDTH], entry.rx)
             hit = match(path)
@@ -243,7 +251,7 @@ class Checker:
         pol = self.policy(policy, agent)
         if self.live and (parts.origin, EvidenceKind.ROBOTS_TXT) not in self.index.by_origin:
             self._fetch_live(parts.origin)
-        authority = AUTHORITY.match(url).group(0)
+        authority = _authority(url)
         if self.index.has_rsl:
             return _Origin(parts, pol, None, None, False, True)
         evidence = self.index.origin_evidence(parts.origin, parts.registrable_domain, as_of)

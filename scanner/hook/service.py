@@ -171,7 +171,7 @@ class Outcomes:
     LIMIT = 50_000
 
     def __init__(self) -> None:
-        self._known: dict[tuple, tuple] = {}
+        self._known: dict[tuple, list] = {}
 
     def _entry(self, d: Decision) -> list:
         key = (id(d.reasons), id(d.licences), d.verdict, d.checked, d.lint, d.policy, d.policy_version, d.usage)
@@ -359,7 +359,7 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
             shown = previous.isoformat() if previous else None
             return _json({"detail": f"{exc}; still answering from the snapshot loaded at {shown}"}, 503)
         freeze_snapshot()
-        return _json({"loaded_at": checker.loaded_at.isoformat()})
+        return _json({"loaded_at": checker.loaded_at.isoformat() if checker.loaded_at else None})
 
     @app.get("/health")
     async def health() -> dict:
