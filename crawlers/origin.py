@@ -16,13 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from protego import Protego
-
 from crawlers.http import Client, FetchResult, ascii_int
+from scanner.evidence_model import ORIGIN_FILES, EvidenceKind
 from scanner.signals.fetch_outcome import UNREACHABLE, fetch_outcome, looks_like_challenge, served_as
 from scanner.signals.robots import parse_robots
 
-ORIGIN_FILES = {"robots.txt": "/robots.txt", "tdmrep.json": "/.well-known/tdmrep.json", "ai.txt": "/ai.txt"}
 MAX_CRAWL_DELAY = 60.0
 MAX_LICENCES = 5  # RSL License: lines fetched per robots.txt (the rest are named in the record)
 ROBOTS_CACHE_SECONDS = 24 * 3600  # RFC 9309 §2.4
@@ -100,7 +98,7 @@ class OriginJob:
         self.our_token = our_token
         self.cache = cache
         self.results: list[OriginFetch] = []
-        self._steps: deque[tuple[str, str]] = deque([("robots.txt", origin + ORIGIN_FILES["robots.txt"])])
+        self._steps: deque[tuple[str, str]] = deque([("robots.txt", origin + ORIGIN_FILES[EvidenceKind.ROBOTS_TXT])])
 
     @property
     def finished(self) -> bool:
@@ -133,15 +131,12 @@ class OriginJob:
             if self.cache:
                 robots = self.cache.put(robots)
         licences: list[str] = []
-        if robots.outcome == "parsed":
-            text = robots.result.body.decode("utf-8", "replace").lstrip("\ufeff")
-            try:
-                delay = Protego.parse(text).crawl_delay(self.our_token)
-            except Exception:
-                delay = None
+        if robots.outcome == "parsed":  # one parse for both: the Crawl-delay and the RSL licences
+            parsed = parse_robots(robots.result.body)
+            delay = parsed.crawl_delay(self.our_token)
             if delay:
-                client.set_host_interval(self.host, min(float(delay), MAX_CRAWL_DELAY))
-            licences = [r.value for _, r in parse_robots(robots.result.body).records("license")]
+                client.set_host_interval(self.host, min(delay, MAX_CRAWL_DELAY))
+            licences = [r.value for _, r in parsed.records("license")]
         urls: list[str] = []
         skipped: list[str] = []
         bad: list[str] = []
@@ -167,7 +162,7 @@ class OriginJob:
 
     def _queue_files(self, licence_urls: list[str]) -> None:
         for kind in ("tdmrep.json", "ai.txt"):
-            self._steps.append((kind, self.origin + ORIGIN_FILES[kind]))
+            self._steps.append((kind, self.origin + ORIGIN_FILES[EvidenceKind(kind)]))
         self._steps.extend(("rsl", u) for u in licence_urls)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 from scanner.corpus.records import sha256_hex
 from scanner.decide.cache import licence_urls
 from scanner.errors import InputError
-from scanner.evidence_model import Artefact, Evidence, EvidenceKind
+from scanner.evidence_model import ORIGIN_FILES, Artefact, Evidence, EvidenceKind
 from scanner.ids import digest
 from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.signals.headers import evidence_headers
@@ -25,11 +25,7 @@ from scanner.store import Store
 from scanner.urls import require_url, split_url
 
 _FUTURE_SLACK = timedelta(minutes=5)  # clock skew tolerated before an --observed-at is "future"
-KINDS_BY_PATH = {
-    "/robots.txt": EvidenceKind.ROBOTS_TXT,
-    "/.well-known/tdmrep.json": EvidenceKind.TDMREP_JSON,
-    "/ai.txt": EvidenceKind.AI_TXT,
-}
+KINDS_BY_PATH = {path: kind for kind, path in ORIGIN_FILES.items()}
 
 
 @dataclass(frozen=True, slots=True)

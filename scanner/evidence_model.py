@@ -25,6 +25,15 @@ class EvidenceKind(StrEnum):
     RESOURCE = "resource"  # anything else (kept, not read)
 
 
+# The per-origin files and where an origin serves them: what fetch-signals asks for, and how an
+# imported or captured URL is recognised as one of them.
+ORIGIN_FILES: dict[EvidenceKind, str] = {
+    EvidenceKind.ROBOTS_TXT: "/robots.txt",
+    EvidenceKind.TDMREP_JSON: "/.well-known/tdmrep.json",
+    EvidenceKind.AI_TXT: "/ai.txt",
+}
+
+
 @dataclass(frozen=True)
 class Artefact:
     """One stored sighting of evidence: the bytes and how they were served."""

@@ -218,3 +218,16 @@ def test_hostile_wildcards_match_in_linear_time() -> None:
     found = rs.decide("/" + "a" * 20_000 + "b7")
     assert found is not None and found.pattern.endswith("*b7")
     assert rs.decide("/" + "a" * 20_000 + "c") is None
+
+
+def test_crawl_delay_of_the_group_that_applies() -> None:
+    """fetch-signals reads Crawl-delay from the same parse as the RSL licences; only plain ASCII
+    numbers count (a Unicode digit or `nan` is no delay)."""
+    body = (
+        b"User-agent: *\nDisallow: /a\nCrawl-delay: 7\n\n"
+        b"User-agent: ProvenanceScannerBot\nDisallow: /x\nCrawl-delay: 2.5\n"
+    )
+    parsed = parse_robots(body)
+    assert parsed.crawl_delay("ProvenanceScannerBot") == 2.5 and parsed.crawl_delay("OtherBot") == 7.0
+    for value in (b"nan", b"-1", "\u00b2".encode(), b"1e3", b""):
+        assert parse_robots(b"User-agent: *\nDisallow: /\nCrawl-delay: " + value + b"\n").crawl_delay("x") is None

@@ -87,6 +87,17 @@ class RobotsTxt:
             return Explanation(False, token, path, rs.groups, rs.fallback, None, BUDGET_REASON)
         return Explanation(rule.allow, token, path, rs.groups, rs.fallback, rule, "rule")
 
+    def crawl_delay(self, agent: str) -> float | None:
+        """Seconds between requests asked of `agent` by the group(s) that apply to it (not part of
+        RFC 9309, but a polite crawler honours it); None when none is given or it is not a finite,
+        non-negative number of ASCII digits."""
+        for group in self.ruleset(agent).groups:
+            for record in group.extensions("crawl-delay"):
+                value = record.value.strip()
+                if value.isascii() and value.replace(".", "", 1).isdigit():
+                    return float(value)
+        return None
+
     def records(self, key: str) -> tuple[tuple[Group | None, Record], ...]:
         """Every record with this key, with the group it sits in (None: outside any group)."""
         found: list[tuple[Group | None, Record]] = [(None, r) for r in self.global_records if r.key == key]
