@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import os
 import signal
@@ -29,7 +28,14 @@ from scanner.corpus.records import sha256_hex
 from scanner.decide import POLICY_NAMES as POLICY_NAMES  # re-exported for the faces (`as`: on purpose)
 from scanner.decide import Decision, Policy, decide, make_policy
 from scanner.errors import InputError, Interrupted, ScannerError
-from scanner.evidence import EvidenceIndex, Observation, import_evidence, served_outcome, write_observations
+from scanner.evidence import (
+    EvidenceIndex,
+    Observation,
+    import_evidence,
+    live_observation,
+    served_outcome,
+    write_observations,
+)
 from scanner.evidence import EvidenceKind as EvidenceKind
 from scanner.evidence import parse_as_of as parse_as_of
 from scanner.evidence import parse_time as parse_time
@@ -954,7 +960,7 @@ def fetch_signals(
         in_batch = 0
         for results in fetch_many(client, todo, token, workers=workers or DEFAULT_WORKERS, cache=RobotsCache()):
             for fetched in results:
-                pending.append(_fetched_item(fetched, client))
+                pending.append(live_observation(fetched, client.request_headers))
                 if fetched.kind == "robots.txt":
                     outcomes[fetched.outcome] = outcomes.get(fetched.outcome, 0) + 1
                 if fetched.result.error and fetched.result.status is None and len(errors) < 1000:
@@ -995,33 +1001,6 @@ def summary(store: Store, manifest: Manifest, **kwargs: Any):
     from scanner.summary.write import write_summary
 
     return write_summary(store, manifest, **kwargs)
-
-
-def _fetched_item(fetched: Any, client: Any) -> tuple[bytes, Any]:
-    """One fetched file as (body, Observation): the response or the error, with how it went and
-    the request headers we sent (the chain of custody of a live fetch)."""
-    from scanner.evidence import Observation
-
-    r = fetched.result
-    locator = {
-        "final_url": r.final_url,
-        "chain": r.chain,
-        "error": r.error,
-        "truncated": r.truncated,
-        "attempts": r.attempts,
-        "outcome": fetched.outcome,
-        "request_headers": client.request_headers,
-    }
-    if r.received_status is not None and r.status is None:
-        locator["received_status"] = r.received_status
-    locator.update(fetched.note)
-    return (
-        r.body,
-        Observation(
-            sha256_hex(r.body), fetched.kind, r.url, r.fetched_at, "live-fetch", r.status, r.headers,
-            json.dumps(locator),
-        ),
-    )  # fmt: skip
 
 
 # -- the user's SQL and exports -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from scanner.corpus.records import sha256_hex
@@ -61,6 +62,29 @@ class Observation:
                 json.dumps(self.headers),
             )
         )
+
+
+def live_observation(fetched: Any, request_headers: dict[str, str]) -> tuple[bytes, Observation]:
+    """One file fetched by the crawler (`crawlers.origin.OriginFetch`) as (body, Observation): the
+    response or the error, how it went, and the request headers we sent (the chain of custody of
+    a live fetch). The one path from a fetch to evidence, for `fetch-signals` and live checks."""
+    r = fetched.result
+    locator: dict[str, Any] = {
+        "final_url": r.final_url,
+        "chain": r.chain,
+        "error": r.error,
+        "truncated": r.truncated,
+        "attempts": r.attempts,
+        "outcome": fetched.outcome,
+        "request_headers": request_headers,
+    }
+    if r.received_status is not None and r.status is None:
+        locator["received_status"] = r.received_status
+    locator.update(fetched.note)
+    obs = Observation(
+        sha256_hex(r.body), fetched.kind, r.url, r.fetched_at, "live-fetch", r.status, r.headers, json.dumps(locator)
+    )
+    return r.body, obs
 
 
 def kind_for_url(url: str) -> str:

@@ -293,7 +293,7 @@ class Checker:
     def _fetch_live(self, origin: str) -> None:
         from crawlers.http import PRODUCT_TOKEN, Client, FetchConfig
         from crawlers.origin import RobotsCache, fetch_origin
-        from scanner.corpus.records import sha256_hex
+        from scanner.evidence import live_observation
 
         with self._lock:
             if self._client is None:
@@ -301,16 +301,16 @@ class Checker:
         client, cache = self._client
         rows = []
         for fetched in fetch_origin(client, origin, self.own_token or PRODUCT_TOKEN, cache):
-            r = fetched.result
+            body, obs = live_observation(fetched, client.request_headers)
             rows.append(
                 {
-                    "kind": fetched.kind,
+                    "kind": obs.kind,
                     "origin": origin,
-                    "url": r.url,
-                    "observed_at": r.fetched_at,
-                    "http_status": r.status,
-                    "evidence_sha256": sha256_hex(r.body),
-                    "body": r.body,
+                    "url": obs.url,
+                    "observed_at": obs.observed_at,
+                    "http_status": obs.http_status,
+                    "evidence_sha256": obs.evidence_sha256,
+                    "body": body,
                 }
             )
         with self._lock:
