@@ -242,15 +242,8 @@ def read_blocklist(blocklisted: tuple[str, str | None] | None) -> Reading:
     if not blocklisted:
         return NOTHING
     name, why = blocklisted
-    listed = Signal(
-        signal="blocklist",
-        category="tdm",
-        statement="reserved",
-        agents=("*",),
-        scope="origin",
-        locator=f"blocklist {name}",
-        confidence="high",
-        detail=why or f"domain listed in {name}",
+    listed = Signal.whole_origin(
+        "blocklist", "reserved", f"blocklist {name}", "high", why or f"domain listed in {name}", category="tdm"
     )
     return Reading((listed,))
 

@@ -95,6 +95,32 @@ class Signal:
     def covers(self, usage: str) -> bool:
         return self.category in COVERS.get(usage, frozenset({usage}))
 
+    @classmethod
+    def whole_origin(
+        cls,
+        signal: str,
+        statement: str,
+        locator: str,
+        confidence: str,
+        detail: str,
+        *,
+        category: str = "crawl",
+        lint: tuple[str, ...] = (),
+    ) -> Signal:
+        """A statement about every path of an origin for every agent: what a robots.txt fetch
+        outcome or a blocklist says."""
+        return cls(
+            signal=signal,
+            category=category,
+            statement=statement,
+            agents=("*",),
+            scope="origin",
+            locator=locator,
+            confidence=confidence,
+            lint=lint,
+            detail=detail,
+        )
+
     def with_evidence(self, sha256: str | None, observed_at: datetime | None) -> Signal:
         return replace(self, evidence_sha256=sha256, observed_at=observed_at)
 

@@ -45,30 +45,24 @@ def budget_signal(agents: tuple[str, ...], where: str) -> Signal:
 
 def unreachable_signal(http_status: int | None) -> Signal:
     """An unreachable robots.txt (5xx, 429, no response) is a complete disallow (RFC 9309 §2.3.1.4)."""
-    return Signal(
-        signal="robots_unreachable",
-        category="crawl",
-        statement="reserved",
-        agents=("*",),
-        scope="origin",
-        locator=f"HTTP {http_status}" if http_status else "no response",
-        confidence="medium",
-        detail="robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
+    return Signal.whole_origin(
+        "robots_unreachable",
+        "reserved",
+        f"HTTP {http_status}" if http_status else "no response",
+        "medium",
+        "robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
     )
 
 
 def unavailable_signal(http_status: int | None) -> Signal:
     """An unavailable robots.txt (4xx) allows all (RFC 9309 §2.3.1.3): a statement of nothing
     reserved, which the decision cites and the store's `signals` keeps."""
-    return Signal(
-        signal="robots",
-        category="crawl",
-        statement="none",
-        agents=("*",),
-        scope="origin",
-        locator=f"HTTP {http_status}",
-        confidence="high",
-        detail="robots.txt unavailable (4xx): allow all",
+    return Signal.whole_origin(
+        "robots",
+        "none",
+        f"HTTP {http_status}",
+        "high",
+        "robots.txt unavailable (4xx): allow all",
     )
 
 
@@ -76,27 +70,21 @@ def not_robots_signal(http_status: int | None, served: str, as_unreachable: bool
     """An HTML or challenge page at the robots.txt URL: unknown, or (strict policy) unreachable."""
     what = "a bot challenge (edge-blocked)" if served == EDGE_BLOCKED else "an HTML page, not a robots.txt (not-robots)"
     if as_unreachable:
-        return Signal(
-            signal="robots_unreachable",
-            category="crawl",
-            statement="reserved",
-            agents=("*",),
-            scope="origin",
-            locator=f"HTTP {http_status}",
-            confidence="medium",
+        return Signal.whole_origin(
+            "robots_unreachable",
+            "reserved",
+            f"HTTP {http_status}",
+            "medium",
+            f"robots.txt URL served {what}: read as unreachable, a complete disallow (strict policy)",
             lint=(served,),
-            detail=f"robots.txt URL served {what}: read as unreachable, a complete disallow (strict policy)",
         )
-    return Signal(
-        signal="robots_not_robots",
-        category="crawl",
-        statement="none",
-        agents=("*",),
-        scope="origin",
-        locator=f"HTTP {http_status}",
-        confidence="low",
+    return Signal.whole_origin(
+        "robots_not_robots",
+        "none",
+        f"HTTP {http_status}",
+        "low",
+        f"robots.txt URL served {what}: the site's robots.txt is unknown",
         lint=(served,),
-        detail=f"robots.txt URL served {what}: the site's robots.txt is unknown",
     )
 
 
