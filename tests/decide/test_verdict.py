@@ -1,7 +1,8 @@
 """The verdict: one reading per protocol, then the most restrictive statement wins.
 
-The spec's vectors and the property test over every protocol live with the signal tests
-(tests/test_signals.py); these pin each protocol's reading and the combination on their own.
+The spec's vectors are in tests/signals/test_vectors.py and the property test over every
+protocol in tests/decide/test_properties.py; these pin each protocol's reading and the
+combination on their own.
 """
 
 from __future__ import annotations
