@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from scanner.errors import PolicyError, UnknownPolicy
+from scanner.signals.model import Category
 
 POLICY_VERSION = "1"
 
@@ -34,7 +35,7 @@ class Policy:
     name: str  # a PolicyName, or agent:<token>
     agents: tuple[str, ...]  # product tokens, lower-case; "*" is the statement to unnamed crawlers
     version: str = POLICY_VERSION
-    usage: str = "train-ai"
+    usage: str = Category.TRAIN_AI
     unreachable_is_disallow: bool = True  # RFC 9309 §2.3.1.4
     conservative: bool = True  # legacy aipref labels, conflicting TDMRep values read as reserved
     # Vendor look-alikes (`noarchive` for Bingbot/Amazonbot, spec §7.4) count only when the policy

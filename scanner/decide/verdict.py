@@ -23,7 +23,7 @@ from scanner.signals.ai_txt import ai_txt_signal
 from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome, looks_like_challenge, served_as
 from scanner.signals.headers import evidence_headers, header_signals
 from scanner.signals.html import evidence_facts, html_signals
-from scanner.signals.model import CONFIDENCE, Signal
+from scanner.signals.model import CONFIDENCE, Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import RobotsTxt
 from scanner.signals.robots_signals import not_robots_signal, robots_signals, unavailable_signal, unreachable_signal
 from scanner.signals.rsl import rsl_signal
@@ -170,7 +170,7 @@ def read_headers(art: Artefact, policy: Policy, reference: datetime | None) -> R
     """The resource's HTTP headers: X-Robots-Tag, Content-Usage, Link licences, the TDMRep layer."""
     lines, problem = evidence_headers(art.body)
     if problem:
-        malformed = malformed_signal("x_robots_tag", EvidenceKind.HEADERS, problem)
+        malformed = malformed_signal(SignalKind.X_ROBOTS_TAG, EvidenceKind.HEADERS, problem)
         return Reading(stamped([malformed], art, reference), lint=("malformed_evidence",))
     sigs, tdm, tdm_lint = header_signals(lines, policy.conservative)
     layer = stamped([tdm], art, reference)[0] if tdm else None
@@ -181,7 +181,7 @@ def read_html_meta(art: Artefact, policy: Policy, reference: datetime | None) ->
     """The page's meta robots, licence links and TDMRep meta tags (the TDMRep layer)."""
     facts, problem = evidence_facts(art.body)
     if problem:
-        malformed = malformed_signal("meta_robots", EvidenceKind.HTML_META, problem)
+        malformed = malformed_signal(SignalKind.META_ROBOTS, EvidenceKind.HTML_META, problem)
         return Reading(stamped([malformed], art, reference), lint=("malformed_evidence",))
     sigs = html_signals(facts, policy.conservative)
     meta = [s for s in sigs if s.signal == "tdmrep"]
@@ -243,7 +243,12 @@ def read_blocklist(blocklisted: tuple[str, str | None] | None) -> Reading:
         return NOTHING
     name, why = blocklisted
     listed = Signal.whole_origin(
-        "blocklist", "reserved", f"blocklist {name}", "high", why or f"domain listed in {name}", category="tdm"
+        SignalKind.BLOCKLIST,
+        Statement.RESERVED,
+        f"blocklist {name}",
+        Confidence.HIGH,
+        why or f"domain listed in {name}",
+        category=Category.TDM,
     )
     return Reading((listed,))
 
@@ -276,7 +281,7 @@ def _last_layer(resource: list[tuple[str, Reading]], kind: str) -> Reading | Non
     return next((r for k, r in reversed(resource) if k == kind and r.tdmrep is not None), None)
 
 
-_ORDER = {"reserved": 0, "conditional": 1, "permitted": 2, "none": 3}
+_ORDER: dict[str, int] = {Statement.RESERVED: 0, Statement.CONDITIONAL: 1, Statement.PERMITTED: 2, Statement.NONE: 3}
 
 
 def _strength(s: Signal) -> tuple[int, int, str]:
@@ -289,7 +294,7 @@ def applicable(statements: Iterable[Signal], policy: Policy, modality: str) -> l
     return [
         s
         for s in statements
-        if s.signal != "licence_markup"
+        if s.signal != SignalKind.LICENCE_MARKUP
         and s.applies_to(agents)
         and s.covers(policy.usage)
         and (s.scope != "modality" or s.scope_value == modality)
@@ -309,9 +314,13 @@ def combine(url: str, readings: list[Reading], policy: Policy, modality: str) ->
             checked += r.checked
             lint += r.lint
     found = applicable(statements, policy, modality)
-    restrictive = [s for s in found if s.statement in ("reserved", "conditional") and s.signal != "robots_unreachable"]
-    unreachable = [s for s in found if s.signal == "robots_unreachable"]
-    blind = [s for s in found if s.signal == "robots_not_robots"]
+    restrictive = [
+        s
+        for s in found
+        if s.statement in (Statement.RESERVED, Statement.CONDITIONAL) and s.signal != SignalKind.ROBOTS_UNREACHABLE
+    ]
+    unreachable = [s for s in found if s.signal == SignalKind.ROBOTS_UNREACHABLE]
+    blind = [s for s in found if s.signal == SignalKind.ROBOTS_NOT_ROBOTS]
     if restrictive:
         verdict, reasons = Verdict.RESERVED, sorted(restrictive, key=_strength)
     elif unreachable:
@@ -327,7 +336,7 @@ def combine(url: str, readings: list[Reading], policy: Policy, modality: str) ->
         verdict,
         tuple(reasons),
         tuple(dict.fromkeys(checked)),
-        tuple(s for s in statements if s.signal == "licence_markup"),
+        tuple(s for s in statements if s.signal == SignalKind.LICENCE_MARKUP),
         policy.name,
         policy.version,
         policy.usage,
@@ -339,4 +348,3 @@ def has_content_usage(parsed: RobotsTxt) -> bool:
     """Whether a robots.txt has Content-Usage lines (path-scoped: rule hits alone do not decide).
     Asked once per file or origin, never per URL."""
     return bool(parsed.records("content-usage"))
-

@@ -12,7 +12,7 @@ from typing import Any
 
 from scanner.signals.headers import header_lines, header_signals
 from scanner.signals.html import html_signals, read_html
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 
 __all__ = ["Signal", "from_response"]
 
@@ -40,13 +40,13 @@ def from_response(
         out += html_signals(facts, conservative)
         out += [
             Signal(
-                signal="rsl",
-                category="tdm",
-                statement="none",
+                signal=SignalKind.RSL,
+                category=Category.TDM,
+                statement=Statement.NONE,
                 agents=("*",),
                 scope="resource",
                 locator="link rel=license type=rsl",
-                confidence="low",
+                confidence=Confidence.LOW,
                 scope_value=href,
                 detail=href,
                 lint=("rsl_not_fetched",),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import BUDGET_REASON, RobotsTxt, parse_robots
 
 
@@ -18,26 +18,26 @@ def ai_txt_signal(robots: RobotsTxt, url: str, agent: str) -> Signal | None:
     e = robots.explain(url, agent)
     if e.reason == BUDGET_REASON:
         return Signal(
-            signal="ai_txt",
-            category="train-any",
-            statement="reserved",
+            signal=SignalKind.AI_TXT,
+            category=Category.TRAIN_ANY,
+            statement=Statement.RESERVED,
             agents=e.group_agents or ("*",),
             scope="path-pattern",
             locator="ai.txt",
-            confidence="low",
+            confidence=Confidence.LOW,
             lint=("match_budget_exceeded",),
             detail="ai.txt rules too costly to match: read as Disallow",
         )
     if e.rule is None or e.rule.allow:
         return None
     return Signal(
-        signal="ai_txt",
-        category="train-any",
-        statement="reserved",
+        signal=SignalKind.AI_TXT,
+        category=Category.TRAIN_ANY,
+        statement=Statement.RESERVED,
         agents=e.group_agents or ("*",),
         scope="path-pattern",
         locator=f"ai.txt line {e.rule.line}",
-        confidence="low",
+        confidence=Confidence.LOW,
         scope_value=e.rule.value,
         detail=f"Disallow: {e.rule.value}",
     )
@@ -47,13 +47,13 @@ def ai_txt_statements(robots: RobotsTxt) -> list[Signal]:
     """Every Disallow of the file, for its group's agents: what it reserved, for no URL in particular."""
     return [
         Signal(
-            signal="ai_txt",
-            category="train-any",
-            statement="reserved",
+            signal=SignalKind.AI_TXT,
+            category=Category.TRAIN_ANY,
+            statement=Statement.RESERVED,
             agents=tuple(a for a in group.agents if a) or ("*",),
             scope="path-pattern",
             locator=f"ai.txt line {rule.line}",
-            confidence="low",
+            confidence=Confidence.LOW,
             scope_value=rule.value,
             detail=f"Disallow: {rule.value}",
         )

@@ -18,19 +18,19 @@ import json
 import re
 from typing import Any
 
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 
 # entry name (after the `cawg.` / legacy `c2pa.` namespace) -> the category it speaks about
 _ENTRIES = {
-    "ai_generative_training": "train-ai",
-    "ai_training": "train-any",
-    "data_mining": "tdm",
-    "ai_inference": "ai-input",
+    "ai_generative_training": Category.TRAIN_AI,
+    "ai_training": Category.TRAIN_ANY,
+    "data_mining": Category.TDM,
+    "ai_inference": Category.AI_INPUT,
 }
 # "In the absence of additional information, `constrained` shall be treated as `notAllowed`."
-_USES = {"notAllowed": "reserved", "constrained": "reserved", "allowed": "permitted"}
+_USES = {"notAllowed": Statement.RESERVED, "constrained": Statement.RESERVED, "allowed": Statement.PERMITTED}
 _LABEL = re.compile(r"(cawg|c2pa)\.training-mining(\.v\d+)?")
-_TRUST = {"Trusted": ("high", ()), "Valid": ("medium", ("c2pa_untrusted_credential",))}
+_TRUST = {"Trusted": (Confidence.HIGH, ()), "Valid": (Confidence.MEDIUM, ("c2pa_untrusted_credential",))}
 
 
 def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
@@ -40,7 +40,7 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
     if not isinstance(manifest, dict):
         return []
     state = store.get("validation_state") or ("Invalid" if store.get("validation_status") else "Valid")
-    confidence, trust_lint = _TRUST.get(state, ("low", ("c2pa_invalid_manifest",)))
+    confidence, trust_lint = _TRUST.get(state, (Confidence.LOW, ("c2pa_invalid_manifest",)))
     out: list[Signal] = []
     for assertion in manifest.get("assertions") or ():
         label = assertion.get("label", "") if isinstance(assertion, dict) else ""
@@ -57,12 +57,12 @@ def c2pa_signals(store: dict[str, Any]) -> list[Signal]:
             if category is None or use not in _USES:
                 continue  # a custom use case, or no `use` we can read
             statement, why = _USES[use], lint
-            if statement == "permitted" and state not in _TRUST:
-                statement, why = "none", (*lint, "c2pa_unvalidated_permission")
+            if statement == Statement.PERMITTED and state not in _TRUST:
+                statement, why = Statement.NONE, (*lint, "c2pa_unvalidated_permission")
             info = entry.get("constraint_info") or entry.get("constraints_info")  # the spec text spells both
             out.append(
                 Signal(
-                    signal="c2pa",
+                    signal=SignalKind.C2PA,
                     category=category,
                     statement=statement,
                     agents=("*",),
@@ -111,13 +111,13 @@ def asset_signals(body: bytes, mime: str | None = None, *, trust_anchors: str | 
         detail = f"{type(exc).__name__}: {exc}"[:300]
         return [
             Signal(
-                signal="c2pa",
-                category="tdm",
-                statement="none",
+                signal=SignalKind.C2PA,
+                category=Category.TDM,
+                statement=Statement.NONE,
                 agents=("*",),
                 scope="asset",
                 locator="manifest store",
-                confidence="low",
+                confidence=Confidence.LOW,
                 detail=detail,
                 lint=("c2pa_unreadable",),
             )

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import re
 
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 
 # -- IPTC / PLUS Data Mining ----------------------------------------------------------------------
 _DMI = {
     "DMI-UNSPECIFIED": None,
-    "DMI-ALLOWED": ("tdm", "permitted"),
-    "DMI-PROHIBITED-AIMLTRAINING": ("train-any", "reserved"),
-    "DMI-PROHIBITED-GENAIMLTRAINING": ("train-ai", "reserved"),
-    "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": ("tdm", "reserved"),
-    "DMI-PROHIBITED": ("tdm", "reserved"),
-    "DMI-PROHIBITED-SEECONSTRAINT": ("tdm", "reserved"),
-    "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR": ("tdm", "reserved"),
-    "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR": ("tdm", "reserved"),
+    "DMI-ALLOWED": (Category.TDM, Statement.PERMITTED),
+    "DMI-PROHIBITED-AIMLTRAINING": (Category.TRAIN_ANY, Statement.RESERVED),
+    "DMI-PROHIBITED-GENAIMLTRAINING": (Category.TRAIN_AI, Statement.RESERVED),
+    "DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING": (Category.TDM, Statement.RESERVED),
+    "DMI-PROHIBITED": (Category.TDM, Statement.RESERVED),
+    "DMI-PROHIBITED-SEECONSTRAINT": (Category.TDM, Statement.RESERVED),
+    "DMI-PROHIBITED-SEEEMBEDDEDRIGHTSEXPR": (Category.TDM, Statement.RESERVED),
+    "DMI-PROHIBITED-SEELINKEDRIGHTSEXPR": (Category.TDM, Statement.RESERVED),
 }
 
 
@@ -28,20 +28,20 @@ def iptc_signal(value: str, locator: str = "XMP plus:DataMining") -> Signal | No
     if code in _DMI:
         mapped = _DMI[code]
     elif code.startswith("DMI-PROHIBITED"):
-        mapped, lint = ("tdm", "reserved"), ("iptc_unknown_value",)
+        mapped, lint = (Category.TDM, Statement.RESERVED), ("iptc_unknown_value",)
     else:
         return None
     if mapped is None:
         return None
     category, statement = mapped
     return Signal(
-        signal="iptc_dmi",
+        signal=SignalKind.IPTC_DMI,
         category=category,
         statement=statement,
         agents=("*",),
         scope="asset",
         locator=locator,
-        confidence="medium",
+        confidence=Confidence.MEDIUM,
         lint=lint,
         detail=code,
     )
@@ -67,12 +67,12 @@ def tdmrep_package_signal(metadata: str, locator: str = "package metadata") -> S
     p = _PKG_POLICY.search(metadata)
     policy = next((g for g in p.groups() if g), "") if p else ""
     return Signal(
-        signal="tdmrep",
-        category="tdm",
-        statement="reserved" if value == "1" else "permitted",
+        signal=SignalKind.TDMREP,
+        category=Category.TDM,
+        statement=Statement.RESERVED if value == "1" else Statement.PERMITTED,
         agents=("*",),
         scope="asset",
         locator=locator,
-        confidence="high",
+        confidence=Confidence.HIGH,
         detail=f"tdm:reservation {value}" + (f"; tdm:policy {policy}" if policy else ""),
     )

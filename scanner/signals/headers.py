@@ -14,25 +14,25 @@ from typing import Any, cast
 
 import http_sf
 
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 
 Lines = list[tuple[str, str]]
-AI_DIRECTIVES = {"noai": "tdm", "noimageai": "tdm"}
+AI_DIRECTIVES = {"noai": Category.TDM, "noimageai": Category.TDM}
 # Directives whose value contains a colon: never read as an agent prefix (img2dataset's bug).
 _COLON_DIRECTIVES = {"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"}
 # Vendor look-alikes (spec §7.4): `noarchive` keeps content out of these vendors' AI training.
 VENDOR_NOARCHIVE = ("bingbot", "amazonbot")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
-AIPREF_TRAINING = {"train-ai": "train-ai"}
+AIPREF_TRAINING = {"train-ai": Category.TRAIN_AI}
 # Labels of earlier aipref drafts, still copied by sites (spec §10.1): read conservatively.
 AIPREF_LEGACY = {
-    "train-genai": "train-ai",
-    "genai": "train-ai",
-    "ai": "train-any",
-    "tdm": "tdm",
-    "all": "tdm",
-    "bots": "tdm",
-    "ai-use": "ai-input",
+    "train-genai": Category.TRAIN_AI,
+    "genai": Category.TRAIN_AI,
+    "ai": Category.TRAIN_ANY,
+    "tdm": Category.TDM,
+    "all": Category.TDM,
+    "bots": Category.TDM,
+    "ai-use": Category.AI_INPUT,
 }
 
 
@@ -100,10 +100,10 @@ def robots_directives(value: str) -> list[tuple[str | None, str]]:
 
 def directive_signals(
     pairs: list[tuple[str | None, str]],
-    signal: str,
+    signal: SignalKind,
     locator: str,
     default_agents: tuple[str, ...] = ("*",),
-    confidence: str = "medium",
+    confidence: Confidence = Confidence.MEDIUM,
 ) -> list[Signal]:
     signals = []
     for agent, directive in pairs:
@@ -113,8 +113,8 @@ def directive_signals(
             signals.append(
                 Signal(
                     signal=signal,
-                    category="tdm",
-                    statement="reserved",
+                    category=Category.TDM,
+                    statement=Statement.RESERVED,
                     agents=agents,
                     scope="modality" if image else "resource",
                     locator=locator,
@@ -131,12 +131,12 @@ def directive_signals(
                 signals.append(
                     Signal(
                         signal=signal,
-                        category="train-any",
-                        statement="reserved",
+                        category=Category.TRAIN_ANY,
+                        statement=Statement.RESERVED,
                         agents=vendors,
                         scope="resource",
                         locator=locator,
-                        confidence="medium",
+                        confidence=Confidence.MEDIUM,
                         lint=("vendor_lookalike",),
                         detail="noarchive (vendor-scoped AI training opt-out)",
                     )
@@ -147,7 +147,7 @@ def directive_signals(
 def x_robots_tag(lines: Lines) -> list[Signal]:
     out = []
     for n, (i, value) in enumerate(_values(lines, "x-robots-tag")):
-        out += directive_signals(robots_directives(value), "x_robots_tag", f"X-Robots-Tag[{n}] (line {i})")
+        out += directive_signals(robots_directives(value), SignalKind.X_ROBOTS_TAG, f"X-Robots-Tag[{n}] (line {i})")
     return out
 
 
@@ -168,15 +168,15 @@ def tdmrep_header(lines: Lines, conservative: bool = True) -> tuple[Signal | Non
     else:
         value = valid.pop()
     policy = next((v for _, v in _values(lines, "tdm-policy")), "")
-    statement = "reserved" if value == "1" else "permitted"
+    statement = Statement.RESERVED if value == "1" else Statement.PERMITTED
     return Signal(
-        signal="tdmrep",
-        category="tdm",
+        signal=SignalKind.TDMREP,
+        category=Category.TDM,
         statement=statement,
         agents=("*",),
         scope="resource",
         locator="header tdm-reservation",
-        confidence="high",
+        confidence=Confidence.HIGH,
         detail=f"tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
         lint=tuple(lint),
     ), lint
@@ -184,7 +184,7 @@ def tdmrep_header(lines: Lines, conservative: bool = True) -> tuple[Signal | Non
 
 def aipref_signals(
     value: str,
-    signal: str,
+    signal: SignalKind,
     locator: str,
     conservative: bool = True,
     agents: tuple[str, ...] = ("*",),
@@ -198,12 +198,12 @@ def aipref_signals(
         return [
             Signal(
                 signal=signal,
-                category="train-ai",
-                statement="none",
+                category=Category.TRAIN_AI,
+                statement=Statement.NONE,
                 agents=agents,
                 scope=scope,
                 locator=locator,
-                confidence="low",
+                confidence=Confidence.LOW,
                 scope_value=scope_value,
                 lint=("aipref_parse_error",),
                 detail=value,
@@ -218,8 +218,8 @@ def aipref_signals(
             category = AIPREF_LEGACY[key]
         if category is None or not isinstance(item, http_sf.Token) or str(item) not in ("y", "n"):
             continue
-        statement = "reserved" if str(item) == "n" else "permitted"
-        if legacy and statement == "permitted":
+        statement = Statement.RESERVED if str(item) == "n" else Statement.PERMITTED
+        if legacy and statement == Statement.PERMITTED:
             continue  # an old label never grants a permission
         detail = f"{key}={item}" + "".join(f";{k}={v}" for k, v in params.items())
         out.append(
@@ -230,7 +230,7 @@ def aipref_signals(
                 agents=agents,
                 scope=scope,
                 locator=locator,
-                confidence="low" if legacy else "high",
+                confidence=Confidence.LOW if legacy else Confidence.HIGH,
                 scope_value=scope_value,
                 lint=("aipref_legacy_label",) if legacy else (),
                 detail=detail,
@@ -244,7 +244,7 @@ def content_usage_header(lines: Lines, conservative: bool = True) -> list[Signal
     if not values:
         return []
     # a Dictionary field's lines concatenate; the last duplicate key wins (RFC 9651)
-    return aipref_signals(", ".join(values), "content_usage_header", "header Content-Usage", conservative)
+    return aipref_signals(", ".join(values), SignalKind.CONTENT_USAGE_HEADER, "header Content-Usage", conservative)
 
 
 def content_signal_pairs(value: str) -> tuple[dict[str, str], list[str]]:
@@ -268,16 +268,17 @@ def content_signal_pairs(value: str) -> tuple[dict[str, str], list[str]]:
 
 
 def content_signal_signals(
-    value: str, locator: str, agents: tuple[str, ...], scope: str = "origin", confidence: str = "medium"
+    value: str, locator: str, agents: tuple[str, ...], scope: str = "origin", confidence: Confidence = Confidence.MEDIUM
 ) -> list[Signal]:
     pairs, lint = content_signal_pairs(value)
     out = []
-    for key, category in (("ai-train", "train-any"), ("ai-input", "ai-input"), ("search", "search")):
+    keys = (("ai-train", Category.TRAIN_ANY), ("ai-input", Category.AI_INPUT), ("search", Category.SEARCH))
+    for key, category in keys:
         if pairs.get(key) in ("yes", "no"):
-            statement = "reserved" if pairs[key] == "no" else "permitted"
+            statement = Statement.RESERVED if pairs[key] == "no" else Statement.PERMITTED
             out.append(
                 Signal(
-                    signal="content_signal",
+                    signal=SignalKind.CONTENT_SIGNAL,
                     category=category,
                     statement=statement,
                     agents=agents,
@@ -337,13 +338,13 @@ def header_signals(lines: Lines, conservative: bool = True) -> tuple[list[Signal
     for href, is_rsl in link_licences(lines):
         sigs.append(
             Signal(
-                signal="rsl" if is_rsl else "licence_markup",
-                category="tdm",
-                statement="none",
+                signal=SignalKind.RSL if is_rsl else SignalKind.LICENCE_MARKUP,
+                category=Category.TDM,
+                statement=Statement.NONE,
                 agents=("*",),
                 scope="resource",
                 locator="header Link rel=license",
-                confidence="low",
+                confidence=Confidence.LOW,
                 scope_value=href,
                 detail=href if is_rsl else (cc_spdx(href) or href),
                 lint=("rsl_not_fetched",) if is_rsl else (),

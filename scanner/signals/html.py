@@ -17,7 +17,7 @@ import lxml.html
 from lxml import etree
 
 from scanner.signals.headers import AI_DIRECTIVES, cc_spdx, directive_signals, robots_directives
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 
 _CC_LICENCE_HREF = re.compile(r"creativecommons\.org/(licenses|publicdomain)/", re.IGNORECASE)
 _RIGHTS_NAMES = {"copyright", "rights", "dc.rights", "dcterms.rights", "dc.license", "dcterms.license"}
@@ -153,14 +153,15 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             continue  # reservations are read from <head> only
         name = meta["name"].lower()
         if name == "robots":
-            out += directive_signals(robots_directives(meta["content"]), "meta_robots", f"meta[name=robots][{n}]")
+            directives = robots_directives(meta["content"])
+            out += directive_signals(directives, SignalKind.META_ROBOTS, f"meta[name=robots][{n}]")
         else:  # an agent-named meta tag (`<meta name="CCBot" content="noai">`): that agent only
             out += directive_signals(
                 [(None, d) for _, d in robots_directives(meta["content"])],
-                "meta_robots",
+                SignalKind.META_ROBOTS,
                 f"meta[name={meta['name']}][{n}]",
                 default_agents=(name,),
-                confidence="low",
+                confidence=Confidence.LOW,
             )
     tdm = [m for m in facts.meta_tdm if m["name"].lower() == "tdm-reservation"]
     values = {m["content"].strip() for m in tdm}
@@ -172,13 +173,13 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             policy = next((m["content"] for m in facts.meta_tdm if m["name"].lower() == "tdm-policy"), "")
             out.append(
                 Signal(
-                    signal="tdmrep",
-                    category="tdm",
-                    statement="reserved" if value == "1" else "permitted",
+                    signal=SignalKind.TDMREP,
+                    category=Category.TDM,
+                    statement=Statement.RESERVED if value == "1" else Statement.PERMITTED,
                     agents=("*",),
                     scope="resource",
                     locator="meta[name=tdm-reservation]",
-                    confidence="high",
+                    confidence=Confidence.HIGH,
                     lint=lint,
                     detail=f"html meta tdm-reservation: {value}" + (f"; tdm-policy: {policy}" if policy else ""),
                 )
@@ -186,13 +187,13 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
     for lic in facts.licences:
         out.append(
             Signal(
-                signal="licence_markup",
-                category="tdm",
-                statement="none",
+                signal=SignalKind.LICENCE_MARKUP,
+                category=Category.TDM,
+                statement=Statement.NONE,
                 agents=("*",),
                 scope="resource",
                 locator=lic.carrier,
-                confidence="low",
+                confidence=Confidence.LOW,
                 scope_value=lic.url,
                 detail=lic.spdx or lic.url,
                 lint=("licence_scope_ambiguous",) if lic.scope == "page-ambiguous" else (),

@@ -76,13 +76,13 @@ COVERS = {
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Signal:
-    signal: str  # a SignalKind
-    category: str  # a Category
-    statement: str  # a Statement
+    signal: SignalKind
+    category: Category
+    statement: Statement
     agents: tuple[str, ...]  # lower-case product tokens; ("*",) for everyone
     scope: str  # origin | path-pattern | resource | asset | modality
     locator: str  # line number, header name + index, JSON pointer, XPath
-    confidence: str = Confidence.HIGH.value
+    confidence: Confidence = Confidence.HIGH
     scope_value: str | None = None  # the pattern, URL or modality the scope names
     evidence_sha256: str | None = None
     observed_at: datetime | None = None
@@ -98,13 +98,13 @@ class Signal:
     @classmethod
     def whole_origin(
         cls,
-        signal: str,
-        statement: str,
+        signal: SignalKind,
+        statement: Statement,
         locator: str,
-        confidence: str,
+        confidence: Confidence,
         detail: str,
         *,
-        category: str = "crawl",
+        category: Category = Category.CRAWL,
         lint: tuple[str, ...] = (),
     ) -> Signal:
         """A statement about every path of an origin for every agent: what a robots.txt fetch
@@ -127,4 +127,4 @@ class Signal:
     def lowered(self, why: str) -> Signal:
         """One confidence step down (stale evidence, lint that changed the reading)."""
         i = min(CONFIDENCE.index(self.confidence) + 1, len(CONFIDENCE) - 1)
-        return replace(self, confidence=CONFIDENCE[i].value, lint=(*self.lint, why))
+        return replace(self, confidence=CONFIDENCE[i], lint=(*self.lint, why))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from scanner.signals.fetch_outcome import EDGE_BLOCKED
 from scanner.signals.headers import aipref_signals, content_signal_signals
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, Group, RobotsTxt, Rule, pattern_matches, url_path
 
 
@@ -14,13 +14,13 @@ def rule_signal(rule: Rule, agents: tuple[str, ...], where: str = "", lint: tupl
     """What one Allow / Disallow line states for its agents: a Disallow reserves the paths it
     matches; an Allow states nothing beyond "may be crawled"."""
     return Signal(
-        signal="robots",
-        category="crawl",
-        statement="none" if rule.allow else "reserved",
+        signal=SignalKind.ROBOTS,
+        category=Category.CRAWL,
+        statement=Statement.NONE if rule.allow else Statement.RESERVED,
         agents=agents,
         scope="path-pattern",
         locator=f"line {rule.line}",
-        confidence="high",
+        confidence=Confidence.HIGH,
         scope_value=rule.value,
         lint=lint,
         detail=f"{'Allow' if rule.allow else 'Disallow'}: {rule.value}{where}",
@@ -31,13 +31,13 @@ def budget_signal(agents: tuple[str, ...], where: str) -> Signal:
     """A path whose deciding rule would cost more than `MATCH_BUDGET` lookups to find: reserved
     (an opt-out may be among the rules not tried), with the lint finding that says so."""
     return Signal(
-        signal="robots",
-        category="crawl",
-        statement="reserved",
+        signal=SignalKind.ROBOTS,
+        category=Category.CRAWL,
+        statement=Statement.RESERVED,
         agents=agents,
         scope="path-pattern",
         locator="robots.txt",
-        confidence="low",
+        confidence=Confidence.LOW,
         lint=("match_budget_exceeded",),
         detail=f"robots.txt rules in {where} too costly to match (> {MATCH_BUDGET} lookups): read as Disallow",
     )
@@ -46,10 +46,10 @@ def budget_signal(agents: tuple[str, ...], where: str) -> Signal:
 def unreachable_signal(http_status: int | None) -> Signal:
     """An unreachable robots.txt (5xx, 429, no response) is a complete disallow (RFC 9309 §2.3.1.4)."""
     return Signal.whole_origin(
-        "robots_unreachable",
-        "reserved",
+        SignalKind.ROBOTS_UNREACHABLE,
+        Statement.RESERVED,
         f"HTTP {http_status}" if http_status else "no response",
-        "medium",
+        Confidence.MEDIUM,
         "robots.txt unreachable: RFC 9309 §2.3.1.4 complete disallow",
     )
 
@@ -58,10 +58,10 @@ def unavailable_signal(http_status: int | None) -> Signal:
     """An unavailable robots.txt (4xx) allows all (RFC 9309 §2.3.1.3): a statement of nothing
     reserved, which the decision cites and the store's `signals` keeps."""
     return Signal.whole_origin(
-        "robots",
-        "none",
+        SignalKind.ROBOTS,
+        Statement.NONE,
         f"HTTP {http_status}",
-        "high",
+        Confidence.HIGH,
         "robots.txt unavailable (4xx): allow all",
     )
 
@@ -71,18 +71,18 @@ def not_robots_signal(http_status: int | None, served: str, as_unreachable: bool
     what = "a bot challenge (edge-blocked)" if served == EDGE_BLOCKED else "an HTML page, not a robots.txt (not-robots)"
     if as_unreachable:
         return Signal.whole_origin(
-            "robots_unreachable",
-            "reserved",
+            SignalKind.ROBOTS_UNREACHABLE,
+            Statement.RESERVED,
             f"HTTP {http_status}",
-            "medium",
+            Confidence.MEDIUM,
             f"robots.txt URL served {what}: read as unreachable, a complete disallow (strict policy)",
             lint=(served,),
         )
     return Signal.whole_origin(
-        "robots_not_robots",
-        "none",
+        SignalKind.ROBOTS_NOT_ROBOTS,
+        Statement.NONE,
         f"HTTP {http_status}",
-        "low",
+        Confidence.LOW,
         f"robots.txt URL served {what}: the site's robots.txt is unknown",
         lint=(served,),
     )
@@ -104,13 +104,13 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
         rule = f"Allow: {e.rule.value} (line {e.rule.line})" if e.rule else e.reason
         out.append(
             Signal(
-                signal="robots",
-                category="crawl",
-                statement="none",
+                signal=SignalKind.ROBOTS,
+                category=Category.CRAWL,
+                statement=Statement.NONE,
                 agents=who,
                 scope="path-pattern",
                 locator=f"line {e.rule.line}" if e.rule else "robots.txt",
-                confidence="high",
+                confidence=Confidence.HIGH,
                 detail=f"{rule} in {where}" if e.groups else "no group applies",
             )
         )
@@ -119,7 +119,7 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
                 out += content_signal_signals(rec.value, f"line {rec.line}", who)
         out += _content_usage(ruleset.groups, url, who, conservative)
     for _, rec in ((g, r) for g, r in robots.records("content-signal") if g is None):
-        out += [s for s in content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")]
+        out += [s for s in content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence=Confidence.LOW)]
     return out
 
 
@@ -147,7 +147,7 @@ def _content_usage(groups: tuple[Group, ...], url: str, agents: tuple[str, ...],
         if length == longest:
             out += aipref_signals(
                 pref,
-                "content_usage_robots",
+                SignalKind.CONTENT_USAGE_ROBOTS,
                 f"line {line}",
                 conservative,
                 agents,

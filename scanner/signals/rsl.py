@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from scanner.signals.model import MAX_FILE_BYTES, Signal
+from scanner.signals.model import MAX_FILE_BYTES, Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import pattern_matches
 
 if TYPE_CHECKING:
@@ -90,12 +90,12 @@ def rsl_signal(contents: tuple[RslContent, ...], url: str, locator: str) -> Sign
     if not matching:
         return None
     best = max(matching, key=lambda c: len(c.url))
-    confidence = "low" if best.restricted else "medium"
+    confidence = Confidence.LOW if best.restricted else Confidence.MEDIUM
     if best.prohibits & _TRAINING_TOKENS:
         return Signal(
-            signal="rsl",
-            category="train-ai",
-            statement="reserved",
+            signal=SignalKind.RSL,
+            category=Category.TRAIN_AI,
+            statement=Statement.RESERVED,
             agents=("*",),
             scope="path-pattern",
             locator=locator,
@@ -108,9 +108,9 @@ def rsl_signal(contents: tuple[RslContent, ...], url: str, locator: str) -> Sign
         if paid or best.server:
             price = ", ".join(best.prices) or "licence server " + (best.server or "")
             return Signal(
-                signal="rsl",
-                category="train-ai",
-                statement="conditional",
+                signal=SignalKind.RSL,
+                category=Category.TRAIN_AI,
+                statement=Statement.CONDITIONAL,
                 agents=("*",),
                 scope="path-pattern",
                 locator=locator,
@@ -120,9 +120,9 @@ def rsl_signal(contents: tuple[RslContent, ...], url: str, locator: str) -> Sign
                 detail=f"permits {' '.join(sorted(best.permits))} on terms: {price}",
             )
         return Signal(
-            signal="rsl",
-            category="train-ai",
-            statement="permitted",
+            signal=SignalKind.RSL,
+            category=Category.TRAIN_AI,
+            statement=Statement.PERMITTED,
             agents=("*",),
             scope="path-pattern",
             locator=locator,
@@ -131,13 +131,13 @@ def rsl_signal(contents: tuple[RslContent, ...], url: str, locator: str) -> Sign
             detail=f"permits {' '.join(sorted(best.permits))} free",
         )
     return Signal(
-        signal="rsl",
-        category="train-ai",
-        statement="none",
+        signal=SignalKind.RSL,
+        category=Category.TRAIN_AI,
+        statement=Statement.NONE,
         agents=("*",),
         scope="path-pattern",
         locator=locator,
-        confidence="low",
+        confidence=Confidence.LOW,
         scope_value=best.url,
         lint=("rsl_training_not_granted",),
         detail="RSL present, silent on training",

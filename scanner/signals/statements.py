@@ -12,7 +12,7 @@ from scanner.signals.ai_txt import ai_txt_statements, parse_ai_txt
 from scanner.signals.fetch_outcome import PARSED, UNAVAILABLE, UNREACHABLE, fetch_outcome, served_as
 from scanner.signals.headers import aipref_signals, content_signal_signals, evidence_headers, header_signals
 from scanner.signals.html import evidence_facts, html_signals
-from scanner.signals.model import Signal
+from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import RobotsTxt, parse_robots
 from scanner.signals.robots_signals import rule_signal, unavailable_signal, unreachable_signal
 from scanner.signals.tdmrep import parse_tdmrep
@@ -42,25 +42,27 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
     if kind == "headers":
         lines, problem = evidence_headers(body)
         if problem:
-            return [malformed_signal("x_robots_tag", kind, problem)]
+            return [malformed_signal(SignalKind.X_ROBOTS_TAG, kind, problem)]
         sigs, tdm, _ = header_signals(lines, conservative)
         return [*sigs, *([tdm] if tdm else [])]
     if kind == "html-meta":
         facts, problem = evidence_facts(body)
-        return [malformed_signal("meta_robots", kind, problem)] if problem else html_signals(facts, conservative)
+        if problem:
+            return [malformed_signal(SignalKind.META_ROBOTS, kind, problem)]
+        return html_signals(facts, conservative)
     return []
 
 
-def malformed_signal(signal: str, kind: str, problem: str) -> Signal:
+def malformed_signal(signal: SignalKind, kind: str, problem: str) -> Signal:
     """A stored artefact that cannot be read (imported junk): a statement of nothing that says so."""
     return Signal(
         signal=signal,
-        category="tdm",
-        statement="none",
+        category=Category.TDM,
+        statement=Statement.NONE,
         agents=("*",),
         scope="resource",
         locator=f"{kind} evidence",
-        confidence="low",
+        confidence=Confidence.LOW,
         lint=("malformed_evidence",),
         detail=f"stored {kind} evidence unreadable, ignored: {problem}",
     )
@@ -78,9 +80,15 @@ def _robots_statements(robots: RobotsTxt, conservative: bool) -> list[Signal]:
             value = rec.value.strip()
             path, pref = value.partition(" ")[::2] if value.startswith("/") else ("/", value)
             out += aipref_signals(
-                pref.strip(), "content_usage_robots", f"line {rec.line}", conservative, agents, "path-pattern", path
+                pref.strip(),
+                SignalKind.CONTENT_USAGE_ROBOTS,
+                f"line {rec.line}",
+                conservative,
+                agents,
+                "path-pattern",
+                path,
             )
     for owner, rec in robots.records("content-signal"):
         if owner is None:  # a Content-Signal line outside any group
-            out += content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence="low")
+            out += content_signal_signals(rec.value, f"line {rec.line}", ("*",), confidence=Confidence.LOW)
     return out

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.signals.model import MAX_FILE_BYTES, Signal
+from scanner.signals.model import MAX_FILE_BYTES, Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import BUDGET_EXCEEDED, RFC9309, Matcher, normalise, pattern_matches, url_path
 
 _SCAN_RULES = 16  # tdmrep.json files with more rules are looked up through an index
@@ -78,13 +78,13 @@ class TdmRepFile:
         if rule.policy:
             detail += f"; tdm-policy {rule.policy}"
         return Signal(
-            signal="tdmrep",
-            category="tdm",
-            statement="reserved" if rule.reservation == 1 else "permitted",
+            signal=SignalKind.TDMREP,
+            category=Category.TDM,
+            statement=Statement.RESERVED if rule.reservation == 1 else Statement.PERMITTED,
             agents=("*",),
             scope="path-pattern",
             locator=f"{locator_prefix}/{rule.index}",
-            confidence="high",
+            confidence=Confidence.HIGH,
             scope_value=rule.location,
             lint=lint + self.lint,
             detail=detail,
