@@ -32,10 +32,12 @@ from pathlib import Path
 
 from protego import Protego
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import cpu_rate, header, interleaved, rate, ratio
 
 from scanner.signals.robots import BUDGET_REASON, RFC9309, parse_robots, parse_uncached
+from tests._hostile import hostile_robots
 
 AGENTS = ("GPTBot", "CCBot", "Google-Extended", "ClaudeBot", "Googlebot", "ProvenanceScannerBot")
 
@@ -65,16 +67,6 @@ def load(ext: Path, limit: int | None) -> list[tuple[str, bytes, list[str]]]:
     return out
 
 
-def hostile_file(rule: str) -> bytes:
-    """One `*` group filled to the parse limit with `rule % n` for n = 0, 1, 2, ..."""
-    lines, size, n = ["User-agent: *"], 0, 0
-    while size < 500_000:
-        line = "Disallow: " + rule % n
-        lines.append(line)
-        size, n = size + len(line) + 1, n + 1
-    return "\n".join(lines).encode()
-
-
 def hostile_urls(k: int) -> list[str]:
     """8 KB URLs full of the hostile rules' literals (many candidate rules, most failing late)."""
     runs = (
@@ -90,7 +82,7 @@ def hostile_urls(k: int) -> list[str]:
 def hostile(rounds: int, peer_urls: int) -> None:
     print(f"hostile files: per 8 KB URL, {rounds} interleaved rounds (fresh URL each time: no memo)")
     specs = ("/*x%d", "/*%d*y$", "/a/*x%d*z")
-    files = {spec: hostile_file(spec) for spec in specs}
+    files = {spec: hostile_robots(spec) for spec in specs}
     parsed = {}
     for spec, body in files.items():
         t = time.perf_counter()

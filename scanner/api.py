@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from scanner.agents import default_registry
 from scanner.corpus.discover import Discovery, Found, discover
@@ -624,20 +624,22 @@ def home_pages(target: str) -> tuple[str, ...]:
     return tuple(f"{scheme}://{h}/" for scheme in ("https", "http") for h in (host, sibling))
 
 
-def judge(
-    target: str,
-    agent: str | None = None,
-    *,
-    store: Store,
-    as_of: datetime | None = None,
-    policy: str = "any-ai-trainer",
-    own_token: str | None = None,
-) -> Judgement:
+class Question(TypedDict, total=False):
+    """What `judge` and `status` are asked besides the target and agent: the moment judged
+    (`as_of`, default now), the policy (default any-ai-trainer) and our own product token."""
+
+    as_of: datetime | None
+    policy: str
+    own_token: str | None
+
+
+def judge(target: str, agent: str | None = None, *, store: Store, **question: Unpack[Question]) -> Judgement:
     """The decision `status` and evidence packs give: one code path, so the pack re-derives it."""
     urls = home_pages(target)
     if any(split_url(u) is None for u in urls):
         raise ScannerError(f"{target!r} is neither an http(s) URL nor a domain")
-    pol = _policy(policy, agent, own_token)
+    as_of = question.get("as_of")
+    pol = _policy(question.get("policy", "any-ai-trainer"), agent, question.get("own_token"))
     origins = [require_url(u).origin for u in urls]
     index = EvidenceIndex.load(store, origins=origins, urls=list(urls), as_of=as_of)
     judged_at = as_of or datetime.now(UTC)
@@ -684,20 +686,13 @@ def age_words(seen: datetime | None, moment: datetime) -> str | None:
     return f"{amount} before {moment.date().isoformat()}"
 
 
-def status(
-    target: str,
-    agent: str | None = None,
-    *,
-    store: Store,
-    as_of: datetime | None = None,
-    policy: str = "any-ai-trainer",
-    own_token: str | None = None,
-) -> dict[str, Any]:
+def status(target: str, agent: str | None = None, *, store: Store, **question: Unpack[Question]) -> dict[str, Any]:
     """`check` plus the evidence it rests on, with the robots.txt text: the legal team's view.
 
     Staleness and the evidence's age are measured against the moment judged: `as_of`, else now.
     """
-    j = judge(target, agent, store=store, as_of=as_of, policy=policy, own_token=own_token)
+    j = judge(target, agent, store=store, **question)
+    as_of = j.as_of
     decision = j.decision
     warnings: list[str] = []
     evidence = []

@@ -13,6 +13,21 @@ from scanner.evidence import import_evidence
 from scanner.manifest import load_manifest
 from scanner.store import Store
 
+# The crawler and its dataset, crawl@1 (category 2.3): every summary test's manifest has them.
+CRAWLER = """
+[crawler]
+name = "Test crawler"
+product_token = "TestBot"
+user_agent = "TestBot/1.0"
+purpose = "testing"
+
+[[datasets]]
+name = "crawl"
+version = "1"
+category = "2.3"
+modality = ["text"]
+"""
+
 MANIFEST = """
 [provider]
 name = "Test Provider"
@@ -25,19 +40,9 @@ name = "m"
 version = "1"
 eu_market_date = 2026-09-01
 base_model = "not applicable"
-
-[crawler]
-name = "Test crawler"
-product_token = "TestBot"
-user_agent = "TestBot/1.0"
-purpose = "testing"
-
-[[datasets]]
-name = "crawl"
-version = "1"
-category = "2.3"
-modality = ["text"]
-collection_period = {{ start = 2025-03-01, end = 2025-03-31 }}
+"""
+MANIFEST += CRAWLER
+MANIFEST += """collection_period = {{ start = 2025-03-01, end = 2025-03-31 }}
 
 [[datasets]]
 name = "public"

@@ -23,17 +23,7 @@ import duckdb
 import pytest
 
 from scanner.store import Store
-
-
-def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+from tests._cli import run
 
 
 def _pages_jsonl(ext: Path, target: Path, copies: int = 1) -> int:

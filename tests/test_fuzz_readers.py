@@ -118,21 +118,18 @@ def test_http_block_parser_on_any_bytes(data: bytes) -> None:
     "name", ["warcio/example.warc.gz", "warcio/example.warc", "warcio/example-iana.org-chunked.warc"]
 )
 def test_warc_reader_never_raises_on_mutated_archives(name: str) -> None:
-    seed = _fixture(name)
-    suffix = ".warc.gz" if name.endswith(".gz") else ".warc"
-
-    @FUZZ
-    @given(data=mutated(seed))
-    def run(data: bytes) -> None:
-        _read_all(suffix, data)
-
-    run()
+    _mutate_archive(name, "warc")
 
 
 @pytest.mark.parametrize("name", ["warcio/example.arc", "warcio/example.arc.gz"])
 def test_arc_reader_never_raises_on_mutated_archives(name: str) -> None:
+    _mutate_archive(name, "arc")
+
+
+def _mutate_archive(name: str, kind: str) -> None:
+    """Mutations of one real archive, read as a `.{kind}[.gz]` file: the reader never raises."""
     seed = _fixture(name)
-    suffix = ".arc.gz" if name.endswith(".gz") else ".arc"
+    suffix = f".{kind}.gz" if name.endswith(".gz") else f".{kind}"
 
     @FUZZ
     @given(data=mutated(seed))

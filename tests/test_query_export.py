@@ -11,29 +11,16 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import REPO, copy_demo
+from tests._cli import run
+from tests.conftest import copy_demo
 
 REFUSED = "refused: queries are read-only"
-
-
-def run(*args: str, cwd: Path, preexec=None) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "scanner", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        preexec_fn=preexec,
-    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:

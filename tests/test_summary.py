@@ -23,6 +23,7 @@ from scanner.summary import SCHEMA, diff_summaries, publish_summary
 from scanner.summary.algorithms import size_band, top_domains
 from scanner.summary.build import all_labels, attestation_values
 from scanner.summary.render import to_html, to_json, to_markdown
+from tests._summary import CRAWLER
 from tests.conftest import copy_demo
 
 MANIFEST = """
@@ -34,19 +35,9 @@ sme = {sme}
 [[models]]
 name = "m"
 version = "1"
-
-[crawler]
-name = "Test crawler"
-product_token = "TestBot"
-user_agent = "TestBot/1.0"
-purpose = "testing"
-
-[[datasets]]
-name = "crawl"
-version = "1"
-category = "2.3"
-modality = ["text"]
-
+"""
+MANIFEST += CRAWLER
+MANIFEST += """
 [[datasets]]
 name = "public"
 version = "1"

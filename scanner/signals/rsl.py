@@ -92,55 +92,50 @@ def rsl_signal(contents: tuple[RslContent, ...], url: str, locator: str) -> Sign
     best = max(matching, key=lambda c: len(c.url))
     confidence = Confidence.LOW if best.restricted else Confidence.MEDIUM
     if best.prohibits & _TRAINING_TOKENS:
-        return Signal(
-            signal=SignalKind.RSL,
-            category=Category.TRAIN_AI,
-            statement=Statement.RESERVED,
-            agents=("*",),
-            scope="path-pattern",
-            locator=locator,
-            confidence=confidence,
-            scope_value=best.url,
-            detail=f"prohibits {' '.join(sorted(best.prohibits))}",
-        )
+        return _terms(best, locator, Statement.RESERVED, confidence, f"prohibits {' '.join(sorted(best.prohibits))}")
     if best.permits & _TRAINING_TOKENS:
-        paid = any(p not in _FREE for p in best.payments)
-        if paid or best.server:
+        permits = " ".join(sorted(best.permits))
+        if any(p not in _FREE for p in best.payments) or best.server:
             price = ", ".join(best.prices) or "licence server " + (best.server or "")
-            return Signal(
-                signal=SignalKind.RSL,
-                category=Category.TRAIN_AI,
-                statement=Statement.CONDITIONAL,
-                agents=("*",),
-                scope="path-pattern",
-                locator=locator,
-                confidence=confidence,
-                scope_value=best.url,
+            return _terms(
+                best,
+                locator,
+                Statement.CONDITIONAL,
+                confidence,
+                f"permits {permits} on terms: {price}",
                 lint=("rsl_licence_required",),
-                detail=f"permits {' '.join(sorted(best.permits))} on terms: {price}",
             )
-        return Signal(
-            signal=SignalKind.RSL,
-            category=Category.TRAIN_AI,
-            statement=Statement.PERMITTED,
-            agents=("*",),
-            scope="path-pattern",
-            locator=locator,
-            confidence=confidence,
-            scope_value=best.url,
-            detail=f"permits {' '.join(sorted(best.permits))} free",
-        )
+        return _terms(best, locator, Statement.PERMITTED, confidence, f"permits {permits} free")
+    return _terms(
+        best,
+        locator,
+        Statement.NONE,
+        Confidence.LOW,
+        "RSL present, silent on training",
+        lint=("rsl_training_not_granted",),
+    )
+
+
+def _terms(
+    content: RslContent,
+    locator: str,
+    statement: Statement,
+    confidence: Confidence,
+    detail: str,
+    lint: tuple[str, ...] = (),
+) -> Signal:
+    """What the best-matching <content> element says about training, for every agent."""
     return Signal(
         signal=SignalKind.RSL,
         category=Category.TRAIN_AI,
-        statement=Statement.NONE,
+        statement=statement,
         agents=("*",),
         scope="path-pattern",
         locator=locator,
-        confidence=Confidence.LOW,
-        scope_value=best.url,
-        lint=("rsl_training_not_granted",),
-        detail="RSL present, silent on training",
+        confidence=confidence,
+        scope_value=content.url,
+        lint=lint,
+        detail=detail,
     )
 
 

@@ -22,19 +22,9 @@ from scanner.signals.robots import matcher as matcher_module
 from scanner.signals.robots_signals import robots_signals
 from scanner.signals.rsl import parse_rsl
 from scanner.signals.tdmrep import parse_tdmrep
+from tests._hostile import hostile_robots
 
-
-def _hostile(rule: str) -> bytes:
-    """A robots.txt of one `*` group filled to the 512,000-byte parse limit with `rule` % n."""
-    lines, size, n = ["User-agent: *"], 0, 0
-    while size < 500_000:
-        line = "Disallow: " + rule % n
-        lines.append(line)
-        size, n = size + len(line) + 1, n + 1
-    return "\n".join(lines).encode()
-
-
-HOSTILE = {"/*x%d": _hostile("/*x%d"), "/*%d*y$": _hostile("/*%d*y$")}
+HOSTILE = {"/*x%d": hostile_robots("/*x%d"), "/*%d*y$": hostile_robots("/*%d*y$")}
 LONG_PATHS = (
     "/" + "".join(f"x{i}" for i in range(3000))[:8190],
     "/" + "".join(f"x{i}" for i in range(20_000, 23_000))[:8190],
