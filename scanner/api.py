@@ -53,53 +53,16 @@ UNDECLARED = "undeclared"
 
 def declare(store: Store, manifest: Manifest) -> dict[str, int]:
     """Write the manifest's datasets and blocklists; editing the manifest updates them."""
-    sources = [
-        {
-            "source_id": ds.source_id,
-            "name": ds.name,
-            "version": ds.version,
-            "url": ds.url,
-            "category": ds.category,
-            "modalities": list(ds.modalities),
-            "licence": ds.licence,
-            "collected_from": ds.collected_from,
-            "collected_to": ds.collected_to,
-            "publicly_known": ds.publicly_known,
-            "manifest": str(manifest.path),
-        }
-        for ds in manifest.datasets
-    ]
-    blocked = [
-        {"registrable_domain": d, "list_name": bl.name, "reason": bl.reason}
-        for bl in manifest.blocklists
-        for d in bl.domains
-    ]
     with store.transaction():
         return {
-            "sources": store.write_sources(sources),
-            "blocklist": store.write_blocklist(blocked),
+            "sources": store.write_sources(manifest.datasets, manifest.path),
+            "blocklist": store.write_blocklist(manifest.blocklists),
         }
 
 
 def declare_adhoc_source(store: Store, name: str) -> str:
     """A source for files ingested without a manifest; the summary lists it as undeclared."""
-    store.add_sources(
-        [
-            {
-                "source_id": name,
-                "name": name,
-                "version": None,
-                "url": None,
-                "category": UNDECLARED,
-                "modalities": ["text"],
-                "licence": None,
-                "collected_from": None,
-                "collected_to": None,
-                "publicly_known": None,
-                "manifest": None,
-            }
-        ]
-    )
+    store.add_undeclared_source(name, UNDECLARED)
     return name
 
 
@@ -858,7 +821,7 @@ def extract_signals(store: Store, *, progress: Callable[[int, int], None] | None
     sightings = statements = 0
     now = datetime.now(UTC)
     for batch in reports.observations_without_signals(store, KINDS, 2000):
-        signal_rows, done = [], []
+        read = []
         for obs in batch.to_pylist():
             key = (obs["kind"], obs["evidence_sha256"], obs["http_status"])
             if key not in seen:
@@ -866,32 +829,11 @@ def extract_signals(store: Store, *, progress: Callable[[int, int], None] | None
                     seen[key] = evidence_signals(obs["kind"], obs["body"], obs["http_status"])
                 except ValueError as exc:  # stored headers are JSON we wrote: say which one is not
                     raise ScannerError(f"observation {obs['obs_id']} ({obs['kind']}): unreadable: {exc}") from exc
-            found = seen[key]
-            for i, sig in enumerate(found):
-                signal_rows.append(
-                    {
-                        "signal_id": sha256_hex(f"{obs['obs_id']}/{i}".encode())[:32],
-                        "obs_id": obs["obs_id"],
-                        "evidence_sha256": obs["evidence_sha256"],
-                        "signal": sig.signal,
-                        "category": sig.category,
-                        "statement": sig.statement,
-                        "agents": list(sig.agents),
-                        "scope": sig.scope,
-                        "scope_value": sig.scope_value,
-                        "locator": sig.locator,
-                        "observed_at": obs["observed_at"],
-                        "confidence": sig.confidence,
-                        "lint": list(sig.lint),
-                        "detail": sig.detail,
-                    }
-                )
-            done.append({"obs_id": obs["obs_id"], "signals": len(found), "extracted_at": now})
-        with store.transaction():
-            statements += store.write_signals(signal_rows)
-            sightings += store.write_signal_extractions(done)
+            read.append(((obs["obs_id"], obs["evidence_sha256"], obs["observed_at"]), seen[key]))
+        new_statements, new_read = store.write_signals(read, now)
+        statements, sightings = statements + new_statements, sightings + new_read
         if progress:
-            progress(len(done), 0)
+            progress(len(read), 0)
     return {"sightings": sightings, "signals": statements}
 
 

@@ -7,7 +7,7 @@ show exactly what was served when, and the store does not grow with repetition.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
 from scanner.signals.headers import evidence_headers
 from scanner.signals.html import evidence_facts
 from scanner.store import Store
+from scanner.store.rows import observation_rows as observation_rows  # the rows ingest writes itself
 from scanner.urls import require_url, split_url
 
 _FUTURE_SLACK = timedelta(minutes=5)  # clock skew tolerated before an --observed-at is "future"
@@ -93,37 +94,11 @@ def kind_for_url(url: str) -> str:
     return KINDS_BY_PATH.get(path, EvidenceKind.RESOURCE)
 
 
-def observation_rows(items: Iterable[tuple[bytes, Observation]], run_id: str | None) -> tuple[list[dict], list[dict]]:
-    """Rows for the evidence and observations tables (pure: no store access)."""
-    blobs: dict[str, dict] = {}
-    sightings = []
-    for body, obs in items:
-        blobs.setdefault(obs.evidence_sha256, {"sha256": obs.evidence_sha256, "size": len(body), "body": body})
-        sightings.append(
-            {
-                "obs_id": obs.obs_id,
-                "evidence_sha256": obs.evidence_sha256,
-                "kind": obs.kind,
-                "url": obs.url,
-                "origin": obs.origin,
-                "observed_at": obs.observed_at,
-                "http_status": obs.http_status,
-                "headers": json.dumps(dict(obs.headers)) if obs.headers else None,
-                "via": obs.via,
-                "locator": obs.locator,
-                "run_id": run_id,
-            }
-        )
-    return list(blobs.values()), sightings
-
-
 def write_observations(
     store: Store, items: Sequence[tuple[bytes, Observation]], run_id: str | None = None
 ) -> tuple[int, int]:
     """Store blobs and sightings in one transaction; returns (new blobs, new sightings)."""
-    blobs, sightings = observation_rows(items, run_id)
-    with store.transaction():
-        return store.write_evidence(blobs), store.write_observations(sightings)
+    return store.write_sightings(items, run_id)
 
 
 def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:

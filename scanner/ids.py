@@ -43,3 +43,8 @@ def as_of_key(as_of) -> str:  # datetime | None
 DECISION_ID_SQL = (
     "substr(sha256(concat_ws(chr(31), r.doc_id, s.policy, s.policy_version, s.usage, s.as_of_key, r.outcome)), 1, 32)"
 )
+
+
+def signal_id(obs_id: str, index: int) -> str:
+    """The `index`-th statement read from one sighting (re-reading it gives the same ids)."""
+    return hashlib.sha256(f"{obs_id}/{index}".encode()).hexdigest()[:32]

@@ -6,15 +6,18 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from scanner.corpus.fields import FieldMap
 from scanner.corpus.records import document_row, sha256_hex
 from scanner.errors import StoreError
 from scanner.evidence import Observation, write_observations
+from scanner.manifest import Dataset
 from scanner.store import SCHEMA_VERSION, Store
 from scanner.store.migrations import MIGRATIONS
 
@@ -136,23 +139,13 @@ def test_insert_is_idempotent_and_dedups_within_a_batch(tmp_path: Path) -> None:
 
 
 def test_replace_updates_declarations(tmp_path: Path) -> None:
-    row = {
-        "source_id": "d@1",
-        "name": "d",
-        "version": "1",
-        "url": None,
-        "category": "2.1",
-        "modalities": ["text"],
-        "licence": "CC-BY-4.0",
-        "collected_from": None,
-        "collected_to": None,
-        "publicly_known": True,
-        "manifest": "m.toml",
-    }
+    ds = Dataset("d", "1", None, "2.1", ("text",), "CC-BY-4.0", None, None, True, (), FieldMap())
     with Store.open(tmp_path / "r.duckdb") as store:
-        store.write_sources([row])
-        store.write_sources([row | {"licence": "CC0-1.0"}])
-        assert store.query("SELECT licence FROM sources").to_pylist() == [{"licence": "CC0-1.0"}]
+        store.write_sources([ds], Path("m.toml"))
+        store.write_sources([replace(ds, licence="CC0-1.0")], Path("m.toml"))
+        assert store.query("SELECT source_id, licence, manifest FROM sources").to_pylist() == [
+            {"source_id": "d@1", "licence": "CC0-1.0", "manifest": "m.toml"}
+        ]
 
 
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
@@ -166,6 +159,7 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 _CRASH_MID_TRANSACTION = """
 import os, sys
+from dataclasses import replace
 from datetime import UTC, datetime
 sys.path.insert(0, {tests!r})
 from test_store import _doc

@@ -11,14 +11,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
 
 from scanner.errors import StoreError
+from scanner.store import rows as mapping
 from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
+
+if TYPE_CHECKING:
+    from scanner.evidence import Observation
+    from scanner.manifest import Blocklist, Dataset
+    from scanner.signals.model import Signal
 
 # The identity of a row in each table: writing a row whose key exists changes nothing.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -262,17 +268,17 @@ class Store:
             raise StoreError(f"{self.path}: {_one_line(exc)}") from exc
 
     # -- typed writers: one per table, so callers never name a table or build its SQL --------
-    def write_sources(self, rows: Rows) -> int:
+    def write_sources(self, datasets: Sequence[Dataset], manifest: Path | None) -> int:
         """Declared datasets; a row with a known `source_id` replaces it (a user edits a manifest)."""
-        return self._insert("sources", rows, replace=True)
+        return self._insert("sources", [mapping.source_row(ds, manifest) for ds in datasets], replace=True)
 
-    def add_sources(self, rows: Rows) -> int:
-        """Sources not declared yet (files ingested without a manifest); a known one is kept."""
-        return self._insert("sources", rows)
+    def add_undeclared_source(self, name: str, category: str) -> int:
+        """A source for files ingested without a manifest (not declared yet); a known one is kept."""
+        return self._insert("sources", [mapping.undeclared_source_row(name, category)])
 
-    def write_blocklist(self, rows: Rows) -> int:
+    def write_blocklist(self, lists: Sequence[Blocklist]) -> int:
         """Blocklisted domains per list; a known (domain, list) row is replaced by the new reason."""
-        return self._insert("blocklist", rows, replace=True)
+        return self._insert("blocklist", mapping.blocklist_rows(lists), replace=True)
 
     def write_documents(self, rows: Rows) -> int:
         return self._insert("documents", rows)
@@ -288,12 +294,21 @@ class Store:
         """Sightings of evidence (where, when, how it was served)."""
         return self._insert("observations", rows)
 
-    def write_signals(self, rows: Rows) -> int:
-        return self._insert("signals", rows)
+    def write_sightings(self, items: Sequence[tuple[bytes, Observation]], run_id: str | None) -> tuple[int, int]:
+        """Bodies and their sightings in one transaction; returns (new bodies, new sightings)."""
+        blobs, sightings = mapping.observation_rows(items, run_id)
+        with self.transaction():
+            return self.write_evidence(blobs), self.write_observations(sightings)
 
-    def write_signal_extractions(self, rows: Rows) -> int:
-        """Which sightings `signals` has read (and how many statements each gave): its resume point."""
-        return self._insert("signal_extractions", rows)
+    def write_signals(
+        self, read: Sequence[tuple[mapping.Sighting, Sequence[Signal]]], extracted_at: datetime
+    ) -> tuple[int, int]:
+        """The statements each sighting gave, and that it was read (how many it gave: the resume
+        point of `signals`), in one transaction; returns (new statements, new sightings read)."""
+        statements = [row for sighting, found in read for row in mapping.signal_rows(sighting, found)]
+        done = [mapping.extraction_row(sighting[0], len(found), extracted_at) for sighting, found in read]
+        with self.transaction():
+            return self._insert("signals", statements), self._insert("signal_extractions", done)
 
     def write_dedup_signatures(self, rows: Rows) -> int:
         return self._insert("dedup_signatures", rows)

@@ -13,6 +13,7 @@ from scanner.decide import decide, make_policy
 from scanner.decide.bulk import outcome_of
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.hook.checker import Checker
+from scanner.manifest import Blocklist
 from scanner.store import Store
 
 PATHS = [
@@ -135,7 +136,7 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
     times = [None, t0 - timedelta(days=1), t0 + timedelta(hours=1), t0 + timedelta(days=12), t0 + timedelta(days=30)]
     with Store.open(tmp_path / "t.duckdb") as store:
         write_observations(store, obs)
-        store.write_blocklist([{"registrable_domain": "d.example", "list_name": "piracy", "reason": "listed"}])
+        store.write_blocklist([Blocklist("piracy", "listed", ("d.example",))])
         combos = ((k, p, w) for k in files for p in paths for w in times)
         docs = [_document(n, f"{k}.example", p, when) for n, (k, p, when) in enumerate(combos)]
         docs.append(  # a document whose origin was never filled in: found from its URL, as `check` does

@@ -19,6 +19,7 @@ from scanner import api
 from scanner.cli import app
 from scanner.corpus.records import document_row, sha256_hex
 from scanner.evidence import Observation, write_observations
+from scanner.manifest import Blocklist
 from scanner.signals.html import facts_to_evidence, read_html
 from scanner.store import Store
 from tests.conftest import copy_demo
@@ -100,7 +101,7 @@ def _synthetic(path: Path, origins: int = 45) -> None:
     docs.append(document_row(doc_id="e" * 32, source_id="s", url=None, content_sha256="e" * 64, raw_bytes=1))
     with Store.open(path) as store:
         write_observations(store, obs)
-        store.write_blocklist([{"registrable_domain": "o3.example", "list_name": "piracy", "reason": "listed"}])
+        store.write_blocklist([Blocklist("piracy", "listed", ("o3.example",))])
         store.write_documents(docs)
 
 
