@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import BUDGET_REASON, RobotsTxt, parse_robots
 
@@ -14,50 +16,47 @@ def parse_ai_txt(body: bytes) -> tuple[RobotsTxt | None, tuple[str, ...]]:
     return robots, ()
 
 
+# An ai.txt Disallow reserves training for its group's agents, with low confidence (spec §8).
+_reserved = partial(
+    Signal,
+    signal=SignalKind.AI_TXT,
+    category=Category.TRAIN_ANY,
+    statement=Statement.RESERVED,
+    scope="path-pattern",
+    confidence=Confidence.LOW,
+)
+
+
 def ai_txt_signal(robots: RobotsTxt, url: str, agent: str) -> Signal | None:
     e = robots.explain(url, agent)
     agents = e.group_agents or ("*",)
     if e.reason == BUDGET_REASON:
         return _reserved(
-            agents,
-            "ai.txt",
-            None,
-            "ai.txt rules too costly to match: read as Disallow",
+            agents=agents,
+            locator="ai.txt",
             lint=("match_budget_exceeded",),
+            detail="ai.txt rules too costly to match: read as Disallow",
         )
     if e.rule is None or e.rule.allow:
         return None
-    return _reserved(agents, f"ai.txt line {e.rule.line}", e.rule.value, f"Disallow: {e.rule.value}")
+    return _reserved(
+        agents=agents,
+        locator=f"ai.txt line {e.rule.line}",
+        scope_value=e.rule.value,
+        detail=f"Disallow: {e.rule.value}",
+    )
 
 
 def ai_txt_statements(robots: RobotsTxt) -> list[Signal]:
     """Every Disallow of the file, for its group's agents: what it reserved, for no URL in particular."""
     return [
         _reserved(
-            tuple(a for a in group.agents if a) or ("*",),
-            f"ai.txt line {rule.line}",
-            rule.value,
-            f"Disallow: {rule.value}",
+            agents=tuple(a for a in group.agents if a) or ("*",),
+            locator=f"ai.txt line {rule.line}",
+            scope_value=rule.value,
+            detail=f"Disallow: {rule.value}",
         )
         for group in robots.groups
         for rule in group.rules
         if not rule.allow
     ]
-
-
-def _reserved(
-    agents: tuple[str, ...], locator: str, pattern: str | None, detail: str, lint: tuple[str, ...] = ()
-) -> Signal:
-    """An ai.txt Disallow reserves training for its agents, with low confidence (spec §8)."""
-    return Signal(
-        signal=SignalKind.AI_TXT,
-        category=Category.TRAIN_ANY,
-        statement=Statement.RESERVED,
-        agents=agents,
-        scope="path-pattern",
-        locator=locator,
-        confidence=Confidence.LOW,
-        scope_value=pattern,
-        lint=lint,
-        detail=detail,
-    )
