@@ -256,7 +256,7 @@ def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_
             if oid is not None:
                 shared = {k: v for k, v in expected.items() if k != "url"}
                 assert by_outcome.setdefault(oid, shared) == shared, url
-        entries = list(checker._origins.values())
+        entries = [e for ctx in (checker._default, *checker._contexts.values()) for e in ctx.origins.values()]
         compiled = [e for e in entries if e.rx is not None]
         assert compiled and any(e.split for e in compiled), "the compiled paths were not exercised"
         assert any(
