@@ -3,8 +3,9 @@
 A checker loads the store's evidence once into memory (then closes the store, so a writer process
 can keep working on it) and answers from there with the very code path of `scanner.check` and the
 audit (`EvidenceIndex` + `decide`), so the three can never disagree. Per-origin parsed files and
-rule sets are cached, decisions are memoised per (URL, agent, policy, as-of). With `live=True`,
-origins without stored evidence are fetched through `crawlers/` (cached, rate-limited) and kept in memory.
+rule sets are cached, and so is each outcome of an origin (URLs of one shape share it); decisions
+made for one URL alone are memoised per (URL, agent, policy, as-of). With `live=True`, origins
+without stored evidence are fetched through `crawlers/` (cached, rate-limited) and kept in memory.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from scanner.signals.robots import is_plain_authority, path_after, rule_regex, u
 from scanner.store import Store
 from scanner.urls import AUTHORITY, origin_parts, require_url
 
-MEMO = 200_000  # decisions remembered (URL, agent, as-of)
+MEMO = 200_000  # decisions remembered per (agent, policy, as-of): URLs with evidence of their own, origins
 ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
 
 
@@ -228,27 +229,13 @@ class Checker:
         return self._check(self._context(agent, policy, as_of), url)
 
     def _check(self, ctx: _Context, url: str) -> Decision:
-        """The memo first; a new URL is decided and the memo keeps its shared outcome's fields,
-        not a new object per URL (the garbage collector has nothing more to walk); asked again,
-        the memo keeps the decision itself."""
-        memo = ctx.memo
-        found = memo.get(url)  # single dict operations are atomic: no lock on the hot path
-        if found is None:
-            found = self._decide(ctx, url)
-            if len(memo) >= MEMO:
-                memo.clear()  # bounded memory; new URLs are cheap to answer again (`_Origin`)
-            memo[url] = found
-            return readdressed(found, url) if found.__class__ is dict else found
-        if found.__class__ is dict:
-            found = memo[url] = readdressed(found, url)
-        return found
-
-    def _decide(self, ctx: _Context, url: str) -> Decision | dict:
-        """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
-        the decision is then made once per origin and outcome (the rule each matcher decides the
-        path by, see `path_shape`), and the URL is answered by the outcome's fields: a new URL of
-        a warm origin costs one split (`_PLAIN_URL`), one dict probe for its origin, one regex
-        match for its rule, and one list index for the outcome."""
+        """A URL without evidence of its own shares its origin's: the decision is then made once
+        per origin and outcome (the rule each matcher decides the path by, see `path_shape`), and
+        the URL is answered by the outcome's fields (`readdressed`). A new URL of a warm origin
+        costs one split (`_PLAIN_URL`), one dict probe for its origin, one regex match for its
+        rule and one list index for the outcome, and nothing is kept per URL: asking again costs
+        the same, and a memo of every URL would cost more than that (memory, the collector).
+        Decisions made for one URL alone (own evidence, RSL) are memoised."""
         plain = _PLAIN_URL(url)
         if plain is not None:
             authority, path = plain.groups()
@@ -256,11 +243,26 @@ class Checker:
             if entry is not None and entry.shared:
                 rx = entry.rx
                 if rx is not None and path != "/robots.txt":  # compiled: one regex match in C
-                    match, ids, fields = entry.split.get(path[:_WIDTH], rx)
+                    match, ids, outcomes = entry.split.get(path[:_WIDTH], rx)
                     hit = match(path)
                     group = hit.lastindex if hit else 0
-                    return fields[group] or self._outcome(entry, ids[group], url, (fields, group))
-                return self._by_shape(entry, path, url)
+                    fields = outcomes[group] or self._outcome(entry, ids[group], url, (outcomes, group))
+                else:
+                    fields = self._by_shape(entry, path, url)
+                return readdressed(fields, url)
+        memo = ctx.memo
+        found = memo.get(url)  # single dict operations are atomic: no lock on the hot path
+        if found is None:
+            found = self._decide(ctx, url)
+            if found.__class__ is dict:
+                return readdressed(found, url)
+            if len(memo) >= MEMO:
+                memo.clear()  # bounded memory
+            memo[url] = found
+        return found
+
+    def _decide(self, ctx: _Context, url: str) -> Decision | dict:
+        """`decide()` on the URL's evidence, or the fields of its origin's shared outcome."""
         found = AUTHORITY.match(url)
         authority = found.group(0) if found else url
         entry = ctx.origins.get(authority)
@@ -277,7 +279,7 @@ class Checker:
         path = path_after(url[found.end() :]) if entry.plain and found else url_path(url, True)
         return self._by_shape(entry, path, url)
 
-    def _by_shape(self, entry: _Origin, path: str, url: str) -> Decision | dict:
+    def _by_shape(self, entry: _Origin, path: str, url: str) -> dict:
         """An origin's URL by the rules its path hits, before (or without) a compiled rule set."""
         single = entry.single
         if single is not None:
@@ -290,7 +292,7 @@ class Checker:
             shape = path_shape(path, url, entry.matchers)
         return entry.outcomes.get(shape) or self._outcome(entry, shape, url)
 
-    def _outcome(self, entry: _Origin, shape, url: str, slot: tuple | None = None) -> Decision:
+    def _outcome(self, entry: _Origin, shape, url: str, slot: tuple | None = None) -> dict:
         """Decide a new outcome of an origin from its evidence, and keep its fields (without the
         cached JSON view) for the URLs that share it (and in a compiled part's `slot`);
         `outcome_id` names it."""
