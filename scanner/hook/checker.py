@@ -143,14 +143,14 @@ def outcome_id(decision: Decision) -> int | None:
 
 
 class _Context:
-    """One (agent, policy, as-of): its decision memo (URL -> decision, or the fields of a shared
-    outcome not yet asked twice) and its origins (scheme://authority -> `_Origin`)."""
+    """One (agent, policy, as-of): its memo of decisions made for one URL alone, and its origins
+    (scheme://authority -> `_Origin`)."""
 
     __slots__ = ("agent", "as_of", "memo", "origins", "policy")
 
     def __init__(self, agent: str | None, policy: str | None, as_of: datetime | None) -> None:
         self.agent, self.policy, self.as_of = agent, policy, as_of
-        self.memo: dict[str, Decision | dict] = {}
+        self.memo: dict[str, Decision] = {}
         self.origins: dict[str, _Origin] = {}
 
 
@@ -253,12 +253,12 @@ class Checker:
         memo = ctx.memo
         found = memo.get(url)  # single dict operations are atomic: no lock on the hot path
         if found is None:
-            found = self._decide(ctx, url)
-            if found.__class__ is dict:
-                return readdressed(found, url)
+            decided = self._decide(ctx, url)
+            if isinstance(decided, dict):
+                return readdressed(decided, url)
             if len(memo) >= MEMO:
                 memo.clear()  # bounded memory
-            memo[url] = found
+            found = memo[url] = decided
         return found
 
     def _decide(self, ctx: _Context, url: str) -> Decision | dict:
@@ -282,6 +282,7 @@ class Checker:
     def _by_shape(self, entry: _Origin, path: str, url: str) -> dict:
         """An origin's URL by the rules its path hits, before (or without) a compiled rule set."""
         single = entry.single
+        shape: Any
         if single is not None:
             shape = 0 if path == "/robots.txt" else id(single.decide(path))
             entry.answered += 1

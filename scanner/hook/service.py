@@ -173,10 +173,10 @@ class Outcomes:
 
     def __init__(self) -> None:
         self._known: dict[tuple, list] = {}
-        self._serials: dict[int, list] = {}  # a checker outcome's id -> its entry (`api.checker_outcome`)
+        self._serials: dict[int, list] = {}  # a checker outcome's id -> its entry (`api.outcome_id`)
 
     def _entry(self, d: Decision) -> list:
-        serial = api.checker_outcome(d)
+        serial = api.outcome_id(d)
         if serial is not None:  # URLs of one path shape: one probe, however many fields they share
             found = self._serials.get(serial)
             if found is None:

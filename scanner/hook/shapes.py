@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.decide import Decision, Evidence, Policy, has_content_usage
+from scanner.decide import Artefact, Decision, Evidence, Policy, has_content_usage
 from scanner.decide.cache import parsed_ai_txt, parsed_robots, tdmrep_file
 from scanner.signals.fetch_outcome import PARSED, fetch_outcome
 from scanner.signals.robots import RobotsTxt, RuleSet
@@ -35,8 +35,9 @@ class Matchers:
         return self.robots[0] if len(self.robots) == 1 and not self.ai_txt and self.tdmrep is None else None
 
 
-def _parsed(art: Any) -> bool:
-    return art is not None and fetch_outcome(art.http_status) == PARSED
+def _parsed(art: Artefact | None) -> Artefact | None:
+    """The artefact if it was fetched and parsed (a 2xx), else None."""
+    return art if art is not None and fetch_outcome(art.http_status) == PARSED else None
 
 
 def _rule_sets(parsed: RobotsTxt, policy: Policy) -> tuple[RuleSet, ...] | None:
@@ -55,16 +56,16 @@ def shape_rules(evidence: Evidence, policy: Policy) -> Matchers | None:
     if evidence.rsl or evidence.resource or evidence.asset:
         return None
     robots: tuple[RuleSet, ...] | None = ()
-    if _parsed(evidence.robots):
-        parsed = parsed_robots(evidence.robots.body, evidence.robots.sha256)
+    if art := _parsed(evidence.robots):
+        parsed = parsed_robots(art.body, art.sha256)
         robots = None if has_content_usage(parsed) else _rule_sets(parsed, policy)
     ai_txt: tuple[RuleSet, ...] | None = ()
-    if _parsed(evidence.ai_txt):
-        ai = parsed_ai_txt(evidence.ai_txt.body, evidence.ai_txt.sha256)[0]
+    if art := _parsed(evidence.ai_txt):
+        ai = parsed_ai_txt(art.body, art.sha256)[0]
         ai_txt = _rule_sets(ai, policy) if ai is not None else ()
     tdmrep = None
-    if _parsed(evidence.tdmrep):
-        tdmrep = tdmrep_file(evidence.tdmrep.body, evidence.tdmrep.sha256, policy.conservative)
+    if art := _parsed(evidence.tdmrep):
+        tdmrep = tdmrep_file(art.body, art.sha256, policy.conservative)
     if robots is None or ai_txt is None:
         return None
     return Matchers(robots, ai_txt, tdmrep if tdmrep is not None and tdmrep.rules else None)
