@@ -1,7 +1,8 @@
 """Checker benchmark: `Checker.check` in-process against protego's `can_fetch` given the same
 per-origin parse cache, in interleaved rounds (wall and CPU seconds, median and spread): new URLs
-of warm origins, fully cold, and URLs asked before (protego with the same dict memo), beside the
-floor (split the URL, probe a dict). The HTTP service is measured by bench/hook_bench.py.
+of warm origins, fully cold, and URLs asked before (protego with a dict memo of its answers; ours
+keeps nothing per URL of a shared outcome, so it answers them as new), beside the floor (split the
+URL, probe a dict). The HTTP service is measured by bench/hook_bench.py.
 
     python bench/checker_bench.py [--ext ../shared/ext] [--origins 2000] [--urls 50000] [--rounds 5]
 
@@ -67,7 +68,7 @@ def in_process(path: Path, bodies: list[bytes], warm: Checker, count: int, round
     """`Checker.check` against protego `can_fetch` given the same per-origin parse cache (a dict
     origin -> parsed file), interleaved rounds: new URLs of warm origins (the hook's usual case),
     fully cold (nothing parsed: protego parses inside the timer too, from bytes), and URLs asked
-    before (ours: the decision memo; protego: a dict memo of its answers)."""
+    before (ours: the same path as new URLs; protego: a dict memo of its answers)."""
     origins = {f"https://s{i}.example": b for i, b in enumerate(bodies)}
     probe = dict.fromkeys(origins, True)
     warm_urls = url_list(len(bodies), count, "w")
@@ -137,7 +138,7 @@ def in_process(path: Path, bodies: list[bytes], warm: Checker, count: int, round
         for u in warm_urls:
             check(u)
 
-    def peer_again() -> None:  # protego with a dict memo of its answers, as ours has
+    def peer_again() -> None:  # protego with a dict memo of its answers
         get = memo.get
         for u in warm_urls:
             key = (u, "*")
@@ -146,7 +147,7 @@ def in_process(path: Path, bodies: list[bytes], warm: Checker, count: int, round
                 found = memo[key] = peer_cache[_origin(u)].can_fetch(u, "*")
 
     peer_again()
-    header("URLs asked before (ours: decision memo; protego: the same dict memo)", rounds)
+    header("URLs asked before (ours: as new URLs, nothing kept per URL; protego: a dict memo)", rounds)
     again = interleaved({"ours": ours_again, "protego+memo": peer_again}, rounds)
     _report(again, count, ("protego+memo",))
 

@@ -105,10 +105,10 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(port: int, proc: subprocess.Popen) -> None:
+def _wait(port: int, proc: subprocess.Popen, log: Path) -> None:
     for _ in range(600):
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+            raise SystemExit(f"server exited: {log.read_text()}")
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             c.request("GET", "/check?url=https%3A%2F%2Fs0.example%2F")
@@ -122,10 +122,12 @@ def _wait(port: int, proc: subprocess.Popen) -> None:
 class Server:
     def __init__(self, name: str, argv: list[str], env: dict, cwd: Path) -> None:
         self.name, self.port = name, _port()
-        self.proc = subprocess.Popen(
-            [a.replace("{port}", str(self.port)) for a in argv], env=env, cwd=cwd, stderr=subprocess.PIPE, text=True
-        )
-        _wait(self.port, self.proc)
+        # stderr to a file: a pipe nobody reads fills up and blocks the server's next log line
+        self.log = Path(tempfile.mkstemp(prefix=f"hook_bench_{name}_", suffix=".log")[1])
+        with self.log.open("w") as err:
+            argv = [a.replace("{port}", str(self.port)) for a in argv]
+            self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stderr=err)
+        _wait(self.port, self.proc, self.log)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -133,6 +135,11 @@ class Server:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        errors = self.log.read_text().count("Traceback")
+        if errors:
+            print(f"  {self.name}: {errors} tracebacks in the server's log {self.log}", file=sys.stderr)
+        else:
+            self.log.unlink()
 
 
 def _client(*args: str) -> dict:

@@ -206,8 +206,6 @@ def test_on_unknown_is_explicit_on_every_face(demo: Path, tmp_path: Path, servic
     assert httpx.get(service + "/check", params={"url": urls[0], "on_unknown": "x"}).status_code == 422
 
 
-
-
 def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_path: Path) -> None:
     """The per-origin fast path (rule sets compiled after `_COMPILE_AFTER` paths, split by prefix
     for large sets, outcomes shared and re-addressed) gives exactly `decide()` on the URL's own
@@ -217,10 +215,8 @@ def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_
     from datetime import UTC, datetime
 
     from scanner.corpus.records import sha256_hex
-    from scanner.decide import decide, make_policy
     from scanner.evidence import EvidenceIndex, Observation, write_observations
     from scanner.hook import checker as checker_module
-    from scanner.hook.checker import outcome_id
     from scanner.signals.robots import parse_robots
 
     with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
@@ -243,6 +239,21 @@ def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_
         ]
         write_observations(store, rows)
         index = EvidenceIndex.load(store)
+    entries = _same_as_decide(path, urls, index)
+    compiled = [e for e in entries if e.rx is not None]
+    assert compiled and any(e.split for e in compiled), "the compiled paths were not exercised"
+    assert any(e.single is not None and e.rx is None and e.answered >= checker_module._COMPILE_AFTER for e in entries)
+
+
+def _same_as_decide(path: Path, urls: list[str], index) -> list:
+    """Every URL through a checker (several policies, one agent's view) equals `decide()` on
+    the URL's own evidence, asked once and again, and in `check_many`; decisions with one
+    outcome id differ only in their URL. The checker's origin entries, for the caller to see
+    which paths were exercised."""
+    from scanner.decide import decide, make_policy
+    from scanner.hook.checker import outcome_id
+
+    entries = []
     for policy, agent in (("generic", None), ("any-ai-trainer", None), ("generic", "GPTBot")):
         checker = Checker(path, policy=policy)
         pol = make_policy(policy, agent=agent)
@@ -251,18 +262,57 @@ def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_
             got = checker.check(url, agent)
             expected = decide(url, index.evidence_for(url, None), pol).as_dict()
             assert got.as_dict() == expected, (policy, agent, url)
-            assert checker.check(url, agent).as_dict() == expected  # asked again: from the memo
+            assert checker.check(url, agent).as_dict() == expected  # asked again
             oid = outcome_id(got)
             if oid is not None:
                 shared = {k: v for k, v in expected.items() if k != "url"}
                 assert by_outcome.setdefault(oid, shared) == shared, url
-        entries = list(checker._origins.values())
-        compiled = [e for e in entries if e.rx is not None]
-        assert compiled and any(e.split for e in compiled), "the compiled paths were not exercised"
-        assert any(
-            e.single is not None and e.rx is None and e.answered >= checker_module._COMPILE_AFTER for e in entries
-        )
         assert by_outcome
         assert [d.as_dict() for d in checker.check_many(urls[:50], agent)] == [
             checker.check(u, agent).as_dict() for u in urls[:50]
         ]
+        entries += [e for ctx in (checker._default, *checker._contexts.values()) for e in ctx.origins.values()]
+    return entries
+
+
+def test_checker_shares_outcomes_over_every_origin_file(ext: Path, tmp_path: Path) -> None:
+    """Origins with a tdmrep.json (the W3C spec's examples) and an ai.txt (ai-robots-txt's file,
+    robots grammar) beside their robots.txt: URLs are still decided once per shape (the rule of
+    each robots.txt and ai.txt rule set, the tdmrep.json rule), exactly as `decide()` decides
+    each URL, compiled origins included."""
+    import json
+    import tarfile
+    from datetime import UTC, datetime
+
+    from scanner.corpus.records import sha256_hex
+    from scanner.evidence import EvidenceIndex, Observation, write_observations
+
+    with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
+        bodies = [tar.extractfile(m).read() for m in tar if m.isfile()][:24]
+    examples = json.loads((ext / "w3c-tdmrep/tdmrep_cases.json").read_text())["tdmrep_json_examples"]
+    tdmreps = [json.dumps(x["tdmrep_json"]).encode() for x in examples]
+    ai_txt = (ext / "ai-robots-txt/robots.txt").read_bytes()
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for i, body in enumerate(bodies):
+        base = f"https://s{i}.example"
+        rows.append((body, Observation(sha256_hex(body), "robots.txt", base + "/robots.txt", seen, "import", 200)))
+        if i % 3 != 2:
+            t = tdmreps[i % len(tdmreps)]
+            rows.append(
+                (t, Observation(sha256_hex(t), "tdmrep.json", base + "/.well-known/tdmrep.json", seen, "import", 200))
+            )
+        if i % 2:
+            rows.append((ai_txt, Observation(sha256_hex(ai_txt), "ai.txt", base + "/ai.txt", seen, "import", 200)))
+    paths = ["/", "/robots.txt", "/directory-a/x", "/directory-b/html/p.html", "/directory-b/images/a.jpg"]
+    paths += ["/directory-b/images/a.png", "/a%3Fb", "/x*y", "?q=1", "/p#f", "/caf%C3%A9"]
+    paths += [f"/news/{n}.html" for n in range(40)]  # enough new paths to compile the robots-only origins
+    urls = [f"https://s{i}.example{p}" for i in range(len(bodies)) for p in paths]
+    path = tmp_path / "h.duckdb"
+    with Store.open(path) as store:
+        write_observations(store, rows)
+        index = EvidenceIndex.load(store)
+    entries = _same_as_decide(path, urls, index)
+    assert any(e.matchers is not None and e.matchers.tdmrep is not None for e in entries)
+    assert any(e.matchers is not None and e.matchers.ai_txt for e in entries)
+    assert any(e.rx is not None for e in entries)

@@ -3,7 +3,8 @@
 A checker loads the store's evidence once into memory (then closes the store, so a writer process
 can keep working on it) and answers from there with the very code path of `scanner.check` and the
 audit (`EvidenceIndex` + `decide`), so the three can never disagree. Per-origin parsed files and
-rule sets are cached, decisions are memoised per (URL, agent, as-of). With `live=True`, origins
+rule sets are cached, and so is each outcome of an origin (URLs of one shape share it); decisions
+made for one URL alone are memoised per (URL, agent, policy, as-of). With `live=True`, origins
 without stored evidence are fetched through `crawlers/` (cached, rate-limited) and kept in memory.
 """
 
@@ -21,12 +22,12 @@ from typing import Any
 from scanner.decide import Decision, Policy, PolicyName, Verdict, decide, make_policy
 from scanner.errors import ScannerError
 from scanner.evidence import EvidenceIndex, EvidenceKind
-from scanner.hook.shapes import outcome_fields, path_shape, readdressed, shape_rules
+from scanner.hook.shapes import Matchers, outcome_fields, path_shape, readdressed, shape_rules
 from scanner.signals.robots import is_plain_authority, path_after, rule_regex, url_path
 from scanner.store import Store
 from scanner.urls import AUTHORITY, origin_parts, require_url
 
-MEMO = 200_000  # decisions remembered (URL, agent, as-of)
+MEMO = 200_000  # decisions remembered per (agent, policy, as-of): URLs with evidence of their own, origins
 ON_UNKNOWN = ("keep", "drop")  # what a pipeline does with a URL nothing is known about
 
 
@@ -43,50 +44,57 @@ _WIDTH = 3  # characters of a path that choose its part of a split set
 _PART_MAX = 48  # rules in one regex
 _COMPILED: dict[str, object] = {}  # regex source -> compiled `match`, shared by origins
 _NO_RULE = id(None)  # the shape of a path no rule matches (as `path_shape`)
+# A URL split with one match in C: an http(s) authority without `;` or spaces, then a path that
+# needs no normalisation and has no fragment. The authority is exactly what `AUTHORITY` matches
+# and the path exactly what `url_path` returns; any other URL takes the general path.
+_PLAIN_URL = re.compile(r'(https?://[^/?#;\s]*)(/[^%*$#\x00-\x20"<>\\^`{|}\x7f-\U0010ffff]*)').fullmatch
 
 
 class _Origin:
     """What every URL of one origin (for one agent, policy and as-of) shares: its parts, the
-    policy, the origin's evidence, the rule sets paths are matched against (None: each URL is
-    decided on its own), whether `path_after` may split its URLs, whether some of its URLs have
-    evidence of their own, and the fields of each outcome decided so far."""
+    policy, the origin's evidence, what paths are matched against (`Matchers`; None: each URL
+    is decided on its own), whether `path_after` may split its URLs, whether some of its URLs
+    have evidence of their own, and the fields of each outcome decided so far."""
 
     __slots__ = (
         "answered",
         "evidence",
+        "matchers",
         "outcomes",
         "own",
         "parts",
         "plain",
         "policy",
-        "rulesets",
         "rx",
+        "shared",
         "single",
         "split",
     )
 
-    def __init__(self, parts, policy: Policy, evidence, rulesets: tuple | None, plain: bool, own: bool) -> None:
+    def __init__(self, parts, policy: Policy, evidence, matchers: Matchers | None, plain: bool, own: bool) -> None:
         self.parts = parts
         self.policy = policy
         self.evidence = evidence
-        self.rulesets = rulesets
-        self.single = rulesets[0] if rulesets is not None and len(rulesets) == 1 else None
+        self.matchers = matchers
+        self.single = matchers.single if matchers is not None else None
         self.plain = plain
         self.own = own
+        self.shared = matchers is not None and plain and not own  # `_PLAIN_URL` URLs share outcomes
         self.outcomes: dict = {}  # shape -> Decision fields (see `Checker._outcome`)
         self.answered = 0  # paths decided by the rule set's own matcher
-        self.rx: tuple | None = None  # (match, rule ids) of paths in no part, see `compile`
-        self.split: dict[str, tuple] = {}  # first `_WIDTH` characters of a path -> (match, rule ids)
+        self.rx: tuple | None = None  # (match, rule ids, outcome fields by group) of paths in no part
+        self.split: dict[str, tuple] = {}  # first `_WIDTH` characters of a path -> as `rx`
 
     def compile(self) -> None:
         """Regexes for the origin's single rule set once it has answered `_COMPILE_AFTER` paths,
         so a path costs one match in C. Rules are alternatives in priority order: the first that
-        matches (`lastindex`) is the deciding rule. A set of more than `_WIDTH_AFTER` rules is
-        split by the first `_WIDTH` characters of the rules' literal prefixes (rules with a
-        shorter prefix join every part), so each regex stays short; sets with a part of more
-        than `_PART_MAX` rules, or more than `_COMPILE_MAX` in all, keep robots.py's prefix tree
-        (bounded per path). Compiling costs about as much as parsing the file, hence only for
-        origins that keep being asked; sets with the same rules share the compiled regexes."""
+        matches (`lastindex`) is the deciding rule, and its group number indexes the outcome's
+        fields directly. A set of more than `_WIDTH_AFTER` rules is split by the first `_WIDTH`
+        characters of the rules' literal prefixes (rules with a shorter prefix join every part),
+        so each regex stays short; sets with a part of more than `_PART_MAX` rules, or more than
+        `_COMPILE_MAX` in all, keep robots.py's prefix tree (bounded per path). Compiling costs
+        about as much as parsing the file, hence only for origins that keep being asked; sets
+        with the same rules share the compiled regexes."""
         assert self.single is not None  # compiled only for an origin with one rule set
         ordered = self.single.ordered
         if len(ordered) > _COMPILE_MAX:
@@ -101,8 +109,13 @@ class _Origin:
                 (short if len(literal) < _WIDTH else parts.setdefault(literal[:_WIDTH], [])).append((rank, rule))
             if any(len(short) + len(rules) > _PART_MAX for rules in parts.values()) or len(short) > _PART_MAX:
                 return
-        self.split = {key: _compiled(sorted(short + rules, key=lambda x: x[0])) for key, rules in parts.items()}
-        self.rx = _compiled(short)
+        self.split = {key: self._part(sorted(short + rules, key=lambda x: x[0])) for key, rules in parts.items()}
+        self.rx = self._part(short)
+
+    def _part(self, ranked: list) -> tuple:
+        """(match, rule ids by group number, the outcome fields by group number so far)."""
+        match, ids = _compiled(ranked)
+        return match, ids, [self.outcomes.get(shape) for shape in ids]
 
 
 def _compiled(ranked: list) -> tuple:
@@ -113,7 +126,7 @@ def _compiled(ranked: list) -> tuple:
         if len(_COMPILED) >= 4096:
             _COMPILED.clear()
         match = _COMPILED[source] = re.compile(source, re.DOTALL).match
-    return match, (0, *(id(rule) for _, rule in ranked))  # group i (from 1) is rule i - 1
+    return match, (_NO_RULE, *(id(rule) for _, rule in ranked))  # group i (from 1) is rule i - 1
 
 
 def _authority(url: str) -> str:
@@ -127,6 +140,18 @@ def outcome_id(decision: Decision) -> int | None:
     URL (same verdict, reasons, evidence), so a batch answer can send each outcome's reasons once.
     None for decisions made for one URL alone (own evidence, RSL)."""
     return decision.__dict__.get("outcome")
+
+
+class _Context:
+    """One (agent, policy, as-of): its memo of decisions made for one URL alone, and its origins
+    (scheme://authority -> `_Origin`)."""
+
+    __slots__ = ("agent", "as_of", "memo", "origins", "policy")
+
+    def __init__(self, agent: str | None, policy: str | None, as_of: datetime | None) -> None:
+        self.agent, self.policy, self.as_of = agent, policy, as_of
+        self.memo: dict[str, Decision] = {}
+        self.origins: dict[str, _Origin] = {}
 
 
 class Checker:
@@ -149,8 +174,8 @@ class Checker:
         self.live = live
         self.fetch_config = fetch_config
         self._policies: dict[tuple[str, str | None], Policy] = {}
-        self._memo: dict[tuple, Decision | dict] = {}  # (URL, agent, policy, as-of) -> decision or outcome fields
-        self._origins: dict[tuple, _Origin] = {}  # (scheme://authority, agent, policy, as-of) -> `_share`
+        self._contexts: dict[tuple, _Context] = {}  # (agent, policy, as-of) -> memo and origins
+        self._default = _Context(None, None, None)  # the context of `check(url)`
         self._serials = itertools.count(1)  # outcome ids (atomic)
         self._authorities: tuple | None = None  # see `_resource_authorities`
         self._lock = threading.Lock()
@@ -168,9 +193,25 @@ class Checker:
                 index = EvidenceIndex.load(st)
         with self._lock:
             self.index = index
-            self._memo.clear()
-            self._origins.clear()
+            self._forget()
             self.loaded_at = datetime.now(UTC)
+
+    def _forget(self) -> None:
+        """Drop every memoised decision and origin (new evidence); the caller holds the lock."""
+        self._contexts = {}
+        self._default = _Context(None, None, None)
+
+    def _context(self, agent: str | None, policy: str | None, as_of: datetime | None) -> _Context:
+        if agent is None and policy is None and as_of is None:
+            return self._default
+        key = (agent, policy, as_of)
+        found = self._contexts.get(key)
+        if found is None:
+            with self._lock:
+                if len(self._contexts) > 1024:
+                    self._contexts.clear()
+                found = self._contexts.setdefault(key, _Context(agent, policy, as_of))
+        return found
 
     def policy(self, name: str | None = None, agent: str | None = None) -> Policy:
         key = (name or self.default_policy, agent)
@@ -183,66 +224,90 @@ class Checker:
     def check(
         self, url: str, agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
     ) -> Decision:
-        key = (url, agent, policy, as_of)
-        memo = self._memo
-        found = memo.get(key)
-        if found is None:  # single dict operations are atomic: no lock on the hot path
-            found = memo[key] = self._decide(url, agent, policy, as_of)
-            if len(memo) > MEMO:
-                memo.clear()  # bounded memory; new URLs are cheap to answer again (`_Origin`)
-            if not isinstance(found, dict):
-                return found
-        elif not isinstance(found, dict):
-            return found
-        else:  # asked again: keep the decision itself from now on
-            found = memo[key] = readdressed(found, url)
-            return found
-        return readdressed(found, url)  # a new URL: the memo keeps the shared outcome, not an object
+        if agent is None and policy is None and as_of is None:
+            return self._check(self._default, url)
+        return self._check(self._context(agent, policy, as_of), url)
 
-    def _decide(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> Decision | dict:
-        """`decide()` on the URL's evidence. A URL without evidence of its own shares its origin's:
-        the decision is then made once per origin and outcome (the rule each rule set decides the
-        path by, see `path_shape`), and the URL is answered by the outcome's fields (`check`
-        makes the `Decision`): a new URL costs one path normalisation and one match, and the
-        memo keeps no new object per URL, so the garbage collector has nothing more to walk."""
-        authority = AUTHORITY.match(url)
-        origin_key = (authority.group(0) if authority else url, agent, policy, as_of)
-        entry = self._origins.get(origin_key)
+    def _check(self, ctx: _Context, url: str) -> Decision:
+        """A URL without evidence of its own shares its origin's: the decision is then made once
+        per origin and outcome (the rule each matcher decides the path by, see `path_shape`), and
+        the URL is answered by the outcome's fields (`readdressed`). A new URL of a warm origin
+        costs one split (`_PLAIN_URL`), one dict probe for its origin, one regex match for its
+        rule and one list index for the outcome, and nothing is kept per URL: asking again costs
+        the same, and a memo of every URL would cost more than that (memory, the collector).
+        Decisions made for one URL alone (own evidence, RSL) are memoised."""
+        plain = _PLAIN_URL(url)
+        if plain is not None:
+            authority, path = plain.groups()
+            entry = ctx.origins.get(authority)
+            if entry is not None and entry.shared:
+                rx = entry.rx
+                if rx is not None and path != "/robots.txt":  # compiled: one regex match in C
+                    match, ids, outcomes = entry.split.get(path[:_WIDTH], rx)
+                    hit = match(path)
+                    group = hit.lastindex if hit else 0
+                    fields = outcomes[group] or self._outcome(entry, ids[group], url, (outcomes, group))
+                else:
+                    fields = self._by_shape(entry, path, url)
+                return readdressed(fields, url)
+        memo = ctx.memo
+        found = memo.get(url)  # single dict operations are atomic: no lock on the hot path
+        if found is None:
+            decided = self._decide(ctx, url)
+            if isinstance(decided, dict):
+                return readdressed(decided, url)
+            if len(memo) >= MEMO:
+                memo.clear()  # bounded memory
+            found = memo[url] = decided
+        return found
+
+    def _decide(self, ctx: _Context, url: str) -> Decision | dict:
+        """`decide()` on the URL's evidence, or the fields of its origin's shared outcome."""
+        found = AUTHORITY.match(url)
+        authority = found.group(0) if found else url
+        entry = ctx.origins.get(authority)
         if entry is None:
-            entry = self._share(url, agent, policy, as_of)
+            entry = self._share(url, ctx.agent, ctx.policy, ctx.as_of)
             with self._lock:
-                if len(self._origins) > MEMO:
-                    self._origins.clear()
-                self._origins[origin_key] = entry
-        if entry.rulesets is None or (entry.own and url in self.index.resource_urls):
+                if len(ctx.origins) > MEMO:
+                    ctx.origins.clear()
+                ctx.origins[authority] = entry
+        if entry.matchers is None or (entry.own and url in self.index.resource_urls):
             parts = entry.parts
-            evidence = self.index.evidence_for(url, as_of, origin=parts.origin, domain=parts.registrable_domain)
+            evidence = self.index.evidence_for(url, ctx.as_of, origin=parts.origin, domain=parts.registrable_domain)
             return decide(url, evidence, entry.policy)
-        path = path_after(url[authority.end() :]) if entry.plain and authority else url_path(url, True)
-        if entry.rx is not None:  # compiled: one regex match in C decides the path
-            match, ids = entry.split.get(path[:_WIDTH], entry.rx)
-            hit = match(path)
-            shape = 0 if path == "/robots.txt" else ids[hit.lastindex] if hit else _NO_RULE
-        elif entry.single is not None:
-            shape = 0 if path == "/robots.txt" else id(entry.single.decide(path))
+        path = path_after(url[found.end() :]) if entry.plain and found else url_path(url, True)
+        return self._by_shape(entry, path, url)
+
+    def _by_shape(self, entry: _Origin, path: str, url: str) -> dict:
+        """An origin's URL by the rules its path hits, before (or without) a compiled rule set."""
+        single = entry.single
+        shape: Any
+        if single is not None:
+            shape = 0 if path == "/robots.txt" else id(single.decide(path))
             entry.answered += 1
-            if entry.answered == _COMPILE_AFTER:
+            if entry.answered == _COMPILE_AFTER and entry.shared:
                 entry.compile()
         else:
-            shape = path_shape(path, entry.rulesets)
+            assert entry.matchers is not None
+            shape = path_shape(path, url, entry.matchers)
         return entry.outcomes.get(shape) or self._outcome(entry, shape, url)
 
-    def _outcome(self, entry: _Origin, shape, url: str) -> Decision:
+    def _outcome(self, entry: _Origin, shape, url: str, slot: tuple | None = None) -> dict:
         """Decide a new outcome of an origin from its evidence, and keep its fields (without the
-        cached JSON view) for the URLs that share it; `outcome_id` names it."""
-        found = decide(url, entry.evidence, entry.policy)
-        fields = outcome_fields(found)
-        with self._lock:
-            fields["outcome"] = next(self._serials)
-            if len(entry.outcomes) > MEMO:
-                entry.outcomes.clear()
-            entry.outcomes[shape] = fields
-        found.__dict__["outcome"] = fields["outcome"]
+        cached JSON view) for the URLs that share it (and in a compiled part's `slot`);
+        `outcome_id` names it."""
+        found = entry.outcomes.get(shape)
+        if found is None:
+            decision = decide(url, entry.evidence, entry.policy)
+            found = outcome_fields(decision)
+            with self._lock:
+                found["outcome"] = next(self._serials)
+                if len(entry.outcomes) > MEMO:
+                    entry.outcomes.clear()
+                entry.outcomes[shape] = found
+        if slot is not None:
+            slot[0][slot[1]] = found
         return found
 
     def _share(self, url: str, agent: str | None, policy: str | None, as_of: datetime | None) -> _Origin:
@@ -278,17 +343,10 @@ class Checker:
     def check_many(
         self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
     ) -> list[Decision]:
-        """Many URLs: memoised answers first, the rest grouped by origin, so each origin's files
-        and rule sets are resolved once."""
-        urls = list(urls)
-        memo = self._memo
-        missing = [i for i, url in enumerate(urls) if (url, agent, policy, as_of) not in memo]
-        missing.sort(key=lambda i: getattr(origin_parts(urls[i]), "origin", ""))
-        out: list[Decision | None] = [None] * len(urls)
-        for i in missing:
-            out[i] = self.check(urls[i], agent, policy=policy, as_of=as_of)
-        check = self.check
-        return [found or check(url, agent, policy=policy, as_of=as_of) for found, url in zip(out, urls, strict=True)]
+        """Many URLs of one agent, policy and as-of: `check` on each, the context resolved once."""
+        ctx = self._context(agent, policy, as_of)
+        one = self._check
+        return [one(ctx, url) for url in urls]
 
     def _fetch_live(self, origin: str) -> None:
         from crawlers.http import PRODUCT_TOKEN, Client, FetchConfig
@@ -315,8 +373,7 @@ class Checker:
             )
         with self._lock:
             self.index.add(rows)
-            self._memo.clear()
-            self._origins.clear()
+            self._forget()
 
 
 class ExclusionLog:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -172,8 +173,20 @@ class Outcomes:
 
     def __init__(self) -> None:
         self._known: dict[tuple, list] = {}
+        self._serials: dict[int, list] = {}  # a checker outcome's id -> its entry (`api.outcome_id`)
 
     def _entry(self, d: Decision) -> list:
+        serial = api.outcome_id(d)
+        if serial is not None:  # URLs of one path shape: one probe, however many fields they share
+            found = self._serials.get(serial)
+            if found is None:
+                if len(self._serials) >= self.LIMIT:
+                    self._serials.clear()
+                found = self._serials[serial] = self._by_fields(d)
+            return found
+        return self._by_fields(d)
+
+    def _by_fields(self, d: Decision) -> list:
         key = (id(d.reasons), id(d.licences), d.verdict, d.checked, d.lint, d.policy, d.policy_version, d.usage)
         found = self._known.get(key)
         if found is None or found[0] is not d.reasons or found[1] is not d.licences:  # ids are reused
@@ -293,29 +306,19 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
         d = checker.check(url, agent, policy=policy, as_of=as_of)
         return Response(outcomes.one(d, checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
 
-    if checker.live:  # live checks fetch over the network: keep them off the event loop
-
-        @app.get("/check", summary="One URL", response_class=Response)
-        def check_live(
-            url: str = Query(..., max_length=8192),
-            agent: str | None = None,
-            policy: str | None = None,
-            as_of: datetime | None = None,
-            on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
-        ) -> Response:
-            return _decide(url, agent, policy, as_of, on_unknown)
-
-    else:  # CPU only, microseconds: a thread hop would cost more than the check
-
-        @app.get("/check", summary="One URL", response_class=Response)
-        async def check(
-            url: str = Query(..., max_length=8192),
-            agent: str | None = None,
-            policy: str | None = None,
-            as_of: datetime | None = None,
-            on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
-        ) -> Response:
-            return _decide(url, agent, policy, as_of, on_unknown)
+    @app.get("/check", summary="One URL", response_class=Response)
+    async def check(
+        url: str = Query(..., max_length=8192),
+        agent: str | None = None,
+        policy: str | None = None,
+        as_of: datetime | None = None,
+        on_unknown: str | None = Query(None, description="keep | drop (default: the service's, keep)"),
+    ) -> Response:
+        """CPU only, microseconds, on the event loop (a thread hop would cost more than the
+        check); a live checker fetches unseen origins over the network, so it runs in a thread."""
+        if checker.live:
+            return await run_in_threadpool(_decide, url, agent, policy, as_of, on_unknown)
+        return _decide(url, agent, policy, as_of, on_unknown)
 
     @app.post(
         "/check",

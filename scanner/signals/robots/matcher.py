@@ -124,16 +124,16 @@ class Matcher:
 
     A node with more than `_ALTERNATIVES` rules keeps those whose literal prefix is shorter than
     `width` and hands the rest to children keyed by their first `width` characters (doubling the
-    width each level). A node's own rules are tried in priority order; when many stay in one node
-    they are filed in an `_Index` by a literal each must find in the path. The winner is the
-    highest-priority hit on the way down.
+    width each level), each built when a path first descends into it. A node's own rules are
+    tried in priority order; when many stay in one node they are filed in an `_Index` by a
+    literal each must find in the path. The winner is the highest-priority hit on the way down.
     """
 
     __slots__ = ("children", "index", "rules", "width")
 
     def __init__(self, ranked: list[tuple[int, str]], width: int = 3) -> None:
         self.width = width
-        self.children: dict[str, Matcher] = {}
+        self.children: dict[str, Matcher | list[tuple[int, str]]] = {}  # a list: not built yet
         here = ranked
         if len(ranked) > _ALTERNATIVES and width <= 256:
             here = []
@@ -144,7 +144,7 @@ class Matcher:
                     here.append((rank, pattern))
                 else:
                     below.setdefault(literal[:width], []).append((rank, pattern))
-            self.children = {k: Matcher(v, width * 2) for k, v in below.items()}
+            self.children = dict(below)  # built on the first path that descends there (`_child`)
         self.index: _Index | None = None
         self.rules: tuple[tuple[int, str, bool, tuple[str, ...], bool], ...] = ()
         if len(here) > _ALTERNATIVES:
@@ -184,8 +184,17 @@ class Matcher:
                         if whole or _parts_match(parts, anchored, path):
                             best = rank
                             break
-            node = node.children.get(path[: node.width]) if node.children else None
+            node = node._child(path[: node.width]) if node.children else None
         return best, budget - left[0]
+
+    def _child(self, key: str) -> Matcher | None:
+        """The child for a path's next `width` characters, built when first needed: a rule set
+        asked about a few paths builds only the branches they take (linear in those rules)."""
+        found = self.children.get(key)
+        if found is None or isinstance(found, Matcher):
+            return found
+        built = self.children[key] = Matcher(found, self.width * 2)
+        return built
 
 
 def rule_matches(pattern: str, path: str) -> bool:
