@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 from scanner.corpus.records import sha256_hex
 from scanner.decide.cache import licence_urls
+from scanner.decide.rules import compile_stored
 from scanner.errors import InputError
 from scanner.evidence_model import ORIGIN_FILES, Artefact, Evidence, EvidenceKind
 from scanner.ids import digest
@@ -123,7 +124,15 @@ def write_observations(
     """Store blobs and sightings in one transaction; returns (new blobs, new sightings)."""
     blobs, sightings = observation_rows(items, run_id)
     with store.transaction():
-        return store.write_evidence(blobs), store.write_observations(sightings)
+        written = store.write_evidence(blobs), store.write_observations(sightings)
+        compile_rules(store, items)
+        return written
+
+
+def compile_rules(store: Store, items: Iterable[tuple[bytes, Observation]]) -> int:
+    """The robots.txt rules of just-stored sightings, compiled once per file for `decide`
+    (`scanner.decide.rules`); every writer of evidence calls this in its transaction."""
+    return compile_stored(store, ((body, o.evidence_sha256, o.kind, o.http_status) for body, o in items))
 
 
 def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:

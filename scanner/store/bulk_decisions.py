@@ -11,11 +11,13 @@ files, blocklists, paths that need normalising) are handed back to the one-by-on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
 
 from scanner.signals.robots import Rule
+from scanner.store import robots_rules
 from scanner.store.store import Store
 
 BUCKET = 4  # rules are joined to paths on this many leading characters of their literal prefix
@@ -35,10 +37,20 @@ def like_pattern(rule: Rule) -> tuple[str, str]:
     return like + ("" if anchored else "%"), body.split("*", 1)[0]
 
 
+@dataclass(frozen=True)
+class PolicyRules:
+    """What picks a policy's rule sets out of the compiled rules (`robots_rules.policy_rules`)."""
+
+    version: str  # `scanner.decide.rules.RULES_VERSION`
+    tokens: tuple[str, ...]  # the policy's agents' product tokens, in policy order
+    has_rsl: bool  # RSL documents are stored: files with `License:` lines are decided one by one
+    max_unbucketed: int  # a file with more short-prefix rules in one set is decided one by one
+
+
 def key_documents(
     store: Store,
     robots: pa.Table,
-    rules: pa.Table,
+    rules: PolicyRules,
     python_origins: list[str],
     python_urls: list[str],
     python_domains: list[str],
@@ -47,21 +59,20 @@ def key_documents(
     """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
     distinct decision keys, each with one representative document.
 
-    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, simple): which sighting (and
-    file) is an origin's evidence when;
-    `rules`: (sha, ruleset, priority, pattern, prefix, bucket) for each parsed file's policy rule
-    sets; `bucket` is the prefix's first BUCKET characters, NULL when it is shorter.
+    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, tied, parsed): which sighting
+    (and file) is an origin's evidence when; the policy's rule sets of each parsed file come from
+    its compiled rules (`robots_rules.policy_rules`).
     A key is: the sighting, its staleness, the first matching rule per rule set, whether the path
     is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
     params = [as_of, as_of]
     with (
         store.temporary("bulk_robots", robots),
-        store.temporary("bulk_rules", rules),
         store.temporary("bulk_py_origins", pa.table({"origin": pa.array(python_origins, pa.string())})),
         store.temporary("bulk_py_urls", pa.table({"url": pa.array(python_urls, pa.string())})),
         store.temporary("bulk_py_domains", pa.table({"domain": pa.array(python_domains, pa.string())})),
     ):
+        robots_rules.policy_rules(store, rules.version, rules.tokens, rules.has_rsl, rules.max_unbucketed)
         store.query(
             f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
             WITH docs AS (
@@ -74,7 +85,8 @@ def key_documents(
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at, r.simple
+                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at,
+                       NOT r.tied AND (NOT r.parsed OR r.sha IN (SELECT sha FROM bulk_simple)) AS simple
                 FROM paths p LEFT JOIN bulk_robots r
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
             SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
@@ -174,4 +186,7 @@ def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
 
 
 def drop(store: Store) -> None:
-    store.query("DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_docs")
+    store.query(
+        """DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_docs; DROP TABLE IF EXISTS bulk_rules;
+        DROP TABLE IF EXISTS bulk_sets; DROP TABLE IF EXISTS bulk_simple"""
+    )
