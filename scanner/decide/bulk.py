@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from scanner.decide.policy import Policy
-from scanner.decide.rules import RULES_VERSION, compile_missing
+from scanner.decide.rules import RULES_VERSION, compile_missing, load_parsed
 from scanner.decide.verdict import Decision, Verdict, decide
 from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.evidence_model import Evidence, EvidenceKind
@@ -121,6 +121,7 @@ def _bulk(
     )
     clock.lap("keys")
     try:
+        load_parsed(store, {tables.sightings[k]["evidence_sha256"] for k in keys.column("obs").to_pylist() if k is not None})
         outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
         meta = run_meta(pol, as_of, now, run_id)
@@ -168,7 +169,7 @@ def _robots_tables(index: EvidenceIndex) -> RobotsTables:
     the origin share a time (then the one-by-one order decides); `parsed`: the sighting is a
     parsed file, whose compiled rules decide (`scanner.decide.rules`)."""
     sightings: list[dict[str, Any]] = []
-    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "tied", "parsed")
+    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "status", "tied", "parsed")
     cols: dict[str, list[Any]] = {k: [] for k in columns}
     for (origin, kind), rows in index.by_origin.items():
         if kind != EvidenceKind.ROBOTS_TXT:
@@ -187,12 +188,13 @@ def _robots_tables(index: EvidenceIndex) -> RobotsTables:
             chosen = last_good if outcome == UNREACHABLE and last_good is not None else i
             until = times[i + 1] if i + 1 < len(rows) else _END_OF_TIME
             sha = rows[chosen]["evidence_sha256"]
-            values = (origin, times[i], until, first + chosen, sha, times[chosen], tied, parsed[chosen])
+            status = rows[chosen]["http_status"]
+            values = (origin, times[i], until, first + chosen, sha, times[chosen], status, tied, parsed[chosen])
             for k, v in zip(cols, values, strict=True):
                 cols[k].append(v)
     stamp = pa.timestamp("us", "UTC")
     types = {"origin": pa.string(), "valid_from": stamp, "valid_to": stamp, "obs": pa.int64(), "sha": pa.string()}
-    types |= {"observed_at": stamp, "tied": pa.bool_(), "parsed": pa.bool_()}
+    types |= {"observed_at": stamp, "status": pa.int32(), "tied": pa.bool_(), "parsed": pa.bool_()}
     robots = pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
     return RobotsTables(sightings, robots)
 

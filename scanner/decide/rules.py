@@ -9,6 +9,7 @@ rows of another version are ignored and recompiled.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,7 +48,50 @@ def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
             numbers[id(rs)] = len(sets)
             sets.append(tuple(_compiled(rule) for rule in rs.ordered))
         agents.append((token, numbers[id(rs)]))
-    return CompiledRobots(sha256, has_content_usage(parsed), bool(licence_urls(body, sha256)), tuple(agents), tuple(sets))
+    usage, licences = has_content_usage(parsed), bool(licence_urls(body, sha256))
+    return CompiledRobots(sha256, usage, licences, tuple(agents), tuple(sets), parsed_json(parsed))
+
+
+def parsed_json(parsed: robots.RobotsTxt) -> str:
+    """The parsed file as JSON (ASCII): `parsed_from_json` gives it back without parsing."""
+    groups = [
+        [g.agents, g.agent_lines, [[r.allow, r.value, r.pattern, r.line] for r in g.rules], _records(g.records)]
+        for g in parsed.groups
+    ]
+    lint = [[x.code, x.line, x.message] for x in parsed.lint]
+    fields = [groups, parsed.sitemaps, _records(parsed.global_records), lint, parsed.size, parsed.parsed_bytes]
+    return json.dumps([*fields, parsed.dialect.name])
+
+
+def parsed_from_json(text: str) -> robots.RobotsTxt:
+    groups, sitemaps, records, lint, size, parsed_bytes, dialect = json.loads(text)
+    return robots.RobotsTxt(
+        tuple(
+            robots.Group(
+                tuple(agents), tuple(lines), tuple(robots.Rule(*r) for r in rules), tuple(robots.Record(*r) for r in recs)
+            )
+            for agents, lines, rules, recs in groups
+        ),
+        tuple(sitemaps),
+        tuple(robots.Record(*r) for r in records),
+        tuple(robots.Lint(*x) for x in lint),
+        size,
+        parsed_bytes,
+        _DIALECTS[dialect],
+    )
+
+
+_DIALECTS = {d.name: d for d in (robots.RFC9309, robots.GOOGLE)}
+
+
+def _records(records: tuple[robots.Record, ...]) -> list[list[object]]:
+    return [[r.key, r.value, r.line] for r in records]
+
+
+def load_parsed(store: Store, shas: Iterable[str]) -> None:
+    """Put these files' stored parses into the parse cache: `decide` on them parses nothing."""
+    for sha, text in robots_rules.parsed_of(store, list(shas), RULES_VERSION):
+        parsed_robots.seed(sha, parsed_from_json(text))
 
 
 def _compiled(rule: robots.Rule) -> CompiledRule:

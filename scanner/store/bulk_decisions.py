@@ -59,11 +59,12 @@ def key_documents(
     """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
     distinct decision keys, each with one representative document.
 
-    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, tied, parsed): which sighting
+    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, status, tied, parsed): which sighting
     (and file) is an origin's evidence when; the policy's rule sets of each parsed file come from
     its compiled rules (`robots_rules.policy_rules`).
-    A key is: the sighting, its staleness, the first matching rule per rule set, whether the path
-    is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
+    A key is: the sighting's content (file, HTTP status, time: origins serving the same file seen
+    at the same time are decided alike), its staleness, the first matching rule per rule set,
+    whether the path is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
     params = [as_of, as_of]
     with (
@@ -85,11 +86,11 @@ def key_documents(
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at,
+                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at, r.status AS obs_status,
                        NOT r.tied AND (NOT r.parsed OR r.sha IN (SELECT sha FROM bulk_simple)) AS simple
                 FROM paths p LEFT JOIN bulk_robots r
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
-            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
+            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at, c.obs_status,
                    coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
                    (c.odd_url OR coalesce(NOT c.simple, false) OR c.origin IS NULL OR c.registrable_domain IS NULL
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
@@ -115,7 +116,8 @@ def key_documents(
                 SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
                 FROM hits GROUP BY doc_id)
             SELECT d.doc_id,
-                   concat_ws('|', coalesce(d.obs::VARCHAR, '-'), d.stale, coalesce(m.rules, ''),
+                   concat_ws('|', CASE WHEN d.obs IS NULL THEN '-'
+                             ELSE concat_ws(' ', d.sha, coalesce(d.obs_status::VARCHAR, '-'), d.obs_at) END, d.stale, coalesce(m.rules, ''),
                              d.path = '/robots.txt', d.modality) AS key
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
             SELECT k.key, arg_min(d.url, d.doc_id) AS url, arg_min(d.ref, d.doc_id) AS ref,

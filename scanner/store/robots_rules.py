@@ -35,6 +35,7 @@ class CompiledRobots:
     licences: bool  # RSL `License:` lines
     agents: tuple[tuple[str, int], ...]  # (product token, rule set); "*" for every other token
     rulesets: tuple[tuple[CompiledRule, ...], ...]  # per rule set, in priority order
+    parsed: str  # the parsed file as JSON (`scanner.decide.rules.parsed_json`)
 
 
 def compiled_among(store: Store, shas: Sequence[str], version: str) -> set[str]:
@@ -48,6 +49,17 @@ def compiled_among(store: Store, shas: Sequence[str], version: str) -> set[str]:
             [version],
         )
     return set(found.column(0).to_pylist())
+
+
+def parsed_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[str, str]]:
+    """(sha256, parsed JSON) of these files, where compiled at this version."""
+    with store.temporary("compiled_probe", pa.table({"sha256": pa.array(list(shas), pa.string())})):
+        found = store.query(
+            """SELECT c.sha256, c.parsed FROM compiled_probe p JOIN robots_compiled c USING (sha256)
+            WHERE c.rules_version = ?""",
+            [version],
+        )
+    return list(zip(found.column(0).to_pylist(), found.column(1).to_pylist(), strict=True))
 
 
 def uncompiled(store: Store, version: str) -> Iterator[list[tuple[str, bytes]]]:
@@ -91,6 +103,7 @@ def write(store: Store, files: Sequence[CompiledRobots], version: str) -> int:
                 "sha256": pa.array([f.sha256 for f in new], pa.string()),
                 "content_usage": pa.array([f.content_usage for f in new], pa.bool_()),
                 "licences": pa.array([f.licences for f in new], pa.bool_()),
+                "parsed": pa.array([f.parsed for f in new], pa.string()),
             }
         ),
         "compiled_agents": pa.table(
