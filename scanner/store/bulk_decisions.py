@@ -165,26 +165,76 @@ def _write_outcomes(store: Store, table: str) -> None:
 
 def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
     """The (doc_id, outcome) rows that the same policy and as-of mode has not already decided to
-    the same outcome (an anti-join, no index upkeep), then the run's decision set, once, if it
-    wrote any: a re-run that changes nothing writes nothing."""
-    same = {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")}
+    the same outcome (an anti-join, no index upkeep), then the run's decision set: a re-run that
+    changes nothing writes nothing."""
     written = store.query(
         f"""INSERT INTO decision_rows
         WITH rows AS ({rows_sql}),
              seen AS (SELECT r.doc_id, r.outcome FROM decision_rows r JOIN decision_sets s USING (set_id)
-                      WHERE s.policy = $policy AND s.policy_version = $version AND s.usage = $usage
-                        AND s.as_of_key = $as_of)
+                      WHERE {_SAME_MODE})
         SELECT DISTINCT n.doc_id, n.outcome, $run_id FROM rows n
         WHERE NOT EXISTS (SELECT 1 FROM seen t WHERE t.doc_id = n.doc_id AND t.outcome = n.outcome)""",
-        same,
+        _mode(meta),
     )
+    _write_set(store, meta)
+    return int(written.column(0)[0].as_py())
+
+
+# The decision sets of the same policy and as-of mode: a row one of them holds is not written again.
+_SAME_MODE = "s.policy = $policy AND s.policy_version = $version AND s.usage = $usage AND s.as_of_key = $as_of"
+
+
+def _mode(meta: dict) -> dict:
+    return {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")}
+
+
+def append_run_rows(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict) -> int:
+    """A shard of a distributed run (rows and outcomes as in `write_document_decisions`) into the
+    run's own decision set, in one transaction and without reading the stored rows: the run's
+    rows that an earlier set already holds go in `settle_run`, once per run."""
+    with store.temporary("shard_rows", rows), store.temporary("shard_outcomes", outcomes), store.transaction():
+        _write_outcomes(store, "shard_outcomes")
+        written = store.query(
+            "INSERT INTO decision_rows SELECT DISTINCT doc_id, outcome, $run_id FROM shard_rows", {"run_id": meta["run_id"]}
+        )
+        _write_set(store, meta)
+    return int(written.column(0)[0].as_py())
+
+
+def settle_run(store: Store, meta: dict) -> int:
+    """One anti-join per run: drop each row that an earlier set of the same policy and as-of mode
+    (the first by time, then id) holds to the same outcome; this also settles the rows of a run
+    killed before it settled. A set left with no rows goes too (a re-run that changes nothing
+    writes nothing). Idempotent; returns the run's rows kept."""
+    with store.transaction():
+        store.query(
+            f"""DELETE FROM decision_rows WHERE rowid IN (
+                SELECT id FROM (
+                    SELECT r.rowid AS id, row_number() OVER (
+                        PARTITION BY r.doc_id, r.outcome ORDER BY s.decided_at, s.set_id) AS n
+                    FROM decision_rows r JOIN decision_sets s USING (set_id)
+                    WHERE {_SAME_MODE}
+                      AND r.doc_id IN (SELECT doc_id FROM decision_rows WHERE set_id = $run_id))
+                WHERE n > 1)""",
+            _mode(meta),
+        )
+        kept = store.query("SELECT count(*) FROM decision_rows WHERE set_id = $run_id", {"run_id": meta["run_id"]})
+        store.query(
+            "DELETE FROM decision_sets WHERE set_id = $run_id AND NOT EXISTS "
+            "(SELECT 1 FROM decision_rows WHERE set_id = $run_id)",
+            {"run_id": meta["run_id"]},
+        )
+    return int(kept.column(0)[0].as_py())
+
+
+def _write_set(store: Store, meta: dict) -> None:
+    """The run's decision set, once, if it wrote any row."""
     store.query(
         """INSERT OR IGNORE INTO decision_sets
         SELECT $run_id, $run_id, $policy, $version, $usage, $as_of_ts::TIMESTAMPTZ, $as_of, $now::TIMESTAMPTZ
         WHERE EXISTS (SELECT 1 FROM decision_rows WHERE set_id = $run_id)""",
         meta,
     )
-    return int(written.column(0)[0].as_py())
 
 
 def drop(store: Store) -> None:
