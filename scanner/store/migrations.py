@@ -358,7 +358,8 @@ V11 = [
         sha256 VARCHAR NOT NULL,
         rules_version VARCHAR NOT NULL,
         token VARCHAR NOT NULL,              -- a product token a group names; '*': every other token
-        ruleset INTEGER NOT NULL             -- the file's rule set that token gets
+        ruleset INTEGER NOT NULL,            -- the file's rule set that token gets
+        PRIMARY KEY (sha256, rules_version, token)
     )""",
     """CREATE TABLE robots_compiled_rules (
         sha256 VARCHAR NOT NULL,
@@ -367,7 +368,8 @@ V11 = [
         priority INTEGER NOT NULL,           -- 0 first: the first rule that matches decides
         pattern VARCHAR NOT NULL,            -- SQL LIKE pattern, '\\' escapes
         prefix VARCHAR NOT NULL,             -- the pattern's literal prefix
-        bucket VARCHAR                       -- its first characters, the join key to paths (NULL: shorter)
+        bucket VARCHAR,                      -- its first characters, the join key to paths (NULL: shorter)
+        PRIMARY KEY (sha256, rules_version, ruleset, priority)
     )""",
 ]
 
