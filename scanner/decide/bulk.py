@@ -66,6 +66,8 @@ def decide_all(
     for verdict in VERDICTS:
         counts.setdefault(verdict, 0)
     meta = run_meta(pol, as_of, now, run_id)
+    origins = {(d["origin"], EvidenceKind.ROBOTS_TXT) for d in keyed.rest}
+    load_parsed(store, {r["evidence_sha256"] for o in origins for r in index.by_origin.get(o, ())})
     new = keyed.new + _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch)
     clock.lap("one_by_one")
     return {
