@@ -123,7 +123,9 @@ def _bulk(
     )
     clock.lap("keys")
     try:
-        load_parsed(store, {tables.sightings[k]["evidence_sha256"] for k in keys.column("obs").to_pylist() if k is not None})
+        load_parsed(
+            store, {tables.sightings[k]["evidence_sha256"] for k in keys.column("obs").to_pylist() if k is not None}
+        )
         outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
         meta = run_meta(pol, as_of, now, run_id)

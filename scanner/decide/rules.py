@@ -25,7 +25,7 @@ from scanner.store.robots_rules import CompiledRobots, CompiledRule
 
 def _version() -> str:
     """A digest of the robots.txt parser's and this compiler's source: any change recompiles."""
-    sources = sorted(Path(robots.__file__).parent.glob("*.py")) + [Path(__file__)]
+    sources = [*sorted(Path(robots.__file__).parent.glob("*.py")), Path(__file__)]
     h = hashlib.sha256(f"bucket={BUCKET}".encode())
     for path in sources:
         h.update(path.read_bytes())
@@ -68,7 +68,10 @@ def parsed_from_json(text: str) -> robots.RobotsTxt:
     return robots.RobotsTxt(
         tuple(
             robots.Group(
-                tuple(agents), tuple(lines), tuple(robots.Rule(*r) for r in rules), tuple(robots.Record(*r) for r in recs)
+                tuple(agents),
+                tuple(lines),
+                tuple(robots.Rule(*r) for r in rules),
+                tuple(robots.Record(*r) for r in recs),
             )
             for agents, lines, rules, recs in groups
         ),
@@ -102,7 +105,11 @@ def _compiled(rule: robots.Rule) -> CompiledRule:
 def compile_stored(store: Store, stored: Iterable[tuple[bytes, str, str, int | None]]) -> int:
     """Compile the robots.txt files among just-stored sightings (body, sha256, kind, HTTP status)
     that are not compiled yet; returns how many were."""
-    bodies = {sha: body for body, sha, kind, status in stored if kind == EvidenceKind.ROBOTS_TXT and fetch_outcome(status) == PARSED}
+    bodies = {
+        sha: body
+        for body, sha, kind, status in stored
+        if kind == EvidenceKind.ROBOTS_TXT and fetch_outcome(status) == PARSED
+    }
     known = robots_rules.compiled_among(store, list(bodies), RULES_VERSION)
     return robots_rules.write(
         store, [compile_robots(sha, body) for sha, body in bodies.items() if sha not in known], RULES_VERSION

@@ -116,9 +116,10 @@ def key_documents(
                 SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
                 FROM hits GROUP BY doc_id)
             SELECT d.doc_id,
-                   concat_ws('|', CASE WHEN d.obs IS NULL THEN '-'
-                             ELSE concat_ws(' ', d.sha, coalesce(d.obs_status::VARCHAR, '-'), d.obs_at) END, d.stale, coalesce(m.rules, ''),
-                             d.path = '/robots.txt', d.modality) AS key
+                   concat_ws('|',
+                             CASE WHEN d.obs IS NULL THEN '-'
+                                  ELSE concat_ws(' ', d.sha, coalesce(d.obs_status::VARCHAR, '-'), d.obs_at) END,
+                             d.stale, coalesce(m.rules, ''), d.path = '/robots.txt', d.modality) AS key
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
             SELECT k.key, arg_min(d.url, d.doc_id) AS url, arg_min(d.ref, d.doc_id) AS ref,
                    any_value(d.obs) AS obs, any_value(d.modality) AS modality
@@ -195,7 +196,8 @@ def append_run_rows(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict
     with store.temporary("shard_rows", rows), store.temporary("shard_outcomes", outcomes), store.transaction():
         _write_outcomes(store, "shard_outcomes")
         written = store.query(
-            "INSERT INTO decision_rows SELECT DISTINCT doc_id, outcome, $run_id FROM shard_rows", {"run_id": meta["run_id"]}
+            "INSERT INTO decision_rows SELECT DISTINCT doc_id, outcome, $run_id FROM shard_rows",
+            {"run_id": meta["run_id"]},
         )
         _write_set(store, meta)
     return int(written.column(0)[0].as_py())

@@ -2,9 +2,10 @@
 
 Every document with a URL goes to partition `hash(origin) % n`, and with it what its decision can
 read (what `EvidenceIndex.load` reads for it): its origin's per-origin files and its URL's own
-evidence, with their bytes and the compiled rules of its robots.txt files. Files every partition may read (RSL documents) and the blocklist are
-written once, beside the partitions. Each table is written by one `COPY ... PARTITION_BY` pass, so
-the export reads the store once however many partitions there are. A worker loads its partition
+evidence, with their bytes and the compiled rules of its robots.txt files. Files every partition
+may read (RSL documents) and the blocklist are written once, beside the partitions. Each table is
+written by one `COPY ... PARTITION_BY` pass, so the export reads the store once however many
+partitions there are. A worker loads its partition
 into an in-memory store (`load`) and hands back its decisions (`decided_rows`,
 `decided_outcomes`); it never opens the store file.
 """

@@ -65,14 +65,18 @@ def parsed_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[str
 def uncompiled(store: Store, version: str) -> Iterator[list[tuple[str, bytes]]]:
     """(sha256, body) of the robots.txt files served with a 2xx and not compiled at this
     version (a store written before v11, or by an older parser), in batches."""
-    shas = store.query(
-        """SELECT DISTINCT o.evidence_sha256 FROM observations o
+    shas = (
+        store.query(
+            """SELECT DISTINCT o.evidence_sha256 FROM observations o
         WHERE o.kind = 'robots.txt' AND o.http_status BETWEEN 200 AND 299
           AND NOT EXISTS (SELECT 1 FROM robots_compiled c
                           WHERE c.sha256 = o.evidence_sha256 AND c.rules_version = ?)
         ORDER BY 1""",
-        [version],
-    ).column(0).to_pylist()
+            [version],
+        )
+        .column(0)
+        .to_pylist()
+    )
     for start in range(0, len(shas), _BATCH):
         part = pa.table({"sha256": pa.array(shas[start : start + _BATCH], pa.string())})
         with store.temporary("compiled_wanted", part):
@@ -107,8 +111,11 @@ def write(store: Store, files: Sequence[CompiledRobots], version: str) -> int:
             }
         ),
         "compiled_agents": pa.table(
-            {"sha256": pa.array(agents["sha256"], pa.string()), "token": pa.array(agents["token"], pa.string()),
-             "ruleset": pa.array(agents["ruleset"], pa.int32())}  # fmt: skip
+            {
+                "sha256": pa.array(agents["sha256"], pa.string()),
+                "token": pa.array(agents["token"], pa.string()),
+                "ruleset": pa.array(agents["ruleset"], pa.int32()),
+            }
         ),
         "compiled_rules": pa.table(
             {k: pa.array(v, pa.int32() if k in ("ruleset", "priority") else pa.string()) for k, v in cols.items()}

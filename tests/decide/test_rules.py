@@ -47,11 +47,18 @@ def _store(path: Path, bodies: list[bytes]) -> Path:
         write_observations(store, obs)
         docs = [
             document_row(
-                doc_id=f"{i * len(PATHS) + j:032x}", source_id="s", url=f"https://s{i}.example{p}",
-                origin=f"https://s{i}.example", host=f"s{i}.example", registrable_domain=f"s{i}.example",
-                fetched_at=SEEN + timedelta(hours=1 + 40 * (j % 2)), content_sha256=f"{i * len(PATHS) + j:064x}",
-                raw_bytes=1, token_count=1, http_status=200,
-            )  # fmt: skip
+                doc_id=f"{i * len(PATHS) + j:032x}",
+                source_id="s",
+                url=f"https://s{i}.example{p}",
+                origin=f"https://s{i}.example",
+                host=f"s{i}.example",
+                registrable_domain=f"s{i}.example",
+                fetched_at=SEEN + timedelta(hours=1 + 40 * (j % 2)),
+                content_sha256=f"{i * len(PATHS) + j:064x}",
+                raw_bytes=1,
+                token_count=1,
+                http_status=200,
+            )
             for i in range(len(bodies))
             for j, p in enumerate(PATHS)
         ]
