@@ -77,20 +77,20 @@ def build(store: Store, ext: Path, n_docs: int, n_origins: int) -> None:
     store.write_documents(batch)
 
 
-def write_floor(store: Store) -> float:
+def write_floor(store: Store) -> tuple[float, float]:
     """Seconds DuckDB takes to write one narrow decision row (doc_id, outcome, set_id) per
     document, the stored shape, with no decision work at all: what bounds `decide` on this
     machine whatever the decisions cost."""
     store.query("CREATE TABLE floor_decisions AS SELECT * FROM decision_rows LIMIT 0")
     outcome = "0" * 32
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     with store.transaction():
         store.query(
             f"INSERT INTO floor_decisions SELECT doc_id, '{outcome}' AS outcome, 'run' AS set_id FROM documents"
         )
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     store.query("DROP TABLE floor_decisions")
-    return elapsed
+    return elapsed, cpu
 
 
 def check_floor(urls: list[str], template) -> float:
@@ -129,19 +129,22 @@ def main() -> None:
             if run:  # the same work again: no decisions stored yet, parse caches cold
                 store.query("DELETE FROM decision_rows; DELETE FROM decision_sets; DELETE FROM decision_outcomes")
                 cache.clear()
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             stats = api.decide_documents(store, "any-ai-trainer")
-            elapsed = time.perf_counter() - t
+            elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
             print(
                 f"decide   {args.docs / elapsed:10.0f} documents/s  ({elapsed:.1f} s; "
                 f"allowed {stats['allowed']}, "
                 f"reserved {stats['reserved']}, unknown {stats['unknown']}; load average {os.getloadavg()[0]:.1f})"
             )
-            print("         seconds per phase: " + ", ".join(f"{k} {v:.2f}" for k, v in stats["seconds"].items()))
-            floor = write_floor(store)
+            print(f"         {args.docs / cpu:10.0f} documents/CPU-s ({cpu:.1f} CPU-s, DuckDB's threads included)")
+            for name in ("seconds", "cpu_seconds"):
+                print(f"         {name} per phase: " + ", ".join(f"{k} {v:.2f}" for k, v in stats[name].items()))
+            floor, floor_cpu = write_floor(store)
             print(
                 f"floor    {args.docs / floor:10.0f} documents/s  (DuckDB writing the same {args.docs} narrow decision "
-                f"rows with no decision work: {floor:.1f} s; decide / floor time {elapsed / floor:.1f}x)"
+                f"rows with no decision work: {floor:.1f} s, {floor_cpu:.1f} CPU-s; decide / floor time "
+                f"{elapsed / floor:.1f}x, CPU {cpu / floor_cpu:.1f}x)"
             )
         if args.no_check:
             return

@@ -76,6 +76,7 @@ def decide_all(
         "new_decisions": new,
         **counts,
         "seconds": clock.laps,
+        "cpu_seconds": clock.cpu,
     }
 
 
@@ -129,8 +130,11 @@ def _bulk(
         outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
         meta = run_meta(pol, as_of, now, run_id)
-        new, counts = bulk_decisions.write_decisions(store, outcomes, meta)
+        new = bulk_decisions.write_decisions(store, outcomes, meta)
         clock.lap("write")
+        counts: dict[str, int] = {}
+        for verdict, n in zip(outcomes.column("verdict").to_pylist(), keys.column("documents").to_pylist(), strict=True):
+            counts[verdict] = counts.get(verdict, 0) + n
         bulk = sum(counts.values())
         if progress:
             progress(bulk, 0)
@@ -154,16 +158,21 @@ def run_meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) ->
 
 
 class PhaseClock:
-    """Seconds per phase, kept with the run's stats: where a slow decide spent its time."""
+    """Seconds per phase, kept with the run's stats: where a slow decide spent its time. The
+    process's CPU seconds too (DuckDB's threads included): on a shared machine they measure the
+    work when the wall clock measures the neighbours."""
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self._last = time.perf_counter()
+        self._last_cpu = time.process_time()
 
     def lap(self, phase: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.laps[phase] = round(now - self._last, 3)
-        self._last = now
+        self.cpu[phase] = round(cpu - self._last_cpu, 3)
+        self._last, self._last_cpu = now, cpu
 
 
 def _robots_tables(index: EvidenceIndex) -> RobotsTables:
@@ -173,7 +182,8 @@ def _robots_tables(index: EvidenceIndex) -> RobotsTables:
     the origin share a time (then the one-by-one order decides); `parsed`: the sighting is a
     parsed file, whose compiled rules decide (`scanner.decide.rules`)."""
     sightings: list[dict[str, Any]] = []
-    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "status", "tied", "parsed")
+    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "tied", "parsed")
+    alike: dict[tuple[Any, ...], int] = {}  # (file, HTTP status, time) -> its first sighting: decided alike
     cols: dict[str, list[Any]] = {k: [] for k in columns}
     for (origin, kind), rows in index.by_origin.items():
         if kind != EvidenceKind.ROBOTS_TXT:
@@ -192,13 +202,13 @@ def _robots_tables(index: EvidenceIndex) -> RobotsTables:
             chosen = last_good if outcome == UNREACHABLE and last_good is not None else i
             until = times[i + 1] if i + 1 < len(rows) else _END_OF_TIME
             sha = rows[chosen]["evidence_sha256"]
-            status = rows[chosen]["http_status"]
-            values = (origin, times[i], until, first + chosen, sha, times[chosen], status, tied, parsed[chosen])
+            obs = alike.setdefault((sha, rows[chosen]["http_status"], times[chosen]), first + chosen)
+            values = (origin, times[i], until, obs, sha, times[chosen], tied, parsed[chosen])
             for k, v in zip(cols, values, strict=True):
                 cols[k].append(v)
     stamp = pa.timestamp("us", "UTC")
     types = {"origin": pa.string(), "valid_from": stamp, "valid_to": stamp, "obs": pa.int64(), "sha": pa.string()}
-    types |= {"observed_at": stamp, "status": pa.int32(), "tied": pa.bool_(), "parsed": pa.bool_()}
+    types |= {"observed_at": stamp, "tied": pa.bool_(), "parsed": pa.bool_()}
     robots = pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
     return RobotsTables(sightings, robots)
 

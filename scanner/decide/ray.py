@@ -117,7 +117,7 @@ def decide_on_ray(
         for ref in pending:  # a shard failed to merge: stop the rest before their folder goes
             ray.cancel(ref)
         shutil.rmtree(scratch or run, ignore_errors=True)
-    return {**totals, "partitions": len(sizes), "seconds": clock.laps}
+    return {**totals, "partitions": len(sizes), "seconds": clock.laps, "cpu_seconds": clock.cpu}
 
 
 def _partition_count(ray: Any, store: Store) -> int:

@@ -59,11 +59,11 @@ def key_documents(
     """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
     distinct decision keys, each with one representative document.
 
-    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, status, tied, parsed): which sighting
+    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, tied, parsed): which sighting
     (and file) is an origin's evidence when; the policy's rule sets of each parsed file come from
     its compiled rules (`robots_rules.policy_rules`).
-    A key is: the sighting's content (file, HTTP status, time: origins serving the same file seen
-    at the same time are decided alike), its staleness, the first matching rule per rule set,
+    A key is: the sighting (`obs`: the first of those with the same file, HTTP status and time,
+    which decide alike), its staleness, the first matching rule per rule set,
     whether the path is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
     params = [as_of, as_of]
@@ -86,11 +86,11 @@ def key_documents(
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at, r.status AS obs_status,
+                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at,
                        NOT r.tied AND (NOT r.parsed OR r.sha IN (SELECT sha FROM bulk_simple)) AS simple
                 FROM paths p LEFT JOIN bulk_robots r
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
-            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at, c.obs_status,
+            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
                    coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
                    (c.odd_url OR coalesce(NOT c.simple, false) OR c.origin IS NULL OR c.registrable_domain IS NULL
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
@@ -116,14 +116,13 @@ def key_documents(
                 SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
                 FROM hits GROUP BY doc_id)
             SELECT d.doc_id,
-                   concat_ws('|',
-                             CASE WHEN d.obs IS NULL THEN '-'
-                                  ELSE concat_ws(' ', d.sha, coalesce(d.obs_status::VARCHAR, '-'), d.obs_at) END,
-                             d.stale, coalesce(m.rules, ''), d.path = '/robots.txt', d.modality) AS key
+                   concat_ws('|', coalesce(d.obs::VARCHAR, '-'), d.stale, coalesce(m.rules, ''),
+                             d.path = '/robots.txt', d.modality) AS key,
+                   d.url, d.ref, d.obs, d.modality
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
-            SELECT k.key, arg_min(d.url, d.doc_id) AS url, arg_min(d.ref, d.doc_id) AS ref,
-                   any_value(d.obs) AS obs, any_value(d.modality) AS modality
-            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) GROUP BY k.key ORDER BY k.key""",
+            SELECT key, arg_min(url, doc_id) AS url, arg_min(ref, doc_id) AS ref,
+                   any_value(obs) AS obs, any_value(modality) AS modality, count(*) AS documents
+            FROM bulk_keys GROUP BY key ORDER BY key""",
         )
 
 
@@ -135,19 +134,13 @@ def python_documents(store: Store) -> list[dict]:
     ).to_pylist()
 
 
-def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> tuple[int, dict[str, int]]:
+def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> int:
     """One narrow decision row per keyed document, pointing at its group's outcome (verdict,
     reasons and evidence, stored once), inserted if new. `outcomes`: key, outcome, verdict,
-    reasons, evidence_sha256. Returns the rows written and the verdict counts."""
+    reasons, evidence_sha256. Returns the rows written."""
     with store.temporary("bulk_outcomes", outcomes), store.transaction():
         _write_outcomes(store, "bulk_outcomes")
-        written = _write_rows(
-            store, "SELECT k.doc_id, o.outcome FROM bulk_keys k JOIN bulk_outcomes o USING (key)", meta
-        )
-        counts = store.query(
-            "SELECT o.verdict, count(*) AS n FROM bulk_keys k JOIN bulk_outcomes o USING (key) GROUP BY 1"
-        ).to_pylist()
-    return written, {c["verdict"]: int(c["n"]) for c in counts}
+        return _write_rows(store, "SELECT k.doc_id, o.outcome FROM bulk_keys k JOIN bulk_outcomes o USING (key)", meta)
 
 
 def write_document_decisions(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict) -> int:
@@ -173,7 +166,7 @@ def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
         WITH rows AS ({rows_sql}),
              seen AS (SELECT r.doc_id, r.outcome FROM decision_rows r JOIN decision_sets s USING (set_id)
                       WHERE {_SAME_MODE})
-        SELECT DISTINCT n.doc_id, n.outcome, $run_id FROM rows n
+        SELECT n.doc_id, n.outcome, $run_id FROM rows n  -- one row per document already
         WHERE NOT EXISTS (SELECT 1 FROM seen t WHERE t.doc_id = n.doc_id AND t.outcome = n.outcome)""",
         _mode(meta),
     )
