@@ -133,7 +133,8 @@ def _bulk(
         new = bulk_decisions.write_decisions(store, outcomes, meta)
         clock.lap("write")
         counts: dict[str, int] = {}
-        for verdict, n in zip(outcomes.column("verdict").to_pylist(), keys.column("documents").to_pylist(), strict=True):
+        verdicts = outcomes.column("verdict").to_pylist()
+        for verdict, n in zip(verdicts, keys.column("documents").to_pylist(), strict=True):
             counts[verdict] = counts.get(verdict, 0) + n
         bulk = sum(counts.values())
         if progress:
