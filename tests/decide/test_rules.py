@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from scanner import api
-from scanner.corpus.records import document_row, sha256_hex
+from scanner.corpus.records import sha256_hex
 from scanner.decide import cache
 from scanner.decide.rules import RULES_VERSION, compile_robots, parsed_from_json
 from scanner.evidence import Observation, write_observations
 from scanner.evidence_import import import_many
 from scanner.signals.robots import clear_caches, parse_robots, parser
 from scanner.store import Store
+from tests.decide.test_bulk import _document
 
 SEEN = datetime(2025, 1, 1, tzinfo=UTC)
 HOSTILE = [
@@ -46,19 +47,7 @@ def _store(path: Path, bodies: list[bytes]) -> Path:
         ]
         write_observations(store, obs)
         docs = [
-            document_row(
-                doc_id=f"{i * len(PATHS) + j:032x}",
-                source_id="s",
-                url=f"https://s{i}.example{p}",
-                origin=f"https://s{i}.example",
-                host=f"s{i}.example",
-                registrable_domain=f"s{i}.example",
-                fetched_at=SEEN + timedelta(hours=1 + 40 * (j % 2)),
-                content_sha256=f"{i * len(PATHS) + j:064x}",
-                raw_bytes=1,
-                token_count=1,
-                http_status=200,
-            )
+            _document(i * len(PATHS) + j, f"s{i}.example", p, SEEN + timedelta(hours=1 + 40 * (j % 2)))
             for i in range(len(bodies))
             for j, p in enumerate(PATHS)
         ]
