@@ -35,6 +35,11 @@ def _version() -> str:
 RULES_VERSION = _version()
 
 
+# Rule rows one file may compile to: groups shared by many tokens repeat their rules in each set,
+# so a hostile file could ask for millions; past this it is decided one by one (bounded matcher).
+MAX_COMPILED_RULES = 50_000
+
+
 def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
     """A robots.txt's rule sets: one per distinct set of groups a product token can reach (the
     fallback `*` set included), each token's set, and each set's rules in priority order."""
@@ -42,14 +47,20 @@ def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
     numbers: dict[int, int] = {}
     sets: list[tuple[CompiledRule, ...]] = []
     agents: list[tuple[str, int]] = []
+    size = 0
     for token in ("*", *(t for t in parsed.tokens if t != "*")):
         rs = parsed.token_ruleset(token)
         if id(rs) not in numbers:
+            size += len(rs.ordered)
+            if size > MAX_COMPILED_RULES:
+                agents, sets = [("*", 0)], [()]
+                break
             numbers[id(rs)] = len(sets)
             sets.append(tuple(_compiled(rule) for rule in rs.ordered))
         agents.append((token, numbers[id(rs)]))
     usage, licences = has_content_usage(parsed), bool(licence_urls(body, sha256))
-    return CompiledRobots(sha256, usage, licences, tuple(agents), tuple(sets), parsed_json(parsed))
+    oversized = size > MAX_COMPILED_RULES
+    return CompiledRobots(sha256, usage, licences, oversized, tuple(agents), tuple(sets), parsed_json(parsed))
 
 
 def parsed_json(parsed: robots.RobotsTxt) -> str:

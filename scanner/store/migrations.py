@@ -351,6 +351,7 @@ V11 = [
         rules_version VARCHAR NOT NULL,
         content_usage BOOLEAN NOT NULL,      -- has Content-Usage lines (path-scoped: rules alone do not decide)
         licences BOOLEAN NOT NULL,           -- has RSL License: lines
+        oversized BOOLEAN NOT NULL,          -- its rule sets pass the compile bound: no rules kept, decided one by one
         parsed VARCHAR NOT NULL,             -- the parsed file as JSON: decisions read it without parsing
         PRIMARY KEY (sha256, rules_version)
     )""",

@@ -33,6 +33,7 @@ class CompiledRobots:
     sha256: str
     content_usage: bool  # Content-Usage lines: path-scoped, the rules alone do not decide
     licences: bool  # RSL `License:` lines
+    oversized: bool  # more rule rows than a file may compile to: no rules stored, decided one by one
     agents: tuple[tuple[str, int], ...]  # (product token, rule set); "*" for every other token
     rulesets: tuple[tuple[CompiledRule, ...], ...]  # per rule set, in priority order
     parsed: str  # the parsed file as JSON (`scanner.decide.rules.parsed_json`)
@@ -107,6 +108,7 @@ def write(store: Store, files: Sequence[CompiledRobots], version: str) -> int:
                 "sha256": pa.array([f.sha256 for f in new], pa.string()),
                 "content_usage": pa.array([f.content_usage for f in new], pa.bool_()),
                 "licences": pa.array([f.licences for f in new], pa.bool_()),
+                "oversized": pa.array([f.oversized for f in new], pa.bool_()),
                 "parsed": pa.array([f.parsed for f in new], pa.string()),
             }
         ),
@@ -162,7 +164,7 @@ def policy_rules(store: Store, version: str, tokens: Sequence[str], has_rsl: boo
                   ON r.sha256 = s.sha AND r.rules_version = $v AND r.ruleset = s.rs
                 GROUP BY s.sha, s.rs)
             SELECT u.sha FROM unbucketed u JOIN robots_compiled c ON c.sha256 = u.sha AND c.rules_version = $v
-            WHERE NOT c.content_usage AND NOT ($rsl AND c.licences)
+            WHERE NOT c.content_usage AND NOT ($rsl AND c.licences) AND NOT c.oversized
             GROUP BY u.sha HAVING max(u.n) <= $max""",
             {"v": version, "rsl": has_rsl, "max": max_unbucketed},
         )

@@ -110,3 +110,18 @@ def test_a_store_without_current_rules_compiles_once_and_decides_the_same(
         _cold()
         api.decide_documents(store, "any-ai-trainer", as_of=SEEN + timedelta(days=1))
         assert parser._parse_cached.cache_info().misses == 0  # the next decide parses nothing
+
+
+def test_a_file_whose_rule_sets_would_explode_is_decided_one_by_one(tmp_path: Path) -> None:
+    """1,000 tokens each in a group of their own and in one shared group of 100 rules: 1,000 rule
+    sets of 101 rules. Compiled, it keeps no rules; its documents are decided one by one, as the
+    decision of each alone."""
+    shared = "".join(f"User-agent: t{i}\n" for i in range(1000)) + "".join(f"Disallow: /s{i}\n" for i in range(100))
+    own = "".join(f"\nUser-agent: t{i}\nDisallow: /own{i}\n" for i in range(1000))
+    body = (shared + own + "\nUser-agent: GPTBot\nDisallow: /private\n").encode()
+    compiled = compile_robots(sha256_hex(body), body)
+    assert compiled.oversized and compiled.rulesets == ((),)
+    with Store.open(_store(tmp_path / "s.duckdb", [body])) as store:
+        stats = api.decide_documents(store, "any-ai-trainer")
+        assert stats["bulk_documents"] == 0 and stats["documents"] == len(PATHS)
+        assert stats["reserved"] > 0  # /private for GPTBot
