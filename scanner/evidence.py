@@ -7,7 +7,7 @@ show exactly what was served when, and the store does not grow with repetition.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 from scanner.corpus.records import sha256_hex
 from scanner.decide.cache import licence_urls
+from scanner.decide.rules import compile_stored
 from scanner.errors import InputError
 from scanner.evidence_model import ORIGIN_FILES, Artefact, Evidence, EvidenceKind
 from scanner.ids import digest
@@ -98,7 +99,16 @@ def write_observations(
     store: Store, items: Sequence[tuple[bytes, Observation]], run_id: str | None = None
 ) -> tuple[int, int]:
     """Store blobs and sightings in one transaction; returns (new blobs, new sightings)."""
-    return store.write_sightings(items, run_id)
+    with store.transaction():
+        written = store.write_sightings(items, run_id)
+        compile_rules(store, items)
+        return written
+
+
+def compile_rules(store: Store, items: Iterable[tuple[bytes, Observation]]) -> int:
+    """The robots.txt rules of just-stored sightings, compiled once per file for `decide`
+    (`scanner.decide.rules`); every writer of evidence calls this in its transaction."""
+    return compile_stored(store, ((body, o.evidence_sha256, o.kind, o.http_status) for body, o in items))
 
 
 def served_outcome(kind: str, http_status: int | None, body: bytes) -> str | None:

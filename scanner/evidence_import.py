@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from scanner.corpus.records import sha256_hex
 from scanner.errors import InputError, InvalidURL
-from scanner.evidence import Observation, kind_for_url, parse_time, served_outcome
+from scanner.evidence import Observation, compile_rules, kind_for_url, parse_time, served_outcome
 from scanner.evidence_model import EvidenceKind
 from scanner.store import Store
 from scanner.urls import split_url
@@ -150,6 +150,7 @@ def _flush(store: Store, batch: list, report: ImportReport, progress) -> None:
     with store.transaction():
         report.blobs_new += store.write_evidence(evidence)
         report.sightings_new += store.write_observations(sightings)
+        compile_rules(store, batch)
     if progress:
         progress(len(batch), sum(len(b) for b, _ in batch))
     batch.clear()

@@ -34,7 +34,7 @@ from scanner.corpus.records import (
 )
 from scanner.corpus.text_stats import count_tokens, detect_language
 from scanner.errors import InputError
-from scanner.evidence import Observation, observation_rows
+from scanner.evidence import Observation, compile_rules, observation_rows
 from scanner.evidence_model import EvidenceKind
 from scanner.signals.html import facts_to_evidence, read_html
 from scanner.store import Store
@@ -265,6 +265,7 @@ def _write(
         store.write_texts(texts)
         report.evidence_new += store.write_evidence(blobs)
         store.write_observations(sightings)
+        compile_rules(store, built.evidence)
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)
     report.records += built.records
     report.bad += built.bad

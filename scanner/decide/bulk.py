@@ -21,15 +21,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from scanner.decide.cache import licence_urls, parsed_robots
 from scanner.decide.policy import Policy
-from scanner.decide.verdict import Decision, Verdict, decide, has_content_usage
+from scanner.decide.rules import RULES_VERSION, compile_missing, load_parsed
+from scanner.decide.verdict import Decision, Verdict, decide
 from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.evidence_model import Evidence, EvidenceKind
 from scanner.ids import as_of_key, outcome_id
 from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
+from scanner.signals.robots import RFC9309, query_token
 from scanner.store import Store, bulk_decisions
-from scanner.store.bulk_decisions import like_pattern
 
 # Rules with a literal prefix shorter than the SQL join bucket are LIKE-tested on every path of
 # their origin; a file with more than this many is decided one by one (bounded cost per path).
@@ -57,7 +57,8 @@ def decide_all(
     index = EvidenceIndex.load(store, as_of=as_of)
     now = now or datetime.now(UTC)
     clock.lap("evidence")
-    tables = _robots_tables(index, pol)
+    compile_missing(store)  # a store written before its rules were compiled on write: once
+    tables = _robots_tables(index)
     clock.lap("rules")
     with store.pinned():  # temp tables live on one connection: the bulk phase is one hold of the lock
         keyed = _bulk(store, index, pol, tables, as_of, run_id, now, progress, clock)
@@ -65,6 +66,8 @@ def decide_all(
     for verdict in VERDICTS:
         counts.setdefault(verdict, 0)
     meta = run_meta(pol, as_of, now, run_id)
+    origins = {(d["origin"], EvidenceKind.ROBOTS_TXT) for d in keyed.rest}
+    load_parsed(store, {r["evidence_sha256"] for o in origins for r in index.by_origin.get(o, ())})
     new = keyed.new + _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch)
     clock.lap("one_by_one")
     return {
@@ -73,17 +76,16 @@ def decide_all(
         "new_decisions": new,
         **counts,
         "seconds": clock.laps,
+        "cpu_seconds": clock.cpu,
     }
 
 
 @dataclass(frozen=True)
 class RobotsTables:
-    """Every robots.txt sighting numbered, each origin's sighting intervals, and the LIKE rules
-    of the policy's rule sets per parsed sighting (see `_robots_tables`)."""
+    """Every robots.txt sighting numbered and each origin's sighting intervals (`_robots_tables`)."""
 
     sightings: list[dict[str, Any]]
     robots: pa.Table
-    rules: pa.Table
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,9 @@ def _bulk(
     keys = bulk_decisions.key_documents(
         store,
         tables.robots,
-        tables.rules,
+        bulk_decisions.PolicyRules(
+            RULES_VERSION, tuple(query_token(a, RFC9309) for a in pol.agents), index.has_rsl, MAX_UNBUCKETED
+        ),
         python_origins=sorted({o for o, kind in index.by_origin if kind != EvidenceKind.ROBOTS_TXT}),
         python_urls=sorted(index.resource_urls),
         python_domains=sorted(index.blocklist),
@@ -120,11 +124,18 @@ def _bulk(
     )
     clock.lap("keys")
     try:
+        load_parsed(
+            store, {tables.sightings[k]["evidence_sha256"] for k in keys.column("obs").to_pylist() if k is not None}
+        )
         outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
         meta = run_meta(pol, as_of, now, run_id)
-        new, counts = bulk_decisions.write_decisions(store, outcomes, meta)
+        new = bulk_decisions.write_decisions(store, outcomes, meta)
         clock.lap("write")
+        counts: dict[str, int] = {}
+        verdicts = outcomes.column("verdict").to_pylist()
+        for verdict, n in zip(verdicts, keys.column("documents").to_pylist(), strict=True):
+            counts[verdict] = counts.get(verdict, 0) + n
         bulk = sum(counts.values())
         if progress:
             progress(bulk, 0)
@@ -148,95 +159,59 @@ def run_meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) ->
 
 
 class PhaseClock:
-    """Seconds per phase, kept with the run's stats: where a slow decide spent its time."""
+    """Seconds per phase, kept with the run's stats: where a slow decide spent its time. The
+    process's CPU seconds too (DuckDB's threads included): on a shared machine they measure the
+    work when the wall clock measures the neighbours."""
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self._last = time.perf_counter()
+        self._last_cpu = time.process_time()
 
     def lap(self, phase: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.laps[phase] = round(now - self._last, 3)
-        self._last = now
+        self.cpu[phase] = round(cpu - self._last_cpu, 3)
+        self._last, self._last_cpu = now, cpu
 
 
-def _robots_tables(index: EvidenceIndex, pol: Policy) -> RobotsTables:
+def _robots_tables(index: EvidenceIndex) -> RobotsTables:
     """Every robots.txt sighting numbered; for each origin the time intervals in which one
     sighting is the evidence (the newest so far, or RFC 9309's last good copy while the newest is
-    unreachable), so SQL finds a document's sighting with one equi-join; and the LIKE rules of the
-    policy's rule sets per parsed sighting. An interval is not `simple` when the decision depends
-    on more than rules (Content-Usage path scopes, RSL licences) or when two sightings of the
-    origin share a time (then the one-by-one order decides)."""
+    unreachable), so SQL finds a document's sighting with one equi-join. `tied`: two sightings of
+    the origin share a time (then the one-by-one order decides); `parsed`: the sighting is a
+    parsed file, whose compiled rules decide (`scanner.decide.rules`)."""
     sightings: list[dict[str, Any]] = []
-    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "simple")
+    columns = ("origin", "valid_from", "valid_to", "obs", "sha", "observed_at", "tied", "parsed")
+    alike: dict[tuple[Any, ...], int] = {}  # (file, HTTP status, time) -> its first sighting: decided alike
     cols: dict[str, list[Any]] = {k: [] for k in columns}
-    rule_cols: dict[str, list[Any]] = {k: [] for k in ("sha", "ruleset", "priority", "pattern", "prefix", "bucket")}
-    simple_files: dict[str, bool] = {}  # per file (origins often share one): only rules decide
     for (origin, kind), rows in index.by_origin.items():
         if kind != EvidenceKind.ROBOTS_TXT:
             continue
         times = [r["observed_at"] for r in rows]
         tied = len(set(times)) != len(times)
         first = len(sightings)
-        simple: list[bool] = []
         last_good = None
+        parsed: list[bool] = []
         for i, row in enumerate(rows):
             sightings.append(row)
             outcome = fetch_outcome(row["http_status"])
-            simple.append(not tied)
+            parsed.append(outcome == PARSED)
             if outcome == PARSED:
                 last_good = i
-                sha = row["evidence_sha256"]
-                if sha not in simple_files:
-                    simple_files[sha] = _add_rules(rule_cols, index, pol, row)
-                simple[i] = simple[i] and simple_files[sha]
             chosen = last_good if outcome == UNREACHABLE and last_good is not None else i
             until = times[i + 1] if i + 1 < len(rows) else _END_OF_TIME
-            values = (origin, times[i], until, first + chosen, rows[chosen]["evidence_sha256"], times[chosen])
-            for k, v in zip(cols, (*values, simple[chosen]), strict=True):
+            sha = rows[chosen]["evidence_sha256"]
+            obs = alike.setdefault((sha, rows[chosen]["http_status"], times[chosen]), first + chosen)
+            values = (origin, times[i], until, obs, sha, times[chosen], tied, parsed[chosen])
+            for k, v in zip(cols, values, strict=True):
                 cols[k].append(v)
     stamp = pa.timestamp("us", "UTC")
-    robots = pa.table(
-        {
-            "origin": pa.array(cols["origin"], pa.string()),
-            "valid_from": pa.array(cols["valid_from"], stamp),
-            "valid_to": pa.array(cols["valid_to"], stamp),
-            "obs": pa.array(cols["obs"], pa.int64()),
-            "sha": pa.array(cols["sha"], pa.string()),
-            "observed_at": pa.array(cols["observed_at"], stamp),
-            "simple": pa.array(cols["simple"], pa.bool_()),
-        }
-    )
-    rules = pa.table(
-        {
-            "sha": pa.array(rule_cols["sha"], pa.string()),
-            "ruleset": pa.array(rule_cols["ruleset"], pa.int32()),
-            "priority": pa.array(rule_cols["priority"], pa.int32()),
-            "pattern": pa.array(rule_cols["pattern"], pa.string()),
-            "prefix": pa.array(rule_cols["prefix"], pa.string()),
-            "bucket": pa.array(rule_cols["bucket"], pa.string()),
-        }
-    )
-    return RobotsTables(sightings, robots, rules)
-
-
-def _add_rules(rule_cols: dict[str, list[Any]], index: EvidenceIndex, pol: Policy, row: dict[str, Any]) -> bool:
-    """Add a parsed file's rules; False (and no rules) when its decisions depend on more."""
-    sha = row["evidence_sha256"]
-    parsed = parsed_robots(row["body"], sha)
-    if has_content_usage(parsed) or (index.has_rsl and licence_urls(row["body"], sha)):
-        return False
-    width = bulk_decisions.BUCKET
-    sets = parsed.partition(pol.agents)
-    if any(sum(len(like_pattern(r)[1]) < width for r in rs.ordered) > MAX_UNBUCKETED for _, rs in sets):
-        return False  # joined to every path in SQL: decided one by one by the bounded matcher
-    for ruleset, (_, rs) in enumerate(sets):
-        for priority, rule in enumerate(rs.ordered):
-            pattern, prefix = like_pattern(rule)
-            bucket = prefix[:width] if len(prefix) >= width else None
-            for k, v in zip(rule_cols, (sha, ruleset, priority, pattern, prefix, bucket), strict=True):
-                rule_cols[k].append(v)
-    return True
+    types = {"origin": pa.string(), "valid_from": stamp, "valid_to": stamp, "obs": pa.int64(), "sha": pa.string()}
+    types |= {"observed_at": stamp, "tied": pa.bool_(), "parsed": pa.bool_()}
+    robots = pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
+    return RobotsTables(sightings, robots)
 
 
 def _outcomes(keys: pa.Table, sightings: list[dict[str, Any]], pol: Policy) -> pa.Table:

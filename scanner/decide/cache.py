@@ -36,6 +36,12 @@ class ParseCache(Generic[T]):
             found = self._parsed[sha256] = self._parse(body, sha256)
             return found
 
+    def seed(self, sha256: str, parsed: T) -> None:
+        """A parse made elsewhere (stored compiled rules), so this process need not parse."""
+        if len(self._parsed) >= self._size:
+            self._parsed.clear()
+        self._parsed[sha256] = parsed
+
     def clear(self) -> None:
         self._parsed.clear()
 

@@ -5,10 +5,11 @@ and the blocklist, so the store splits by origin with nothing lost. The coordina
 partition to Parquet in a staging folder beside the store (`scanner.store.partitions`); a task
 loads one partition into an in-memory store and runs the same `decide_all` as one machine does
 (so the rows are the same), then writes its decision rows (doc_id, outcome) and their outcomes to
-Parquet. Workers never open the `.duckdb` file. The coordinator merges each finished shard in its
-own transaction, after checking its row counts and sha256 against what the task reported, with
-the same anti-join as the local path: a killed run keeps the shards it merged, and a re-run adds
-only what is missing.
+Parquet. Workers never open the `.duckdb` file. The coordinator appends each finished shard to the
+run's decision set in its own transaction (no scan of the stored rows), after checking its row
+counts and sha256 against what the task reported, and settles the run once at the end with one
+anti-join against the earlier sets (`bulk_decisions.settle_run`): a killed run keeps the shards
+it merged, the next run settles them, and a re-run adds only what is missing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 
 from scanner.decide.bulk import VERDICTS, PhaseClock, decide_all, run_meta
 from scanner.decide.policy import Policy
+from scanner.decide.rules import compile_missing
 from scanner.dedup.ray_engine import _sha256, start
 from scanner.errors import ScannerError
 from scanner.evidence import ORIGIN_KINDS, RESOURCE_KINDS
@@ -87,6 +89,7 @@ def decide_on_ray(
     pending: list[Any] = []
     try:
         n = partition_count or _partition_count(ray, store)
+        compile_missing(store)  # the tasks get each robots.txt's compiled rules with it
         with store.pinned():  # the export's temporary tables live on one connection
             sizes = partitions.export(store, run, n, _placed(store), ORIGIN_KINDS, RESOURCE_KINDS, SHARED_KINDS)
         clock.lap("export")
@@ -102,17 +105,19 @@ def decide_on_ray(
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             shard = ray.get(done[0])
-            totals["new_decisions"] += _merge(store, shard, meta)
+            _merge(store, shard, meta)
             for k in ("documents", "bulk_documents", *VERDICTS):
                 totals[k] += shard[k]
             if progress:
                 progress(shard["documents"], 0)
         clock.lap("decide_and_merge")
+        totals["new_decisions"] = bulk_decisions.settle_run(store, meta)
+        clock.lap("settle")
     finally:
         for ref in pending:  # a shard failed to merge: stop the rest before their folder goes
             ray.cancel(ref)
         shutil.rmtree(scratch or run, ignore_errors=True)
-    return {**totals, "partitions": len(sizes), "seconds": clock.laps}
+    return {**totals, "partitions": len(sizes), "seconds": clock.laps, "cpu_seconds": clock.cpu}
 
 
 def _partition_count(ray: Any, store: Store) -> int:
@@ -136,7 +141,7 @@ def _placed(store: Store) -> pa.Table:
 
 
 def _merge(store: Store, shard: dict[str, Any], meta: dict[str, Any]) -> int:
-    """A finished shard into the store, once its bytes and rows are what the task reported."""
+    """A finished shard into the run's set, once its bytes and rows are what the task reported."""
     tables = {}
     for name in ("rows", "outcomes"):
         part = shard[name]
@@ -145,4 +150,4 @@ def _merge(store: Store, shard: dict[str, Any], meta: dict[str, Any]) -> int:
         tables[name] = pq.read_table(part["path"])
         if tables[name].num_rows != part["rows"]:
             raise ScannerError(f"{part['path']}: {tables[name].num_rows} rows, the task reported {part['rows']}")
-    return bulk_decisions.write_document_decisions(store, tables["rows"], tables["outcomes"], meta)
+    return bulk_decisions.append_run_rows(store, tables["rows"], tables["outcomes"], meta)

@@ -11,11 +11,13 @@ files, blocklists, paths that need normalising) are handed back to the one-by-on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
 
 from scanner.signals.robots import Rule
+from scanner.store import robots_rules
 from scanner.store.store import Store
 
 BUCKET = 4  # rules are joined to paths on this many leading characters of their literal prefix
@@ -35,10 +37,20 @@ def like_pattern(rule: Rule) -> tuple[str, str]:
     return like + ("" if anchored else "%"), body.split("*", 1)[0]
 
 
+@dataclass(frozen=True)
+class PolicyRules:
+    """What picks a policy's rule sets out of the compiled rules (`robots_rules.policy_rules`)."""
+
+    version: str  # `scanner.decide.rules.RULES_VERSION`
+    tokens: tuple[str, ...]  # the policy's agents' product tokens, in policy order
+    has_rsl: bool  # RSL documents are stored: files with `License:` lines are decided one by one
+    max_unbucketed: int  # a file with more short-prefix rules in one set is decided one by one
+
+
 def key_documents(
     store: Store,
     robots: pa.Table,
-    rules: pa.Table,
+    rules: PolicyRules,
     python_origins: list[str],
     python_urls: list[str],
     python_domains: list[str],
@@ -47,21 +59,21 @@ def key_documents(
     """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
     distinct decision keys, each with one representative document.
 
-    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, simple): which sighting (and
-    file) is an origin's evidence when;
-    `rules`: (sha, ruleset, priority, pattern, prefix, bucket) for each parsed file's policy rule
-    sets; `bucket` is the prefix's first BUCKET characters, NULL when it is shorter.
-    A key is: the sighting, its staleness, the first matching rule per rule set, whether the path
-    is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
+    `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, tied, parsed): which sighting
+    (and file) is an origin's evidence when; the policy's rule sets of each parsed file come from
+    its compiled rules (`robots_rules.policy_rules`).
+    A key is: the sighting (`obs`: the first of those with the same file, HTTP status and time,
+    which decide alike), its staleness, the first matching rule per rule set,
+    whether the path is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
     params = [as_of, as_of]
     with (
         store.temporary("bulk_robots", robots),
-        store.temporary("bulk_rules", rules),
         store.temporary("bulk_py_origins", pa.table({"origin": pa.array(python_origins, pa.string())})),
         store.temporary("bulk_py_urls", pa.table({"url": pa.array(python_urls, pa.string())})),
         store.temporary("bulk_py_domains", pa.table({"domain": pa.array(python_domains, pa.string())})),
     ):
+        robots_rules.policy_rules(store, rules.version, rules.tokens, rules.has_rsl, rules.max_unbucketed)
         store.query(
             f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
             WITH docs AS (
@@ -74,7 +86,8 @@ def key_documents(
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at, r.simple
+                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at,
+                       NOT r.tied AND (NOT r.parsed OR r.sha IN (SELECT sha FROM bulk_simple)) AS simple
                 FROM paths p LEFT JOIN bulk_robots r
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
             SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
@@ -104,11 +117,12 @@ def key_documents(
                 FROM hits GROUP BY doc_id)
             SELECT d.doc_id,
                    concat_ws('|', coalesce(d.obs::VARCHAR, '-'), d.stale, coalesce(m.rules, ''),
-                             d.path = '/robots.txt', d.modality) AS key
+                             d.path = '/robots.txt', d.modality) AS key,
+                   d.url, d.ref, d.obs, d.modality
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
-            SELECT k.key, arg_min(d.url, d.doc_id) AS url, arg_min(d.ref, d.doc_id) AS ref,
-                   any_value(d.obs) AS obs, any_value(d.modality) AS modality
-            FROM bulk_keys k JOIN bulk_docs d USING (doc_id) GROUP BY k.key ORDER BY k.key""",
+            SELECT key, arg_min(url, doc_id) AS url, arg_min(ref, doc_id) AS ref,
+                   any_value(obs) AS obs, any_value(modality) AS modality, count(*) AS documents
+            FROM bulk_keys GROUP BY key ORDER BY key""",
         )
 
 
@@ -120,19 +134,13 @@ def python_documents(store: Store) -> list[dict]:
     ).to_pylist()
 
 
-def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> tuple[int, dict[str, int]]:
+def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> int:
     """One narrow decision row per keyed document, pointing at its group's outcome (verdict,
     reasons and evidence, stored once), inserted if new. `outcomes`: key, outcome, verdict,
-    reasons, evidence_sha256. Returns the rows written and the verdict counts."""
+    reasons, evidence_sha256. Returns the rows written."""
     with store.temporary("bulk_outcomes", outcomes), store.transaction():
         _write_outcomes(store, "bulk_outcomes")
-        written = _write_rows(
-            store, "SELECT k.doc_id, o.outcome FROM bulk_keys k JOIN bulk_outcomes o USING (key)", meta
-        )
-        counts = store.query(
-            "SELECT o.verdict, count(*) AS n FROM bulk_keys k JOIN bulk_outcomes o USING (key) GROUP BY 1"
-        ).to_pylist()
-    return written, {c["verdict"]: int(c["n"]) for c in counts}
+        return _write_rows(store, "SELECT k.doc_id, o.outcome FROM bulk_keys k JOIN bulk_outcomes o USING (key)", meta)
 
 
 def write_document_decisions(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict) -> int:
@@ -151,27 +159,81 @@ def _write_outcomes(store: Store, table: str) -> None:
 
 def _write_rows(store: Store, rows_sql: str, meta: dict) -> int:
     """The (doc_id, outcome) rows that the same policy and as-of mode has not already decided to
-    the same outcome (an anti-join, no index upkeep), then the run's decision set, once, if it
-    wrote any: a re-run that changes nothing writes nothing."""
-    same = {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")}
+    the same outcome (an anti-join, no index upkeep), then the run's decision set: a re-run that
+    changes nothing writes nothing."""
     written = store.query(
         f"""INSERT INTO decision_rows
         WITH rows AS ({rows_sql}),
              seen AS (SELECT r.doc_id, r.outcome FROM decision_rows r JOIN decision_sets s USING (set_id)
-                      WHERE s.policy = $policy AND s.policy_version = $version AND s.usage = $usage
-                        AND s.as_of_key = $as_of)
-        SELECT DISTINCT n.doc_id, n.outcome, $run_id FROM rows n
+                      WHERE {_SAME_MODE})
+        SELECT n.doc_id, n.outcome, $run_id FROM rows n  -- one row per document already
         WHERE NOT EXISTS (SELECT 1 FROM seen t WHERE t.doc_id = n.doc_id AND t.outcome = n.outcome)""",
-        same,
+        _mode(meta),
     )
+    _write_set(store, meta)
+    return int(written.column(0)[0].as_py())
+
+
+# The decision sets of the same policy and as-of mode: a row one of them holds is not written again.
+_SAME_MODE = "s.policy = $policy AND s.policy_version = $version AND s.usage = $usage AND s.as_of_key = $as_of"
+
+
+def _mode(meta: dict) -> dict:
+    return {k: meta[k] for k in ("run_id", "policy", "version", "usage", "as_of")}
+
+
+def append_run_rows(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict) -> int:
+    """A shard of a distributed run (rows and outcomes as in `write_document_decisions`) into the
+    run's own decision set, in one transaction and without reading the stored rows: the run's
+    rows that an earlier set already holds go in `settle_run`, once per run."""
+    with store.temporary("shard_rows", rows), store.temporary("shard_outcomes", outcomes), store.transaction():
+        _write_outcomes(store, "shard_outcomes")
+        written = store.query(
+            "INSERT INTO decision_rows SELECT DISTINCT doc_id, outcome, $run_id FROM shard_rows",
+            {"run_id": meta["run_id"]},
+        )
+        _write_set(store, meta)
+    return int(written.column(0)[0].as_py())
+
+
+def settle_run(store: Store, meta: dict) -> int:
+    """One anti-join per run: drop each row that an earlier set of the same policy and as-of mode
+    (the first by time, then id) holds to the same outcome; this also settles the rows of a run
+    killed before it settled. A set left with no rows goes too (a re-run that changes nothing
+    writes nothing). Idempotent; returns the run's rows kept."""
+    with store.transaction():
+        store.query(
+            f"""DELETE FROM decision_rows WHERE rowid IN (
+                SELECT id FROM (
+                    SELECT r.rowid AS id, row_number() OVER (
+                        PARTITION BY r.doc_id, r.outcome ORDER BY s.decided_at, s.set_id) AS n
+                    FROM decision_rows r JOIN decision_sets s USING (set_id)
+                    WHERE {_SAME_MODE}
+                      AND r.doc_id IN (SELECT doc_id FROM decision_rows WHERE set_id = $run_id))
+                WHERE n > 1)""",
+            _mode(meta),
+        )
+        kept = store.query("SELECT count(*) FROM decision_rows WHERE set_id = $run_id", {"run_id": meta["run_id"]})
+        store.query(
+            "DELETE FROM decision_sets WHERE set_id = $run_id AND NOT EXISTS "
+            "(SELECT 1 FROM decision_rows WHERE set_id = $run_id)",
+            {"run_id": meta["run_id"]},
+        )
+    return int(kept.column(0)[0].as_py())
+
+
+def _write_set(store: Store, meta: dict) -> None:
+    """The run's decision set, once, if it wrote any row."""
     store.query(
         """INSERT OR IGNORE INTO decision_sets
         SELECT $run_id, $run_id, $policy, $version, $usage, $as_of_ts::TIMESTAMPTZ, $as_of, $now::TIMESTAMPTZ
         WHERE EXISTS (SELECT 1 FROM decision_rows WHERE set_id = $run_id)""",
         meta,
     )
-    return int(written.column(0)[0].as_py())
 
 
 def drop(store: Store) -> None:
-    store.query("DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_docs")
+    store.query(
+        """DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_docs; DROP TABLE IF EXISTS bulk_rules;
+        DROP TABLE IF EXISTS bulk_sets; DROP TABLE IF EXISTS bulk_simple"""
+    )

@@ -340,5 +340,41 @@ V10 = [
         GROUP BY ALL""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9, 10: V10}
+V11 = [
+    # Each robots.txt's rules compiled once, when it is stored (`scanner.decide.rules`): the rule
+    # sets its groups make, which product token reaches which set, and each set's rules as SQL
+    # LIKE patterns in priority order. `decide` joins these instead of parsing; `rules_version`
+    # names the parser and compiler that wrote them, so a new parser recompiles (old stores: on
+    # the first decide).
+    """CREATE TABLE robots_compiled (
+        sha256 VARCHAR NOT NULL,             -- evidence.sha256
+        rules_version VARCHAR NOT NULL,
+        content_usage BOOLEAN NOT NULL,      -- has Content-Usage lines (path-scoped: rules alone do not decide)
+        licences BOOLEAN NOT NULL,           -- has RSL License: lines
+        oversized BOOLEAN NOT NULL,          -- its rule sets pass the compile bound: no rules kept, decided one by one
+        parsed VARCHAR NOT NULL,             -- the parsed file as JSON: decisions read it without parsing
+        PRIMARY KEY (sha256, rules_version)
+    )""",
+    """CREATE TABLE robots_compiled_agents (
+        sha256 VARCHAR NOT NULL,
+        rules_version VARCHAR NOT NULL,
+        token VARCHAR NOT NULL,              -- a product token a group names; '*': every other token
+        ruleset INTEGER NOT NULL,            -- the file's rule set that token gets
+        PRIMARY KEY (sha256, rules_version, token)
+    )""",
+    """CREATE TABLE robots_compiled_rules (
+        sha256 VARCHAR NOT NULL,
+        rules_version VARCHAR NOT NULL,
+        ruleset INTEGER NOT NULL,
+        priority INTEGER NOT NULL,           -- 0 first: the first rule that matches decides
+        pattern VARCHAR NOT NULL,            -- SQL LIKE pattern, '\\' escapes
+        prefix VARCHAR NOT NULL,             -- the pattern's literal prefix
+        bucket VARCHAR,                      -- its first characters, the join key to paths (NULL: shorter)
+        PRIMARY KEY (sha256, rules_version, ruleset, priority)
+    )""",
+]
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9, 10: V10, 11: V11,
+}  # fmt: skip
 LATEST = max(MIGRATIONS)

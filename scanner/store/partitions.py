@@ -2,9 +2,10 @@
 
 Every document with a URL goes to partition `hash(origin) % n`, and with it what its decision can
 read (what `EvidenceIndex.load` reads for it): its origin's per-origin files and its URL's own
-evidence, with their bytes. Files every partition may read (RSL documents) and the blocklist are
-written once, beside the partitions. Each table is written by one `COPY ... PARTITION_BY` pass, so
-the export reads the store once however many partitions there are. A worker loads its partition
+evidence, with their bytes and the compiled rules of its robots.txt files. Files every partition
+may read (RSL documents) and the blocklist are written once, beside the partitions. Each table is
+written by one `COPY ... PARTITION_BY` pass, so the export reads the store once however many
+partitions there are. A worker loads its partition
 into an in-memory store (`load`) and hands back its decisions (`decided_rows`,
 `decided_outcomes`); it never opens the store file.
 """
@@ -18,7 +19,8 @@ import pyarrow as pa
 
 from scanner.store.store import Store
 
-TABLES = ("documents", "observations", "evidence")  # per partition
+# per partition; with each robots.txt its compiled rules, so a task parses nothing
+TABLES = ("documents", "observations", "evidence", "robots_compiled", "robots_compiled_agents", "robots_compiled_rules")
 SHARED = ("observations", "evidence", "blocklist")  # read by every partition
 
 
@@ -78,6 +80,9 @@ def export(
             "evidence": """SELECT e.*, p.part FROM evidence e
                 JOIN (SELECT DISTINCT part, evidence_sha256 FROM part_obs) p ON e.sha256 = p.evidence_sha256""",
         }
+        for table in TABLES[3:]:
+            per_part[table] = f"""SELECT c.*, p.part FROM {table} c
+                JOIN (SELECT DISTINCT part, evidence_sha256 FROM part_obs) p ON c.sha256 = p.evidence_sha256"""
         for table, sql in per_part.items():
             store.query(f"COPY ({sql}) TO '{out}/{table}' (FORMAT parquet, PARTITION_BY (part), OVERWRITE_OR_IGNORE)")
         shared = {

@@ -39,17 +39,26 @@ class RobotsTxt:
         """The merged rules for an agent, cached per agent string: parse once, decide many."""
         cached = self._cache.get(agent)
         if cached is None:
-            token = query_token(agent, self.dialect)
-            hits = self._index.get(token, ()) if token != "*" else ()
-            fallback = not hits
-            if fallback:
-                hits = self._index.get("*", ())
-            key = ("*" if fallback else "", *hits)
-            cached = self._shared.get(key)
-            if cached is None:
-                groups = tuple(self.groups[i] for i in hits)
-                cached = self._shared[key] = RuleSet(groups, fallback and bool(groups), self.dialect)
-            self._cache[agent] = cached
+            cached = self._cache[agent] = self.token_ruleset(query_token(agent, self.dialect))
+        return cached
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """The product tokens the groups name (`*` included when a group names it)."""
+        return tuple(self._index)
+
+    def token_ruleset(self, token: str) -> RuleSet:
+        """The merged rules for a product token (`*`: the fallback set), shared by every token
+        that hits the same groups: the same object `ruleset` gives its agents."""
+        hits = self._index.get(token, ()) if token != "*" else ()
+        fallback = not hits
+        if fallback:
+            hits = self._index.get("*", ())
+        key = ("*" if fallback else "", *hits)
+        cached = self._shared.get(key)
+        if cached is None:
+            groups = tuple(self.groups[i] for i in hits)
+            cached = self._shared[key] = RuleSet(groups, fallback and bool(groups), self.dialect)
         return cached
 
     def partition(self, agents: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], RuleSet], ...]:

@@ -1,0 +1,135 @@
+"""robots.txt rules compiled when the file is stored, so `decide` joins them instead of parsing.
+
+Every writer of evidence (live fetch, corpus ingest, evidence import) calls `compile_stored` with
+the robots.txt bodies it stored; a store written before v11 (or by another parser) is compiled
+once, on its first decide (`compile_missing`). `RULES_VERSION` names the parser and compiler:
+rows of another version are ignored and recompiled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.decide.cache import licence_urls, parsed_robots
+from scanner.decide.verdict import has_content_usage
+from scanner.evidence_model import EvidenceKind
+from scanner.signals import robots
+from scanner.signals.fetch_outcome import PARSED, fetch_outcome
+from scanner.store import Store, robots_rules
+from scanner.store.bulk_decisions import BUCKET, like_pattern
+from scanner.store.robots_rules import CompiledRobots, CompiledRule
+
+
+def _version() -> str:
+    """A digest of the robots.txt parser's and this compiler's source: any change recompiles."""
+    sources = [*sorted(Path(robots.__file__).parent.glob("*.py")), Path(__file__)]
+    h = hashlib.sha256(f"bucket={BUCKET}".encode())
+    for path in sources:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+RULES_VERSION = _version()
+
+
+# Rule rows one file may compile to: groups shared by many tokens repeat their rules in each set,
+# so a hostile file could ask for millions; past this it is decided one by one (bounded matcher).
+MAX_COMPILED_RULES = 50_000
+
+
+def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
+    """A robots.txt's rule sets: one per distinct set of groups a product token can reach (the
+    fallback `*` set included), each token's set, and each set's rules in priority order."""
+    parsed = parsed_robots(body, sha256)
+    numbers: dict[int, int] = {}
+    sets: list[tuple[CompiledRule, ...]] = []
+    agents: list[tuple[str, int]] = []
+    size = 0
+    for token in ("*", *(t for t in parsed.tokens if t != "*")):
+        rs = parsed.token_ruleset(token)
+        if id(rs) not in numbers:
+            size += len(rs.ordered)
+            if size > MAX_COMPILED_RULES:
+                agents, sets = [("*", 0)], [()]
+                break
+            numbers[id(rs)] = len(sets)
+            sets.append(tuple(_compiled(rule) for rule in rs.ordered))
+        agents.append((token, numbers[id(rs)]))
+    usage, licences = has_content_usage(parsed), bool(licence_urls(body, sha256))
+    oversized = size > MAX_COMPILED_RULES
+    return CompiledRobots(sha256, usage, licences, oversized, tuple(agents), tuple(sets), parsed_json(parsed))
+
+
+def parsed_json(parsed: robots.RobotsTxt) -> str:
+    """The parsed file as JSON (ASCII): `parsed_from_json` gives it back without parsing."""
+    groups = [
+        [g.agents, g.agent_lines, [[r.allow, r.value, r.pattern, r.line] for r in g.rules], _records(g.records)]
+        for g in parsed.groups
+    ]
+    lint = [[x.code, x.line, x.message] for x in parsed.lint]
+    fields = [groups, parsed.sitemaps, _records(parsed.global_records), lint, parsed.size, parsed.parsed_bytes]
+    return json.dumps([*fields, parsed.dialect.name])
+
+
+def parsed_from_json(text: str) -> robots.RobotsTxt:
+    groups, sitemaps, records, lint, size, parsed_bytes, dialect = json.loads(text)
+    return robots.RobotsTxt(
+        tuple(
+            robots.Group(
+                tuple(agents),
+                tuple(lines),
+                tuple(robots.Rule(*r) for r in rules),
+                tuple(robots.Record(*r) for r in recs),
+            )
+            for agents, lines, rules, recs in groups
+        ),
+        tuple(sitemaps),
+        tuple(robots.Record(*r) for r in records),
+        tuple(robots.Lint(*x) for x in lint),
+        size,
+        parsed_bytes,
+        _DIALECTS[dialect],
+    )
+
+
+_DIALECTS = {d.name: d for d in (robots.RFC9309, robots.GOOGLE)}
+
+
+def _records(records: tuple[robots.Record, ...]) -> list[list[object]]:
+    return [[r.key, r.value, r.line] for r in records]
+
+
+def load_parsed(store: Store, shas: Iterable[str]) -> None:
+    """Put these files' stored parses into the parse cache: `decide` on them parses nothing."""
+    for sha, text in robots_rules.parsed_of(store, list(shas), RULES_VERSION):
+        parsed_robots.seed(sha, parsed_from_json(text))
+
+
+def _compiled(rule: robots.Rule) -> CompiledRule:
+    pattern, prefix = like_pattern(rule)
+    return CompiledRule(pattern, prefix, prefix[:BUCKET] if len(prefix) >= BUCKET else None)
+
+
+def compile_stored(store: Store, stored: Iterable[tuple[bytes, str, str, int | None]]) -> int:
+    """Compile the robots.txt files among just-stored sightings (body, sha256, kind, HTTP status)
+    that are not compiled yet; returns how many were."""
+    bodies = {
+        sha: body
+        for body, sha, kind, status in stored
+        if kind == EvidenceKind.ROBOTS_TXT and fetch_outcome(status) == PARSED
+    }
+    known = robots_rules.compiled_among(store, list(bodies), RULES_VERSION)
+    return robots_rules.write(
+        store, [compile_robots(sha, body) for sha, body in bodies.items() if sha not in known], RULES_VERSION
+    )
+
+
+def compile_missing(store: Store) -> int:
+    """Compile every stored 2xx robots.txt without rules of this version (a pre-v11 store)."""
+    done = 0
+    for batch in robots_rules.uncompiled(store, RULES_VERSION):
+        done += robots_rules.write(store, [compile_robots(sha, body) for sha, body in batch], RULES_VERSION)
+    return done
