@@ -24,7 +24,6 @@ from scanner.corpus.media import media_duration
 from scanner.corpus.problems import BadRecords
 from scanner.corpus.progress import Tracker, record_offset
 from scanner.corpus.records import (
-    DOCUMENT_COLUMNS,
     BadRecord,
     Document,
     RawRecord,
@@ -257,12 +256,9 @@ def _write(
     store: Store, built: _Built, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
 ) -> None:
     """One batch and the file's checkpoint in one transaction: all of it or none."""
-    docs = [{k: getattr(d, k) for k in DOCUMENT_COLUMNS[:-1]} | {"run_id": run_id} for d in built.documents]
-    texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in built.documents if d.text is not None]
     blobs, sightings = observation_rows(built.evidence, run_id)
     with store.transaction():
-        report.documents_new += store.write_documents(docs)
-        store.write_texts(texts)
+        report.documents_new += store.write_corpus_documents(built.documents, run_id)
         report.evidence_new += store.write_evidence(blobs)
         store.write_observations(sightings)
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)

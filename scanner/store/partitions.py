@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from scanner.store.store import Store
+from scanner.store.store import TABLE_KEYS, Store
 
 TABLES = ("documents", "observations", "evidence")  # per partition
 SHARED = ("observations", "evidence", "blocklist")  # read by every partition
@@ -99,9 +99,12 @@ def load(store: Store, table: str, files: Sequence[str]) -> int:
     """Insert Parquet files written by `export` into a (worker's in-memory) store's table."""
     if table not in (*TABLES, *SHARED) or not files:
         return 0
-    with store.transaction():
+    keys = ", ".join(TABLE_KEYS[table])
+    with store.transaction():  # an anti-join: since v11 only the blocklist has an index to ignore by
         written = store.query(
-            f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM read_parquet($files, hive_partitioning = false)",
+            f"""INSERT INTO {table} BY NAME SELECT DISTINCT ON ({keys}) *
+            FROM read_parquet($files, hive_partitioning = false) f
+            WHERE ({keys}) NOT IN (SELECT ({keys}) FROM {table})""",
             {"files": list(files)},
         )
     return int(written.column(0)[0].as_py())
