@@ -2,6 +2,12 @@
 printing wall time, the stage's own peak RSS (from wait4, not the parent's) and the store size.
 
     python bench/scale_bench.py [--docs 100000 1000000] [--memory-limit 4GB] [--workdir DIR]
+    python bench/scale_bench.py --write-path [--docs 100000 1000000 10000000]
+
+`--write-path` measures the store writer alone (no extraction): synthetic typed documents with
+their texts go through `Store.write_corpus_documents` in ingest's batches of 256; the store is
+filled to each size with the same writer in batches of 50,000, and the next 100k rows are timed
+there. Seconds per 100k rows at 100k, 1M and 10M documents should not grow.
 
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
@@ -56,12 +62,62 @@ def narrow_floor(n: int) -> float:
     return time.perf_counter() - start
 
 
+def synthetic_documents(start: int, n: int) -> list:
+    """n typed documents (ids as ingest makes them) with a short text each."""
+    from scanner.corpus.records import Document, document_id, sha256_hex
+
+    docs = []
+    for i in range(start, start + n):
+        text = f"document {i} of the write-path bench"
+        url = f"https://site{i % 10_000}.example/a/{i}"
+        content = sha256_hex(text)
+        docs.append(
+            Document(
+                doc_id=document_id("bench", url, None, content),
+                source_id="bench", url=url, origin=f"https://site{i % 10_000}.example", host=f"site{i % 10_000}.example",
+                registrable_domain=f"site{i % 10_000}.example", fetched_at=None, content_sha256=content,
+                raw_bytes=len(text), text_sha256=sha256_hex(text), token_count=7, modality="text",
+                content_type="text/plain", language="en", http_status=200, record_locator=f"bench:{i}", text=text,
+            )
+        )
+    return docs
+
+
+def write_path(sizes: list[int], workdir: Path | None) -> None:
+    """Seconds per 100k rows written by the store writer at each store size (see the module doc)."""
+    from scanner.store import Store
+
+    print(f"write path: Store.write_corpus_documents, batches of 256; load {os.getloadavg()[0]:.1f}")
+    print(f"{'docs in store':>14} {'s per 100k rows':>16} {'cpu s':>7} {'store MB':>9}")
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        path = Path(tmp) / "w.duckdb"
+        with Store.open(path) as store:
+            stored = 0
+            for size in sorted(sizes):
+                while stored < size:  # fill with the same writer, in large batches
+                    n = min(50_000, size - stored)
+                    store.write_corpus_documents(synthetic_documents(stored, n), "fill")
+                    stored += n
+                batches = [synthetic_documents(stored + k, 256) for k in range(0, 100_000, 256)]
+                wall, cpu = time.perf_counter(), time.process_time()
+                written = sum(store.write_corpus_documents(b, "timed") for b in batches)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                stored += written
+                again = sum(store.write_corpus_documents(b, "again") for b in batches[:40])  # idempotent
+                assert written == sum(len(b) for b in batches) and again == 0
+                print(f"{size:>14,} {wall / written * 1e5:>16.2f} {cpu:>7.1f} {path.stat().st_size / 1e6:>9.0f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, nargs="+", default=[100_000])
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--write-path", action="store_true", help="time the store writer alone (see above)")
     args = ap.parse_args()
+    if args.write_path:
+        write_path(args.docs, args.workdir)
+        return
     env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     print(f"machine: {os.cpu_count()} cores; dedup with DuckDB memory_limit={args.memory_limit}")
     print(f"{'docs':>9} {'stage':<7} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'store MB':>9} {'B/doc':>7} note")

@@ -178,7 +178,11 @@ def ingest(
     ] = None,
     manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
     source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
-    workers: Annotated[int, typer.Option(help="Processes for text extraction.")] = os.cpu_count() or 1,
+    workers: Annotated[
+        int, typer.Option(help="Processes for text extraction (with --engine ray: CPUs of a local Ray cluster).")
+    ] = os.cpu_count() or 1,
+    engine: Annotated[str, typer.Option(help="local | ray (a Ray task per file; the [ray] extra)")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
     max_bad_records: Annotated[
         str | None,
         typer.Option("--max-bad-records", help="Exit 3 when more records than N (or P%) are bad."),
@@ -226,6 +230,8 @@ def ingest(
                 batch_size=batch_size,
                 unknown=plan.unknown,
                 failed=plan.failed,
+                engine=engine,
+                address=address,
             )
     if json_out:
         emit_json(report.as_dict())

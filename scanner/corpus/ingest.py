@@ -57,6 +57,13 @@ class FileReport:
     undated: int = 0  # documents without a usable date: fetched_at is NULL
     limited: bool = False  # stopped at --limit: the next run resumes the file
 
+    def count(self, built: _Built) -> None:
+        """What a built batch adds to the file's accounting (records, bad records, documents)."""
+        self.records += built.records
+        self.bad += built.bad
+        self.documents += len(built.documents)
+        self.undated += sum(1 for d in built.documents if d.fetched_at is None)
+
 
 def reader_for(path: Path, fields: FieldMap) -> Iterator[RawRecord | BadRecord | None]:
     """The reader for a corpus path, chosen by name (or a dataset folder)."""
@@ -262,10 +269,7 @@ def _write(
         report.evidence_new += store.write_evidence(blobs)
         store.write_observations(sightings)
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)
-    report.records += built.records
-    report.bad += built.bad
-    report.documents += len(built.documents)
-    report.undated += sum(1 for d in built.documents if d.fetched_at is None)
+    report.count(built)
 
 
 def _batches(

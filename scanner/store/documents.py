@@ -1,6 +1,6 @@
-"""Typed documents to the Arrow rows of the `documents` and `texts` tables, beside the SQL that
-writes them: one schema for the local writer and the Ray shards, built column by column (no
-per-row dicts)."""
+"""Typed documents to the Arrow rows of the `documents` and `texts` tables (and the schemas of the
+corpus evidence), beside the SQL that writes them: one schema for the local writer and the Ray
+shards, so a shard's Parquet has the same types whatever its first batch held."""
 
 from __future__ import annotations
 
@@ -36,6 +36,24 @@ DOCUMENTS_SCHEMA = pa.schema(
 )
 
 TEXTS_SCHEMA = pa.schema([("text_sha256", pa.string()), ("text", pa.string())])
+
+EVIDENCE_SCHEMA = pa.schema([("sha256", pa.string()), ("size", pa.int64()), ("body", pa.binary())])
+
+OBSERVATIONS_SCHEMA = pa.schema(
+    [
+        ("obs_id", pa.string()),
+        ("evidence_sha256", pa.string()),
+        ("kind", pa.string()),
+        ("url", pa.string()),
+        ("origin", pa.string()),
+        ("observed_at", _TS),
+        ("http_status", pa.int32()),
+        ("headers", pa.string()),
+        ("via", pa.string()),
+        ("locator", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
 
 
 def documents_table(docs: Sequence[Document], run_id: str | None) -> pa.Table:
