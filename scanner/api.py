@@ -233,7 +233,7 @@ def ingest(
     `workers` CPUs), the same rows (`scanner.corpus.ray_ingest`).
     """
     extractor = _extractor(extractor)
-    _require_engine(engine)
+    require_engine(engine)
     if engine == "ray" and limit is not None:
         raise ScannerError("--limit samples with the local engine; drop it or use --engine local")
     args = {"files": [str(p) for p, _, _ in jobs], "workers": workers, "extractor": str(extractor)}
@@ -534,7 +534,7 @@ def _policy(name: str, agent: str | None, own_token: str | None) -> Policy:
 ENGINES = ("local", "ray")
 
 
-def _require_engine(engine: str) -> None:
+def require_engine(engine: str) -> None:
     """A known engine, and for Ray the installed extra (a one-line error saying how to get it)."""
     if engine not in ENGINES:
         raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
@@ -567,7 +567,7 @@ def dedup(
         raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
     if profile not in PROFILES:
         raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
-    _require_engine(engine)
+    require_engine(engine)
     return run_dedup(
         store,
         threshold=threshold,
@@ -600,7 +600,7 @@ def decide_documents(
     a local one of `workers` CPUs), to the same rows."""
     from scanner.decide.bulk import decide_all
 
-    _require_engine(engine)
+    require_engine(engine)
     pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
     run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of, "engine": engine})
     if engine == "ray":

@@ -211,7 +211,7 @@ def ingest(
     `report` and the service's /reload work while it runs.
     """
     bad_limit = api.BadRecordLimit.parse(max_bad_records)
-
+    api.require_engine(engine)  # before the store or the progress line: the error stands alone
     jobs = api.ingest_jobs(paths or (), manifest, source, text=text_key, url=url_key, date=date_key, id=id_key)
     plan = api.plan_ingest(jobs.targets)
     if dry_run:
