@@ -12,47 +12,28 @@ from scanner.corpus.records import Document
 
 _TS = pa.timestamp("us", tz="UTC")
 
-DOCUMENTS_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("source_id", pa.string()),
-        ("url", pa.string()),
-        ("origin", pa.string()),
-        ("host", pa.string()),
-        ("registrable_domain", pa.string()),
-        ("fetched_at", _TS),
-        ("content_sha256", pa.string()),
-        ("raw_bytes", pa.int64()),
-        ("text_sha256", pa.string()),
-        ("token_count", pa.int64()),
-        ("modality", pa.string()),
-        ("content_type", pa.string()),
-        ("language", pa.string()),
-        ("http_status", pa.int32()),
-        ("record_locator", pa.string()),
-        ("duration_seconds", pa.float64()),
-        ("run_id", pa.string()),
-    ]
+
+def _schema(columns: str, types: dict[str, pa.DataType]) -> pa.Schema:
+    """The columns in table order, strings unless `types` names another type."""
+    return pa.schema([(c, types.get(c, pa.string())) for c in columns.split()])
+
+
+DOCUMENTS_SCHEMA = _schema(
+    "doc_id source_id url origin host registrable_domain fetched_at content_sha256 raw_bytes text_sha256 "
+    "token_count modality content_type language http_status record_locator duration_seconds run_id",
+    {
+        "fetched_at": _TS,
+        "raw_bytes": pa.int64(),
+        "token_count": pa.int64(),
+        "http_status": pa.int32(),
+        "duration_seconds": pa.float64(),
+    },
 )
-
-TEXTS_SCHEMA = pa.schema([("text_sha256", pa.string()), ("text", pa.string())])
-
-EVIDENCE_SCHEMA = pa.schema([("sha256", pa.string()), ("size", pa.int64()), ("body", pa.binary())])
-
-OBSERVATIONS_SCHEMA = pa.schema(
-    [
-        ("obs_id", pa.string()),
-        ("evidence_sha256", pa.string()),
-        ("kind", pa.string()),
-        ("url", pa.string()),
-        ("origin", pa.string()),
-        ("observed_at", _TS),
-        ("http_status", pa.int32()),
-        ("headers", pa.string()),
-        ("via", pa.string()),
-        ("locator", pa.string()),
-        ("run_id", pa.string()),
-    ]
+TEXTS_SCHEMA = _schema("text_sha256 text", {})
+EVIDENCE_SCHEMA = _schema("sha256 size body", {"size": pa.int64(), "body": pa.binary()})
+OBSERVATIONS_SCHEMA = _schema(
+    "obs_id evidence_sha256 kind url origin observed_at http_status headers via locator run_id",
+    {"observed_at": _TS, "http_status": pa.int32()},
 )
 
 
