@@ -6,9 +6,9 @@ documents, texts, evidence and observations into a staging folder beside the sto
 never open the `.duckdb` file. The coordinator merges each finished shard in its own transaction
 (after checking the rows and sha256 the task reported) together with the file's checkpoint, with
 the store's idempotent writers, in the order of the files (tasks finish in any order; a record
-found in two files keeps the first file's locator, as on one machine): a killed run keeps the files it merged and the next run skips
-them, as the local engine skips finished files. A file left half done by the local engine is
-resumed by its task after the records already committed.
+found in two files keeps the first file's locator, as on one machine): a killed run keeps the
+files it merged and the next run skips them, as the local engine skips finished files. A file
+left half done by the local engine is resumed by its task after the records already committed.
 
 On a real cluster the staging folder must be on storage every node sees, and the corpus files
 must be readable by every node at the same paths.
