@@ -2,6 +2,18 @@
 printing wall time, the stage's own peak RSS (from wait4, not the parent's) and the store size.
 
     python bench/scale_bench.py [--docs 100000 1000000] [--memory-limit 4GB] [--workdir DIR]
+    python bench/scale_bench.py --write-path [--docs 100000 1000000 10000000]
+
+`--write-path` measures the store writer alone (no extraction): synthetic typed documents with
+their texts go through `Store.write_corpus_documents` in ingest's batches of 256; the store is
+filled to each size with the same writer in batches of 50,000, and the next 100k rows are timed
+there. Seconds per 100k rows at 100k, 1M and 10M documents should not grow.
+
+    python bench/scale_bench.py --ray-ingest [--docs 40000] [--files 8] [--rounds 2]
+
+`--ray-ingest` splits the corpus into `--files` JSONL files and runs `ingest --engine ray` with a
+local Ray of 1 and of 2 workers, and the local engine with 2 processes, interleaved per round, each
+a CLI process into a fresh store; prints documents/s (median of the rounds) and the 2/1 ratio.
 
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
@@ -56,13 +68,130 @@ def narrow_floor(n: int) -> float:
     return time.perf_counter() - start
 
 
+def synthetic_documents(start: int, n: int) -> list:
+    """n typed documents (ids as ingest makes them) with a short text each."""
+    from scanner.corpus.records import Document, document_id, sha256_hex
+
+    docs = []
+    for i in range(start, start + n):
+        text = f"document {i} of the write-path bench"
+        host = f"site{i % 10_000}.example"
+        url = f"https://{host}/a/{i}"
+        content = sha256_hex(text)
+        docs.append(
+            Document(
+                doc_id=document_id("bench", url, None, content),
+                source_id="bench", url=url, origin=f"https://{host}", host=host,
+                registrable_domain=host, fetched_at=None, content_sha256=content,
+                raw_bytes=len(text), text_sha256=sha256_hex(text), token_count=7, modality="text",
+                content_type="text/plain", language="en", http_status=200, record_locator=f"bench:{i}", text=text,
+            )
+        )
+    return docs
+
+
+def write_path(sizes: list[int], workdir: Path | None) -> None:
+    """Seconds per 100k rows written by the store writer at each store size (see the module doc)."""
+    from scanner.store import Store
+
+    print(f"write path: Store.write_corpus_documents, batches of 256; load {os.getloadavg()[0]:.1f}")
+    head = ("docs in store", "s per 100k rows", "cpu s", "store MB", "floor s/100k", "floor cpu s")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (14, 16, 7, 9, 12, 11), strict=True)))
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        path = Path(tmp) / "w.duckdb"
+        with Store.open(path) as store:
+            stored = 0
+            for size in sorted(sizes):
+                while stored < size:  # fill with the same writer, in large batches
+                    n = min(50_000, size - stored)
+                    store.write_corpus_documents(synthetic_documents(stored, n), "fill")
+                    stored += n
+                batches = [synthetic_documents(stored + k, 256) for k in range(0, 100_000, 256)]
+                wall, cpu = time.perf_counter(), time.process_time()
+                written = sum(store.write_corpus_documents(b, "timed") for b in batches)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                stored += written
+                again = sum(store.write_corpus_documents(b, "again") for b in batches[:40])  # idempotent
+                assert written == sum(len(b) for b in batches) and again == 0
+                mb = path.stat().st_size / 1e6
+                floor_wall, floor_cpu = append_floor(store, batches)
+                print(
+                    f"{size:>14,} {wall / written * 1e5:>16.2f} {cpu:>7.1f} {mb:>9.0f} "
+                    f"{floor_wall / written * 1e5:>12.2f} {floor_cpu:>11.1f}",
+                    flush=True,
+                )
+
+
+def append_floor(store, batches: list) -> tuple[float, float]:
+    """(wall s, CPU s) of the same batches appended with a plain INSERT (no key check, no index)
+    to copies of the tables at the same size, one transaction per batch: the floor under ours."""
+    from scanner.store.documents import documents_table, texts_table
+
+    store.query("CREATE OR REPLACE TABLE floor_docs AS SELECT * FROM documents")
+    store.query("CREATE OR REPLACE TABLE floor_texts AS SELECT * FROM texts")
+    wall, cpu = time.perf_counter(), time.process_time()
+    for docs in batches:
+        with store.transaction(), store.temporary("d", documents_table(docs, "floor")), store.temporary(
+            "t", texts_table(docs)
+        ):
+            store.query("INSERT INTO floor_texts BY NAME SELECT * FROM t")
+            store.query("INSERT INTO floor_docs BY NAME SELECT * FROM d")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    store.query("DROP TABLE floor_docs; DROP TABLE floor_texts")
+    return wall, cpu
+
+
+def ray_ingest(n: int, files: int, rounds: int, workdir: Path | None, env: dict[str, str]) -> None:
+    """documents/s of `ingest --engine ray` with 1 and 2 local workers, and of the local engine."""
+    import statistics
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        whole = Path(tmp) / "corpus.jsonl"
+        write_corpus(whole, n)
+        parts = [Path(tmp) / f"part-{k}.jsonl" for k in range(files)]
+        outs = [p.open("w", encoding="utf-8") for p in parts]
+        with whole.open(encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                outs[i % files].write(line)
+        for out in outs:
+            out.close()
+        engines = {
+            "ray x1": ["--engine", "ray", "--workers", "1"],
+            "ray x2": ["--engine", "ray", "--workers", "2"],
+            "local x2": ["--workers", "2"],
+        }
+        rates: dict[str, list[float]] = {k: [] for k in engines}
+        for r in range(rounds):
+            for name, flags in engines.items():
+                store = Path(tmp) / f"{name.replace(' ', '')}-{r}.duckdb"
+                cli = ["ingest", *map(str, parts), "--source", "bench", *flags, "--store", str(store)]
+                wall, _, _ = run_stage(cli, env)
+                rates[name].append(n / wall)
+                store.unlink()
+        print(f"ray ingest: {n:,} documents in {files} files, {rounds} rounds; load {os.getloadavg()[0]:.1f}")
+        for name, got in rates.items():
+            print(f"  {name:<9} {statistics.median(got):>9,.0f} docs/s (spread {min(got):,.0f}-{max(got):,.0f})")
+        ratio = statistics.median(rates["ray x2"]) / statistics.median(rates["ray x1"])
+        print(f"  ray x2 / ray x1: {ratio:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, nargs="+", default=[100_000])
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--write-path", action="store_true", help="time the store writer alone (see above)")
+    ap.add_argument("--ray-ingest", action="store_true", help="ingest on Ray with 1 and 2 workers (see above)")
+    ap.add_argument("--files", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "RAY_USAGE_STATS_ENABLED": "0"}
+    if args.write_path:
+        write_path(args.docs, args.workdir)
+        return
+    if args.ray_ingest:
+        ray_ingest(args.docs[0], args.files, args.rounds, args.workdir, env)
+        return
     print(f"machine: {os.cpu_count()} cores; dedup with DuckDB memory_limit={args.memory_limit}")
     print(f"{'docs':>9} {'stage':<7} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'store MB':>9} {'B/doc':>7} note")
     for n in args.docs:

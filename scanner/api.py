@@ -183,6 +183,8 @@ def ingest(
     batch_size: int = 256,
     unknown: Sequence[Path] = (),
     failed: Sequence[dict[str, str]] = (),
+    engine: str = "local",
+    address: str | None = None,
 ) -> IngestReport:
     """Ingest (path, source_id, field map) jobs under one run record.
 
@@ -191,12 +193,15 @@ def ingest(
     sizes are set here); `limit` ingests a sample of that many records over all files.
     `unknown` and `failed` (from `plan_ingest`) are carried into the report. SIGTERM/SIGINT stop
     the workers, mark the run `interrupted` and raise `Interrupted` (committed batches stay;
-    re-running resumes).
+    re-running resumes). `engine="ray"`: one Ray task per file (`address`, or a local cluster of
+    `workers` CPUs), the same rows (`scanner.corpus.ray_ingest`).
     """
     extractor = _extractor(extractor)
-    run_id = store.start_run(
-        "ingest", {"files": [str(p) for p, _, _ in jobs], "workers": workers, "extractor": str(extractor)}
-    )
+    require_engine(engine)
+    if engine == "ray" and limit is not None:
+        raise ScannerError("--limit samples with the local engine; drop it or use --engine local")
+    args = {"files": [str(p) for p, _, _ in jobs], "workers": workers, "extractor": str(extractor)}
+    run_id = store.start_run("ingest", args | ({"engine": engine} if engine != "local" else {}))
     report = IngestReport(run_id, failed=list(failed), unknown=[str(p) for p in unknown])
     report.status = "failed"
     sizes = {p: _size_of(p) for p, _, _ in jobs}
@@ -213,8 +218,19 @@ def ingest(
             stop.check()
 
         try:
-            pool = _extraction_pool(workers) if workers > 1 else None
-            for path, source_id, fields in jobs:
+            if engine == "ray":
+                from scanner.corpus.ray_ingest import ingest_on_ray
+
+                for path, _, fields in jobs:
+                    report.schema_notes += [f"{path}: {n}" for n in schema_notes(path, fields)]
+                files, failed_files = ingest_on_ray(
+                    store, jobs, run_id=run_id, extractor=extractor, batch_size=batch_size, address=address,
+                    workers=workers, progress=checked, tracker=tracker, sizes=sizes,
+                )
+                report.files += files
+                report.failed += failed_files
+            pool = _extraction_pool(workers) if workers > 1 and engine == "local" else None
+            for path, source_id, fields in jobs if engine == "local" else ():
                 stop.check()
                 if left is not None and left <= 0:
                     break
@@ -482,6 +498,16 @@ def _policy(name: str, agent: str | None, own_token: str | None) -> Policy:
 ENGINES = ("local", "ray")
 
 
+def require_engine(engine: str) -> None:
+    """A known engine, and for Ray the installed extra (a one-line error saying how to get it)."""
+    if engine not in ENGINES:
+        raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
+    if engine == "ray":
+        from scanner.dedup.ray_engine import require_ray
+
+        require_ray()
+
+
 def dedup(
     store: Store,
     *,
@@ -505,12 +531,7 @@ def dedup(
         raise ScannerError(f"--threshold {threshold}: use a value in (0, 1]")
     if profile not in PROFILES:
         raise ScannerError(f"--profile {profile!r}: use {' or '.join(PROFILES)}")
-    if engine not in ENGINES:
-        raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
-    if engine == "ray":
-        from scanner.dedup.ray_engine import require_ray
-
-        require_ray()
+    require_engine(engine)
     return run_dedup(
         store,
         threshold=threshold,
@@ -543,12 +564,7 @@ def decide_documents(
     a local one of `workers` CPUs), to the same rows."""
     from scanner.decide.bulk import decide_all
 
-    if engine not in ENGINES:
-        raise ScannerError(f"--engine {engine!r}: use {' or '.join(ENGINES)}")
-    if engine == "ray":
-        from scanner.dedup.ray_engine import require_ray
-
-        require_ray()
+    require_engine(engine)
     pol = policy if isinstance(policy, Policy) else _policy(policy, None, own_token)
     run_id = store.start_run("decide", {"policy": pol.name, "as_of": as_of, "engine": engine})
     if engine == "ray":

@@ -178,7 +178,11 @@ def ingest(
     ] = None,
     manifest: Annotated[Path | None, typer.Option(help="Manifest declaring the datasets.")] = None,
     source: Annotated[str | None, typer.Option(help="Dataset name the files belong to.")] = None,
-    workers: Annotated[int, typer.Option(help="Processes for text extraction.")] = os.cpu_count() or 1,
+    workers: Annotated[
+        int, typer.Option(help="Processes for text extraction (with --engine ray: CPUs of a local Ray cluster).")
+    ] = os.cpu_count() or 1,
+    engine: Annotated[str, typer.Option(help="local | ray (a Ray task per file; the [ray] extra)")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
     max_bad_records: Annotated[
         str | None,
         typer.Option("--max-bad-records", help="Exit 3 when more records than N (or P%) are bad."),
@@ -207,7 +211,7 @@ def ingest(
     `report` and the service's /reload work while it runs.
     """
     bad_limit = api.BadRecordLimit.parse(max_bad_records)
-
+    api.require_engine(engine)  # before the store or the progress line: the error stands alone
     jobs = api.ingest_jobs(paths or (), manifest, source, text=text_key, url=url_key, date=date_key, id=id_key)
     plan = api.plan_ingest(jobs.targets)
     if dry_run:
@@ -226,6 +230,8 @@ def ingest(
                 batch_size=batch_size,
                 unknown=plan.unknown,
                 failed=plan.failed,
+                engine=engine,
+                address=address,
             )
     if json_out:
         emit_json(report.as_dict())

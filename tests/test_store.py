@@ -138,6 +138,28 @@ def test_insert_is_idempotent_and_dedups_within_a_batch(tmp_path: Path) -> None:
         assert store.count("documents") == 2
 
 
+def test_unindexed_tables_stay_unique_across_handles_and_rollbacks(tmp_path: Path) -> None:
+    """Since v12 documents have no index: the writer's key filter must see rows another handle (a
+    second process, between our commits) wrote, and forget rows of a transaction rolled back."""
+    path = tmp_path / "k.duckdb"
+    with Store.open(path, hold_lock=False) as one, Store.open(path, hold_lock=False) as two:
+        assert one.write_documents([_doc(i) for i in range(10)]) == 10
+        assert two.write_documents([_doc(i) for i in range(5, 15)]) == 5  # 5..9 known to `one` only
+        assert one.write_documents([_doc(i) for i in range(20)]) == 5  # 10..14 came from `two`
+        with pytest.raises(RuntimeError), one.transaction():
+            assert one.write_documents([_doc(i) for i in range(20, 25)]) == 5
+            raise RuntimeError("rolled back")
+        assert one.write_documents([_doc(i) for i in range(18, 25)]) == 5  # 20..24 were never stored
+        assert one.count("documents") == 25
+        assert one.query("SELECT count(DISTINCT doc_id) FROM documents").column(0)[0].as_py() == 25
+    with Store.open(path, read_only=True) as store:
+        keys = store.query(
+            "SELECT count(*) FROM duckdb_constraints() "
+            "WHERE table_name = 'documents' AND constraint_type = 'PRIMARY KEY'"
+        ).column(0)
+        assert keys[0].as_py() == 0 and store.schema_version == SCHEMA_VERSION
+
+
 def test_replace_updates_declarations(tmp_path: Path) -> None:
     ds = Dataset("d", "1", None, "2.1", ("text",), "CC-BY-4.0", None, None, True, (), FieldMap())
     with Store.open(tmp_path / "r.duckdb") as store:

@@ -24,7 +24,6 @@ from scanner.corpus.media import media_duration
 from scanner.corpus.problems import BadRecords
 from scanner.corpus.progress import Tracker, record_offset
 from scanner.corpus.records import (
-    DOCUMENT_COLUMNS,
     BadRecord,
     Document,
     RawRecord,
@@ -57,6 +56,13 @@ class FileReport:
     documents: int = 0  # documents read in this run (new or already stored)
     undated: int = 0  # documents without a usable date: fetched_at is NULL
     limited: bool = False  # stopped at --limit: the next run resumes the file
+
+    def count(self, built: _Built) -> None:
+        """What a built batch adds to the file's accounting (records, bad records, documents)."""
+        self.records += built.records
+        self.bad += built.bad
+        self.documents += len(built.documents)
+        self.undated += sum(1 for d in built.documents if d.fetched_at is None)
 
 
 def reader_for(path: Path, fields: FieldMap) -> Iterator[RawRecord | BadRecord | None]:
@@ -257,20 +263,14 @@ def _write(
     store: Store, built: _Built, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
 ) -> None:
     """One batch and the file's checkpoint in one transaction: all of it or none."""
-    docs = [{k: getattr(d, k) for k in DOCUMENT_COLUMNS[:-1]} | {"run_id": run_id} for d in built.documents]
-    texts = [{"text_sha256": d.text_sha256, "text": d.text} for d in built.documents if d.text is not None]
     blobs, sightings = observation_rows(built.evidence, run_id)
     with store.transaction():
-        report.documents_new += store.write_documents(docs)
-        store.write_texts(texts)
+        report.documents_new += store.write_corpus_documents(built.documents, run_id)
         report.evidence_new += store.write_evidence(blobs)
         store.write_observations(sightings)
         compile_rules(store, built.evidence)
         store.set_checkpoint(fsha, report.source_id, report.path, done, finished)
-    report.records += built.records
-    report.bad += built.bad
-    report.documents += len(built.documents)
-    report.undated += sum(1 for d in built.documents if d.fetched_at is None)
+    report.count(built)
 
 
 def _batches(

@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from scanner.decide.bulk import VERDICTS, PhaseClock, decide_all, run_meta
 from scanner.decide.policy import Policy
 from scanner.decide.rules import compile_missing
-from scanner.dedup.ray_engine import _sha256, start
+from scanner.dedup.ray_engine import start, verified, write_shard
 from scanner.errors import ScannerError
 from scanner.evidence import ORIGIN_KINDS, RESOURCE_KINDS
 from scanner.store import Store, bulk_decisions, partitions
@@ -60,8 +59,7 @@ def decide_partition(
         tables = {"rows": partitions.decided_rows(mem), "outcomes": partitions.decided_outcomes(mem)}
     shard: dict[str, Any] = {k: counts[k] for k in ("documents", "bulk_documents", *VERDICTS)}
     for name, table in tables.items():
-        pq.write_table(table, out[name])
-        shard[name] = {"path": out[name], "rows": table.num_rows, "sha256": _sha256(out[name])}
+        shard[name] = write_shard(table, out[name])
     return shard
 
 
@@ -142,12 +140,5 @@ def _placed(store: Store) -> pa.Table:
 
 def _merge(store: Store, shard: dict[str, Any], meta: dict[str, Any]) -> int:
     """A finished shard into the run's set, once its bytes and rows are what the task reported."""
-    tables = {}
-    for name in ("rows", "outcomes"):
-        part = shard[name]
-        if _sha256(part["path"]) != part["sha256"]:
-            raise ScannerError(f"{part['path']}: shard changed after its task wrote it (sha256 mismatch)")
-        tables[name] = pq.read_table(part["path"])
-        if tables[name].num_rows != part["rows"]:
-            raise ScannerError(f"{part['path']}: {tables[name].num_rows} rows, the task reported {part['rows']}")
+    tables = {name: verified(shard[name]).read() for name in ("rows", "outcomes")}
     return bulk_decisions.append_run_rows(store, tables["rows"], tables["outcomes"], meta)

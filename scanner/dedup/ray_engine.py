@@ -66,9 +66,28 @@ def sign_shard(texts_path: str, out_path: str, params: dict[str, Any]) -> dict[s
     num_perm, seed = params["num_perm"], params["seed"]
     perms = permutations(num_perm, seed)
     sigs = signatures(table.column("text"), num_perm, seed, params["words"], perms, params["profile"])
-    out = signature_rows(table.column("doc_id"), sigs, params["key"])
-    pq.write_table(out, out_path)
-    return {"path": out_path, "rows": out.num_rows, "sha256": _sha256(out_path)}
+    return write_shard(signature_rows(table.column("doc_id"), sigs, params["key"]), out_path)
+
+
+def write_shard(table: pa.Table, path: str) -> dict[str, Any]:
+    """A task's output as Parquet, with its manifest entry (path, rows, sha256)."""
+    pq.write_table(table, path)
+    return shard_entry(path, table.num_rows)
+
+
+def shard_entry(path: str, rows: int) -> dict[str, Any]:
+    """The manifest entry of a shard file the task finished writing: what `verified` checks."""
+    return {"path": path, "rows": rows, "sha256": _sha256(path)}
+
+
+def verified(shard: dict[str, Any]) -> pq.ParquetFile:
+    """A finished shard, once its bytes and row count are what the task reported."""
+    if _sha256(shard["path"]) != shard["sha256"]:
+        raise ScannerError(f"{shard['path']}: shard changed after its task wrote it (sha256 mismatch)")
+    file = pq.ParquetFile(shard["path"])
+    if file.metadata.num_rows != shard["rows"]:
+        raise ScannerError(f"{shard['path']}: {file.metadata.num_rows} rows, the task reported {shard['rows']}")
+    return file
 
 
 def _sha256(path: str) -> str:
@@ -116,11 +135,7 @@ def signatures_on_ray(
 
 def _merge(store: Store, shard: dict[str, Any]) -> int:
     """A finished shard into the store, once its bytes and rows are what the task reported."""
-    if _sha256(shard["path"]) != shard["sha256"]:
-        raise ScannerError(f"{shard['path']}: shard changed after its task wrote it (sha256 mismatch)")
-    table = pq.read_table(shard["path"])
-    if table.num_rows != shard["rows"]:
-        raise ScannerError(f"{shard['path']}: {table.num_rows} rows, the task reported {shard['rows']}")
+    table = verified(shard).read()
     with store.transaction():
         store.write_dedup_signatures(table)
     return table.num_rows

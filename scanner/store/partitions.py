@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from scanner.store.store import Store
+from scanner.store.store import TABLE_KEYS, Store
 
 # per partition; with each robots.txt its compiled rules, so a task parses nothing
 TABLES = ("documents", "observations", "evidence", "robots_compiled", "robots_compiled_agents", "robots_compiled_rules")
@@ -104,9 +104,12 @@ def load(store: Store, table: str, files: Sequence[str]) -> int:
     """Insert Parquet files written by `export` into a (worker's in-memory) store's table."""
     if table not in (*TABLES, *SHARED) or not files:
         return 0
-    with store.transaction():
+    keys = ", ".join(TABLE_KEYS[table])
+    with store.transaction():  # an anti-join: since v12 the corpus tables have no index to ignore by
         written = store.query(
-            f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM read_parquet($files, hive_partitioning = false)",
+            f"""INSERT INTO {table} BY NAME SELECT DISTINCT ON ({keys}) *
+            FROM read_parquet($files, hive_partitioning = false) f
+            WHERE ({keys}) NOT IN (SELECT ({keys}) FROM {table})""",
             {"files": list(files)},
         )
     return int(written.column(0)[0].as_py())

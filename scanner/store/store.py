@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from scanner.errors import StoreError
 from scanner.store import rows as mapping
+from scanner.store.keys import KeyFilter
 from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from scanner.evidence import Observation
     from scanner.manifest import Blocklist, Dataset
     from scanner.signals.model import Signal
+    from scanner.corpus.records import Document
 
 # The identity of a row in each table: writing a row whose key exists changes nothing.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -40,6 +43,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "blocklist": ("registrable_domain", "list_name"),
     "dedup_signatures": ("doc_id", "params"),
 }
+
+# Tables without an index since v12 (the ones ingest fills): kept unique by `_append_new`.
+UNINDEXED = ("documents", "texts", "evidence", "observations")
 
 # Tables written by their own statements (no generic insert), countable all the same.
 _UNKEYED = ("runs", "ingest_checkpoints", "summaries", "decisions", "decision_rows", "decision_sets")
@@ -111,6 +117,7 @@ class Store:
         self._lock = threading.RLock()
         self._in_tx = False
         self._pins = 0  # streams and registered tables that need this connection to stay open
+        self._keys: dict[str, KeyFilter] = {}  # per UNINDEXED table, built on its first write
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -286,6 +293,14 @@ class Store:
     def write_texts(self, rows: Rows) -> int:
         return self._insert("texts", rows)
 
+    def write_corpus_documents(self, docs: Sequence[Document], run_id: str | None) -> int:
+        """Documents read from a corpus and their texts, in one transaction; returns the new documents."""
+        from scanner.store.documents import documents_table, texts_table
+
+        with self.transaction():
+            self.write_texts(texts_table(docs))
+            return self.write_documents(documents_table(docs, run_id))
+
     def write_evidence(self, rows: Rows) -> int:
         """Artefact bodies, content-addressed by sha256: a known body is not stored twice."""
         return self._insert("evidence", rows)
@@ -329,6 +344,8 @@ class Store:
         batch = _as_arrow(rows)
         if batch.num_rows == 0:
             return 0
+        if table in UNINDEXED and not replace:
+            return self._append_new(table, keys[0], batch)
         key_list = ", ".join(keys)
         with self.transaction(), self._lock:
             self._con.register("_incoming", batch)
@@ -340,6 +357,38 @@ class Store:
             finally:
                 self._con.unregister("_incoming")
         return int(n)
+
+    def _append_new(self, table: str, key: str, batch: pa.Table) -> int:
+        """Insert the rows whose key the table lacks: looked up in the in-memory `KeyFilter`, and
+        only the flagged rows checked against the table (an anti-join over those keys alone)."""
+        with self.transaction(), self._lock, self.pinned():
+            rows = int(self._scalar(f"SELECT count(*) FROM {table}"))
+            known = self._keys.get(table)
+            if known is None or known.rows != rows:
+                known = self._keys[table] = KeyFilter(self._hashes(f"SELECT hash({key}) FROM {table}"), rows)
+            self._con.register("_incoming", batch)
+            flagged = np.zeros(0, dtype=bool)
+            try:
+                incoming = self._hashes(f"SELECT hash({key}) FROM _incoming")
+                flagged = known.maybe_present(incoming)
+                seen = ""
+                if flagged.any():
+                    self._con.register("_flagged", pa.table({key: batch.column(key).filter(pa.array(flagged))}))
+                    seen = (
+                        f"WHERE {key} NOT IN (SELECT t.{key} FROM {table} t "
+                        f"WHERE t.{key} IN (SELECT {key} FROM _flagged))"
+                    )
+                n = int(self._scalar(f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({key}) * FROM _incoming {seen}"))
+            finally:
+                self._con.unregister("_incoming")
+                if flagged.any():
+                    self._con.unregister("_flagged")
+            known.add(incoming, rows + n)
+        return n
+
+    def _hashes(self, sql: str) -> np.ndarray:
+        """The one UBIGINT column of `sql` (DuckDB's `hash()` of keys, never NULL) as NumPy."""
+        return np.asarray(next(iter(self._con.execute(sql).fetchnumpy().values())), dtype=np.uint64)
 
     def _require_writable(self) -> None:
         if self.read_only:
