@@ -29,6 +29,7 @@ from scanner.corpus.extract import Extractor
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.ingest import FileReport, _batches, build_batch, content_sha256, reader_for
 from scanner.corpus.progress import Tracker
+from scanner.decide.rules import compile_missing
 from scanner.dedup.ray_engine import shard_entry, start, verified
 from scanner.errors import InputError
 from scanner.evidence import observation_rows
@@ -166,6 +167,8 @@ def _merge(store: Store, shard: dict[str, Any], fsha: str, run_id: str) -> FileR
                 n = write[name](_with_run(batch, run_id))
                 report.documents_new += n if name == "documents" else 0
                 report.evidence_new += n if name == "evidence" else 0
+        if report.evidence_new:
+            compile_missing(store)  # robots.txt rules compiled as they are stored, as the local engine does
         finished = shard["failed"] is None
         store.set_checkpoint(fsha, report.source_id, report.path, shard["position"], finished=finished)
     return report

@@ -24,10 +24,10 @@ from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
 
 if TYPE_CHECKING:
+    from scanner.corpus.records import Document
     from scanner.evidence import Observation
     from scanner.manifest import Blocklist, Dataset
     from scanner.signals.model import Signal
-    from scanner.corpus.records import Document
 
 # The identity of a row in each table: writing a row whose key exists changes nothing.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
