@@ -214,7 +214,7 @@ def _verdicts(api: Api, ext: Path, small: bool, timer: Timer) -> None:
     def work() -> dict:
         return dict(Counter(str(decide(url, ev, policy).verdict) for url, ev in jobs))
 
-    timer.run("b decide()", work)
+    timer.run("b decide", work)
 
 
 def _checker(api: Api, data: Path, small: bool, timer: Timer) -> None:
