@@ -120,16 +120,20 @@ def observations(bodies: list[bytes], n: int, host: str) -> list[tuple]:
 
 def build(root: Path, data: Path, ext: Path, api: Api) -> None:
     """The stores (c), (d), (f) read, written once by this checkout's own code (its schema). The
-    inputs come from the checkout's own bench/decide_bench.build and dedup_bench.make_corpus
-    (the same documents at both commits; only the store's write call differs)."""
+    documents of (d) come from the checkout's own bench/decide_bench.build (the same at both
+    commits but for the store's write call); the corpus of (f) from this file's dedup_bench,
+    whose imports exist at both commits."""
     from scanner.evidence import write_observations
     from scanner.store import Store
 
-    sys.path.insert(0, str(root / "bench"))  # `scanner` is imported already: it stays the checkout's
+    path = list(sys.path)  # `scanner` is imported already, so it stays the checkout's
+    sys.path.insert(0, str(root / "bench"))
     from decide_bench import build as build_docs
-    from dedup_bench import make_corpus
 
-    from scanner.corpus.records import document_row
+    sys.path[:] = path  # this file's folder first again (the benches put their checkout first)
+    from dedup_bench import corpus_rows, make_corpus
+
+    sys.path[:] = path
 
     bodies = corpus(ext, None)
     for name, origins in (("checker", SIZES["origins"][0]), ("checker-small", SIZES["origins"][1])):
@@ -141,20 +145,9 @@ def build(root: Path, data: Path, ext: Path, api: Api) -> None:
         with Store.open(data / "decide.duckdb") as store:
             build_docs(store, ext, SIZES["docs"][0], SIZES["doc_origins"][0])
     if not (data / "dedup.duckdb").exists():
-        docs = make_corpus(SIZES["dedup_docs"][0])
+        texts, rows = corpus_rows(make_corpus(SIZES["dedup_docs"][0]))
         with Store.open(data / "dedup.duckdb") as store:
-            api.write(store, "texts", [{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)])
-            rows = [
-                document_row(
-                    doc_id=f"{i:032x}",
-                    source_id="bench",
-                    content_sha256=f"{i:064x}",
-                    raw_bytes=len(d),
-                    text_sha256=f"{i:064x}",
-                    token_count=len(d.split()),
-                )
-                for i, d in enumerate(docs)
-            ]
+            api.write(store, "texts", texts)
             api.write(store, "documents", rows)
 
 
