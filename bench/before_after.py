@@ -378,14 +378,9 @@ def run_callgrind(checkout: Path, data: Path, ext: Path, workload: str, tmp: Pat
         f"--callgrind-out-file={out_file}",
         *_command(checkout, data, ext, workload, "--small", "--handshake"),
     ]
+    log = (tmp / f"valgrind.{workload}.{checkout.name}.log").open("w")  # unread: no pipe to fill
     proc = subprocess.Popen(
-        cmd,
-        env=_env(checkout),
-        cwd=data,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        cmd, env=_env(checkout), cwd=data, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
     )
     assert proc.stdin is not None and proc.stdout is not None
     counts: dict[str, int] = {}
@@ -406,8 +401,9 @@ def run_callgrind(checkout: Path, data: Path, ext: Path, workload: str, tmp: Pat
         elif word == "RESULT":
             break
     proc.communicate()
+    log.close()
     if proc.returncode:
-        raise SystemExit(f"error: workload {workload} failed under callgrind in {checkout}")
+        raise SystemExit(f"error: workload {workload} failed under callgrind in {checkout} (see {log.name})")
     for dump in tmp.glob(f"callgrind.{workload}.{checkout.name}.{proc.pid}.*"):
         text = dump.read_text(errors="replace")
         label = re.search(r"^desc: Trigger: dump (\S+)$", text, re.M)
