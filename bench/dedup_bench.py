@@ -74,6 +74,23 @@ def make_corpus(n: int, seed: int = 5) -> list[str]:
     return docs[:n]
 
 
+def corpus_rows(docs: list[str]) -> tuple[list[dict], list[dict]]:
+    """The store rows of a generated corpus: one text and one document per item, ids by position."""
+    texts = [{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)]
+    rows = [
+        document_row(
+            doc_id=f"{i:032x}",
+            source_id="bench",
+            content_sha256=f"{i:064x}",
+            raw_bytes=len(d),
+            text_sha256=f"{i:064x}",
+            token_count=len(d.split()),
+        )
+        for i, d in enumerate(docs)
+    ]
+    return texts, rows
+
+
 def datatrove_dedup(docs: list[str], tmp: Path) -> tuple[float, int] | None:
     """datatrove's four MinHash stages on the same corpus (needs datatrove, tokenizers, spacy)."""
     try:
@@ -222,20 +239,9 @@ def main() -> None:
     _sig_section(docs[: args.sig_docs], args.rounds)
 
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
-        store.write_texts([{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)])
-        store.write_documents(
-            [
-                document_row(
-                    doc_id=f"{i:032x}",
-                    source_id="bench",
-                    content_sha256=f"{i:064x}",
-                    raw_bytes=len(d),
-                    text_sha256=f"{i:064x}",
-                    token_count=len(d.split()),
-                )
-                for i, d in enumerate(docs)
-            ],
-        )
+        texts, rows = corpus_rows(docs)
+        store.write_texts(texts)
+        store.write_documents(rows)
         found: dict = {}
 
         def ours(workers: int):
