@@ -45,7 +45,7 @@ from _harness import Sample, cpu_rate, header, interleaved, rate, ratio, spread
 from scanner.corpus.records import document_row
 from scanner.dedup import minhash
 from scanner.dedup.clusters import dedup
-from scanner.dedup.minhash import fast_shingles, shingle_hash, shingles, signatures
+from scanner.dedup.minhash import SignatureParams, fast_shingles, shingle_hash, shingles, signatures
 from scanner.store import Store
 
 
@@ -164,7 +164,7 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     hashes already computed (what no hash function can go below)."""
     column = pa.array(docs, pa.large_string())
     ours = signatures(column)
-    ours_sha1 = signatures(column, profile="sha1")
+    ours_sha1 = signatures(column, SignatureParams(profile="sha1"))
     theirs = MinHash.bulk([shingles(d) for d in docs], num_perm=128)
     assert all(np.array_equal(a, m.hashvalues) for a, m in zip(ours_sha1, theirs, strict=True))
     for i in range(0, len(docs), max(1, len(docs) // 50)):  # the fast profile, through datasketch itself
@@ -185,7 +185,7 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     res = interleaved(
         {
             "ours fast": lambda: signatures(column),
-            "ours sha1": lambda: signatures(column, profile="sha1"),
+            "ours sha1": lambda: signatures(column, SignatureParams(profile="sha1")),
             "datasketch": lambda: MinHash.bulk([shingles(d) for d in docs], num_perm=128),
             "hash": lambda: minhash._fast_hashes(data, offsets, 5),
             "floor": floor,

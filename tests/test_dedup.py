@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 
 from scanner.dedup.clusters import dedup
 from scanner.dedup.lsh import band_keys, bands_for
+from scanner.dedup.workers import SignaturePool
 from scanner.dedup.minhash import (
     PROFILES,
     estimated_jaccard,
     fast_shingles,
     shingle_hash,
+    SignatureParams,
     shingles,
     signatures,
 )
@@ -61,12 +63,12 @@ EDGE = [
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_signatures_equal_datasketch_on_edge_cases(profile: str) -> None:
-    ours = signatures(EDGE, profile=profile)
+    ours = signatures(EDGE, SignatureParams(profile=profile))
     for text, sig in zip(EDGE, ours, strict=True):
         assert np.array_equal(sig, _datasketch(text, profile=profile)), repr(text)
     assert (ours[0] == np.uint32(0xFFFFFFFF)).all()  # empty text: the empty signature
     assert (ours[1] == np.uint32(0xFFFFFFFF)).all()  # blank text: no shingles either
-    small = signatures(EDGE, num_perm=64, seed=42, profile=profile)
+    small = signatures(EDGE, SignatureParams(64, 42, profile=profile))
     assert np.array_equal(small[3], _datasketch(EDGE[3], 64, 42, profile))
 
 
@@ -74,7 +76,7 @@ def test_signatures_equal_datasketch_on_edge_cases(profile: str) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(min_size=0, max_size=400), min_size=1, max_size=12))
 def test_signatures_equal_datasketch_on_random_texts(profile: str, texts: list[str]) -> None:
-    for text, sig in zip(texts, signatures(texts, profile=profile), strict=True):
+    for text, sig in zip(texts, signatures(texts, SignatureParams(profile=profile)), strict=True):
         assert np.array_equal(sig, _datasketch(text, profile=profile))
 
 
@@ -293,13 +295,14 @@ def test_signatures_in_worker_processes_are_bit_identical_and_in_order(
     vocab = ["alpha", "Beta", "γάμμα", "d3lta", "--", "é", "word", "x"]
     texts = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(0, 400))) for _ in range(240)]
     texts[17] = None  # a missing text has the empty signature, in its place
-    whole = signatures(texts, profile=profile)
+    spec = SignatureParams(profile=profile)
+    whole = signatures(texts, spec)
     monkeypatch.setattr(minhash, "_TEXT_BATCH", 3000)
-    pool = minhash.signature_pool(2)
+    pool = SignaturePool(2)
     try:
         column = pa.chunked_array([pa.array(texts[:100], pa.large_string()), pa.array(texts[100:], pa.large_string())])
-        assert np.array_equal(signatures(column, profile=profile, pool=pool), whole)
-        assert np.array_equal(signatures(texts, profile=profile, pool=pool), whole)
+        assert np.array_equal(signatures(column, spec, pool), whole)
+        assert np.array_equal(signatures(texts, spec, pool), whole)
     finally:
         pool.shutdown()
     assert np.all(whole[17] == minhash.EMPTY)

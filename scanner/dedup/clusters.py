@@ -17,25 +17,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from scanner.dedup.lsh import band_rows, bands_for
-from scanner.dedup.minhash import (
-    NUM_PERM,
-    SEED,
-    SHINGLE_WORDS,
-    estimated_jaccard,
-    permutations,
-    signature_pool,
-    start_signatures,
-)
+from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, SignatureParams, estimated_jaccard, start_signatures
+from scanner.dedup.workers import signature_pool
 from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
 STREAM_ROWS = 65_536  # signatures, edges or members read back per step (about 35 MB at 128 permutations)
 SOURCE_REMOVED_WARN_PCT = 50.0  # a source losing more than this to dedup is worth a look (curated sources)
-
-
-def params_key(num_perm: int, seed: int, n: int, profile: str = "fast") -> str:
-    """What a stored signature was made with: signatures of different keys are never compared."""
-    return f"{profile}-affine32/{num_perm}/seed{seed}/words{n}"
 
 
 def dedup(
@@ -60,14 +48,14 @@ def dedup(
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
-    params = params_key(num_perm, seed, n, profile)
+    spec = SignatureParams(num_perm, seed, n, profile)
+    params = spec.key
     if engine == "ray":
         from scanner.dedup.ray_engine import signatures_on_ray
 
-        spec = {"num_perm": num_perm, "seed": seed, "words": n, "profile": profile, "key": params}
         computed = signatures_on_ray(store, spec, address=address, workers=workers, progress=progress)
     else:
-        computed = _local_signatures(store, params, num_perm, seed, n, profile, workers or 1, progress)
+        computed = _local_signatures(store, spec, workers or 1, progress)
     b, r = bands_for(threshold, num_perm)
     with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
         dedup_work.set_memory(store, memory_limit, temp_directory)
@@ -94,25 +82,22 @@ def dedup(
     return stats | {"warnings": warnings}
 
 
-def _local_signatures(
-    store: Store, params: str, num_perm: int, seed: int, n: int, profile: str, workers: int, progress
-) -> int:
-    perms = permutations(num_perm, seed)
+def _local_signatures(store: Store, spec: SignatureParams, workers: int, progress) -> int:
     computed = 0
-    pool = None  # started at the second batch: a small store never pays the workers' start-up
+    pool = None  # started at a full first batch: a small store never pays the workers' start-up
     pending: deque = deque()  # (doc ids, started signatures): the pool hashes while we write
 
     def write_oldest() -> None:
         doc_ids, started = pending.popleft()
-        store.write_dedup_signatures(signature_rows(doc_ids, started(), params))
+        store.write_dedup_signatures(signature_rows(doc_ids, started(), spec.key))
         if progress:
             progress(len(doc_ids), 0)
 
     try:
-        for k, batch in enumerate(reports.signatures_missing(store, params, BATCH)):
-            if k == 1 and workers > 1:
+        for batch in reports.signatures_missing(store, spec.key, BATCH):
+            if pool is None and workers > 1 and (computed or batch.num_rows >= BATCH):
                 pool = signature_pool(workers)
-            started = start_signatures(batch.column("text"), num_perm, seed, n, perms, profile, pool)
+            started = start_signatures(batch.column("text"), spec, pool)
             pending.append((batch.column("doc_id"), started))
             computed += batch.num_rows
             if len(pending) > 1:

@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scanner.dedup.minhash import SignatureParams, signatures
 from scanner.errors import ScannerError
 from scanner.store import Store, reports
 
@@ -57,16 +58,13 @@ def start(address: str | None, workers: int | None) -> Any:
     return ray
 
 
-def sign_shard(texts_path: str, out_path: str, params: dict[str, Any]) -> dict[str, Any]:
+def sign_shard(texts_path: str, out_path: str, params: SignatureParams) -> dict[str, Any]:
     """One Ray task: a shard of (doc_id, text) to a shard of (doc_id, params, signature)."""
     from scanner.dedup.clusters import signature_rows
-    from scanner.dedup.minhash import permutations, signatures
 
     table = pq.read_table(texts_path)
-    num_perm, seed = params["num_perm"], params["seed"]
-    perms = permutations(num_perm, seed)
-    sigs = signatures(table.column("text"), num_perm, seed, params["words"], perms, params["profile"])
-    out = signature_rows(table.column("doc_id"), sigs, params["key"])
+    sigs = signatures(table.column("text"), params)
+    out = signature_rows(table.column("doc_id"), sigs, params.key)
     pq.write_table(out, out_path)
     return {"path": out_path, "rows": out.num_rows, "sha256": _sha256(out_path)}
 
@@ -81,7 +79,7 @@ def _sha256(path: str) -> str:
 
 def signatures_on_ray(
     store: Store,
-    params: dict[str, Any],
+    params: SignatureParams,
     *,
     address: str | None = None,
     workers: int | None = None,
@@ -92,12 +90,12 @@ def signatures_on_ray(
     key); returns how many were computed."""
     ray = start(address, workers)
     folder = staging or Path(f"{store.path}.staging")
-    run = folder / f"dedup-{params['key'].replace('/', '_')}"
+    run = folder / f"dedup-{params.key.replace('/', '_')}"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     task = ray.remote(sign_shard)
     pending, manifest = [], {}
-    for i, batch in enumerate(reports.signatures_missing(store, params["key"], SHARD_ROWS)):
+    for i, batch in enumerate(reports.signatures_missing(store, params.key, SHARD_ROWS)):
         texts = run / f"texts-{i:05d}.parquet"
         pq.write_table(pa.Table.from_batches([batch]), texts)
         manifest[str(texts)] = batch.num_rows
