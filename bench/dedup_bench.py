@@ -46,6 +46,7 @@ from scanner.corpus.records import document_row
 from scanner.dedup import minhash
 from scanner.dedup.clusters import dedup
 from scanner.dedup.minhash import SignatureParams, fast_shingles, shingle_hash, shingles, signatures
+from scanner.dedup.workers import signature_pool
 from scanner.store import Store
 
 
@@ -209,33 +210,93 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=20_000)
-    ap.add_argument("--sig-docs", type=int, default=4_000, help="documents for the one-process signature section")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--datatrove", action="store_true", help="also run datatrove's 4 stages (slow: spaCy words)")
-    args = ap.parse_args()
-    docs = make_corpus(args.docs)
-    mb = sum(len(d) for d in docs) / 1e6
-    print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB")
-    _sig_section(docs[: args.sig_docs], args.rounds)
-
-    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
-        store.write_texts([{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)])
+def _fill(store: Store, docs: list[str]) -> None:
+    """The corpus as documents and texts of a real store."""
+    for lo in range(0, len(docs), 20_000):
+        part = range(lo, min(lo + 20_000, len(docs)))
+        store.write_texts([{"text_sha256": f"{i:064x}", "text": docs[i]} for i in part])
         store.write_documents(
             [
                 document_row(
                     doc_id=f"{i:032x}",
                     source_id="bench",
                     content_sha256=f"{i:064x}",
-                    raw_bytes=len(d),
+                    raw_bytes=len(docs[i]),
                     text_sha256=f"{i:064x}",
-                    token_count=len(d.split()),
+                    token_count=len(docs[i].split()),
                 )
-                for i, d in enumerate(docs)
+                for i in part
             ],
         )
+
+
+def _workers_section(n: int, rounds: int) -> None:
+    """1 process against 2 workers on a large input, in wall time (the workers' start-up
+    included): the signatures step alone, and the whole dedup from the store."""
+    docs = make_corpus(n)
+    column = pa.array(docs, pa.large_string())
+    print(f"corpus: {n} generated documents, {sum(len(d) for d in docs) / 1e6:.0f} MB; load {os.getloadavg()}")
+
+    def sigs(workers: int):
+        def run() -> None:
+            pool = signature_pool(workers)
+            try:
+                signatures(column, pool=pool)
+            finally:
+                if pool is not None:
+                    pool.shutdown()
+
+        return run
+
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
+        _fill(store, docs)
+
+        def whole(workers: int):
+            return lambda: dedup(store, threshold=0.8, verify=False, workers=workers)
+
+        def forget(name: str) -> None:
+            store.query("DELETE FROM dedup_signatures")
+
+        contenders = {
+            "signatures, 1 process": sigs(1),
+            "signatures, 2 workers": sigs(2),
+            "whole dedup, 1 process": whole(1),
+            "whole dedup, 2 workers": whole(2),
+        }
+        res = interleaved(contenders, rounds, forget)
+    header(f"1 process vs 2 workers, {n} documents (start-up included)", rounds)
+    for name, samples in res.items():
+        print(
+            f"  {name:24} {rate(samples, n):>22} docs/s  wall {spread([s.wall for s in samples], '{:.1f}')} s, "
+            f"CPU {spread([s.cpu for s in samples], '{:.1f}')} s (in workers "
+            f"{spread([s.child_cpu for s in samples], '{:.1f}')})"
+        )
+    for step in ("signatures", "whole dedup"):
+        one, two = res[f"{step}, 1 process"], res[f"{step}, 2 workers"]
+        print(
+            f"  {step}: 2 workers ÷ 1 process  {ratio(two, one)} faster in wall time   CPU {ratio(two, one, cpu=True)}"
+        )
+    print(f"  load after: {os.getloadavg()}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=20_000)
+    ap.add_argument("--sig-docs", type=int, default=4_000, help="documents for the one-process signature section")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--datatrove", action="store_true", help="also run datatrove's 4 stages (slow: spaCy words)")
+    ap.add_argument("--workers-docs", type=int, default=0, help="only 1 vs 2 workers, on this many documents")
+    args = ap.parse_args()
+    if args.workers_docs:
+        _workers_section(args.workers_docs, args.rounds)
+        return
+    docs = make_corpus(args.docs)
+    mb = sum(len(d) for d in docs) / 1e6
+    print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB")
+    _sig_section(docs[: args.sig_docs], args.rounds)
+
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
+        _fill(store, docs)
         found: dict = {}
 
         def ours(workers: int):

@@ -18,16 +18,16 @@ from hypothesis import strategies as st
 
 from scanner.dedup.clusters import dedup
 from scanner.dedup.lsh import band_keys, bands_for
-from scanner.dedup.workers import SignaturePool
 from scanner.dedup.minhash import (
     PROFILES,
+    SignatureParams,
     estimated_jaccard,
     fast_shingles,
     shingle_hash,
-    SignatureParams,
     shingles,
     signatures,
 )
+from scanner.dedup.workers import SignaturePool
 from scanner.store import Store
 from tests import _report
 from tests.conftest import copy_demo
@@ -199,9 +199,12 @@ def test_clusters_with_provenance_incremental_and_deterministic(demo_file: Path,
 
 def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Path) -> None:
     """Band rows written batch by batch and grouped by DuckDB give the star edges of grouping
-    every (band, key) of the whole corpus at once in Python, batch boundaries notwithstanding."""
-    from scanner.dedup.clusters import _matrix
+    every (band, key) of the whole corpus at once in Python, batch boundaries notwithstanding;
+    so do the Ray tasks' band-key partitions of (band, key, doc_id) Parquet rows, grouped one
+    partition at a time."""
+    from scanner.dedup.clusters import signature_matrix
     from scanner.dedup.lsh import band_rows
+    from scanner.dedup.ray_engine import PARTITIONS, _write_partitions
     from scanner.store import dedup_work
 
     rng = np.random.default_rng(7)
@@ -231,13 +234,29 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Pat
                 docs = np.arange(n, dtype=np.int64)[part]
                 index = pa.table({"doc": docs, "doc_id": ids[part]})
                 dedup_work.add_bands(store, index, band_rows(sigs[part], docs, 16, 8))
+            dedup_work.add_band_edges(store)
             got = set()
             for batch in dedup_work.edge_signatures(store, "p", 5000):
                 got |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
-                root = _matrix(batch.column(2), 128)
+                root = signature_matrix(batch.column(2), 128)
                 assert (root == sigs[batch.column(0).to_numpy()]).all()  # signatures travel with edges
         assert not (tmp_path / "j.duckdb.dedup-scratch").exists()  # band rows never stay
-    assert got == expected and len(expected) > 4000
+        (tmp_path / "staging").mkdir()
+        written = []
+        for start in range(0, n, 7000):  # shards, as Ray tasks write them, splitting buckets
+            part = slice(start, start + 7000)
+            shard = tmp_path / "staging" / f"signatures-{start:06d}.parquet"
+            written += _write_partitions(pa.chunked_array([pa.array(ids[part])]), sigs[part], (16, 8), shard)
+        folders = sorted({str(Path(w["path"]).parent) for w in written})
+        assert len(folders) == PARTITIONS
+        with dedup_work.scratch(store):
+            assert dedup_work.index_signatures(store, "p") == n
+            for folder in folders:
+                dedup_work.add_partition_edges(store, folder)
+            partitioned = set()
+            for batch in dedup_work.edge_signatures(store, "p", 5000):
+                partitioned |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
+    assert got == expected == partitioned and len(expected) > 4000
 
 
 def test_cluster_policy_leaves_out_copies_of_reserved_works(demo_file: Path, tmp_path: Path) -> None:

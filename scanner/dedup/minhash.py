@@ -273,7 +273,9 @@ def signatures(texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool |
     return start_signatures(texts, params, pool)()
 
 
-def start_signatures(texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None) -> Callable[[], np.ndarray]:
+def start_signatures(
+    texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None
+) -> Callable[[], np.ndarray]:
     """`signatures`, started: with a pool the parts are submitted at once and the returned
     function waits for them, so a caller can read and write the store meanwhile. Either profile
     goes to a part as one UTF-8 buffer and its offsets (no pickled strings)."""

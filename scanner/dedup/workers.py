@@ -113,7 +113,10 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
         offsets = np.frombuffer(_read(source, 8 * (rows + 1)), dtype="<i8")
         data = np.frombuffer(_read(source, size), dtype=np.uint8)
         try:
-            status, payload = rows, sign_part(_params(profile, num_perm, words, seed), data, offsets).astype("<u4").tobytes()
+            status, payload = (
+                rows,
+                sign_part(_params(profile, num_perm, words, seed), data, offsets).astype("<u4").tobytes(),
+            )
         except Exception as exc:  # reported to the caller, which raises it there
             status, payload = -1, f"{type(exc).__name__}: {exc}".encode()
         sink.write(_REPLY.pack(status, len(payload)))
