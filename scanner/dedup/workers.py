@@ -17,7 +17,7 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def _exchange(proc: subprocess.Popen, params: SignatureParams, data: np.ndarray,
     try:
         proc.stdin.write(head)
         proc.stdin.write(offsets.astype("<i8", copy=False).tobytes())
-        proc.stdin.write(memoryview(np.ascontiguousarray(data)))
+        proc.stdin.write(np.ascontiguousarray(data).data)
         proc.stdin.flush()
     except BrokenPipeError:
         pass  # the reply's absence below says what happened
@@ -91,7 +91,7 @@ def _exchange(proc: subprocess.Popen, params: SignatureParams, data: np.ndarray,
     return np.frombuffer(payload, dtype="<u4").reshape(rows, params.num_perm).astype(np.uint32, copy=False)
 
 
-def _read(source: BinaryIO, size: int, proc: subprocess.Popen | None = None) -> bytes:
+def _read(source: IO[bytes], size: int, proc: subprocess.Popen | None = None) -> bytes:
     data = source.read(size)
     if len(data) != size:
         who = f"signature worker {proc.pid} exited with status {proc.wait()}" if proc else "signature pool closed"
@@ -104,7 +104,7 @@ def _params(profile: int, num_perm: int, words: int, seed: int) -> SignaturePara
     return SignatureParams(num_perm, seed, words, PROFILES[profile])
 
 
-def serve(source: BinaryIO, sink: BinaryIO) -> None:
+def serve(source: IO[bytes], sink: IO[bytes]) -> None:
     """The worker's loop: parts in, signatures (or one error line) out, until stdin closes."""
     while head := source.read(_REQUEST.size):
         if len(head) < _REQUEST.size:
