@@ -60,7 +60,7 @@ _K = tuple((0x9E3779B97F4A7C15 * (2 * j + 1)) & _M64 for j in range(16))  # per-
 _LOWER = bytes(range(256)).translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
 _IS_WORD = np.array([chr(c).isalnum() for c in range(128)] + [True] * 128, dtype=bool)
 _SPLIT = bytes(c if _IS_WORD[c] else 32 for c in _LOWER)  # bytes.translate table: separators -> space
-_LOWER_NP = np.frombuffer(_LOWER, dtype=np.uint8)
+_WORD_BYTES = bytes(c if _IS_WORD[c] else 0 for c in _LOWER)  # bytes.translate table: lower-cased, separators -> 0
 
 
 def permutations(num_perm: int = NUM_PERM, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -163,19 +163,15 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
     texts = len(offsets) - 1
     if size == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.int64)
-    isw = _IS_WORD[data]
-    before = np.empty(size, dtype=bool)  # is the previous byte part of the same word run?
-    before[0] = False
-    before[1:] = isw[:-1]
-    after = np.empty(size, dtype=bool)
-    after[-1] = False
-    after[:-1] = isw[1:]
-    firsts = offsets[:-1][offsets[:-1] < size]
-    before[firsts] = False  # words never run across texts
-    lasts = offsets[1:][offsets[1:] > 0] - 1
-    after[lasts] = False
-    starts = np.flatnonzero(isw & ~before)
-    ends = np.flatnonzero(isw & ~after) + 1
+    low = np.frombuffer(data.tobytes().translate(_WORD_BYTES), dtype=np.uint8)  # C speed, one pass
+    isw = low != 0
+    flips = np.flatnonzero(np.diff(isw.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    starts, ends = flips[0::2], flips[1::2]  # word runs: [start, end)
+    inner = offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < size)]
+    cross = np.unique(inner[isw[inner - 1] & isw[inner]])  # words never run across texts: split them there
+    if len(cross):
+        starts = np.insert(starts, np.searchsorted(starts, cross), cross)
+        ends = np.insert(ends, np.searchsorted(ends, cross), cross)
     if len(starts) == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.int64)
     if size + 1 <= 8 * _TEXT_BATCH:
@@ -184,22 +180,28 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
         pw, inv = _cumpow(_P, size + 1), _cumpow(_P_INV, size + 1)
     with np.errstate(over="ignore"):
         prefix = np.zeros(size + 1, dtype=np.uint64)
-        np.cumsum(_LOWER_NP[data].astype(np.uint64) * pw[:size], out=prefix[1:])
+        np.multiply(low, pw[:size], out=prefix[1:])  # separators are 0: they add nothing
+        np.cumsum(prefix[1:], out=prefix[1:])
         words = fmix64((prefix[ends] - prefix[starts]) * inv[starts])
-        word_text = np.searchsorted(offsets, starts, side="right") - 1
-        counts = np.bincount(word_text, minlength=texts)
-        first_word = np.concatenate(([0], np.cumsum(counts)))
-        end_word = first_word[1:][word_text]  # one past the text's last word, per word
         nw = len(words)
-        idx = np.arange(nw)
+        first_word = np.searchsorted(starts, offsets)  # per text, its first word (the last entry is nw)
+        counts = np.diff(first_word)
+        end_word = np.repeat(first_word[1:], counts)  # one past the text's last word, per word
         padded = np.concatenate((words, np.zeros(n, dtype=np.uint64)))
         x = padded[:nw] * np.uint64(_K[0])
-        for j in range(1, n):
-            x += np.where(idx + j < end_word, padded[j : nw + j], np.uint64(0)) * np.uint64(_K[j])
-        whole = idx + n <= end_word
-        short = (idx == first_word[:-1][word_text]) & (counts[word_text] < n)
-        keep = whole | short
+        step = np.empty(nw, dtype=np.uint64)
+        for j in range(1, n):  # windows running past a text's end are dropped, or redone just below
+            x += np.multiply(padded[j : nw + j], np.uint64(_K[j]), out=step)
+        keep = np.arange(nw) + n <= end_word
+        short = first_word[:-1][(counts > 0) & (counts < n)]  # texts of fewer than n words: one shingle each
+        if len(short):
+            x[short] = sum(
+                np.where(short + j < end_word[short], padded[short + j], np.uint64(0)) * np.uint64(_K[j])
+                for j in range(n)
+            )
+            keep[short] = True
         hashes = (fmix64(x[keep]) >> np.uint64(32)).astype(np.uint32)
+        word_text = np.repeat(np.arange(texts), counts)
     return hashes, word_text[keep]
 
 
