@@ -45,7 +45,8 @@ from _harness import Sample, cpu_rate, header, interleaved, rate, ratio, spread
 from scanner.corpus.records import document_row
 from scanner.dedup import minhash
 from scanner.dedup.clusters import dedup
-from scanner.dedup.minhash import fast_shingles, shingle_hash, shingles, signatures
+from scanner.dedup.minhash import SignatureParams, fast_shingles, shingle_hash, shingles, signatures
+from scanner.dedup.workers import signature_pool
 from scanner.store import Store
 
 
@@ -74,9 +75,10 @@ def make_corpus(n: int, seed: int = 5) -> list[str]:
     return docs[:n]
 
 
-def corpus_rows(docs: list[str]) -> tuple[list[dict], list[dict]]:
-    """The store rows of a generated corpus: one text and one document per item, ids by position."""
-    texts = [{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs)]
+def corpus_rows(docs: list[str], start: int = 0) -> tuple[list[dict], list[dict]]:
+    """The store rows of a generated corpus: one text and one document per item, ids by position
+    (counted from `start`)."""
+    texts = [{"text_sha256": f"{i:064x}", "text": d} for i, d in enumerate(docs, start)]
     rows = [
         document_row(
             doc_id=f"{i:032x}",
@@ -86,7 +88,7 @@ def corpus_rows(docs: list[str]) -> tuple[list[dict], list[dict]]:
             text_sha256=f"{i:064x}",
             token_count=len(d.split()),
         )
-        for i, d in enumerate(docs)
+        for i, d in enumerate(docs, start)
     ]
     return texts, rows
 
@@ -181,7 +183,7 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     hashes already computed (what no hash function can go below)."""
     column = pa.array(docs, pa.large_string())
     ours = signatures(column)
-    ours_sha1 = signatures(column, profile="sha1")
+    ours_sha1 = signatures(column, SignatureParams(profile="sha1"))
     theirs = MinHash.bulk([shingles(d) for d in docs], num_perm=128)
     assert all(np.array_equal(a, m.hashvalues) for a, m in zip(ours_sha1, theirs, strict=True))
     for i in range(0, len(docs), max(1, len(docs) // 50)):  # the fast profile, through datasketch itself
@@ -202,7 +204,7 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     res = interleaved(
         {
             "ours fast": lambda: signatures(column),
-            "ours sha1": lambda: signatures(column, profile="sha1"),
+            "ours sha1": lambda: signatures(column, SignatureParams(profile="sha1")),
             "datasketch": lambda: MinHash.bulk([shingles(d) for d in docs], num_perm=128),
             "hash": lambda: minhash._fast_hashes(data, offsets, 5),
             "floor": floor,
@@ -224,6 +226,68 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     print(
         f"  floor ÷ ours fast      {ratio(res['floor'], res['ours fast'], cpu=True)} CPU (share of ours at the floor)"
     )
+    per = {k: statistics.median(s.cpu for s in res[k]) / len(docs) * 1e5 for k in ("hash", "floor", "ours fast")}
+    print(
+        f"  per 100k documents: shingle hashing {per['hash']:.1f} CPU-s, floor (permutations + minima) "
+        f"{per['floor']:.1f}, the whole fast profile {per['ours fast']:.1f}"
+    )
+
+
+def _fill(store: Store, docs: list[str]) -> None:
+    """The corpus as documents and texts of a real store."""
+    for lo in range(0, len(docs), 20_000):
+        texts, rows = corpus_rows(docs[lo : lo + 20_000], lo)
+        store.write_texts(texts)
+        store.write_documents(rows)
+
+
+def _workers_section(n: int, rounds: int) -> None:
+    """1 process against 2 workers on a large input, in wall time (the workers' start-up
+    included): the signatures step alone, and the whole dedup from the store."""
+    docs = make_corpus(n)
+    column = pa.array(docs, pa.large_string())
+    print(f"corpus: {n} generated documents, {sum(len(d) for d in docs) / 1e6:.0f} MB; load {os.getloadavg()}")
+
+    def sigs(workers: int):
+        def run() -> None:
+            pool = signature_pool(workers)
+            try:
+                signatures(column, pool=pool)
+            finally:
+                if pool is not None:
+                    pool.shutdown()
+
+        return run
+
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
+        _fill(store, docs)
+
+        def whole(workers: int):
+            return lambda: dedup(store, threshold=0.8, verify=False, workers=workers)
+
+        def forget(name: str) -> None:
+            store.query("DELETE FROM dedup_signatures")
+
+        contenders = {
+            "signatures, 1 process": sigs(1),
+            "signatures, 2 workers": sigs(2),
+            "whole dedup, 1 process": whole(1),
+            "whole dedup, 2 workers": whole(2),
+        }
+        res = interleaved(contenders, rounds, forget)
+    header(f"1 process vs 2 workers, {n} documents (start-up included)", rounds)
+    for name, samples in res.items():
+        print(
+            f"  {name:24} {rate(samples, n):>22} docs/s  wall {spread([s.wall for s in samples], '{:.1f}')} s, "
+            f"CPU {spread([s.cpu for s in samples], '{:.1f}')} s (in workers "
+            f"{spread([s.child_cpu for s in samples], '{:.1f}')})"
+        )
+    for step in ("signatures", "whole dedup"):
+        one, two = res[f"{step}, 1 process"], res[f"{step}, 2 workers"]
+        print(
+            f"  {step}: 2 workers ÷ 1 process  {ratio(two, one)} faster in wall time   CPU {ratio(two, one, cpu=True)}"
+        )
+    print(f"  load after: {os.getloadavg()}")
 
 
 def main() -> None:
@@ -232,16 +296,18 @@ def main() -> None:
     ap.add_argument("--sig-docs", type=int, default=4_000, help="documents for the one-process signature section")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--datatrove", action="store_true", help="also run datatrove's 4 stages (slow: spaCy words)")
+    ap.add_argument("--workers-docs", type=int, default=0, help="only 1 vs 2 workers, on this many documents")
     args = ap.parse_args()
+    if args.workers_docs:
+        _workers_section(args.workers_docs, args.rounds)
+        return
     docs = make_corpus(args.docs)
     mb = sum(len(d) for d in docs) / 1e6
     print(f"corpus: {len(docs)} generated documents, {mb:.0f} MB")
     _sig_section(docs[: args.sig_docs], args.rounds)
 
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
-        texts, rows = corpus_rows(docs)
-        store.write_texts(texts)
-        store.write_documents(rows)
+        _fill(store, docs)
         found: dict = {}
 
         def ours(workers: int):

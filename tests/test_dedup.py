@@ -20,12 +20,14 @@ from scanner.dedup.clusters import dedup
 from scanner.dedup.lsh import band_keys, bands_for
 from scanner.dedup.minhash import (
     PROFILES,
+    SignatureParams,
     estimated_jaccard,
     fast_shingles,
     shingle_hash,
     shingles,
     signatures,
 )
+from scanner.dedup.workers import SignaturePool
 from scanner.store import Store
 from tests import _report
 from tests.conftest import copy_demo
@@ -61,12 +63,12 @@ EDGE = [
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_signatures_equal_datasketch_on_edge_cases(profile: str) -> None:
-    ours = signatures(EDGE, profile=profile)
+    ours = signatures(EDGE, SignatureParams(profile=profile))
     for text, sig in zip(EDGE, ours, strict=True):
         assert np.array_equal(sig, _datasketch(text, profile=profile)), repr(text)
     assert (ours[0] == np.uint32(0xFFFFFFFF)).all()  # empty text: the empty signature
     assert (ours[1] == np.uint32(0xFFFFFFFF)).all()  # blank text: no shingles either
-    small = signatures(EDGE, num_perm=64, seed=42, profile=profile)
+    small = signatures(EDGE, SignatureParams(64, 42, profile=profile))
     assert np.array_equal(small[3], _datasketch(EDGE[3], 64, 42, profile))
 
 
@@ -74,7 +76,7 @@ def test_signatures_equal_datasketch_on_edge_cases(profile: str) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(min_size=0, max_size=400), min_size=1, max_size=12))
 def test_signatures_equal_datasketch_on_random_texts(profile: str, texts: list[str]) -> None:
-    for text, sig in zip(texts, signatures(texts, profile=profile), strict=True):
+    for text, sig in zip(texts, signatures(texts, SignatureParams(profile=profile)), strict=True):
         assert np.array_equal(sig, _datasketch(text, profile=profile))
 
 
@@ -197,9 +199,12 @@ def test_clusters_with_provenance_incremental_and_deterministic(demo_file: Path,
 
 def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Path) -> None:
     """Band rows written batch by batch and grouped by DuckDB give the star edges of grouping
-    every (band, key) of the whole corpus at once in Python, batch boundaries notwithstanding."""
-    from scanner.dedup.clusters import _matrix
+    every (band, key) of the whole corpus at once in Python, batch boundaries notwithstanding;
+    so do the Ray tasks' band-key partitions of (band, key, doc_id) Parquet rows, grouped one
+    partition at a time."""
+    from scanner.dedup.clusters import signature_matrix
     from scanner.dedup.lsh import band_rows
+    from scanner.dedup.ray_engine import PARTITIONS, _write_partitions
     from scanner.store import dedup_work
 
     rng = np.random.default_rng(7)
@@ -229,13 +234,29 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Pat
                 docs = np.arange(n, dtype=np.int64)[part]
                 index = pa.table({"doc": docs, "doc_id": ids[part]})
                 dedup_work.add_bands(store, index, band_rows(sigs[part], docs, 16, 8))
+            dedup_work.add_band_edges(store)
             got = set()
             for batch in dedup_work.edge_signatures(store, "p", 5000):
                 got |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
-                root = _matrix(batch.column(2), 128)
+                root = signature_matrix(batch.column(2), 128)
                 assert (root == sigs[batch.column(0).to_numpy()]).all()  # signatures travel with edges
         assert not (tmp_path / "j.duckdb.dedup-scratch").exists()  # band rows never stay
-    assert got == expected and len(expected) > 4000
+        (tmp_path / "staging").mkdir()
+        written = []
+        for start in range(0, n, 7000):  # shards, as Ray tasks write them, splitting buckets
+            part = slice(start, start + 7000)
+            shard = tmp_path / "staging" / f"signatures-{start:06d}.parquet"
+            written += _write_partitions(pa.chunked_array([pa.array(ids[part])]), sigs[part], (16, 8), shard)
+        folders = sorted({str(Path(w["path"]).parent) for w in written})
+        assert len(folders) == PARTITIONS
+        with dedup_work.scratch(store):
+            assert dedup_work.index_signatures(store, "p") == n
+            for folder in folders:
+                dedup_work.add_partition_edges(store, folder)
+            partitioned = set()
+            for batch in dedup_work.edge_signatures(store, "p", 5000):
+                partitioned |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
+    assert got == expected == partitioned and len(expected) > 4000
 
 
 def test_cluster_policy_leaves_out_copies_of_reserved_works(demo_file: Path, tmp_path: Path) -> None:
@@ -293,13 +314,14 @@ def test_signatures_in_worker_processes_are_bit_identical_and_in_order(
     vocab = ["alpha", "Beta", "γάμμα", "d3lta", "--", "é", "word", "x"]
     texts = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(0, 400))) for _ in range(240)]
     texts[17] = None  # a missing text has the empty signature, in its place
-    whole = signatures(texts, profile=profile)
+    spec = SignatureParams(profile=profile)
+    whole = signatures(texts, spec)
     monkeypatch.setattr(minhash, "_TEXT_BATCH", 3000)
-    pool = minhash.signature_pool(2)
+    pool = SignaturePool(2)
     try:
         column = pa.chunked_array([pa.array(texts[:100], pa.large_string()), pa.array(texts[100:], pa.large_string())])
-        assert np.array_equal(signatures(column, profile=profile, pool=pool), whole)
-        assert np.array_equal(signatures(texts, profile=profile, pool=pool), whole)
+        assert np.array_equal(signatures(column, spec, pool), whole)
+        assert np.array_equal(signatures(texts, spec, pool), whole)
     finally:
         pool.shutdown()
     assert np.all(whole[17] == minhash.EMPTY)

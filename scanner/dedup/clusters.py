@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -17,25 +19,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from scanner.dedup.lsh import band_rows, bands_for
-from scanner.dedup.minhash import (
-    NUM_PERM,
-    SEED,
-    SHINGLE_WORDS,
-    estimated_jaccard,
-    permutations,
-    signature_pool,
-    start_signatures,
-)
+from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, SignatureParams, estimated_jaccard, start_signatures
+from scanner.dedup.workers import signature_pool
 from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
 STREAM_ROWS = 65_536  # signatures, edges or members read back per step (about 35 MB at 128 permutations)
 SOURCE_REMOVED_WARN_PCT = 50.0  # a source losing more than this to dedup is worth a look (curated sources)
-
-
-def params_key(num_perm: int, seed: int, n: int, profile: str = "fast") -> str:
-    """What a stored signature was made with: signatures of different keys are never compared."""
-    return f"{profile}-affine32/{num_perm}/seed{seed}/words{n}"
 
 
 def dedup(
@@ -60,20 +50,23 @@ def dedup(
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
-    params = params_key(num_perm, seed, n, profile)
-    if engine == "ray":
-        from scanner.dedup.ray_engine import signatures_on_ray
-
-        spec = {"num_perm": num_perm, "seed": seed, "words": n, "profile": profile, "key": params}
-        computed = signatures_on_ray(store, spec, address=address, workers=workers, progress=progress)
-    else:
-        computed = _local_signatures(store, params, num_perm, seed, n, profile, workers or 1, progress)
+    spec = SignatureParams(num_perm, seed, n, profile)
     b, r = bands_for(threshold, num_perm)
-    with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
-        dedup_work.set_memory(store, memory_limit, temp_directory)
-        exact = dedup_work.write_exact_clusters(store, run_id)
-        near = _near(store, params, num_perm, b, r, threshold if verify else 0.0, run_id)
-        removed = dedup_work.removed_by_source(store)
+    min_sim = threshold if verify else 0.0
+    staged: AbstractContextManager[tuple[int, list[str] | None]]
+    if engine == "ray":
+        from scanner.dedup.ray_engine import bands_on_ray
+
+        staged = bands_on_ray(store, spec, (b, r), address=address, workers=workers, progress=progress)
+    else:
+        staged = nullcontext((_local_signatures(store, spec, workers or 1, progress), None))
+    with staged as (computed, partitions):  # Ray: band rows already partitioned by the tasks
+        fill = (
+            partial(_edges_from_signatures, store, spec, b, r)
+            if partitions is None
+            else partial(_edges_from_partitions, store, spec.key, partitions)
+        )
+        exact, near, removed = _clusters(store, spec, fill, min_sim, run_id, memory_limit, temp_directory)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),
@@ -94,25 +87,41 @@ def dedup(
     return stats | {"warnings": warnings}
 
 
-def _local_signatures(
-    store: Store, params: str, num_perm: int, seed: int, n: int, profile: str, workers: int, progress
-) -> int:
-    perms = permutations(num_perm, seed)
+def _clusters(
+    store: Store,
+    spec: SignatureParams,
+    fill: Callable[[], int],
+    min_sim: float,
+    run_id: str,
+    memory_limit: str | None,
+    temp_directory: str | None,
+) -> tuple[dict, dict, list]:
+    """Exact clusters, near-duplicate clusters from the star edges `fill` writes, and the share
+    removed per source."""
+    with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
+        dedup_work.set_memory(store, memory_limit, temp_directory)
+        exact = dedup_work.write_exact_clusters(store, run_id)
+        near = _near(store, spec, fill, min_sim, run_id)
+        removed = dedup_work.removed_by_source(store)
+    return exact, near, removed
+
+
+def _local_signatures(store: Store, spec: SignatureParams, workers: int, progress) -> int:
     computed = 0
-    pool = None  # started at the second batch: a small store never pays the workers' start-up
+    pool = None  # started at a full first batch: a small store never pays the workers' start-up
     pending: deque = deque()  # (doc ids, started signatures): the pool hashes while we write
 
     def write_oldest() -> None:
         doc_ids, started = pending.popleft()
-        store.write_dedup_signatures(signature_rows(doc_ids, started(), params))
+        store.write_dedup_signatures(signature_rows(doc_ids, started(), spec.key))
         if progress:
             progress(len(doc_ids), 0)
 
     try:
-        for k, batch in enumerate(reports.signatures_missing(store, params, BATCH)):
-            if k == 1 and workers > 1:
+        for batch in reports.signatures_missing(store, spec.key, BATCH):
+            if pool is None and workers > 1 and (computed or batch.num_rows >= BATCH):
                 pool = signature_pool(workers)
-            started = start_signatures(batch.column("text"), num_perm, seed, n, perms, profile, pool)
+            started = start_signatures(batch.column("text"), spec, pool)
             pending.append((batch.column("doc_id"), started))
             computed += batch.num_rows
             if len(pending) > 1:
@@ -133,7 +142,7 @@ def signature_rows(doc_ids: pa.Array | pa.ChunkedArray, sigs: np.ndarray, params
     return pa.table({"doc_id": doc_ids, "params": pa.repeat(params, len(sigs)), "signature": blobs})
 
 
-def _matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
+def signature_matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
     """Stored signature blobs (each num_perm little-endian uint32) as one matrix, without copying
     each blob through Python."""
     if len(blobs) == 0:
@@ -145,16 +154,32 @@ def _matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
     return data[offsets[0] : offsets[-1]].view("<u4").reshape(len(blobs), num_perm).astype(np.uint32)
 
 
-def _near(store: Store, params: str, num_perm: int, b: int, r: int, min_sim: float, run_id: str) -> dict:
+def _edges_from_signatures(store: Store, spec: SignatureParams, b: int, r: int) -> int:
+    """Band rows of every stored signature, grouped into star edges by DuckDB (one machine)."""
+    documents = 0
+    for batch in dedup_work.signature_stream(store, spec.key, STREAM_ROWS):
+        sigs = signature_matrix(batch.column(1), spec.num_perm)
+        docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
+        dedup_work.add_bands(store, pa.table({"doc": docs, "doc_id": batch.column(0)}), band_rows(sigs, docs, b, r))
+        documents += len(sigs)
+    dedup_work.add_band_edges(store)
+    return documents
+
+
+def _edges_from_partitions(store: Store, params: str, partitions: list[str]) -> int:
+    """Star edges from the band-row partitions the Ray tasks wrote, one DuckDB GROUP BY each."""
+    documents = dedup_work.index_signatures(store, params)
+    for folder in partitions:
+        dedup_work.add_partition_edges(store, folder)
+    return documents
+
+
+def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim: float, run_id: str) -> dict:
     """Near-duplicate clusters in flat memory: band rows and star edges are grouped by DuckDB
     (spilling past its memory limit); Python holds only the kept edges and their components."""
+    params, num_perm = spec.key, spec.num_perm
     with dedup_work.scratch(store):
-        documents = 0
-        for batch in dedup_work.signature_stream(store, params, STREAM_ROWS):
-            sigs = _matrix(batch.column(1), num_perm)
-            docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
-            dedup_work.add_bands(store, pa.table({"doc": docs, "doc_id": batch.column(0)}), band_rows(sigs, docs, b, r))
-            documents += len(sigs)
+        documents = fill()
         src, dst, candidates = _kept_edges(store, params, num_perm, min_sim)
         clear = {"documents": documents, "minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": candidates}
         if len(src) == 0:
@@ -168,7 +193,10 @@ def _near(store: Store, params: str, num_perm: int, b: int, r: int, min_sim: flo
         with store.transaction():
             dedup_work.clear_clusters(store, "minhash")
             for batch in dedup_work.member_signatures(store, params, STREAM_ROWS):
-                sigs, reps = _matrix(batch.column("sig"), num_perm), _matrix(batch.column("rep_sig"), num_perm)
+                sigs, reps = (
+                    signature_matrix(batch.column("sig"), num_perm),
+                    signature_matrix(batch.column("rep_sig"), num_perm),
+                )
                 sim = estimated_jaccard(sigs, reps)
                 store.write_clusters(
                     pa.table(
@@ -190,7 +218,9 @@ def _kept_edges(store: Store, params: str, num_perm: int, min_sim: float) -> tup
     """Candidate edges whose estimated similarity reaches the threshold, read batch by batch."""
     src, dst, candidates = [], [], 0
     for batch in dedup_work.edge_signatures(store, params, STREAM_ROWS):
-        sim = estimated_jaccard(_matrix(batch.column(2), num_perm), _matrix(batch.column(3), num_perm))
+        sim = estimated_jaccard(
+            signature_matrix(batch.column(2), num_perm), signature_matrix(batch.column(3), num_perm)
+        )
         ok = sim >= min_sim
         src.append(batch.column(0).to_numpy()[ok])
         dst.append(batch.column(1).to_numpy()[ok])

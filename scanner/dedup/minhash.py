@@ -27,15 +27,20 @@ as in datasketch.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import numpy as np
-import pyarrow as pa
+
+if TYPE_CHECKING:  # Arrow is imported where texts are split, never by a worker process
+    import pyarrow as pa
+
+Texts: TypeAlias = "Sequence[str | None] | pa.Array | pa.ChunkedArray"
 
 NUM_PERM = 128
 SEED = 1
@@ -55,7 +60,7 @@ _K = tuple((0x9E3779B97F4A7C15 * (2 * j + 1)) & _M64 for j in range(16))  # per-
 _LOWER = bytes(range(256)).translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
 _IS_WORD = np.array([chr(c).isalnum() for c in range(128)] + [True] * 128, dtype=bool)
 _SPLIT = bytes(c if _IS_WORD[c] else 32 for c in _LOWER)  # bytes.translate table: separators -> space
-_LOWER_NP = np.frombuffer(_LOWER, dtype=np.uint8)
+_WORD_BYTES = bytes(c if _IS_WORD[c] else 0 for c in _LOWER)  # bytes.translate table: lower-cased, separators -> 0
 
 
 def permutations(num_perm: int = NUM_PERM, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -158,19 +163,15 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
     texts = len(offsets) - 1
     if size == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.int64)
-    isw = _IS_WORD[data]
-    before = np.empty(size, dtype=bool)  # is the previous byte part of the same word run?
-    before[0] = False
-    before[1:] = isw[:-1]
-    after = np.empty(size, dtype=bool)
-    after[-1] = False
-    after[:-1] = isw[1:]
-    firsts = offsets[:-1][offsets[:-1] < size]
-    before[firsts] = False  # words never run across texts
-    lasts = offsets[1:][offsets[1:] > 0] - 1
-    after[lasts] = False
-    starts = np.flatnonzero(isw & ~before)
-    ends = np.flatnonzero(isw & ~after) + 1
+    low = np.frombuffer(data.tobytes().translate(_WORD_BYTES), dtype=np.uint8)  # C speed, one pass
+    isw = low != 0
+    flips = np.flatnonzero(np.diff(isw.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    starts, ends = flips[0::2], flips[1::2]  # word runs: [start, end)
+    inner = offsets[1:-1][(offsets[1:-1] > 0) & (offsets[1:-1] < size)]
+    cross = np.unique(inner[isw[inner - 1] & isw[inner]])  # words never run across texts: split them there
+    if len(cross):
+        starts = np.insert(starts, np.searchsorted(starts, cross), cross)
+        ends = np.insert(ends, np.searchsorted(ends, cross), cross)
     if len(starts) == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.int64)
     if size + 1 <= 8 * _TEXT_BATCH:
@@ -179,22 +180,28 @@ def _fast_hashes(data: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndar
         pw, inv = _cumpow(_P, size + 1), _cumpow(_P_INV, size + 1)
     with np.errstate(over="ignore"):
         prefix = np.zeros(size + 1, dtype=np.uint64)
-        np.cumsum(_LOWER_NP[data].astype(np.uint64) * pw[:size], out=prefix[1:])
+        np.multiply(low, pw[:size], out=prefix[1:])  # separators are 0: they add nothing
+        np.cumsum(prefix[1:], out=prefix[1:])
         words = fmix64((prefix[ends] - prefix[starts]) * inv[starts])
-        word_text = np.searchsorted(offsets, starts, side="right") - 1
-        counts = np.bincount(word_text, minlength=texts)
-        first_word = np.concatenate(([0], np.cumsum(counts)))
-        end_word = first_word[1:][word_text]  # one past the text's last word, per word
         nw = len(words)
-        idx = np.arange(nw)
+        first_word = np.searchsorted(starts, offsets)  # per text, its first word (the last entry is nw)
+        counts = np.diff(first_word)
+        end_word = np.repeat(first_word[1:], counts)  # one past the text's last word, per word
         padded = np.concatenate((words, np.zeros(n, dtype=np.uint64)))
         x = padded[:nw] * np.uint64(_K[0])
-        for j in range(1, n):
-            x += np.where(idx + j < end_word, padded[j : nw + j], np.uint64(0)) * np.uint64(_K[j])
-        whole = idx + n <= end_word
-        short = (idx == first_word[:-1][word_text]) & (counts[word_text] < n)
-        keep = whole | short
+        step = np.empty(nw, dtype=np.uint64)
+        for j in range(1, n):  # windows running past a text's end are dropped, or redone just below
+            x += np.multiply(padded[j : nw + j], np.uint64(_K[j]), out=step)
+        keep = np.arange(nw) + n <= end_word
+        short = first_word[:-1][(counts > 0) & (counts < n)]  # texts of fewer than n words: one shingle each
+        if len(short):
+            x[short] = sum(
+                np.where(short + j < end_word[short], padded[short + j], np.uint64(0)) * np.uint64(_K[j])
+                for j in range(n)
+            )
+            keep[short] = True
         hashes = (fmix64(x[keep]) >> np.uint64(32)).astype(np.uint32)
+        word_text = np.repeat(np.arange(texts), counts)
     return hashes, word_text[keep]
 
 
@@ -228,102 +235,93 @@ def _minima(
         out[rows] = mins
 
 
-def signatures(
-    texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
-    num_perm: int = NUM_PERM,
-    seed: int = SEED,
-    n: int = SHINGLE_WORDS,
-    perms: tuple[np.ndarray, np.ndarray] | None = None,
-    profile: str = "fast",
-    pool: Executor | None = None,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class SignatureParams:
+    """What a signature is made with. Its `key` is stored beside each signature, so signatures of
+    different parameters are never compared; `perms` are drawn once per parameters."""
+
+    num_perm: int = NUM_PERM
+    seed: int = SEED
+    words: int = SHINGLE_WORDS
+    profile: str = "fast"
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown MinHash profile {self.profile!r}; expected one of {', '.join(PROFILES)}")
+
+    @property
+    def key(self) -> str:
+        return f"{self.profile}-affine32/{self.num_perm}/seed{self.seed}/words{self.words}"
+
+    @cached_property
+    def perms(self) -> tuple[np.ndarray, np.ndarray]:
+        return permutations(self.num_perm, self.seed)
+
+
+DEFAULT = SignatureParams()
+
+
+class PartPool(Protocol):
+    """Where parts are hashed besides this process (`scanner.dedup.workers.SignaturePool`)."""
+
+    def submit(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> Future[np.ndarray]: ...
+
+
+def signatures(texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None) -> np.ndarray:
     """(len(texts), num_perm) uint32 signatures of a list of texts or an Arrow string column.
-    With a `pool` (see `signature_pool`), parts of about `_TEXT_BATCH` bytes are hashed in its
-    worker processes; each text's signature depends on that text alone, so the result is the
-    same bit for bit, in the same order."""
-    return start_signatures(texts, num_perm, seed, n, perms, profile, pool)()
-
-
-_Job = tuple[int, int, Callable[..., np.ndarray], tuple[Any, ...]]  # (first row, rows, part function, its args)
+    With a `pool`, parts of about `_TEXT_BATCH` bytes are hashed in its worker processes; each
+    text's signature depends on that text alone, so the result is the same bit for bit, in the
+    same order."""
+    return start_signatures(texts, params, pool)()
 
 
 def start_signatures(
-    texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
-    num_perm: int = NUM_PERM,
-    seed: int = SEED,
-    n: int = SHINGLE_WORDS,
-    perms: tuple[np.ndarray, np.ndarray] | None = None,
-    profile: str = "fast",
-    pool: Executor | None = None,
+    texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None
 ) -> Callable[[], np.ndarray]:
     """`signatures`, started: with a pool the parts are submitted at once and the returned
-    function waits for them, so a caller can read and write the store meanwhile."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown MinHash profile {profile!r}; expected one of {', '.join(PROFILES)}")
-    perms = perms or permutations(num_perm, seed)
-    if profile == "sha1":
-        texts = texts.to_pylist() if isinstance(texts, pa.Array | pa.ChunkedArray) else list(texts)
-        step = max(1, _TEXT_BATCH // 4096)  # texts per part (a few KB each)
-        parts = [(lo, texts[lo : lo + step]) for lo in range(0, len(texts), step)]
-        sha1_jobs: list[_Job] = [(lo, len(t), _sha1_part, (t, perms, n)) for lo, t in parts]
-        return _gather(len(texts), num_perm, sha1_jobs, pool)
-    column = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.large_string())
+    function waits for them, so a caller can read and write the store meanwhile. Either profile
+    goes to a part as one UTF-8 buffer and its offsets (no pickled strings)."""
+    import pyarrow as pa  # here, not at the top: worker processes import this module without Arrow
+
+    column = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(list(texts), pa.large_string())
     column = column.cast(pa.large_string())
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    jobs: list[_Job] = []
+    parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (first row, bytes, offsets from 0)
     base = 0
     for chunk in chunks:
         for lo, hi in _byte_batches(chunk):
             part = chunk.slice(lo, hi - lo)
             offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
-            data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-            if pool is not None:  # a compact copy: a slice would pickle its whole buffer
-                data = data.copy()
-            jobs.append((base + lo, hi - lo, _fast_part, (data, offsets - offsets[0], perms, n)))
+            data = np.frombuffer(part.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
+            parts.append((base + lo, data, offsets - offsets[0]))
         base += len(chunk)
-    return _gather(len(column), num_perm, jobs, pool)
+    rows = len(column)
+    if pool is None or len(parts) < 2:
+        done = [(lo, sign_part(params, data, offsets)) for lo, data, offsets in parts]
+        return lambda: _assemble(rows, params.num_perm, done)
+    futures = [(lo, pool.submit(params, data, offsets)) for lo, data, offsets in parts]
+    return lambda: _assemble(rows, params.num_perm, [(lo, f.result()) for lo, f in futures])
 
 
-def _fast_part(data: np.ndarray, offsets: np.ndarray, perms: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
-    out = np.full((len(offsets) - 1, len(perms[0])), EMPTY, dtype=np.uint32)
-    hashes, owner = _fast_hashes(data, offsets, n)
-    _minima(out, hashes, owner, perms)
+def sign_part(params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Signatures of the texts in one UTF-8 buffer (`offsets`: len = texts + 1, from 0): the work
+    of one part, here or in a worker process."""
+    out = np.full((len(offsets) - 1, params.num_perm), EMPTY, dtype=np.uint32)
+    if params.profile == "sha1":
+        raw = data.tobytes()
+        hashes, owner = _sha1_hashes([raw[lo:hi].decode("utf-8") for lo, hi in pairwise(offsets)], params.words)
+    else:
+        hashes, owner = _fast_hashes(data, offsets, params.words)
+    _minima(out, hashes, owner, params.perms)
     return out
-
-
-def _sha1_part(texts: list, perms: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
-    out = np.full((len(texts), len(perms[0])), EMPTY, dtype=np.uint32)
-    hashes, owner = _sha1_hashes(texts, n)
-    _minima(out, hashes, owner, perms)
-    return out
-
-
-def _gather(rows: int, num_perm: int, jobs: list, pool: Executor | None) -> Callable[[], np.ndarray]:
-    """Run (first row, rows, function, args) jobs here or in the pool; the result is put
-    together in row order whatever order the workers finish in."""
-    if pool is None or len(jobs) < 2:
-        done = [(lo, fn(*args)) for lo, _, fn, args in jobs]
-        return lambda: _assemble(rows, num_perm, done)
-    futures = [(lo, pool.submit(fn, *args)) for lo, _, fn, args in jobs]
-    return lambda: _assemble(rows, num_perm, [(lo, f.result()) for lo, f in futures])
 
 
 def _assemble(rows: int, num_perm: int, parts: list) -> np.ndarray:
+    """Parts put together in row order, whatever order the workers finished in."""
     out = np.full((rows, num_perm), EMPTY, dtype=np.uint32)
     for lo, part in parts:
         out[lo : lo + len(part)] = part
     return out
-
-
-def signature_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes for `signatures`, as ingest's extraction pool: forked from a clean server
-    process that has imported this module once (no fork of a process running DuckDB threads, no
-    re-import of the caller's modules per worker). None for one worker."""
-    if workers <= 1:
-        return None
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["scanner.dedup.minhash"])
-    return ProcessPoolExecutor(workers, mp_context=context)
 
 
 def _byte_batches(chunk: pa.Array) -> list[tuple[int, int]]:

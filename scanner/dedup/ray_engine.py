@@ -1,13 +1,15 @@
-"""MinHash signatures on Ray: the step that is three quarters of dedup, spread over a cluster.
+"""MinHash signatures and band rows on Ray: the steps that are most of dedup, spread over a cluster.
 
 The coordinator exports the texts still lacking a signature to Parquet shards in a staging folder
 (workers never open the `.duckdb` file), each Ray task turns one shard into a shard of signatures
-with the same `signatures()` the local path uses (so the result is bit-identical), and the
-coordinator merges each finished shard into the store in its own transaction after checking its
-row count and sha256 against what the task reported. A killed run leaves its merged shards in the
-store; the next run exports only the documents still missing, so it resumes where it stopped.
-The band join and the components then run in DuckDB as on one machine
-(`scanner.dedup.clusters`), in flat memory.
+with the same `signatures()` the local path uses (so the result is bit-identical) and writes the
+shard's (band, key, doc_id) rows into `PARTITIONS` Parquet partitions by band key. The coordinator
+merges each finished signature shard into the store in its own transaction after checking its row
+count and sha256 against what the task reported, and checks each partition file the same way.
+Signatures already in the store (an earlier run, or a killed one: the next run exports only the
+documents still missing, so it resumes where it stopped) are exported too, and tasks write their
+band rows. A DuckDB GROUP BY per partition then gives the star edges, and the components follow
+as on one machine (`scanner.dedup.clusters`), so the clusters are the same row for row.
 
 On a real cluster the staging folder must be on storage every node sees (`--staging`).
 """
@@ -18,17 +20,21 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scanner.dedup.lsh import band_rows
+from scanner.dedup.minhash import SignatureParams, signatures
 from scanner.errors import ScannerError
-from scanner.store import Store, reports
+from scanner.store import Store, dedup_work, reports
 
 SHARD_ROWS = 10_000
+PARTITIONS = 16  # band-row partitions, each grouped by DuckDB alone
 
 
 def require_ray() -> Any:
@@ -57,16 +63,51 @@ def start(address: str | None, workers: int | None) -> Any:
     return ray
 
 
-def sign_shard(texts_path: str, out_path: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One Ray task: a shard of (doc_id, text) to a shard of (doc_id, params, signature)."""
+def sign_shard(texts_path: str, out_path: str, params: SignatureParams, bands: tuple[int, int]) -> dict[str, Any]:
+    """One Ray task: a shard of (doc_id, text) to a shard of (doc_id, params, signature), and its
+    band rows into the hash partitions."""
     from scanner.dedup.clusters import signature_rows
-    from scanner.dedup.minhash import permutations, signatures
 
     table = pq.read_table(texts_path)
-    num_perm, seed = params["num_perm"], params["seed"]
-    perms = permutations(num_perm, seed)
-    sigs = signatures(table.column("text"), num_perm, seed, params["words"], perms, params["profile"])
-    return write_shard(signature_rows(table.column("doc_id"), sigs, params["key"]), out_path)
+    sigs = signatures(table.column("text"), params)
+    entry = write_shard(signature_rows(table.column("doc_id"), sigs, params.key), out_path)
+    return entry | {"partitions": _write_partitions(table.column("doc_id"), sigs, bands, Path(out_path))}
+
+
+def band_shard(sigs_path: str, num_perm: int, bands: tuple[int, int]) -> dict[str, Any]:
+    """One Ray task: stored signatures (of an earlier or killed run) to their band rows."""
+    from scanner.dedup.clusters import signature_matrix
+
+    table = pq.read_table(sigs_path)
+    sigs = signature_matrix(table.column("signature"), num_perm)
+    return {
+        "path": None,
+        "rows": 0,
+        "partitions": _write_partitions(table.column("doc_id"), sigs, bands, Path(sigs_path)),
+    }
+
+
+def _write_partitions(doc_ids: pa.ChunkedArray, sigs: Any, bands: tuple[int, int], shard: Path) -> list[dict]:
+    """(band, key, doc_id) rows of a shard, split by key into `PARTITIONS` Parquet files
+    (`p007/<shard>.parquet`): all rows of one band key land in one partition, so each partition
+    is grouped alone. Keys are mixed 64-bit hashes, so `key % PARTITIONS` spreads them evenly."""
+    import numpy as np
+
+    rows = band_rows(sigs, np.arange(len(sigs)), *bands)
+    part = rows.column("key").to_numpy() % np.uint64(PARTITIONS)
+    order = np.argsort(part, kind="stable")
+    cuts = np.searchsorted(part[order], np.arange(PARTITIONS + 1, dtype=np.uint64))
+    table = pa.table(
+        {"band": rows.column("band"), "key": rows.column("key"), "doc_id": doc_ids.take(rows.column("doc"))}
+    )
+    written = []
+    for k in range(PARTITIONS):
+        if cuts[k] == cuts[k + 1]:
+            continue
+        path = shard.parent / f"p{k:03d}" / f"{shard.stem}.parquet"
+        path.parent.mkdir(exist_ok=True)
+        written.append(write_shard(table.take(order[cuts[k] : cuts[k + 1]]), str(path)))
+    return written
 
 
 def write_shard(table: pa.Table, path: str) -> dict[str, Any]:
@@ -98,43 +139,58 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def signatures_on_ray(
+@contextmanager
+def bands_on_ray(
     store: Store,
-    params: dict[str, Any],
+    params: SignatureParams,
+    bands: tuple[int, int],
     *,
     address: str | None = None,
     workers: int | None = None,
     staging: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Compute and merge the missing signatures under `params` (num_perm, seed, words, profile,
-    key); returns how many were computed."""
+) -> Iterator[tuple[int, list[str]]]:
+    """Compute and merge the missing signatures under `params`, and have the tasks write the band
+    rows of every signature into hash partitions. Yields (signatures computed, the partition
+    folders, each checked against its manifest); the staging folder is removed afterwards."""
     ray = start(address, workers)
     folder = staging or Path(f"{store.path}.staging")
-    run = folder / f"dedup-{params['key'].replace('/', '_')}"
+    run = folder / f"dedup-{params.key.replace('/', '_')}"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
-    task = ray.remote(sign_shard)
-    pending, manifest = [], {}
-    for i, batch in enumerate(reports.signatures_missing(store, params["key"], SHARD_ROWS)):
-        texts = run / f"texts-{i:05d}.parquet"
-        pq.write_table(pa.Table.from_batches([batch]), texts)
-        manifest[str(texts)] = batch.num_rows
-        pending.append(task.remote(str(texts), str(run / f"signatures-{i:05d}.parquet"), params))
-    computed = 0
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        shard = ray.get(done[0])
-        computed += _merge(store, shard)
-        if progress:
-            progress(shard["rows"], 0)
-    (run / "manifest.json").write_text(json.dumps({"texts": manifest, "computed": computed}))
-    shutil.rmtree(run, ignore_errors=True)
-    return computed
+    try:
+        sign, band = ray.remote(sign_shard), ray.remote(band_shard)
+        pending, manifest = [], {}
+        # signatures stored before this run (an earlier run, or a killed one): their band rows only
+        for i, batch in enumerate(dedup_work.signature_stream(store, params.key, SHARD_ROWS)):
+            stored = run / f"stored-{i:05d}.parquet"
+            pq.write_table(pa.Table.from_batches([batch]), stored)
+            pending.append(band.remote(str(stored), params.num_perm, bands))
+        for i, batch in enumerate(reports.signatures_missing(store, params.key, SHARD_ROWS)):
+            texts = run / f"texts-{i:05d}.parquet"
+            pq.write_table(pa.Table.from_batches([batch]), texts)
+            manifest[str(texts)] = batch.num_rows
+            pending.append(sign.remote(str(texts), str(run / f"signatures-{i:05d}.parquet"), params, bands))
+        computed, parts = 0, []
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            shard = ray.get(done[0])
+            if shard["path"]:
+                computed += _merge(store, shard)
+                if progress:
+                    progress(shard["rows"], 0)
+            for part in shard["partitions"]:
+                verified(part)  # its bytes and rows are what the task reported
+                parts.append(part["path"])
+        (run / "manifest.json").write_text(json.dumps({"texts": manifest, "computed": computed, "bands": parts}))
+        yield computed, sorted({str(Path(p).parent) for p in parts})
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
 
 
 def _merge(store: Store, shard: dict[str, Any]) -> int:
-    """A finished shard into the store, once its bytes and rows are what the task reported."""
+    """A finished shard of signatures into the store, in one transaction, once verified."""
     table = verified(shard).read()
     with store.transaction():
         store.write_dedup_signatures(table)

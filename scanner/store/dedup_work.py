@@ -29,6 +29,7 @@ def scratch(store: Store) -> Iterator[None]:
     try:
         store.query("CREATE TABLE dedup_scratch.idx (doc BIGINT, doc_id VARCHAR)")
         store.query("CREATE TABLE dedup_scratch.bands (band SMALLINT, key UBIGINT, doc BIGINT)")
+        store.query("CREATE TABLE dedup_scratch.edges (root BIGINT, doc BIGINT)")
         store.query("CREATE TABLE dedup_scratch.members (doc BIGINT, label BIGINT)")
         yield
     finally:
@@ -55,14 +56,46 @@ def add_bands(store: Store, index: pa.Table, bands: pa.Table) -> None:
         store.query("INSERT INTO dedup_scratch.bands SELECT band, key, doc FROM _bands")
 
 
+def add_band_edges(store: Store) -> None:
+    """Star edges of the band join (each bucket's smallest document -> every other member)."""
+    store.query(
+        """INSERT INTO dedup_scratch.edges
+           WITH shared AS (SELECT band, key, min(doc) AS root FROM dedup_scratch.bands
+                           GROUP BY band, key HAVING count(*) > 1)
+           SELECT s.root, k.doc FROM dedup_scratch.bands k JOIN shared s USING (band, key) WHERE k.doc <> s.root"""
+    )
+
+
+def index_signatures(store: Store, params: str) -> int:
+    """Number every document hashed with these parameters in doc_id order, as the one-machine
+    path does while it streams them; returns how many there are."""
+    store.query(
+        """INSERT INTO dedup_scratch.idx
+           SELECT row_number() OVER (ORDER BY doc_id) - 1, doc_id FROM dedup_signatures WHERE params = ?""",
+        [params],
+    )
+    return int(store.query("SELECT count(*) AS n FROM dedup_scratch.idx").to_pylist()[0]["n"])
+
+
+def add_partition_edges(store: Store, folder: str) -> None:
+    """Star edges of one partition of (band, key, doc_id) Parquet rows: every row of a band key is
+    in the same partition, so grouping it alone finds all of that key's buckets. The smallest
+    doc_id is the smallest document number, so the roots are those of the one-machine path."""
+    store.query(
+        """INSERT INTO dedup_scratch.edges
+           WITH rows AS (SELECT band, key, doc_id FROM read_parquet(?)),
+                shared AS (SELECT band, key, min(doc_id) AS root FROM rows GROUP BY band, key HAVING count(*) > 1)
+           SELECT ir.doc, ik.doc FROM rows k JOIN shared s USING (band, key)
+           JOIN dedup_scratch.idx ir ON ir.doc_id = s.root JOIN dedup_scratch.idx ik ON ik.doc_id = k.doc_id
+           WHERE k.doc_id <> s.root""",
+        [str(Path(folder) / "*.parquet")],
+    )
+
+
 def edge_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """Star edges of the band join (each bucket's smallest document -> every other member),
-    distinct, with both signatures, streamed in (root, doc) order."""
+    """The distinct star edges with both signatures, streamed in (root, doc) order."""
     return store.stream(
-        """WITH shared AS (SELECT band, key, min(doc) AS root FROM dedup_scratch.bands
-                           GROUP BY band, key HAVING count(*) > 1),
-                edges AS (SELECT DISTINCT s.root, k.doc FROM dedup_scratch.bands k JOIN shared s USING (band, key)
-                          WHERE k.doc <> s.root)
+        """WITH edges AS (SELECT DISTINCT root, doc FROM dedup_scratch.edges)
            SELECT e.root, e.doc, a.signature AS root_sig, b.signature AS doc_sig
            FROM edges e
            JOIN dedup_scratch.idx ia ON ia.doc = e.root JOIN dedup_scratch.idx ib ON ib.doc = e.doc

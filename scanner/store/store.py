@@ -42,6 +42,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "dup_clusters": ("method", "doc_id"),
     "blocklist": ("registrable_domain", "list_name"),
     "dedup_signatures": ("doc_id", "params"),
+    "robots_compiled": ("sha256", "rules_version"),
+    "robots_compiled_agents": ("sha256", "rules_version", "token"),
+    "robots_compiled_rules": ("sha256", "rules_version", "ruleset", "priority"),
 }
 
 # Tables without an index since v12 (the ones ingest fills): kept unique by `_append_new`.

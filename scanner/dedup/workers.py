@@ -1,0 +1,130 @@
+"""Worker processes for MinHash signatures, cheap to start and cheap to feed.
+
+Each worker is `python -m scanner.dedup.workers`: it imports numpy and the hashing module and
+nothing else (no DuckDB, Arrow or the caller's `__main__`, which a multiprocessing pool re-imports
+in every worker). A part goes down its stdin as one header, the offsets and the UTF-8 bytes of its
+texts; the signatures come back as one buffer of little-endian uint32. Nothing is pickled. A
+worker exits when its stdin closes, so it never outlives the process that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import struct
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from scanner.dedup.minhash import PROFILES, SignatureParams, sign_part
+
+_REQUEST = struct.Struct("<BIIqQQ")  # profile index, num_perm, words, seed, rows, bytes of text
+_REPLY = struct.Struct("<qQ")  # rows (or -1: an error message follows), bytes that follow
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the `scanner` package
+
+
+class SignaturePool:
+    """`workers` processes; one thread per process writes a part and reads its signatures (pipe
+    I/O releases the GIL, so the main process keeps reading and writing the store)."""
+
+    def __init__(self, workers: int) -> None:
+        path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+        self._procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "scanner.dedup.workers"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=os.environ | {"PYTHONPATH": path},
+            )
+            for _ in range(workers)
+        ]
+        self._idle: queue.SimpleQueue[subprocess.Popen] = queue.SimpleQueue()
+        for proc in self._procs:
+            self._idle.put(proc)
+        self._threads = ThreadPoolExecutor(workers, thread_name_prefix="signatures")
+
+    def submit(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> Future[np.ndarray]:
+        return self._threads.submit(self._run, params, data, offsets)
+
+    def _run(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        proc = self._idle.get()
+        try:
+            return _exchange(proc, params, data, offsets)
+        finally:
+            self._idle.put(proc)
+
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        """Wait for (or cancel) the parts, then close every worker's stdin and reap it."""
+        self._threads.shutdown(wait=True, cancel_futures=cancel_futures)
+        for proc in self._procs:
+            assert proc.stdin and proc.stdout
+            proc.stdin.close()
+            proc.wait()
+            proc.stdout.close()
+
+
+def signature_pool(workers: int) -> SignaturePool | None:
+    """A pool of `workers` processes, or None for one worker (hash in this process)."""
+    return SignaturePool(workers) if workers > 1 else None
+
+
+def _exchange(proc: subprocess.Popen, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    assert proc.stdin and proc.stdout
+    rows = len(offsets) - 1
+    head = _REQUEST.pack(PROFILES.index(params.profile), params.num_perm, params.words, params.seed, rows, len(data))
+    try:
+        proc.stdin.write(head)
+        proc.stdin.write(offsets.astype("<i8", copy=False).tobytes())
+        proc.stdin.write(np.ascontiguousarray(data).data)
+        proc.stdin.flush()
+    except BrokenPipeError:
+        pass  # the reply's absence below says what happened
+    status, size = _REPLY.unpack(_read(proc.stdout, _REPLY.size, proc))
+    payload = _read(proc.stdout, size, proc)
+    if status < 0:
+        raise RuntimeError(f"signature worker {proc.pid}: {payload.decode('utf-8', 'replace')}")
+    return np.frombuffer(payload, dtype="<u4").reshape(rows, params.num_perm).astype(np.uint32, copy=False)
+
+
+def _read(source: IO[bytes], size: int, proc: subprocess.Popen | None = None) -> bytes:
+    data = source.read(size)
+    if len(data) != size:
+        who = f"signature worker {proc.pid} exited with status {proc.wait()}" if proc else "signature pool closed"
+        raise RuntimeError(f"{who} ({len(data)} of {size} bytes read)")
+    return data
+
+
+@lru_cache(maxsize=8)
+def _params(profile: int, num_perm: int, words: int, seed: int) -> SignatureParams:
+    return SignatureParams(num_perm, seed, words, PROFILES[profile])
+
+
+def serve(source: IO[bytes], sink: IO[bytes]) -> None:
+    """The worker's loop: parts in, signatures (or one error line) out, until stdin closes."""
+    while head := source.read(_REQUEST.size):
+        if len(head) < _REQUEST.size:
+            return
+        profile, num_perm, words, seed, rows, size = _REQUEST.unpack(head)
+        offsets = np.frombuffer(_read(source, 8 * (rows + 1)), dtype="<i8")
+        data = np.frombuffer(_read(source, size), dtype=np.uint8)
+        try:
+            status, payload = (
+                rows,
+                sign_part(_params(profile, num_perm, words, seed), data, offsets).astype("<u4").tobytes(),
+            )
+        except Exception as exc:  # reported to the caller, which raises it there
+            status, payload = -1, f"{type(exc).__name__}: {exc}".encode()
+        sink.write(_REPLY.pack(status, len(payload)))
+        sink.write(payload)
+        sink.flush()
+
+
+if __name__ == "__main__":
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print goes to stderr, never into the signatures
+    serve(sys.stdin.buffer, out)
