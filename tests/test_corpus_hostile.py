@@ -323,7 +323,9 @@ def test_an_arc_record_cut_before_the_next_header_is_bad_and_the_next_is_read(tm
     bad = [i for i in items if isinstance(i, BadRecord)]
     good = [i for i in items if isinstance(i, RawRecord)]
     assert [b.locator for b in bad] == [f"overrun.arc#{mid}"] and "next ARC header starts inside" in bad[0].reason
-    assert [(r.url, r.payload) for r in good] == [(u, whole[u]) for u in ("http://example.com/0", "http://example.com/2")]
+    assert [(r.url, r.payload) for r in good] == [
+        (u, whole[u]) for u in ("http://example.com/0", "http://example.com/2")
+    ]
 
 
 def _write(path: Path, data: bytes) -> Path:
