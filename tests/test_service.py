@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -50,14 +51,13 @@ def store(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_demo(demo_file, tmp_path_factory.mktemp("service"))
 
 
-@pytest.fixture(scope="module")
-def served(store: Path):
-    """`provenance serve` in its own process, with one extra allowed Host name."""
+@contextmanager
+def _serving(store: Path, *args: str, env: dict[str, str] | None = None):
+    """`provenance serve` in its own process on loopback: (base URL, port, pid)."""
     port = _port()
-    env = os.environ | {"PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "serve", "--store", str(store), "--port", str(port), *EXTRA_HOST],
-        env=env,
+        [sys.executable, "-m", "scanner", "serve", "--store", str(store), "--port", str(port), *args],
+        env=os.environ | {"PYTHONPATH": str(REPO)} | (env or {}),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -71,6 +71,13 @@ def served(store: Path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def served(store: Path):
+    """`provenance serve` in its own process, with one extra allowed Host name."""
+    with _serving(store, *EXTRA_HOST) as running:
+        yield running
 
 
 def test_host_names(served) -> None:
@@ -223,17 +230,7 @@ def test_a_body_that_never_comes_times_out(slow_service: int) -> None:
 def test_reload_token_from_the_environment_guards_reload(store: Path) -> None:
     """`PROVENANCE_RELOAD_TOKEN` (or `--reload-token`): /reload then needs the Bearer token too,
     through the real `serve` path; /check and /health stay open."""
-    port = _port()
-    env = os.environ | {"PYTHONPATH": str(REPO), "PROVENANCE_RELOAD_TOKEN": "s3cret-token"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "serve", "--store", str(store), "--port", str(port)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(base, proc)
+    with _serving(store, env={"PROVENANCE_RELOAD_TOKEN": "s3cret-token"}) as (base, _, _):
         assert httpx.post(base + "/reload", json={}).status_code == 401  # a JSON body alone no longer does
         for wrong in ("Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token", "s3cret-token", "Bearer"):
             r = httpx.post(base + "/reload", json={}, headers={"authorization": wrong})
@@ -245,9 +242,3 @@ def test_reload_token_from_the_environment_guards_reload(store: Path) -> None:
         assert r.status_code == 200 and r.json()["loaded_at"] > before
         check = httpx.get(base + "/check", params={"url": "https://www.nytimes.com/svc/data", "agent": "GPTBot"})
         assert check.status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
