@@ -110,7 +110,7 @@ def test_indexed_matcher_equals_plain_scan(patterns: list[str], paths: list[str]
         saved = matcher_module._SORT_AT_ONCE, matcher_module._FEW_KEYS
         matcher_module._SORT_AT_ONCE = matcher_module._FEW_KEYS = 0
         try:
-            assert matcher.first(path) == scan, (path, ordered)
+            assert Matcher(list(enumerate(ordered))).first(path) == scan, (path, ordered)
         finally:
             matcher_module._SORT_AT_ONCE, matcher_module._FEW_KEYS = saved
 
@@ -122,6 +122,7 @@ def test_one_pass_over_the_path_per_literal_length(monkeypatch) -> None:
     levels = ("/", "/abc", "/abcdef", "/abcdefghijkl")
     patterns = [f"{p}*{w}{i}" for p in levels for w in ("x", "yz", "qrs") for i in range(40)]
     ordered = sorted(patterns, key=lambda p: (-len(p), p))
+    monkeypatch.setattr(matcher_module, "_FEW_KEYS", 0)  # every length by a gram pass
     matcher = Matcher(list(enumerate(ordered)))
     passes: list[int] = []
 
@@ -134,13 +135,16 @@ def test_one_pass_over_the_path_per_literal_length(monkeypatch) -> None:
             return super().of(length)
 
     monkeypatch.setattr(matcher_module, "_PathGrams", Counted)
-    monkeypatch.setattr(matcher_module, "_FEW_KEYS", 0)
     for path in ("/abcdefghijklmnop/x39", "/abcdefghijkl/qrs7yz3", "/abcdef/none", "/abcdefghijklmn/" + "yz1" * 50):
         passes.clear()
         scan = next((i for i, p in enumerate(ordered) if rule_matches(p, path)), None)
         assert matcher.first(path) == scan, path
         assert len(passes) == len(set(passes)) and passes, (path, passes)
-    indexed = [n for n in matcher._nodes() if n.index is not None]
+    nodes, indexed = [matcher], []
+    while nodes:
+        node = nodes.pop()
+        nodes += node.children.values()
+        indexed += [node] if node.index is not None else []
     assert len(indexed) >= 3 and set(matcher.literals) >= {2, 3}
 
 

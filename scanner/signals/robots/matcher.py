@@ -65,23 +65,24 @@ def _keyed(literal: str) -> _Literal:
 class _PathGrams:
     """Which of a matcher's index literals a path contains, per key length (1, 2 or 3), found
     once per path against the literals of every indexed node of the tree at once
-    (`Matcher.literals`) and shared by the nodes on the path's way down: up to `_FEW_KEYS`
-    literals of a length are each looked up (`str.find`, C); more are probed with every gram of
-    the path of that length (one pass over the path, the tuples built in C)."""
+    (`Matcher.literals`) and shared by the nodes on the path's way down: a length with up to
+    `_FEW_KEYS` literals has each looked up (`str.find`, C; `Matcher.spelled`); more are probed
+    with every gram of the path of that length (one pass over the path, the tuples built in C)."""
 
-    __slots__ = ("found", "literals", "path")
+    __slots__ = ("found", "matcher", "path")
 
-    def __init__(self, path: str, literals: dict[int, frozenset[_Literal]]) -> None:
+    def __init__(self, path: str, matcher: Matcher) -> None:
         self.path = path
-        self.literals = literals
+        self.matcher = matcher
         self.found: dict[int, AbstractSet[_Literal]] = {}
 
     def of(self, length: int) -> AbstractSet[_Literal]:
         found = self.found.get(length)
         if found is None:
-            p, literals = self.path, self.literals[length]
-            if length == 0 or len(literals) <= _FEW_KEYS:  # '': a rule of wildcards only
-                found = {k for k in literals if "".join(k) in p}
+            p, literals = self.path, self.matcher.literals[length]
+            spelled = self.matcher.spelled.get(length)
+            if spelled is not None:
+                found = {k for text, k in spelled if text in p}
             elif length == 1:
                 found = literals.intersection(p)
             elif length == 2:
@@ -179,9 +180,12 @@ class Matcher:
     linear in the rules, once per rule set.
     """
 
-    __slots__ = ("children", "index", "literals", "rules", "width")
+    __slots__ = ("children", "index", "literals", "rules", "spelled", "width")
 
-    def __init__(self, ranked: list[tuple[int, str]], width: int = 3, *, root: bool = True) -> None:
+    def __init__(
+        self, ranked: list[tuple[int, str]], width: int = 3, *, _literals: dict[int, set[_Literal]] | None = None
+    ) -> None:
+        found: dict[int, set[_Literal]] = {} if _literals is None else _literals  # the tree's, by length
         self.width = width
         self.children: dict[str, Matcher] = {}
         here = ranked
@@ -194,29 +198,29 @@ class Matcher:
                     here.append((rank, pattern))
                 else:
                     below.setdefault(literal[:width], []).append((rank, pattern))
-            self.children = {k: Matcher(v, width * 2, root=False) for k, v in below.items()}
+            self.children = {k: Matcher(v, width * 2, _literals=found) for k, v in below.items()}
         self.index: _Index | None = None
         self.rules: tuple[tuple[int, str, bool, tuple[str, ...], bool], ...] = ()
         if len(here) > _ALTERNATIVES:
             self.index = _Index(here)
+            for length, keys in self.index.by_length.items():
+                found.setdefault(length, set()).update(keys)
         else:  # (rank, literal prefix, whether the prefix is the whole rule, parts, anchored)
             self.rules = tuple(
                 (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), *_split(p))
                 for rank, p in here
             )
-        # the root's: every indexed node's literals of each length, for `_PathGrams`
+        # the root's (`_PathGrams`): every indexed node's literals of each length; the lengths with
+        # few literals (and '', a rule of wildcards only) each with its text. Other nodes: none.
         self.literals: dict[int, frozenset[_Literal]] = {}
-        if root:
-            found: dict[int, set[_Literal]] = {}
-            for node in self._nodes():
-                for length, keys in node.index.by_length.items() if node.index else ():
-                    found.setdefault(length, set()).update(keys)
+        self.spelled: dict[int, tuple[tuple[str, _Literal], ...]] = {}
+        if _literals is None and found:
             self.literals = {length: frozenset(keys) for length, keys in found.items()}
-
-    def _nodes(self) -> Iterator[Matcher]:
-        yield self
-        for child in self.children.values():
-            yield from child._nodes()
+            self.spelled = {
+                n: tuple(("".join(k), k) for k in keys)
+                for n, keys in self.literals.items()
+                if n == 0 or len(keys) <= _FEW_KEYS
+            }
 
     def first(self, path: str, budget: int | None = None) -> int | None:
         """The rank (position in priority order) of the first rule that matches the path;
@@ -229,10 +233,11 @@ class Matcher:
             budget = lookup_budget(path)
         best = None
         left = [budget]
-        grams = _PathGrams(path, self.literals)
+        grams: _PathGrams | None = None  # made on the first indexed node: most paths meet none
         node: Matcher | None = self
         while node is not None:
             if node.index is not None:
+                grams = grams or _PathGrams(path, self)
                 best = node.index.first(path, best, left, grams)
                 if best == BUDGET_EXCEEDED:
                     return best, budget
