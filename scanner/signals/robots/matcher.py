@@ -7,9 +7,11 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from itertools import chain, pairwise
+from types import MappingProxyType
+from typing import Any
 
 from scanner.signals.robots.model import RFC9309, UNDECIDED, Dialect, Group, Rule
 from scanner.signals.robots.normalise import normalise, url_path
@@ -32,6 +34,7 @@ MIN_LOOKUPS = 32
 BUDGET_EXCEEDED = -1  # what `Matcher.first` answers when the budget ran out
 _UNSEEN = Rule(False, "(memo miss)", "", -1)  # a memo miss (None is a memoised "no rule matched")
 _Literal = str | tuple[str, ...]  # an index key, as `_keyed` files it
+_NO_LITERALS: Mapping[int, Any] = MappingProxyType({})  # what a node without the tree's literals holds
 
 
 def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
@@ -212,8 +215,8 @@ class Matcher:
             )
         # the root's (`_PathGrams`): every indexed node's literals of each length; the lengths with
         # few literals (and '', a rule of wildcards only) each with its text. Other nodes: none.
-        self.literals: dict[int, frozenset[_Literal]] = {}
-        self.spelled: dict[int, tuple[tuple[str, _Literal], ...]] = {}
+        self.literals: Mapping[int, frozenset[_Literal]] = _NO_LITERALS  # shared: tens of thousands of nodes
+        self.spelled: Mapping[int, tuple[tuple[str, _Literal], ...]] = _NO_LITERALS
         if _literals is None and found:
             self.literals = {length: frozenset(keys) for length, keys in found.items()}
             self.spelled = {
