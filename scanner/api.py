@@ -1157,14 +1157,16 @@ def hook_app(
     own_token: str | None = None,
     on_unknown: str = "keep",
     allowed_hosts: Sequence[str] = (),
+    reload_token: str | None = None,
 ):
-    """`serve`: the HTTP hook as an ASGI app over a snapshot of the store's evidence."""
+    """`serve`: the HTTP hook as an ASGI app over a snapshot of the store's evidence
+    (`reload_token`: POST /reload then needs it as a Bearer token)."""
     from scanner.hook.checker import Checker as Checker  # for the service's annotations
     from scanner.hook.service import create_app, tune_gc
 
     checker = Checker(store, policy=policy, own_token=own_token, on_unknown=on_unknown)
     tune_gc()
-    return create_app(checker, allowed_hosts=allowed_hosts)
+    return create_app(checker, allowed_hosts=allowed_hosts, reload_token=reload_token or None)
 
 
 def summary_formats(fmt: str) -> tuple[str, ...]:

@@ -805,13 +805,25 @@ def serve(
         list[str] | None,
         typer.Option("--allowed-host", help="A Host name to serve besides loopback ones (repeat; * for any)."),
     ] = None,
+    reload_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PROVENANCE_RELOAD_TOKEN",
+            help="POST /reload then needs `Authorization: Bearer TOKEN` (prefer the environment variable).",
+        ),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """The HTTP hook: GET/POST /check, /status/{domain}, /health, /version (OpenAPI at /docs)."""
     import uvicorn
 
     app_ = api.hook_app(
-        store, policy=policy, own_token=own_token, on_unknown=on_unknown, allowed_hosts=allowed_host or ()
+        store,
+        policy=policy,
+        own_token=own_token,
+        on_unknown=on_unknown,
+        allowed_hosts=allowed_host or (),
+        reload_token=reload_token,
     )
     err.print(f"serving {store} (policy {policy}) on http://{host}:{port}", markup=False)
     uvicorn.run(app_, host=host, port=port, log_level="warning")

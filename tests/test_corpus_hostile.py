@@ -282,3 +282,72 @@ def test_run_errors_keep_the_first_100_and_counts_per_reason(tmp_path: Path) -> 
     assert len(errors) == 101 and len(raw) < 50_000
     assert errors[-1] == {"omitted": 4900, "total": 5000, "by_reason": {"invalid JSON": 3000, "no text field": 2000}}
     assert len(report.files[0].bad) == 5000 and len(list(report.files[0].bad)) == 100
+
+
+def _arc_members(data: bytes, gzipped: bool) -> bytes:
+    """An ARC file as written, or gzipped one member per record as `.arc.gz` files are."""
+    if not gzipped:
+        return data
+    starts = [0, *(m + 1 for m in range(len(data)) if data.startswith(b"\nhttp://example.com/", m))]
+    return b"".join(gzip.compress(data[a:b]) for a, b in zip(starts, [*starts[1:], len(data)], strict=True))
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["arc", "arc.gz"])
+@pytest.mark.parametrize("percent", [50, 90])
+def test_a_cut_arc_record_is_a_bad_record_never_stored(tmp_path: Path, ext: Path, percent: int, gzipped: bool) -> None:
+    """warcio hands over what there is of an ARC record the file ends inside: the reader compares
+    it with the length the ARC header declares, as for a WARC's Content-Length."""
+    data = _three_record_arc(ext, mangle=False)
+    whole = _arc_members(data, gzipped)
+    last = len(_arc_members(data[: data.rindex(b"\nhttp://example.com/2 ") + 1], gzipped))  # its offset
+    path = tmp_path / ("cut.arc.gz" if gzipped else "cut.arc")
+    path.write_bytes(whole[: last + (len(whole) - last) * percent // 100])  # the file cut inside it
+    with Store.open(tmp_path / "s.duckdb") as store:
+        report = ingest_file(store, path, "a")
+        urls = store.query("SELECT url FROM documents ORDER BY url").column(0).to_pylist()
+    assert urls == ["http://example.com/0", "http://example.com/1"]
+    (bad,) = report.bad
+    assert bad.locator == f"{path.name}#{last}" and "truncated record" in bad.reason, bad
+
+
+def test_an_arc_record_cut_before_the_next_header_is_bad_and_the_next_is_read(tmp_path: Path, ext: Path) -> None:
+    """The middle record's body cut short with the next record right behind it: its declared
+    length runs into the next header. The cut record is a bad record, reading restarts at the
+    next header, and the records either side are stored whole."""
+    data = _three_record_arc(ext, mangle=False)
+    mid, last = data.index(b"\nhttp://example.com/1 ") + 1, data.index(b"\nhttp://example.com/2 ") + 1
+    path = tmp_path / "overrun.arc"
+    path.write_bytes(data[: mid + (last - mid) // 2] + b"\n" + data[last:])
+    whole = {r.url: r.payload for r in read_warc(_write(tmp_path / "whole.arc", data)) if isinstance(r, RawRecord)}
+    items = list(read_warc(path))
+    bad = [i for i in items if isinstance(i, BadRecord)]
+    good = [i for i in items if isinstance(i, RawRecord)]
+    assert [b.locator for b in bad] == [f"overrun.arc#{mid}"] and "next ARC header starts inside" in bad[0].reason
+    assert [(r.url, r.payload) for r in good] == [
+        (u, whole[u]) for u in ("http://example.com/0", "http://example.com/2")
+    ]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_every_compression_the_warc_reader_accepts_ends_a_cut_file_with_a_bad_record(tmp_path: Path, ext: Path) -> None:
+    """WARC_SUFFIXES: plain, gzip, lz4 (FastWARC; zstd is not among them). A real WARC of each,
+    cut at 50 %: the last item is a bad record naming the file, every record before it is one the
+    whole file also holds."""
+    from scanner.corpus.warc import WARC_SUFFIXES, iter_entries
+
+    gz = (ext / "warc-samples/resiliparse/warcfile.warc.gz").read_bytes()
+    sources = {
+        ".warc": gzip.decompress(gz),
+        ".warc.gz": gz,
+        ".warc.lz4": (ext / "warc-samples/resiliparse/block-sized-records.warc.lz4").read_bytes(),
+    }
+    assert set(sources) == set(WARC_SUFFIXES)
+    for suffix, data in sources.items():
+        whole = [(e.offset, e.payload) for e in iter_entries(_write(tmp_path / f"whole{suffix}", data))]
+        items = list(iter_entries(_write(tmp_path / f"cut{suffix}", data[: len(data) // 2])))
+        assert isinstance(items[-1], BadRecord) and items[-1].locator.startswith(f"cut{suffix}#"), suffix
+        assert [(e.offset, e.payload) for e in items[:-1]] == whole[: len(items) - 1], suffix

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -50,14 +51,13 @@ def store(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_demo(demo_file, tmp_path_factory.mktemp("service"))
 
 
-@pytest.fixture(scope="module")
-def served(store: Path):
-    """`provenance serve` in its own process, with one extra allowed Host name."""
+@contextmanager
+def _serving(store: Path, *args: str, env: dict[str, str] | None = None):
+    """`provenance serve` in its own process on loopback: (base URL, port, pid)."""
     port = _port()
-    env = os.environ | {"PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scanner", "serve", "--store", str(store), "--port", str(port), *EXTRA_HOST],
-        env=env,
+        [sys.executable, "-m", "scanner", "serve", "--store", str(store), "--port", str(port), *args],
+        env=os.environ | {"PYTHONPATH": str(REPO)} | (env or {}),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -71,6 +71,13 @@ def served(store: Path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def served(store: Path):
+    """`provenance serve` in its own process, with one extra allowed Host name."""
+    with _serving(store, *EXTRA_HOST) as running:
+        yield running
 
 
 def test_host_names(served) -> None:
@@ -218,3 +225,20 @@ def test_a_body_that_never_comes_times_out(slow_service: int) -> None:
     assert _raw(slow_service, chunked).startswith(b"HTTP/1.1 408")
     bad_length = b"POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999\r\n\r\n"
     assert _raw(slow_service, bad_length).startswith(b"HTTP/1.1 413")
+
+
+def test_reload_token_from_the_environment_guards_reload(store: Path) -> None:
+    """`PROVENANCE_RELOAD_TOKEN` (or `--reload-token`): /reload then needs the Bearer token too,
+    through the real `serve` path; /check and /health stay open."""
+    with _serving(store, env={"PROVENANCE_RELOAD_TOKEN": "s3cret-token"}) as (base, _, _):
+        assert httpx.post(base + "/reload", json={}).status_code == 401  # a JSON body alone no longer does
+        for wrong in ("Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token", "s3cret-token", "Bearer"):
+            r = httpx.post(base + "/reload", json={}, headers={"authorization": wrong})
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", wrong
+        r = httpx.post(base + "/reload", content=b"{}", headers={"authorization": "Bearer s3cret-token"})
+        assert r.status_code == 415  # the token does not lift the content-type guard
+        before = httpx.get(base + "/health").json()["loaded_at"]
+        r = httpx.post(base + "/reload", json={}, headers={"authorization": "bearer s3cret-token"})
+        assert r.status_code == 200 and r.json()["loaded_at"] > before
+        check = httpx.get(base + "/check", params={"url": "https://www.nytimes.com/svc/data", "agent": "GPTBot"})
+        assert check.status_code == 200

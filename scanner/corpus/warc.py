@@ -131,11 +131,8 @@ def _warc_entries(path: Path, stream, start: int) -> Iterator[WarcEntry | BadRec
                 yield BadRecord(where, f"record of {rec.content_length} bytes skipped (limit {MAX_RECORD_BYTES})")
                 continue
             block = rec.reader.read()
-            if len(block) < rec.content_length:
-                yield BadRecord(
-                    where,
-                    f"truncated record: {len(block)} of the {rec.content_length} bytes its Content-Length declares",
-                )
+            if cut := _cut_short(len(block), rec.content_length, "Content-Length"):
+                yield BadRecord(where, cut)
                 continue
             try:
                 held = _entry(rec, last, block)
@@ -149,6 +146,12 @@ def _warc_entries(path: Path, stream, start: int) -> Iterator[WarcEntry | BadRec
     if held is not None:
         problem = _gzip_tail_problem(path, last) if path.name.lower().endswith(".gz") else None
         yield held if problem is None else BadRecord(f"{path.name}#{last}", f"truncated record: {problem}")
+
+
+def _cut_short(got: int, declared: int, field: str) -> str | None:
+    """Why a record whose block ended before the length its header declares is not stored (the
+    file ends inside it), or None when it is whole: one rule for WARC and ARC."""
+    return f"truncated record: {got} of the {declared} bytes its {field} declares" if got < declared else None
 
 
 def _entry(rec, offset: int, block: bytes) -> WarcEntry:
@@ -199,7 +202,11 @@ def _gzip_tail_problem(path: Path, offset: int) -> str | None:
 
 def _arc_entries(path: Path, stream, start: int) -> Iterator[WarcEntry | BadRecord | _Lost]:
     """ARC records via warcio from `start`. A record whose headers do not convert is one
-    BadRecord; when warcio itself fails, the reader restarts at the next ARC header line."""
+    BadRecord; when warcio itself fails, the reader restarts at the next ARC header line.
+
+    A record cut short is never a document (warcio hands over what there is): the file ends
+    before the length its header declares (`_cut_short`, as for WARC), or the next record's
+    header line starts inside it, where reading restarts."""
     from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
     stream.seek(start)
@@ -209,12 +216,31 @@ def _arc_entries(path: Path, stream, start: int) -> Iterator[WarcEntry | BadReco
         for rec in records:
             body = rec.content_stream().read(MAX_RECORD_BYTES)
             offset = start + records.get_record_offset()  # after reading: it consumes the record
+            if cut := _arc_cut_short(rec, body):
+                yield _Lost(offset, cut)  # reading restarts at the next ARC header line, if any
+                return
             try:
                 yield _arc_entry(rec, offset, body)
             except (ValueError, OverflowError, AttributeError, TypeError) as exc:
                 yield BadRecord(f"{path.name}#{offset}", f"unreadable ARC record: {type(exc).__name__}: {exc}")
     except Exception as exc:  # warcio fails on mutated ARC headers with many types
         yield _Lost(offset, f"unreadable ARC data after this offset: {type(exc).__name__}: {exc}")
+
+
+def _arc_cut_short(rec, body: bytes) -> str | None:
+    """Why an ARC record read by warcio is cut short, or None when it is whole."""
+    from warcio.limitreader import LimitReader
+
+    raw = rec.raw_stream  # over the length the ARC header declares
+    if isinstance(raw, LimitReader):
+        while raw.read(1 << 20):  # the rest of a record over MAX_RECORD_BYTES, discarded
+            pass
+        if cut := _cut_short(raw.tell(), raw.tell() + raw.limit, "ARC header"):
+            return cut
+    if rec.rec_type != "warcinfo" and _ARC_START.search(body):
+        declared = rec.rec_headers.get_header("Content-Length")
+        return f"truncated record: the next ARC header starts inside the {declared} bytes its header declares"
+    return None
 
 
 def _arc_entry(rec, offset: int, body: bytes) -> WarcEntry:

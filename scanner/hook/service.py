@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import hmac
 import ipaddress
 import json
 import time
@@ -276,9 +277,24 @@ def tune_gc() -> None:
         gc.callbacks.append(PAUSES)
 
 
-def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_timeout: float = BODY_TIMEOUT) -> Guard:
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """Whether an `Authorization` header carries `Bearer <token>` (scheme in any case, RFC 9110
+    §11.1), compared in constant time so the answer's timing tells nothing of the token."""
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def create_app(
+    checker: Checker,
+    *,
+    allowed_hosts: Iterable[str] = (),
+    body_timeout: float = BODY_TIMEOUT,
+    reload_token: str | None = None,
+) -> Guard:
     """The service as an ASGI app: FastAPI behind the `Guard`. `allowed_hosts`: Host names served
-    besides loopback ones ("*": any)."""
+    besides loopback ones ("*": any). `reload_token`: when set, POST /reload also needs
+    `Authorization: Bearer <token>` (a local process or page that can reach loopback cannot
+    reload without it)."""
     app = FastAPI(
         title="provenance-scanner hook",
         version=__version__,
@@ -349,12 +365,16 @@ def create_app(checker: Checker, *, allowed_hosts: Iterable[str] = (), body_time
             )
         return _json(doc)
 
-    @app.post("/reload", summary="Take a fresh snapshot of the store's evidence (JSON request only)")
+    @app.post("/reload", summary="Take a fresh snapshot of the store's evidence (JSON; Bearer token if set)")
     def reload(request: Request) -> Response:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != JSON_TYPE or request.headers.get("sec-fetch-site") == "cross-site":
             # a cross-site form or simple fetch cannot send application/json without a preflight
             raise HTTPException(415, f"POST /reload needs Content-Type: {JSON_TYPE}")
+        if reload_token and not bearer_matches(request.headers.get("authorization"), reload_token):
+            raise HTTPException(
+                401, "POST /reload needs Authorization: Bearer <the --reload-token>", {"WWW-Authenticate": "Bearer"}
+            )
         previous = checker.loaded_at
         try:
             checker.reload(wait=RELOAD_WAIT)

@@ -96,11 +96,58 @@ def test_indexed_matcher_equals_plain_scan(patterns: list[str], paths: list[str]
     for path in paths:
         scan = next((i for i, p in enumerate(ordered) if rule_matches(p, path)), None)
         assert matcher.first(path) == scan, (path, ordered)
-        saved, matcher_module._SORT_AT_ONCE = matcher_module._SORT_AT_ONCE, 0  # candidates merged lazily instead
+        # candidates merged lazily instead of sorted; every literal length found by a gram pass
+        saved = matcher_module._SORT_AT_ONCE, matcher_module._FEW_KEYS
+        matcher_module._SORT_AT_ONCE = matcher_module._FEW_KEYS = 0
         try:
-            assert matcher.first(path) == scan, (path, ordered)
+            assert Matcher(list(enumerate(ordered))).first(path) == scan, (path, ordered)
         finally:
-            matcher_module._SORT_AT_ONCE = saved
+            matcher_module._SORT_AT_ONCE, matcher_module._FEW_KEYS = saved
+
+
+def test_one_pass_over_the_path_per_literal_length(monkeypatch) -> None:
+    """The per-path bound by construction: however many indexed nodes a path goes down through
+    (here one per level of the tree), its grams of each length are enumerated once, against all
+    of them; the answer stays the plain scan's."""
+    levels = ("/", "/abc", "/abcdef", "/abcdefghijkl")
+    patterns = [f"{p}*{w}{i}" for p in levels for w in ("x", "yz", "qrs") for i in range(40)]
+    ordered = sorted(patterns, key=lambda p: (-len(p), p))
+    monkeypatch.setattr(matcher_module, "_FEW_KEYS", 0)  # every length by a gram pass
+    matcher = Matcher(list(enumerate(ordered)))
+    passes: list[int] = []
+
+    class Counted(matcher_module._PathGrams):
+        __slots__ = ()
+
+        def of(self, length: int):  # type: ignore[no-untyped-def]
+            if length not in self.found:
+                passes.append(length)
+            return super().of(length)
+
+    monkeypatch.setattr(matcher_module, "_PathGrams", Counted)
+    for path in ("/abcdefghijklmnop/x39", "/abcdefghijkl/qrs7yz3", "/abcdef/none", "/abcdefghijklmn/" + "yz1" * 50):
+        passes.clear()
+        scan = next((i for i, p in enumerate(ordered) if rule_matches(p, path)), None)
+        assert matcher.first(path) == scan, path
+        assert len(passes) == len(set(passes)) and passes, (path, passes)
+    nodes, indexed = [matcher], []
+    while nodes:
+        node = nodes.pop()
+        nodes += node.children.values()
+        indexed += [node] if node.index is not None else []
+    assert len(indexed) >= 3 and set(matcher.literals) >= {2, 3}
+
+
+def test_index_is_built_once_per_rule_set_before_any_path() -> None:
+    """`RuleSet.compiled` builds the hostile file's index apart from any path (the bench times it
+    apart), and `decide` then uses that same matcher."""
+    robots = parse_robots(HOSTILE["/*x%d"])
+    rs = robots.ruleset("GPTBot")
+    assert rs.matcher is None
+    matcher = rs.compiled()
+    assert rs.matcher is matcher and rs.compiled() is matcher
+    assert robots.explain("http://example.com/x5", "GPTBot").rule == _scan(rs, "/x5")
+    assert rs.matcher is matcher
 
 
 def test_nested_rsl_is_one_pass() -> None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import chain, pairwise
+from types import MappingProxyType
+from typing import Any
 
 from scanner.signals.robots.model import RFC9309, UNDECIDED, Dialect, Group, Rule
 from scanner.signals.robots.normalise import normalise, url_path
@@ -17,9 +20,9 @@ _ALTERNATIVES = 16  # rules a `Matcher` node tries one by one; past that it inde
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
 _SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `Matcher`
 _SCAN_RULES = 64  # rule sets larger than this are never plain-scanned (the scan is unbounded)
-_GRAM = 3  # length of the literal each indexed rule is filed under (`_Index.first` zips 3 shifts)
+_GRAM = 3  # length of the literal each indexed rule is filed under (`_PathGrams.of` zips 3 shifts)
 _GRAMS_PER_PART = 12  # candidate keys taken from one literal part of a rule
-_FEW_KEYS = 32  # up to this many index keys, each is looked up in the path directly
+_FEW_KEYS = 32  # up to this many index literals of one length, each is looked up in the path
 _SORT_AT_ONCE = 4096  # candidate rules sorted at once; more are merged lazily from their buckets
 # Work per path: literal-part lookups (each one C-level `str.find`, linear in the path) that a
 # `Matcher` may spend, about MATCH_BUDGET_CHARS characters scanned in all (at least
@@ -30,6 +33,8 @@ MATCH_BUDGET_CHARS = 256_000
 MIN_LOOKUPS = 32
 BUDGET_EXCEEDED = -1  # what `Matcher.first` answers when the budget ran out
 _UNSEEN = Rule(False, "(memo miss)", "", -1)  # a memo miss (None is a memoised "no rule matched")
+_Literal = str | tuple[str, ...]  # an index key, as `_keyed` files it
+_NO_LITERALS: Mapping[int, Any] = MappingProxyType({})  # what a node without the tree's literals holds
 
 
 def _split(pattern: str) -> tuple[tuple[str, ...], bool]:
@@ -54,38 +59,79 @@ def _gram_step(part: str) -> int:
     return max(1, (len(part) - _GRAM + 1) // _GRAMS_PER_PART)
 
 
+def _keyed(literal: str) -> _Literal:
+    """How `_Index` files a literal: a tuple of characters (what `_PathGrams` builds in C, no
+    string per gram), or the literal itself when shorter than 2 (a character, or '')."""
+    return literal if len(literal) < 2 else tuple(literal)
+
+
+class _PathGrams:
+    """Which of a matcher's index literals a path contains, per key length (1, 2 or 3), found
+    once per path against the literals of every indexed node of the tree at once
+    (`Matcher.literals`) and shared by the nodes on the path's way down: a length with up to
+    `_FEW_KEYS` literals has each looked up (`str.find`, C; `Matcher.spelled`); more are probed
+    with every gram of the path of that length (one pass over the path, the tuples built in C)."""
+
+    __slots__ = ("found", "matcher", "path")
+
+    def __init__(self, path: str, matcher: Matcher) -> None:
+        self.path = path
+        self.matcher = matcher
+        self.found: dict[int, AbstractSet[_Literal]] = {}
+
+    def of(self, length: int) -> AbstractSet[_Literal]:
+        found = self.found.get(length)
+        if found is None:
+            p, literals = self.path, self.matcher.literals[length]
+            spelled = self.matcher.spelled.get(length)
+            if spelled is not None:
+                found = {k for text, k in spelled if text in p}
+            elif length == 1:
+                found = literals.intersection(p)
+            elif length == 2:
+                found = literals.intersection(pairwise(p))
+            else:
+                found = literals.intersection(zip(p, p[1:], p[2:], strict=False))
+            self.found[length] = found
+        return found
+
+
 class _Index:
     """Many rules of one `Matcher` node filed under one literal each (the one fewest other rules
-    share), so a path only tries the rules whose literal it contains, in priority order."""
+    share), so a path only tries the rules whose literal it contains, in priority order.
 
-    __slots__ = ("buckets", "key_lengths", "rules")
+    Which literals a path contains comes from `_PathGrams` (one pass over the path per key length
+    for the whole tree). Each bucket's merge head is built once, here."""
+
+    __slots__ = ("buckets", "by_length", "heads", "rules")
 
     def __init__(self, ranked: list[tuple[int, str]]) -> None:
         split = [(rank, *_split(p)) for rank, p in ranked]
         keys = [_keys_of(parts) for _, parts, _ in split]
         shared = Counter(k for ks in keys for k in ks)
-        self.buckets: dict[tuple[str, ...], list[int]] = {}  # key literal as a tuple of characters
+        self.buckets: dict[_Literal, list[int]] = {}
         self.rules: dict[int, tuple[tuple[str, ...], bool]] = {}
         for (rank, parts, anchored), ks in zip(split, keys, strict=True):
             key = min(sorted(ks), key=shared.__getitem__)  # the rarest; ties: the first in order
-            self.buckets.setdefault(tuple(key), []).append(rank)  # ranks arrive sorted
+            self.buckets.setdefault(_keyed(key), []).append(rank)  # ranks arrive sorted
             self.rules[rank] = (parts, anchored)
-        self.key_lengths = sorted({len(k) for k in self.buckets if k})
+        by_length: dict[int, set[_Literal]] = {}
+        for k in self.buckets:
+            by_length.setdefault(len(k), set()).add(k)
+        self.by_length = {n: frozenset(ks) for n, ks in by_length.items()}
+        # (first rank, bucket number, position, bucket): `_merged`'s heap entries, compared on
+        # (rank, number) only, which no two buckets share
+        self.heads = {k: (b[0], i, 0, b) for i, (k, b) in enumerate(self.buckets.items())}
 
-    def first(self, path: str, best: int | None, budget: list[int]) -> int | None:
+    def first(self, path: str, best: int | None, budget: list[int], grams: _PathGrams) -> int | None:
+        present: list[_Literal] = []
+        for length, keys in self.by_length.items():
+            present += keys.intersection(grams.of(length))  # iterates the smaller set
         buckets = self.buckets
-        if len(buckets) <= _FEW_KEYS:
-            present = [b for k, b in buckets.items() if "".join(k) in path]
-        else:  # the path's grams as tuples of characters: built in C, no string per gram
-            grams: set[tuple[str, ...]] = set(zip(path, path[1:], path[2:], strict=False))
-            if 2 in self.key_lengths:
-                grams.update(pairwise(path))
-            if 1 in self.key_lengths:
-                grams.update(zip(path, strict=True))
-            grams.add(())
-            present = [buckets[k] for k in grams.intersection(buckets)]
-        total = sum(map(len, present))
-        ranks = sorted(chain.from_iterable(present)) if total <= _SORT_AT_ONCE else _merged(present)
+        if sum(map(len, map(buckets.__getitem__, present))) <= _SORT_AT_ONCE:
+            ranks: Iterator[int] = iter(sorted(chain.from_iterable(map(buckets.__getitem__, present))))
+        else:
+            ranks = _merged(list(map(self.heads.__getitem__, present)))
         for rank in ranks:
             if best is not None and rank > best:
                 break
@@ -98,17 +144,16 @@ class _Index:
         return best
 
 
-def _merged(buckets: list[list[int]]) -> Iterator[int]:
-    """Sorted lists merged lazily: a heap of (head, list, position), built in C in one go; the
-    caller takes only as many ranks as its budget allows."""
-    heap = [(b[0], i, 0) for i, b in enumerate(buckets)]
+def _merged(heap: list[tuple[int, int, int, list[int]]]) -> Iterator[int]:
+    """Sorted buckets merged lazily from their heads (`_Index.heads`), heapified in C in one go;
+    the caller takes only as many ranks as its budget allows."""
     heapq.heapify(heap)
     while heap:
-        rank, i, pos = heap[0]
+        rank, i, pos, bucket = heap[0]
         yield rank
         pos += 1
-        if pos < len(buckets[i]):
-            heapq.heapreplace(heap, (buckets[i][pos], i, pos))
+        if pos < len(bucket):
+            heapq.heapreplace(heap, (bucket[pos], i, pos, bucket))
         else:
             heapq.heappop(heap)
 
@@ -124,16 +169,28 @@ class Matcher:
 
     A node with more than `_ALTERNATIVES` rules keeps those whose literal prefix is shorter than
     `width` and hands the rest to children keyed by their first `width` characters (doubling the
-    width each level), each built when a path first descends into it. A node's own rules are
-    tried in priority order; when many stay in one node they are filed in an `_Index` by a
-    literal each must find in the path. The winner is the highest-priority hit on the way down.
+    width each level). A node's own rules are tried in priority order; when many stay in one node
+    they are filed in an `_Index` by a literal each must find in the path. The winner is the
+    highest-priority hit on the way down.
+
+    The work per path of n characters is bounded by construction, whatever the rules:
+    at most 8 nodes on the way down (widths 3 to 384), each trying at most `_ALTERNATIVES` plain
+    rules; one pass over the path per index literal length (0-3; `_PathGrams`), shared by the
+    indexed nodes; per indexed node one set intersection and one heapify of at most 3n bucket
+    heads, both in C; then at most `lookup_budget(n)` literal lookups (each a `str.find` of at
+    most n characters and one heap step), after which the path is `BUDGET_EXCEEDED`. For an 8 KB
+    path: 3 passes of 8k gram probes, 32 lookups. Building the tree (`RuleSet.compiled`) is
+    linear in the rules, once per rule set.
     """
 
-    __slots__ = ("children", "index", "rules", "width")
+    __slots__ = ("children", "index", "literals", "rules", "spelled", "width")
 
-    def __init__(self, ranked: list[tuple[int, str]], width: int = 3) -> None:
+    def __init__(
+        self, ranked: list[tuple[int, str]], width: int = 3, *, _literals: dict[int, set[_Literal]] | None = None
+    ) -> None:
+        found: dict[int, set[_Literal]] = {} if _literals is None else _literals  # the tree's, by length
         self.width = width
-        self.children: dict[str, Matcher | list[tuple[int, str]]] = {}  # a list: not built yet
+        self.children: dict[str, Matcher] = {}
         here = ranked
         if len(ranked) > _ALTERNATIVES and width <= 256:
             here = []
@@ -144,16 +201,29 @@ class Matcher:
                     here.append((rank, pattern))
                 else:
                     below.setdefault(literal[:width], []).append((rank, pattern))
-            self.children = dict(below)  # built on the first path that descends there (`_child`)
+            self.children = {k: Matcher(v, width * 2, _literals=found) for k, v in below.items()}
         self.index: _Index | None = None
         self.rules: tuple[tuple[int, str, bool, tuple[str, ...], bool], ...] = ()
         if len(here) > _ALTERNATIVES:
             self.index = _Index(here)
+            for length, keys in self.index.by_length.items():
+                found.setdefault(length, set()).update(keys)
         else:  # (rank, literal prefix, whether the prefix is the whole rule, parts, anchored)
             self.rules = tuple(
                 (rank, p.removesuffix("$").split("*", 1)[0], "*" not in p and not p.endswith("$"), *_split(p))
                 for rank, p in here
             )
+        # the root's (`_PathGrams`): every indexed node's literals of each length; the lengths with
+        # few literals (and '', a rule of wildcards only) each with its text. Other nodes: none.
+        self.literals: Mapping[int, frozenset[_Literal]] = _NO_LITERALS  # shared: tens of thousands of nodes
+        self.spelled: Mapping[int, tuple[tuple[str, _Literal], ...]] = _NO_LITERALS
+        if _literals is None and found:
+            self.literals = {length: frozenset(keys) for length, keys in found.items()}
+            self.spelled = {
+                n: tuple(("".join(k), k) for k in keys)
+                for n, keys in self.literals.items()
+                if n == 0 or len(keys) <= _FEW_KEYS
+            }
 
     def first(self, path: str, budget: int | None = None) -> int | None:
         """The rank (position in priority order) of the first rule that matches the path;
@@ -166,10 +236,12 @@ class Matcher:
             budget = lookup_budget(path)
         best = None
         left = [budget]
+        grams: _PathGrams | None = None  # made on the first indexed node: most paths meet none
         node: Matcher | None = self
         while node is not None:
             if node.index is not None:
-                best = node.index.first(path, best, left)
+                grams = grams or _PathGrams(path, self)
+                best = node.index.first(path, best, left, grams)
                 if best == BUDGET_EXCEEDED:
                     return best, budget
             else:
@@ -184,17 +256,8 @@ class Matcher:
                         if whole or _parts_match(parts, anchored, path):
                             best = rank
                             break
-            node = node._child(path[: node.width]) if node.children else None
+            node = node.children.get(path[: node.width]) if node.children else None
         return best, budget - left[0]
-
-    def _child(self, key: str) -> Matcher | None:
-        """The child for a path's next `width` characters, built when first needed: a rule set
-        asked about a few paths builds only the branches they take (linear in those rules)."""
-        found = self.children.get(key)
-        if found is None or isinstance(found, Matcher):
-            return found
-        built = self.children[key] = Matcher(found, self.width * 2)
-        return built
 
 
 def rule_matches(pattern: str, path: str) -> bool:
@@ -273,22 +336,27 @@ class RuleSet:
         self.matcher: Matcher | None = None
         self.memo: dict[str, Rule | None] = {}
 
+    def compiled(self) -> Matcher:
+        """The set's `Matcher`, built once, on the first path that is not plain-scanned: one
+        pass over the rules, linear in the file (bounded by its 512,000 parsed bytes)."""
+        if self.matcher is None:
+            firsts: dict[str, int] = {}  # a repeated pattern never decides: the first copy wins
+            for i, r in enumerate(self.ordered):
+                firsts.setdefault(r.pattern, i)
+            self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
+        return self.matcher
+
     def decide(self, path: str) -> Rule | None:
         """The deciding rule for a path, memoised: agents that share a group share this set."""
         memo = self.memo
         found = memo.get(path, _UNSEEN)
         if found is not _UNSEEN:
             return found
-        if self.matcher is None:  # a set asked about once (bulk decide) is not worth compiling
-            if len(memo) < _SCAN_FIRST and len(self.ordered) <= _SCAN_RULES:
-                found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
-                memo[path] = found
-                return found
-            firsts: dict[str, int] = {}  # a repeated pattern never decides: the first copy wins
-            for i, r in enumerate(self.ordered):
-                firsts.setdefault(r.pattern, i)
-            self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
-        rank = self.matcher.first(path)
+        if self.matcher is None and len(memo) < _SCAN_FIRST and len(self.ordered) <= _SCAN_RULES:
+            found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
+            memo[path] = found  # a set asked about once (bulk decide) is not worth compiling
+            return found
+        rank = self.compiled().first(path)
         found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.ordered[rank])
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
