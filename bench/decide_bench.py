@@ -27,12 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scanner import api
-from scanner.corpus.records import document_row, sha256_hex
+from scanner.corpus.records import sha256_hex
 from scanner.decide import cache, decide, make_policy
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.hook.checker import Checker
 from scanner.hook.shapes import outcome_fields, readdressed
 from scanner.store import Store
+from tests._documents import crawled
 
 PATHS = ["/", "/news/2024/a.html", "/search?q=x", "/wp-admin/", "/private/data", "/img/a.jpg", "/about"]
 
@@ -54,21 +55,16 @@ def build(store: Store, ext: Path, n_docs: int, n_origins: int) -> None:
     batch = []
     for d in range(n_docs):
         origin = rnd.randrange(n_origins)
-        url = f"https://site{origin}.example{rnd.choice(PATHS)}{d}"
         batch.append(
-            document_row(
-                doc_id=f"{d:032x}",
+            crawled(
+                d,
+                f"site{origin}.example",
+                f"{rnd.choice(PATHS)}{d}",
+                seen + timedelta(hours=1),
                 source_id="bench",
-                url=url,
-                origin=f"https://site{origin}.example",
-                host=f"site{origin}.example",
-                registrable_domain=f"site{origin}.example",
-                fetched_at=seen + timedelta(hours=1),
-                content_sha256=f"{d:064x}",
                 raw_bytes=1000,
                 token_count=100,
                 content_type="text/html",
-                http_status=200,
             )
         )
         if len(batch) >= 100_000:

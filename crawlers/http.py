@@ -359,14 +359,8 @@ class Client:
                 if len(chain) > self.config.max_redirects:
                     return _with(result, url, chain, attempts, error="redirect limit")
                 location = result.header("location") or ""
-                try:
-                    nxt = urljoin(current, location.strip())
-                    parts = urlsplit(nxt)
-                    ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-                    parts.port  # noqa: B018 - raises on a bad port
-                except ValueError:
-                    ok = False
-                if not ok:
+                nxt = _http_url(location.strip(), base=current)
+                if nxt is None:
                     return _with(result, url, chain, attempts, error=f"redirect to unusable URL {location[:200]!r}")
                 current = nxt
                 continue
@@ -509,16 +503,22 @@ def decode_body(body: bytes, codings: list[str], cap: int) -> tuple[bytes, bool,
     return out, truncated, None
 
 
+def _http_url(ref: str, *, base: str = "") -> str | None:
+    """`ref` resolved against `base` if that is http(s) with a host and a port that parses (what a
+    redirect may lead to and a proxy may be), else None."""
+    try:
+        url = urljoin(base, ref)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
+
+
 def _check_proxy(proxy: str | None) -> str | None:
     if not proxy:
         return None
-    try:
-        parts = urlsplit(proxy)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        ok = False
-    if not ok:
+    if _http_url(proxy) is None:
         raise ValueError(f"--proxy {proxy!r}: expected http://host:port or https://host:port")
     return proxy
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -32,7 +32,6 @@ LINE_SECONDS = float(os.environ.get("PROVENANCE_PROGRESS_SECONDS", "5"))
 @contextmanager
 def ingest_progress(console: Console, label: str = "ingest") -> Iterator[Tracker]:
     tracker = Tracker()
-    stop = threading.Event()
     if console.is_terminal:
         columns = (
             TextColumn(f"{label} [cyan]{{task.fields[file]}}"),
@@ -59,29 +58,32 @@ def ingest_progress(console: Console, label: str = "ingest") -> Iterator[Tracker
                     rate=snap.records / max(snap.seconds, 1e-6),
                 )
 
-            thread = threading.Thread(target=_every, args=(0.25, stop, paint), daemon=True)
-            thread.start()
-            try:
+            with _repeating(0.25, paint):
                 yield tracker
-            finally:
-                stop.set()
-                thread.join()
-                paint()
         return
 
     def line() -> None:
         console.print(tracker.snapshot().line(label), markup=False, highlight=False, soft_wrap=True)
 
-    thread = threading.Thread(target=_every, args=(LINE_SECONDS, stop, line), daemon=True)
+    with _repeating(LINE_SECONDS, line):
+        yield tracker
+
+
+@contextmanager
+def _repeating(seconds: float, fn: Callable[[], None]) -> Iterator[None]:
+    """`fn` every `seconds` on its own thread while the block runs, and once more when it ends
+    (where it ended), however the block ends."""
+    stop = threading.Event()
+
+    def every() -> None:
+        while not stop.wait(seconds):
+            fn()
+
+    thread = threading.Thread(target=every, daemon=True)
     thread.start()
     try:
-        yield tracker
+        yield
     finally:
         stop.set()
         thread.join()
-        line()  # the last line: where it ended
-
-
-def _every(seconds: float, stop: threading.Event, fn) -> None:
-    while not stop.wait(seconds):
         fn()

@@ -29,3 +29,19 @@ def run(
         env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
         preexec_fn=preexec,
     )
+
+
+def refused_without_ray(*args: str) -> str:
+    """`provenance ARGS` in a process where `import ray` fails, as on a machine without the extra:
+    it must exit 2 with the install hint and no traceback. Returns stderr."""
+    code = "import sys; sys.modules['ray'] = None; from scanner.cli import main; main()"
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 2, out.stderr
+    assert "pip install 'provenance-scanner[ray]'" in out.stderr and "Traceback" not in out.stderr
+    return out.stderr

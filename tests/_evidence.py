@@ -22,6 +22,13 @@ def cli(*args: str, cwd: Path, timeout: int = 180) -> subprocess.CompletedProces
     )
 
 
+def cli_json(*args: str, cwd: Path) -> dict:
+    """`provenance ARGS --json`, which must succeed: its parsed output."""
+    proc = cli(*args, "--json", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def members(pack: Path) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(pack) as zf:
         return [(i.filename, zf.read(i)) for i in zf.infolist()]

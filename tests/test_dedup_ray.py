@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from scanner import api
 from scanner.corpus.records import document_row, sha256_hex
 from scanner.store import Store
+from tests._cli import refused_without_ray
 from tests.conftest import copy_demo
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]'); the Ray engine is not tested")
@@ -107,8 +106,4 @@ def test_ray_run_resumes_from_what_was_merged(local_ray, tmp_path: Path) -> None
 
 def test_without_ray_the_cli_says_how_to_install_it(tmp_path: Path) -> None:
     """A real CLI process in which `import ray` fails, as on a machine without the extra."""
-    code = "import sys; sys.modules['ray'] = None; from scanner.cli import main; main()"
-    args = ["dedup", "--engine", "ray", "--store", str(tmp_path / "s.duckdb")]
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    assert out.returncode == 2, out.stderr
-    assert "pip install 'provenance-scanner[ray]'" in out.stderr and "Traceback" not in out.stderr
+    refused_without_ray("dedup", "--engine", "ray", "--store", str(tmp_path / "s.duckdb"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,52 +85,24 @@ HEADERS = st.one_of(
 )
 
 
-def _check(name: str, data: bytes) -> None:
-    TARGETS[name].run(data)
+# One strategy per parser: random bytes of the size the format meets, or input shaped like it.
+SHAPED = {
+    "robots": st.one_of(st.binary(max_size=2048), ROBOTS),
+    "ai.txt": st.one_of(st.binary(max_size=1024), ROBOTS),
+    "tdmrep": st.one_of(st.binary(max_size=1024), JSON, TDMREP),
+    "rsl": st.one_of(st.binary(max_size=1024), _markup("rsl")),
+    "headers": st.one_of(st.binary(max_size=1024), HEADERS),
+    "html": st.one_of(st.binary(max_size=2048), _markup("html")),
+    "iptc-epub-pdf": st.one_of(st.binary(max_size=1024), _markup("x:xmpmeta"), st.text(max_size=200).map(str.encode)),
+}
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=2048), ROBOTS))
-def test_fuzz_robots(data: bytes) -> None:
-    _check("robots", data)
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=1024), ROBOTS))
-def test_fuzz_ai_txt(data: bytes) -> None:
-    _check("ai.txt", data)
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=1024), JSON, TDMREP))
-def test_fuzz_tdmrep(data: bytes) -> None:
-    _check("tdmrep", data)
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=1024), _markup("rsl")))
-def test_fuzz_rsl(data: bytes) -> None:
-    _check("rsl", data)
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=1024), HEADERS))
-def test_fuzz_headers(data: bytes) -> None:
-    _check("headers", data)
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=2048), _markup("html")))
-def test_fuzz_html(data: bytes) -> None:
-    _check("html", data)
-
-
-@FUZZ
-@given(st.one_of(st.binary(max_size=1024), _markup("x:xmpmeta"), st.text(max_size=200).map(str.encode)))
-def test_fuzz_iptc_epub_pdf_metadata(data: bytes) -> None:
-    _check("iptc-epub-pdf", data)
+@pytest.mark.parametrize("name", list(SHAPED))
+@given(data=st.data())
+def test_fuzz_parser(name: str, data: st.DataObject) -> None:
+    TARGETS[name].run(data.draw(SHAPED[name], label=name))
 
 
 def test_every_parser_has_a_fuzz_test() -> None:
-    tested = {"robots", "ai.txt", "tdmrep", "rsl", "headers", "html", "iptc-epub-pdf"}
-    assert tested <= set(TARGETS)
+    assert set(SHAPED) <= set(TARGETS)

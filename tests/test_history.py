@@ -4,12 +4,11 @@ flips, in text, JSON and an HTML timeline rendered by headless Chromium. Real CL
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests._chromium import render
 from tests._evidence import cli
 
 VERSIONS = [
@@ -68,23 +67,5 @@ def test_history_html_timeline_renders_in_headless_chromium(site: Path, tmp_path
     page = site / "h.html"
     text = page.read_text()
     assert text.startswith("<!doctype html>") and "<script" not in text and text.count('class="flipped"') == 2
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not browser:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]  # fmt: skip
-    dom = subprocess.run(
-        [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
-    ).stdout
+    dom = render(page, tmp_path / "profile", "history.png", window="1000,1200", min_png=10_000)
     assert 'id="timeline"' in dom and dom.count("<li") == 4 and "flip: allowed → reserved" in dom
-    shot = Path("test-output") / "history.png"
-    shot.parent.mkdir(exist_ok=True)
-    subprocess.run(
-        [browser, *flags, f"--screenshot={shot.resolve()}", "--window-size=1000,1200", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-    )
-    assert shot.exists() and shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

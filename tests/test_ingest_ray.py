@@ -5,8 +5,6 @@ error where Ray is absent."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from scanner.corpus.fields import FieldMap
 from scanner.errors import ScannerError
 from scanner.manifest import load_manifest
 from scanner.store import Store
+from tests._cli import refused_without_ray
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]'); the Ray engine is not tested")
 
@@ -127,11 +126,7 @@ def test_ray_refuses_a_sample_limit(local_ray, tmp_path: Path) -> None:
 
 def test_without_ray_the_cli_says_how_to_install_it(tmp_path: Path) -> None:
     """A real CLI process in which `import ray` fails, as on a machine without the extra."""
-    code = "import sys; sys.modules['ray'] = None; from scanner.cli import main; main()"
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(json.dumps({"url": "https://a.example/", "text": "x"}) + "\n")
-    args = ["ingest", str(corpus), "--engine", "ray", "--store", str(tmp_path / "s.duckdb")]
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    assert out.returncode == 2, out.stderr
-    assert "pip install 'provenance-scanner[ray]'" in out.stderr and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    stderr = refused_without_ray("ingest", str(corpus), "--engine", "ray", "--store", str(tmp_path / "s.duckdb"))
+    assert len(stderr.strip().splitlines()) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanner.store import Store
-from tests._evidence import cli
+from tests._evidence import cli, cli_json
 from tests.conftest import copy_demo
 
 
@@ -22,9 +22,7 @@ def demo(demo_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def report(folder: Path, *args: str) -> dict:
-    proc = cli("report", *args, "--json", cwd=folder)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return cli_json("report", *args, cwd=folder)
 
 
 def test_report_counts_unknown_and_sorts_months(demo: Path) -> None:

@@ -5,13 +5,12 @@ store filled with `provenance evidence import`."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tests._evidence import cli
+from tests._evidence import cli, cli_json
 
 ROBOTS = b"# [bold]Terms[/bold] apply :x: see /legal\nUser-agent: *\nAllow: /\n\nUser-agent: GPTBot\nDisallow: /\n"
 
@@ -33,9 +32,7 @@ def legal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def status(folder: Path, *args: str) -> dict:
-    proc = cli("status", *args, "--json", cwd=folder)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return cli_json("status", *args, cwd=folder)
 
 
 def test_bare_domain_date_only_as_of_and_age(legal: Path) -> None:

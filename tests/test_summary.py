@@ -5,7 +5,6 @@ headless browser, and evidence packs that re-verify."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -23,6 +22,7 @@ from scanner.summary import SCHEMA, diff_summaries, publish_summary
 from scanner.summary.algorithms import size_band, top_domains
 from scanner.summary.build import all_labels, attestation_values
 from scanner.summary.render import to_html, to_json, to_markdown
+from tests._chromium import render
 from tests._summary import CRAWLER
 from tests.conftest import copy_demo
 
@@ -206,45 +206,16 @@ def _answered(tmp_path: Path) -> Path:
     return f
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
-    return found
-
-
 def test_html_page_renders_in_headless_chromium(tmp_path: Path) -> None:
-    browser = _chromium()
     cwd = tmp_path / "demo"
     cwd.mkdir()
     subprocess.run([sys.executable, "-m", "scanner", "demo"], cwd=cwd, check=True, capture_output=True, timeout=300)
     page = cwd / "provenance-summary.html"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
-    dom = subprocess.run(
-        [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
-    ).stdout
+    dom = render(page, tmp_path / "profile", "summary.png", window="1200,2400", min_png=20_000)
     summary = json.loads((cwd / "provenance-summary.json").read_text())
     top = next(f for sec in summary["sections"] for f in sec["fields"] if f["id"] == "2.3.h")["value"]
     assert top["domains"] and all(d in dom for d in top["domains"])
     assert 'id="top-domains"' in dom and "2.3 Data crawled and scraped" in dom and "<script" not in dom
-    shot = Path("test-output") / "summary.png"
-    shot.parent.mkdir(exist_ok=True)
-    subprocess.run(
-        [browser, *flags, f"--screenshot={shot.resolve()}", "--window-size=1200,2400", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-    )
-    assert shot.exists() and shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_evidence_pack_reverifies_and_detects_tampering(demo_file: Path, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from scanner.summary import SCHEMA, SummaryRefused, publish_summary
 from scanner.summary.ab2013 import ITEMS, data_point_range, to_json, to_markdown
+from tests._cli import run
 from tests._summary import ANSWERED, decided_store, write_manifest
 
 CA = (
@@ -72,19 +73,7 @@ def test_cli_ab2013_draft(tmp_path: Path) -> None:
         [sys.executable, "-m", "scanner", "demo"], cwd=tmp_path, check=True, capture_output=True, timeout=300
     )
     demo_manifest = Path(__file__).resolve().parent.parent / "scanner" / "demo" / "sample" / "manifest.toml"
-    proc = subprocess.run(
-        [sys.executable, "-m", "scanner", "summary", "--manifest", str(demo_manifest), "--template", "ca-ab2013"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run("summary", "--manifest", str(demo_manifest), "--template", "ca-ab2013", cwd=tmp_path, timeout=120)
     assert proc.returncode == 0 and "## Dataset news-crawl@2019-11" in proc.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "scanner", "summary", "--manifest", str(demo_manifest), "--template", "ca"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = run("summary", "--manifest", str(demo_manifest), "--template", "ca", cwd=tmp_path, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --template 'ca'")

@@ -12,7 +12,7 @@ from typing import Any
 
 from scanner.signals.headers import header_lines, header_signals
 from scanner.signals.html import html_signals, read_html
-from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
+from scanner.signals.model import Signal, SignalKind
 
 __all__ = ["Signal", "from_response"]
 
@@ -39,16 +39,12 @@ def from_response(
         facts = read_html(body)
         out += html_signals(facts, conservative)
         out += [
-            Signal(
-                signal=SignalKind.RSL,
-                category=Category.TDM,
-                statement=Statement.NONE,
-                agents=("*",),
-                scope="resource",
-                locator="link rel=license type=rsl",
-                confidence=Confidence.LOW,
+            Signal.noted(
+                SignalKind.RSL,
+                "resource",
+                "link rel=license type=rsl",
+                href,
                 scope_value=href,
-                detail=href,
                 lint=("rsl_not_fetched",),
             )
             for href in facts.rsl_links

@@ -109,17 +109,5 @@ def asset_signals(body: bytes, mime: str | None = None, *, trust_anchors: str | 
         store = read_manifest_store(body, mime, trust_anchors=trust_anchors)
     except _sdk().C2paError as exc:  # unsupported format, corrupt JUMBF, bad CBOR, ...
         detail = f"{type(exc).__name__}: {exc}"[:300]
-        return [
-            Signal(
-                signal=SignalKind.C2PA,
-                category=Category.TDM,
-                statement=Statement.NONE,
-                agents=("*",),
-                scope="asset",
-                locator="manifest store",
-                confidence=Confidence.LOW,
-                detail=detail,
-                lint=("c2pa_unreadable",),
-            )
-        ]
+        return [Signal.noted(SignalKind.C2PA, "asset", "manifest store", detail, lint=("c2pa_unreadable",))]
     return c2pa_signals(store) if store else []

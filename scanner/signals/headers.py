@@ -337,16 +337,12 @@ def header_signals(lines: Lines, conservative: bool = True) -> tuple[list[Signal
     sigs = x_robots_tag(lines) + content_usage_header(lines, conservative) + content_signal_header(lines)
     for href, is_rsl in link_licences(lines):
         sigs.append(
-            Signal(
-                signal=SignalKind.RSL if is_rsl else SignalKind.LICENCE_MARKUP,
-                category=Category.TDM,
-                statement=Statement.NONE,
-                agents=("*",),
-                scope="resource",
-                locator="header Link rel=license",
-                confidence=Confidence.LOW,
+            Signal.noted(
+                SignalKind.RSL if is_rsl else SignalKind.LICENCE_MARKUP,
+                "resource",
+                "header Link rel=license",
+                href if is_rsl else (cc_spdx(href) or href),
                 scope_value=href,
-                detail=href if is_rsl else (cc_spdx(href) or href),
                 lint=("rsl_not_fetched",) if is_rsl else (),
             )
         )

@@ -186,16 +186,12 @@ def html_signals(facts: HtmlFacts, conservative: bool = True) -> list[Signal]:
             )
     for lic in facts.licences:
         out.append(
-            Signal(
-                signal=SignalKind.LICENCE_MARKUP,
-                category=Category.TDM,
-                statement=Statement.NONE,
-                agents=("*",),
-                scope="resource",
-                locator=lic.carrier,
-                confidence=Confidence.LOW,
+            Signal.noted(
+                SignalKind.LICENCE_MARKUP,
+                "resource",
+                lic.carrier,
+                lic.spdx or lic.url,
                 scope_value=lic.url,
-                detail=lic.spdx or lic.url,
                 lint=("licence_scope_ambiguous",) if lic.scope == "page-ambiguous" else (),
             )
         )

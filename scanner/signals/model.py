@@ -121,6 +121,32 @@ class Signal:
             detail=detail,
         )
 
+    @classmethod
+    def noted(
+        cls,
+        signal: SignalKind,
+        scope: str,
+        locator: str,
+        detail: str,
+        *,
+        scope_value: str | None = None,
+        lint: tuple[str, ...] = (),
+    ) -> Signal:
+        """A statement of nothing, for every agent, at low confidence: a licence or RSL pointer
+        not followed, or an artefact that could not be read. It keeps the find in the audit."""
+        return cls(
+            signal=signal,
+            category=Category.TDM,
+            statement=Statement.NONE,
+            agents=("*",),
+            scope=scope,
+            locator=locator,
+            confidence=Confidence.LOW,
+            scope_value=scope_value,
+            lint=lint,
+            detail=detail,
+        )
+
     def with_evidence(self, sha256: str | None, observed_at: datetime | None) -> Signal:
         return replace(self, evidence_sha256=sha256, observed_at=observed_at)
 

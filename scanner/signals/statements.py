@@ -12,7 +12,7 @@ from scanner.signals.ai_txt import ai_txt_statements, parse_ai_txt
 from scanner.signals.fetch_outcome import PARSED, UNAVAILABLE, UNREACHABLE, fetch_outcome, served_as
 from scanner.signals.headers import aipref_signals, content_signal_signals, evidence_headers, header_signals
 from scanner.signals.html import evidence_facts, html_signals
-from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
+from scanner.signals.model import Confidence, Signal, SignalKind
 from scanner.signals.robots import RobotsTxt, parse_robots
 from scanner.signals.robots_signals import rule_signal, unavailable_signal, unreachable_signal
 from scanner.signals.tdmrep import parse_tdmrep
@@ -55,16 +55,12 @@ def evidence_signals(kind: str, body: bytes, http_status: int | None, conservati
 
 def malformed_signal(signal: SignalKind, kind: str, problem: str) -> Signal:
     """A stored artefact that cannot be read (imported junk): a statement of nothing that says so."""
-    return Signal(
-        signal=signal,
-        category=Category.TDM,
-        statement=Statement.NONE,
-        agents=("*",),
-        scope="resource",
-        locator=f"{kind} evidence",
-        confidence=Confidence.LOW,
+    return Signal.noted(
+        signal,
+        "resource",
+        f"{kind} evidence",
+        f"stored {kind} evidence unreadable, ignored: {problem}",
         lint=("malformed_evidence",),
-        detail=f"stored {kind} evidence unreadable, ignored: {problem}",
     )
 
 

@@ -752,21 +752,27 @@ def tdm_measures(manifest: Manifest, facts: Facts) -> str | None:
     if c.stale and facts.age.get("max_days") is not None:
         text += f", up to {count(int(facts.age['max_days']), 'day')} older"
     text += f"); {c.fresh} on evidence observed within 24 hours of the fetch"
-    if c.undated:
-        text += f"; {c.undated} have no fetch date, so the age of their evidence cannot be judged"
-    if c.no_evidence:
-        text += (
+    # Each clause said only when its count is not zero (unknown always: it is never hidden).
+    clauses = (
+        (c.undated, f"; {c.undated} have no fetch date, so the age of their evidence cannot be judged"),
+        (
+            c.no_evidence,
             f"; {c.no_evidence} were decided on signals with no stored artefact (a provider blocklist, or "
-            "metadata embedded in the file itself)"
-        )
-    text += f"; {c.unknown_used} had no machine-readable evidence at all (verdict unknown) and are counted in the sizes"
-    if c.undecided_used:
-        text += f"; {c.undecided_used} have no decision under this policy and are counted in the sizes too"
-    if c.meta_only:
-        text += (
+            "metadata embedded in the file itself)",
+        ),
+        (
+            True,
+            f"; {c.unknown_used} had no machine-readable evidence at all (verdict unknown) and are counted in "
+            "the sizes",
+        ),
+        (c.undecided_used, f"; {c.undecided_used} have no decision under this policy and are counted in the sizes too"),
+        (
+            c.meta_only,
             f". {c.meta_only} were allowed after checking only the page's own meta tags "
-            "(no robots.txt or other site-wide evidence)"
-        )
+            "(no robots.txt or other site-wide evidence)",
+        ),
+    )
+    text += "".join(clause for said, clause in clauses if said)
     if c.reserved:
         text += f". {count(c.reserved, 'document')} excluded as reserved, by the reason that decided: {reasons}."
     else:

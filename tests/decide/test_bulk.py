@@ -15,6 +15,7 @@ from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.hook.checker import Checker
 from scanner.manifest import Blocklist
 from scanner.store import Store
+from tests._documents import crawled
 
 PATHS = [
     "/",
@@ -40,23 +41,7 @@ PATHS = [
 ]
 
 
-def _document(n: int, host: str, path: str, fetched: datetime | None) -> dict:
-    return document_row(
-        doc_id=f"{n:032x}",
-        source_id="s",
-        url=f"https://{host}{path}",
-        origin=f"https://{host}",
-        host=host,
-        registrable_domain=host,
-        fetched_at=fetched,
-        content_sha256=f"{n:064x}",
-        raw_bytes=1,
-        token_count=1,
-        http_status=200,
-    )
-
-
-def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) -> None:
+def test_bulk_decide_equals_deciding_eachcrawled(ext: Path, tmp_path: Path) -> None:
     with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
         bodies = [tar.extractfile(m).read() for m in list(tar)[:400] if m.isfile()]
     bodies.append(b"User-agent: *\nContent-Usage: /a/ train-ai=n\nAllow: /\n")  # path-scoped: not shaped
@@ -74,7 +59,7 @@ def test_bulk_decide_equals_deciding_each_document(ext: Path, tmp_path: Path) ->
             for j, path in enumerate(PATHS):
                 n = i * len(PATHS) + j
                 fetched = seen + timedelta(hours=1 if j % 2 else 48)  # fresh and stale evidence
-                docs.append(_document(n, f"s{i}.example", path, fetched))
+                docs.append(crawled(n, f"s{i}.example", path, fetched))
         store.write_documents(docs)
         stats = api.decide_documents(store, "any-ai-trainer")
         run_stats = json.loads(store.query("SELECT stats FROM runs WHERE command = 'decide'").column(0)[0].as_py())
@@ -138,7 +123,7 @@ def test_bulk_decide_follows_evidence_over_time_and_hands_off_what_it_cannot_key
         write_observations(store, obs)
         store.write_blocklist([Blocklist("piracy", "listed", ("d.example",))])
         combos = ((k, p, w) for k in files for p in paths for w in times)
-        docs = [_document(n, f"{k}.example", p, when) for n, (k, p, when) in enumerate(combos)]
+        docs = [crawled(n, f"{k}.example", p, when) for n, (k, p, when) in enumerate(combos)]
         docs.append(  # a document whose origin was never filled in: found from its URL, as `check` does
             document_row(
                 doc_id="e" * 32,

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from scanner.evidence import Observation, write_observations
 from scanner.manifest import Blocklist
 from scanner.signals.html import facts_to_evidence, read_html
 from scanner.store import Store
+from tests._cli import refused_without_ray
 from tests.conftest import copy_demo
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]'); the Ray engine is not tested")
@@ -183,11 +182,7 @@ def test_a_run_cut_short_is_completed_by_the_next(local_ray, demo_file: Path, tm
 
 def test_without_ray_the_cli_says_how_to_install_it(tmp_path: Path) -> None:
     """A real CLI process in which `import ray` fails, as on a machine without the extra."""
-    code = "import sys; sys.modules['ray'] = None; from scanner.cli import main; main()"
-    args = ["decide", "--engine", "ray", "--store", str(tmp_path / "s.duckdb")]
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    assert out.returncode == 2, out.stderr
-    assert "pip install 'provenance-scanner[ray]'" in out.stderr and "Traceback" not in out.stderr
+    refused_without_ray("decide", "--engine", "ray", "--store", str(tmp_path / "s.duckdb"))
 
 
 def test_a_shard_changed_after_its_task_wrote_it_is_not_merged(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from scanner.signals.robots import matcher as matcher_module
 from scanner.signals.robots_signals import robots_signals
 from scanner.signals.rsl import parse_rsl
 from scanner.signals.tdmrep import parse_tdmrep
+from tests._documents import crawled
 from tests._hostile import hostile_robots
 
 HOSTILE = {"/*x%d": hostile_robots("/*x%d"), "/*%d*y$": hostile_robots("/*%d*y$")}
@@ -198,7 +199,7 @@ def test_bulk_decide_sends_a_hostile_file_one_by_one(tmp_path) -> None:
     from datetime import UTC, datetime, timedelta
 
     from scanner import api
-    from scanner.corpus.records import document_row, sha256_hex
+    from scanner.corpus.records import sha256_hex
     from scanner.decide import decide, make_policy
     from scanner.evidence import EvidenceIndex, Observation, write_observations
     from scanner.store import Store
@@ -207,19 +208,7 @@ def test_bulk_decide_sends_a_hostile_file_one_by_one(tmp_path) -> None:
     bodies = {"h": HOSTILE["/*x%d"], "b": b"User-agent: *\nDisallow: /private\n"}
     paths = ["/", "/x12/y", "/a" + "".join(f"x{i}" for i in range(900)), "/private/x", "/nothing"]
     docs = [
-        document_row(
-            doc_id=f"{n:032x}",
-            source_id="s",
-            url=f"https://{k}.example{p}",
-            origin=f"https://{k}.example",
-            host=f"{k}.example",
-            registrable_domain=f"{k}.example",
-            fetched_at=seen + timedelta(hours=1),
-            content_sha256=f"{n:064x}",
-            raw_bytes=1,
-            token_count=1,
-            http_status=200,
-        )
+        crawled(n, f"{k}.example", p, seen + timedelta(hours=1))
         for n, (k, p) in enumerate((k, p) for k in bodies for p in paths)
     ]
     with Store.open(tmp_path / "h.duckdb") as store:

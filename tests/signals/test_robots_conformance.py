@@ -13,6 +13,7 @@ import tarfile
 import tomllib
 from pathlib import Path
 
+import pytest
 from protego import Protego
 
 from scanner.signals.robots import GOOGLE, RFC9309, Dialect, parse_robots, path_of
@@ -57,46 +58,31 @@ def test_google_suite_google_dialect_is_exact() -> None:
     _check("google-robotstxt", _google_cases(), GOOGLE, known={}, label="google-robotstxt (google dialect)")
 
 
-def test_protego_suite() -> None:
+# Suites whose cases carry the robots.txt inline or as a file: (case file, key naming the case,
+# the body of a case).
+_SUITES = {
+    "protego-tests": ("protego-tests/can_fetch_cases.json", "test", lambda c: c["robots_txt"].encode("utf-8")),
+    "crawler-commons": (
+        "crawler-commons/isallowed_cases.json",
+        "test",
+        lambda c: (DATA / "crawler-commons" / c["robots_file"]).read_bytes(),
+    ),
+    "cpython-robotparser": (
+        "cpython-robotparser/robotparser_cases.json",
+        "suite",
+        lambda c: c["robots_txt"].encode("utf-8"),
+    ),
+}
+
+
+@pytest.mark.parametrize("suite", list(_SUITES))
+def test_suite(suite: str) -> None:
+    rel, name, body = _SUITES[suite]
     cases = [
-        (
-            f"{c['test']} | {c['user_agent']} | {c['url']}",
-            c["robots_txt"].encode("utf-8"),
-            c["user_agent"],
-            c["url"],
-            c["expected_allowed"],
-        )
-        for c in _cases("protego-tests/can_fetch_cases.json")
+        (f"{c[name]} | {c['user_agent']} | {c['url']}", body(c), c["user_agent"], c["url"], c["expected_allowed"])
+        for c in _cases(rel)
     ]
-    _check("protego-tests", cases)
-
-
-def test_crawler_commons_suite() -> None:
-    cases = [
-        (
-            f"{c['test']} | {c['user_agent']} | {c['url']}",
-            (DATA / "crawler-commons" / c["robots_file"]).read_bytes(),
-            c["user_agent"],
-            c["url"],
-            c["expected_allowed"],
-        )
-        for c in _cases("crawler-commons/isallowed_cases.json")
-    ]
-    _check("crawler-commons", cases)
-
-
-def test_cpython_suite() -> None:
-    cases = [
-        (
-            f"{c['suite']} | {c['user_agent']} | {c['url']}",
-            c["robots_txt"].encode("utf-8"),
-            c["user_agent"],
-            c["url"],
-            c["expected_allowed"],
-        )
-        for c in _cases("cpython-robotparser/robotparser_cases.json")
-    ]
-    _check("cpython-robotparser", cases)
+    _check(suite, cases)
 
 
 def test_spec_vectors() -> None:

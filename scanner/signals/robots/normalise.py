@@ -4,11 +4,12 @@ percent-encoding read alike on both sides, and the Google dialect's escaping."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from scanner.signals.robots.model import GOOGLE, RFC9309, Dialect
 
-_HEX = "0123456789ABCDEF"
+_PCT = tuple(f"%{b:02X}" for b in range(256))  # octet -> its upper-case escape
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _NEEDS_NORMALISING = re.compile(r'[%*$\x00-\x20"<>\\^`{|}\x7f-\U0010ffff]')
@@ -29,23 +30,18 @@ def normalise(text: str, *, is_pattern: bool, dialect: Dialect) -> str:
         return text
     raw = text.encode("utf-8", "surrogateescape")
     out: list[str] = []
-    i, n = 0, len(raw)
-    while i < n:
-        b = raw[i]
-        if b == 0x25 and i + 2 < n and raw[i + 1] in _HEXDIGITS and raw[i + 2] in _HEXDIGITS:
-            value = int(raw[i + 1 : i + 3], 16)
-            out.append(chr(value) if value in _UNRESERVED else "%" + _HEX[value >> 4] + _HEX[value & 15])
-            i += 3
-            continue
-        if b >= 0x80 or b <= 0x20 or b in _NOT_IN_URIS:
-            out.append("%" + _HEX[b >> 4] + _HEX[b & 15])
+    last = len(raw) - 1
+    for i, b, value in _octets(raw):
+        if value >= 0:
+            out.append(chr(value) if value in _UNRESERVED else _PCT[value])
+        elif b >= 0x80 or b <= 0x20 or b in _NOT_IN_URIS:
+            out.append(_PCT[b])
         elif b == 0x2A and not is_pattern:
             out.append("%2A")  # a URL cannot inject wildcards
-        elif b == 0x24 and (not is_pattern or i != n - 1):
+        elif b == 0x24 and (not is_pattern or i != last):
             out.append("%24")  # `$` is an anchor only at the end of a pattern
         else:
             out.append(chr(b))
-        i += 1
     return "".join(out)
 
 
@@ -54,17 +50,21 @@ def google_escape(pattern: str) -> str:
     if pattern.isascii() and "%" not in pattern:
         return pattern
     raw = pattern.encode("utf-8", "surrogateescape")
-    out: list[str] = []
+    return "".join(_PCT[v] if v >= 0 else _PCT[b] if b >= 0x80 else chr(b) for _, b, v in _octets(raw))
+
+
+def _octets(raw: bytes) -> Iterator[tuple[int, int, int]]:
+    """(position, octet, escaped value) through `raw`: a well-formed `%XX` is one item carrying
+    its value; any other octet carries -1. Both escapers read escapes alike this way."""
     i, n = 0, len(raw)
     while i < n:
         b = raw[i]
         if b == 0x25 and i + 2 < n and raw[i + 1] in _HEXDIGITS and raw[i + 2] in _HEXDIGITS:
-            out.append("%" + chr(raw[i + 1]).upper() + chr(raw[i + 2]).upper())
+            yield i, b, int(raw[i + 1 : i + 3], 16)
             i += 3
-            continue
-        out.append("%" + _HEX[b >> 4] + _HEX[b & 15] if b >= 0x80 else chr(b))
-        i += 1
-    return "".join(out)
+        else:
+            yield i, b, -1
+            i += 1
 
 
 def path_of(url: str) -> str:
