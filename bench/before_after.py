@@ -131,7 +131,7 @@ def build(root: Path, data: Path, ext: Path, api: Api) -> None:
     from decide_bench import build as build_docs
 
     sys.path[:] = path  # this file's folder first again (the benches put their checkout first)
-    from dedup_bench import corpus_rows, make_corpus
+    from _corpus import corpus_rows, make_corpus
 
     sys.path[:] = path
 

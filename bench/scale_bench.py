@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.dedup_bench import make_corpus
+from bench._corpus import make_corpus
 
 
 def write_corpus(path: Path, n: int) -> int:
