@@ -57,7 +57,8 @@ def key_documents(
     as_of: datetime | None,
 ) -> pa.Table:
     """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
-    distinct decision keys, each with one representative document.
+    distinct decision keys, each with one representative document and its `rules` (the key's
+    "ruleset:priority" of each rule set with a matching rule, comma-separated).
 
     `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, tied, parsed): which sighting
     (and file) is an origin's evidence when; the policy's rule sets of each parsed file come from
@@ -121,7 +122,8 @@ def key_documents(
                    d.url, d.ref, d.obs, d.modality
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
             SELECT key, arg_min(url, doc_id) AS url, arg_min(ref, doc_id) AS ref,
-                   any_value(obs) AS obs, any_value(modality) AS modality, count(*) AS documents
+                   any_value(obs) AS obs, any_value(modality) AS modality,
+                   any_value(split_part(key, '|', 3)) AS rules, count(*) AS documents
             FROM bulk_keys GROUP BY key ORDER BY key""",
         )
 

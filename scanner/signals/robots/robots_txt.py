@@ -68,8 +68,10 @@ class RobotsTxt:
         cached = self._shared.get(key)
         if cached is None:
             by_set: dict[int, tuple[list[str], RuleSet]] = {}
+            fallback = self.token_ruleset("*")  # most agents: a policy names dozens, a file a few
             for agent in agents:
-                rs = self.ruleset(agent)
+                token = query_token(agent, self.dialect)
+                rs = self.token_ruleset(token) if token != "*" and token in self._index else fallback
                 by_set.setdefault(id(rs), ([], rs))[0].append(agent.lower())
             cached = self._shared[key] = tuple((tuple(a), rs) for a, rs in by_set.values())
         return cached
