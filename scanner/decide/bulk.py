@@ -244,7 +244,7 @@ def _learn(parsed: RobotsTxt, url: str, rules: str, pol: Policy) -> None:
 
 
 def _outcome_table(cols: dict[str, list[Any]]) -> pa.Table:
-    types = {"key": pa.string(), "outcome": pa.string(), "verdict": pa.string(), "reasons": pa.string()}
+    types = {"key": pa.int32(), "outcome": pa.string(), "verdict": pa.string(), "reasons": pa.string()}
     types["evidence_sha256"] = pa.list_(pa.string())
     return pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
 
