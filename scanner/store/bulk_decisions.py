@@ -56,7 +56,8 @@ def key_documents(
     python_domains: list[str],
     as_of: datetime | None,
 ) -> pa.Table:
-    """Fill the temporary tables `bulk_docs` (one row per document with a URL), `bulk_keys` (each
+    """Fill the temporary tables `bulk_sightings` and `bulk_file_rules` (files numbered: documents
+    join rules on an integer), `bulk_docs` (one row per document with a URL), `bulk_keys` (each
     keyed document's key columns) and `bulk_groups` (each key numbered), and return the
     distinct decision keys, each with one representative document and its `rules` (the key's
     "ruleset:priority" of each rule set with a matching rule, comma-separated).
@@ -75,6 +76,16 @@ def key_documents(
         store.temporary("bulk_py_domains", pa.table({"domain": pa.array(python_domains, pa.string())})),
     ):
         robots_rules.policy_rules(store, rules.version, rules.tokens, rules.has_rsl, rules.max_unbucketed)
+        store.query(  # per sighting, not per document: each file numbered, whether its rules alone decide
+            """CREATE OR REPLACE TEMP TABLE bulk_sightings AS
+            SELECT origin, valid_from, valid_to, obs, observed_at, sha,
+                   (dense_rank() OVER (ORDER BY sha))::INTEGER AS file,
+                   NOT tied AND (NOT parsed OR sha IN (SELECT sha FROM bulk_simple)) AS simple
+            FROM bulk_robots;
+            CREATE OR REPLACE TEMP TABLE bulk_file_rules AS
+            SELECT f.file, m.ruleset, m.priority, m.pattern, m.prefix, m.bucket
+            FROM bulk_rules m JOIN (SELECT DISTINCT sha, file FROM bulk_sightings) f USING (sha)"""
+        )
         store.query(
             f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
             WITH docs AS (
@@ -87,11 +98,10 @@ def key_documents(
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at,
-                       NOT r.tied AND (NOT r.parsed OR r.sha IN (SELECT sha FROM bulk_simple)) AS simple
-                FROM paths p LEFT JOIN bulk_robots r
+                SELECT p.*, r.obs, r.file, r.observed_at AS obs_at, r.simple
+                FROM paths p LEFT JOIN bulk_sightings r
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
-            SELECT c.doc_id, c.path, c.modality, c.obs, c.sha,
+            SELECT c.doc_id, c.path, c.modality, c.obs, c.file,
                    coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
                    (c.odd_url OR coalesce(NOT c.simple, false) OR c.origin IS NULL OR c.registrable_domain IS NULL
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
@@ -104,11 +114,11 @@ def key_documents(
             f"""CREATE OR REPLACE TEMP TABLE bulk_keys AS
             WITH candidates AS (  -- rules bucketed by their first characters, short ones everywhere
                 SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
-                FROM bulk_docs d JOIN bulk_rules m ON d.sha = m.sha AND m.bucket = substr(d.path, 1, {BUCKET})
+                FROM bulk_docs d JOIN bulk_file_rules m ON d.file = m.file AND m.bucket = substr(d.path, 1, {BUCKET})
                 WHERE NOT d.python
                 UNION ALL
                 SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
-                FROM bulk_docs d JOIN bulk_rules m ON d.sha = m.sha AND m.bucket IS NULL
+                FROM bulk_docs d JOIN bulk_file_rules m ON d.file = m.file AND m.bucket IS NULL
                 WHERE NOT d.python),
             hits AS (
                 SELECT doc_id, ruleset, min(priority) AS priority FROM candidates
@@ -243,5 +253,6 @@ def _write_set(store: Store, meta: dict) -> None:
 def drop(store: Store) -> None:
     store.query(
         """DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_groups; DROP TABLE IF EXISTS bulk_docs;
-        DROP TABLE IF EXISTS bulk_rules; DROP TABLE IF EXISTS bulk_sets; DROP TABLE IF EXISTS bulk_simple"""
+        DROP TABLE IF EXISTS bulk_rules; DROP TABLE IF EXISTS bulk_sets; DROP TABLE IF EXISTS bulk_simple;
+        DROP TABLE IF EXISTS bulk_sightings; DROP TABLE IF EXISTS bulk_file_rules"""
     )
