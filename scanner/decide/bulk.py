@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from scanner.decide.cache import parsed_robots
 from scanner.decide.policy import Policy
 from scanner.decide.rules import RULES_VERSION, compile_missing, load_parsed
 from scanner.decide.verdict import Decision, Verdict, decide
@@ -28,7 +29,7 @@ from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.evidence_model import Evidence, EvidenceKind
 from scanner.ids import as_of_key, outcome_id
 from scanner.signals.fetch_outcome import PARSED, UNREACHABLE, fetch_outcome
-from scanner.signals.robots import RFC9309, query_token
+from scanner.signals.robots import RFC9309, RobotsTxt, query_token, url_path
 from scanner.store import Store, bulk_decisions
 
 # Rules with a literal prefix shorter than the SQL join bucket are LIKE-tested on every path of
@@ -219,6 +220,8 @@ def _outcomes(keys: pa.Table, sightings: list[dict[str, Any]], pol: Policy) -> p
     out: dict[str, list[Any]] = {k: [] for k in ("key", "outcome", "verdict", "reasons", "evidence_sha256")}
     for k in keys.to_pylist():
         robots = artefact_of(sightings[k["obs"]]) if k["obs"] is not None else None
+        if robots is not None and fetch_outcome(robots.http_status) == PARSED:
+            _learn(parsed_robots(robots.body, robots.sha256), k["url"], k["rules"], pol)
         evidence = Evidence(robots=robots, reference_time=k["ref"])
         d = decide(k["url"], evidence, pol, modality=k["modality"])
         outcome = outcome_of(d)
@@ -230,8 +233,18 @@ def _outcomes(keys: pa.Table, sightings: list[dict[str, Any]], pol: Policy) -> p
     return _outcome_table(out)
 
 
+def _learn(parsed: RobotsTxt, url: str, rules: str, pol: Policy) -> None:
+    """Hand each of the policy's rule sets the rule SQL found for the key's path (`rules`: the
+    key's "ruleset:priority" list, rule sets numbered as `partition` numbers them), so `decide()`
+    matches no path and builds no matcher."""
+    ranks = {int(n): int(rank) for n, rank in (hit.split(":") for hit in rules.split(",") if hit)}
+    path = url_path(url, parsed.dialect.rfc_percent_encoding)
+    for n, (_, ruleset) in enumerate(parsed.partition(pol.agents)):
+        ruleset.learn(path, ranks.get(n))
+
+
 def _outcome_table(cols: dict[str, list[Any]]) -> pa.Table:
-    types = {"key": pa.string(), "outcome": pa.string(), "verdict": pa.string(), "reasons": pa.string()}
+    types = {"key": pa.int32(), "outcome": pa.string(), "verdict": pa.string(), "reasons": pa.string()}
     types["evidence_sha256"] = pa.list_(pa.string())
     return pa.table({k: pa.array(v, types[k]) for k, v in cols.items()})
 

@@ -56,8 +56,11 @@ def key_documents(
     python_domains: list[str],
     as_of: datetime | None,
 ) -> pa.Table:
-    """Fill the temporary table `bulk_docs` (one row per document with a URL) and return the
-    distinct decision keys, each with one representative document.
+    """Fill the temporary tables `bulk_sightings` and `bulk_file_rules` (files numbered: documents
+    join rules on an integer), `bulk_docs` (one row per document with a URL), `bulk_keys` (each
+    keyed document's key columns) and `bulk_groups` (each key numbered), and return the
+    distinct decision keys, each with one representative document and its `rules` (the key's
+    "ruleset:priority" of each rule set with a matching rule, comma-separated).
 
     `robots`: (origin, valid_from, valid_to, obs, sha, observed_at, tied, parsed): which sighting
     (and file) is an origin's evidence when; the policy's rule sets of each parsed file come from
@@ -66,7 +69,6 @@ def key_documents(
     which decide alike), its staleness, the first matching rule per rule set,
     whether the path is /robots.txt, the modality. `python` marks documents the bulk path must not decide.
     """
-    params = [as_of, as_of]
     with (
         store.temporary("bulk_robots", robots),
         store.temporary("bulk_py_origins", pa.table({"origin": pa.array(python_origins, pa.string())})),
@@ -74,6 +76,16 @@ def key_documents(
         store.temporary("bulk_py_domains", pa.table({"domain": pa.array(python_domains, pa.string())})),
     ):
         robots_rules.policy_rules(store, rules.version, rules.tokens, rules.has_rsl, rules.max_unbucketed)
+        store.query(  # per sighting, not per document: each file numbered, whether its rules alone decide
+            """CREATE OR REPLACE TEMP TABLE bulk_sightings AS
+            SELECT origin, valid_from, valid_to, obs, observed_at, sha,
+                   (dense_rank() OVER (ORDER BY sha))::INTEGER AS file,
+                   NOT tied AND (NOT parsed OR sha IN (SELECT sha FROM bulk_simple)) AS simple
+            FROM bulk_robots;
+            CREATE OR REPLACE TEMP TABLE bulk_file_rules AS
+            SELECT f.file, m.ruleset, m.priority, m.pattern, m.prefix, m.bucket
+            FROM bulk_rules m JOIN (SELECT DISTINCT sha, file FROM bulk_sightings) f USING (sha)"""
+        )
         store.query(
             f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
             WITH docs AS (
@@ -86,28 +98,27 @@ def key_documents(
             paths AS (
                 SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.sha, r.observed_at AS obs_at,
-                       NOT r.tied AND (NOT r.parsed OR r.sha IN (SELECT sha FROM bulk_simple)) AS simple
-                FROM paths p LEFT JOIN bulk_robots r
+                SELECT p.*, r.obs, r.file, r.observed_at AS obs_at, r.simple
+                FROM paths p LEFT JOIN bulk_sightings r
                   ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
-            SELECT c.doc_id, c.url, c.path, c.modality, c.ref, c.obs, c.sha, c.obs_at,
+            SELECT c.doc_id, c.path, c.modality, c.obs, c.file,
                    coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
                    (c.odd_url OR coalesce(NOT c.simple, false) OR c.origin IS NULL OR c.registrable_domain IS NULL
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
                     OR c.url IN (SELECT url FROM bulk_py_urls)
                     OR c.registrable_domain IN (SELECT domain FROM bulk_py_domains)) AS python
             FROM chosen c""",
-            params,
+            [as_of, as_of],
         )
-        return store.query(
+        store.query(
             f"""CREATE OR REPLACE TEMP TABLE bulk_keys AS
             WITH candidates AS (  -- rules bucketed by their first characters, short ones everywhere
                 SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
-                FROM bulk_docs d JOIN bulk_rules m ON d.sha = m.sha AND m.bucket = substr(d.path, 1, {BUCKET})
+                FROM bulk_docs d JOIN bulk_file_rules m ON d.file = m.file AND m.bucket = substr(d.path, 1, {BUCKET})
                 WHERE NOT d.python
                 UNION ALL
                 SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
-                FROM bulk_docs d JOIN bulk_rules m ON d.sha = m.sha AND m.bucket IS NULL
+                FROM bulk_docs d JOIN bulk_file_rules m ON d.file = m.file AND m.bucket IS NULL
                 WHERE NOT d.python),
             hits AS (
                 SELECT doc_id, ruleset, min(priority) AS priority FROM candidates
@@ -115,14 +126,19 @@ def key_documents(
             matched AS (
                 SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
                 FROM hits GROUP BY doc_id)
-            SELECT d.doc_id,
-                   concat_ws('|', coalesce(d.obs::VARCHAR, '-'), d.stale, coalesce(m.rules, ''),
-                             d.path = '/robots.txt', d.modality) AS key,
-                   d.url, d.ref, d.obs, d.modality
+            SELECT d.doc_id, coalesce(d.obs, -1) AS obs, d.stale, coalesce(m.rules, '') AS rules,
+                   d.path = '/robots.txt' AS robots_txt, d.modality
             FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
-            SELECT key, arg_min(url, doc_id) AS url, arg_min(ref, doc_id) AS ref,
-                   any_value(obs) AS obs, any_value(modality) AS modality, count(*) AS documents
-            FROM bulk_keys GROUP BY key ORDER BY key""",
+            CREATE OR REPLACE TEMP TABLE bulk_groups AS
+            SELECT (row_number() OVER (ORDER BY obs, stale, rules, robots_txt, modality))::INTEGER AS key,
+                   obs, stale, rules, robots_txt, modality, min(doc_id) AS doc_id, count(*) AS documents
+            FROM bulk_keys GROUP BY obs, stale, rules, robots_txt, modality"""
+        )
+        return store.query(
+            """SELECT g.key, d.url, coalesce(d.fetched_at, ?::TIMESTAMPTZ) AS ref, nullif(g.obs, -1) AS obs,
+                   g.modality, g.rules, g.documents
+            FROM bulk_groups g JOIN documents d USING (doc_id) ORDER BY g.key""",
+            [as_of],
         )
 
 
@@ -140,7 +156,9 @@ def write_decisions(store: Store, outcomes: pa.Table, meta: dict) -> int:
     reasons, evidence_sha256. Returns the rows written."""
     with store.temporary("bulk_outcomes", outcomes), store.transaction():
         _write_outcomes(store, "bulk_outcomes")
-        return _write_rows(store, "SELECT k.doc_id, o.outcome FROM bulk_keys k JOIN bulk_outcomes o USING (key)", meta)
+        keyed = """SELECT k.doc_id, o.outcome FROM bulk_keys k
+            JOIN bulk_groups g USING (obs, stale, rules, robots_txt, modality) JOIN bulk_outcomes o USING (key)"""
+        return _write_rows(store, keyed, meta)
 
 
 def write_document_decisions(store: Store, rows: pa.Table, outcomes: pa.Table, meta: dict) -> int:
@@ -234,6 +252,7 @@ def _write_set(store: Store, meta: dict) -> None:
 
 def drop(store: Store) -> None:
     store.query(
-        """DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_docs; DROP TABLE IF EXISTS bulk_rules;
-        DROP TABLE IF EXISTS bulk_sets; DROP TABLE IF EXISTS bulk_simple"""
+        """DROP TABLE IF EXISTS bulk_keys; DROP TABLE IF EXISTS bulk_groups; DROP TABLE IF EXISTS bulk_docs;
+        DROP TABLE IF EXISTS bulk_rules; DROP TABLE IF EXISTS bulk_sets; DROP TABLE IF EXISTS bulk_simple;
+        DROP TABLE IF EXISTS bulk_sightings; DROP TABLE IF EXISTS bulk_file_rules"""
     )

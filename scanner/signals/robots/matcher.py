@@ -346,6 +346,14 @@ class RuleSet:
             self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
         return self.matcher
 
+    def learn(self, path: str, rank: int | None) -> None:
+        """A path's deciding rule (its index in `ordered`, None: no rule) found elsewhere, by bulk
+        decide's SQL join over this set's compiled rules (in the same order): the set then decides
+        the path without scanning or compiling."""
+        if len(self.memo) >= _MEMO_SIZE:
+            self.memo.clear()
+        self.memo[path] = None if rank is None else self.ordered[rank]
+
     def decide(self, path: str) -> Rule | None:
         """The deciding rule for a path, memoised: agents that share a group share this set."""
         memo = self.memo

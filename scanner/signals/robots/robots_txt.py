@@ -4,6 +4,7 @@ that applies to it (cached per agent, shared between agents of one group)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from scanner.signals.robots.matcher import RuleSet
@@ -67,10 +68,15 @@ class RobotsTxt:
         key = ("partition", *agents)
         cached = self._shared.get(key)
         if cached is None:
+            tokens = _policy_tokens(agents, self.dialect)
+            fallback = self.token_ruleset("*")  # most agents: a policy names dozens, a file a few
+            if self._index.keys().isdisjoint(tokens.named):
+                cached = self._shared[key] = ((tokens.lowered, fallback),) if agents else ()
+                return cached
             by_set: dict[int, tuple[list[str], RuleSet]] = {}
-            for agent in agents:
-                rs = self.ruleset(agent)
-                by_set.setdefault(id(rs), ([], rs))[0].append(agent.lower())
+            for token, low in zip(tokens.tokens, tokens.lowered, strict=True):
+                rs = self.token_ruleset(token) if token != "*" and token in self._index else fallback
+                by_set.setdefault(id(rs), ([], rs))[0].append(low)
             cached = self._shared[key] = tuple((tuple(a), rs) for a, rs in by_set.values())
         return cached
 
@@ -112,3 +118,18 @@ class RobotsTxt:
         found: list[tuple[Group | None, Record]] = [(None, r) for r in self.global_records if r.key == key]
         found += [(g, r) for g in self.groups for r in g.records if r.key == key]
         return tuple(sorted(found, key=lambda gr: gr[1].line))
+
+
+@dataclass(frozen=True)
+class _PolicyTokens:
+    """A policy's agents read once for every file `partition` splits them over."""
+
+    tokens: tuple[str, ...]  # each agent's product token
+    lowered: tuple[str, ...]  # each agent as the signals name it
+    named: frozenset[str]  # the tokens a file's groups can name (not `*`)
+
+
+@lru_cache(maxsize=64)
+def _policy_tokens(agents: tuple[str, ...], dialect: Dialect) -> _PolicyTokens:
+    tokens = tuple(query_token(a, dialect) for a in agents)
+    return _PolicyTokens(tokens, tuple(a.lower() for a in agents), frozenset(tokens) - {"*"})
