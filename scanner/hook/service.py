@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 import scanner.api as api
 from scanner.errors import ScannerError, StoreError
@@ -202,9 +203,13 @@ class Outcomes:
     def of(self, d: Decision) -> tuple[str, dict]:
         """(outcome id, the decision's JSON view without its URL)."""
         entry = self._entry(d)
+        return self._id(entry), entry[2]
+
+    @staticmethod
+    def _id(entry: list) -> str:
         if entry[4] is None:  # as `decide.bulk.outcome_of`: sha256 of the view's JSON (tested equal)
             entry[4] = hashlib.sha256(json.dumps(entry[2]).encode()).hexdigest()[:32]
-        return entry[4], entry[2]
+        return entry[4]
 
     def one(self, d: Decision, keep: bool) -> bytes:
         """The decision as `Decision.as_dict()` serialises, from the shared part, and whether a
@@ -213,16 +218,29 @@ class Outcomes:
 
     def batch(self, decisions: Sequence[Decision], keeps: Sequence[bool]) -> bytes:
         """Per URL its verdict, outcome id and whether to keep it; each outcome's decision
-        (reasons, evidence, policy) once; counts of kept, dropped and unknown URLs."""
+        (reasons, evidence, policy) once; counts of kept, dropped and unknown URLs. A URL's row
+        is its URL and its outcome's row tail, encoded once per outcome and keep
+        (`,"verdict":..,"outcome":..,"keep":..}`): per URL one dict probe and one join."""
         outcomes: dict[str, dict] = {}
-        results = []
+        rows: dict[tuple[int, bool], tuple] = {}  # (id of the entry, keep) -> (entry, row tail, unknown)
+        entry_of, dumps = self._entry, orjson.dumps
+        parts = []
+        unknown = 0
         for d, keep in zip(decisions, keeps, strict=True):
-            oid, doc = self.of(d)
-            outcomes[oid] = doc
-            results.append({"url": d.url, "verdict": d.verdict, "outcome": oid, "keep": keep})
+            entry = entry_of(d)
+            row = rows.get((id(entry), keep))
+            if row is None or row[0] is not entry:  # ids are reused once an entry is dropped
+                oid = self._id(entry)
+                outcomes[oid] = entry[2]
+                verdict = entry[2]["verdict"]
+                tail = b',"verdict":' + dumps(verdict) + b',"outcome":"' + oid.encode() + b'"' + _KEEP[keep]
+                row = rows[(id(entry), keep)] = (entry, tail, verdict == "unknown")
+            unknown += row[2]
+            parts.append(b'{"url":' + dumps(d.url) + row[1])
         kept = sum(keeps)
-        counts = {"keep": kept, "drop": len(keeps) - kept, "unknown": sum(d.verdict == "unknown" for d in decisions)}
-        return orjson.dumps({"results": results, "outcomes": outcomes, "counts": counts}, default=str)
+        counts = {"keep": kept, "drop": len(keeps) - kept, "unknown": unknown}
+        rest = dumps({"outcomes": outcomes, "counts": counts}, default=str)
+        return b'{"results":[' + b",".join(parts) + b"]," + rest[1:]
 
 
 def freeze_snapshot() -> None:
@@ -340,8 +358,21 @@ def create_app(
         "/check",
         summary="A batch of URLs (at most 10,000): a verdict and outcome id per URL, each outcome once",
         response_class=Response,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {JSON_TYPE: {"schema": BatchRequest.model_json_schema()}}}
+        },
     )
-    def check_batch(body: BatchRequest) -> Response:
+    async def check_batch(request: Request) -> Response:
+        """The body validated from its bytes in one call (pydantic-core's JSON parser), not
+        decoded to Python objects by FastAPI first and then validated; the checks run in a thread
+        as before."""
+        try:
+            body = BatchRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        return await run_in_threadpool(_batch, body)
+
+    def _batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
         decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
         keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
