@@ -17,7 +17,7 @@ import hmac
 import ipaddress
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -216,29 +216,30 @@ class Outcomes:
         pipeline keeps the URL (`Checker.keeps`: unknown per on_unknown)."""
         return b'{"url":' + orjson.dumps(d.url) + b"," + self._entry(d)[3][:-1] + _KEEP[keep]
 
-    def batch(self, decisions: Sequence[Decision], keeps: Sequence[bool]) -> bytes:
-        """Per URL its verdict, outcome id and whether to keep it; each outcome's decision
-        (reasons, evidence, policy) once; counts of kept, dropped and unknown URLs. A URL's row
-        is its URL and its outcome's row tail, encoded once per outcome and keep
-        (`,"verdict":..,"outcome":..,"keep":..}`): per URL one dict probe and one join."""
+    def batch(self, decisions: Sequence[Decision], keeps: Callable[[Decision], bool]) -> bytes:
+        """Per URL its verdict, outcome id and whether to keep it (`keeps`, asked once per
+        outcome: it reads the verdict); each outcome's decision (reasons, evidence, policy) once;
+        counts of kept, dropped and unknown URLs. A URL's row is its URL and its outcome's row
+        tail (`,"verdict":..,"outcome":..,"keep":..}`), encoded once per outcome: per URL one
+        dict probe and one join."""
         outcomes: dict[str, dict] = {}
-        rows: dict[tuple[int, bool], tuple] = {}  # (id of the entry, keep) -> (entry, row tail, unknown)
+        rows: dict[int, tuple] = {}  # id of the entry -> (entry, row tail, kept, unknown)
         entry_of, dumps = self._entry, orjson.dumps
         parts = []
-        unknown = 0
-        for d, keep in zip(decisions, keeps, strict=True):
+        kept = unknown = 0
+        for d in decisions:
             entry = entry_of(d)
-            row = rows.get((id(entry), keep))
+            row = rows.get(id(entry))
             if row is None or row[0] is not entry:  # ids are reused once an entry is dropped
                 oid = self._id(entry)
                 outcomes[oid] = entry[2]
-                verdict = entry[2]["verdict"]
+                verdict, keep = entry[2]["verdict"], keeps(d)
                 tail = b',"verdict":' + dumps(verdict) + b',"outcome":"' + oid.encode() + b'"' + _KEEP[keep]
-                row = rows[(id(entry), keep)] = (entry, tail, verdict == "unknown")
-            unknown += row[2]
+                row = rows[id(entry)] = (entry, tail, keep, verdict == "unknown")
+            kept += row[2]
+            unknown += row[3]
             parts.append(b'{"url":' + dumps(d.url) + row[1])
-        kept = sum(keeps)
-        counts = {"keep": kept, "drop": len(keeps) - kept, "unknown": unknown}
+        counts = {"keep": kept, "drop": len(decisions) - kept, "unknown": unknown}
         rest = dumps({"outcomes": outcomes, "counts": counts}, default=str)
         return b'{"results":[' + b",".join(parts) + b"]," + rest[1:]
 
@@ -375,8 +376,8 @@ def create_app(
     def _batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
         decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
-        keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
-        return Response(outcomes.batch(decisions, keeps), media_type=JSON_TYPE)
+        on_unknown = body.on_unknown
+        return Response(outcomes.batch(decisions, lambda d: checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
 
     @app.get("/status/{domain}", summary="A domain or URL, as a legal team asks (as `provenance status`)")
     def status(
