@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 import scanner.api as api
 from scanner.errors import ScannerError, StoreError
@@ -359,21 +358,8 @@ def create_app(
         "/check",
         summary="A batch of URLs (at most 10,000): a verdict and outcome id per URL, each outcome once",
         response_class=Response,
-        openapi_extra={
-            "requestBody": {"required": True, "content": {JSON_TYPE: {"schema": BatchRequest.model_json_schema()}}}
-        },
     )
-    async def check_batch(request: Request) -> Response:
-        """The body validated from its bytes in one call (pydantic-core's JSON parser), not
-        decoded to Python objects by FastAPI first and then validated; the checks run in a thread
-        as before."""
-        try:
-            body = BatchRequest.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
-        return await run_in_threadpool(_batch, body)
-
-    def _batch(body: BatchRequest) -> Response:
+    def check_batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
         decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
         on_unknown = body.on_unknown
