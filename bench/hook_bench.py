@@ -12,7 +12,8 @@ is another process, never the server's own:
   - throughput: wrk (1 thread, 8 connections), each request a URL never asked before;
   - latency at a fixed rate: a Python client process sending 500 req/s open-loop on one
     keep-alive connection, latency counted from the scheduled send time (no coordinated omission);
-  - POST batches of 5,000 new URLs from a Python client process: URLs/s and bytes per URL.
+  - POST batches of 5,000 new URLs from a Python client process: URLs/s, bytes per URL and the
+    server's CPU per URL (what a loaded machine changes least).
 Servers and clients run interleaved over --rounds; the median and the spread (min-max) are
 printed. `--baseline DIR` also runs `provenance serve` from another checkout of the same schema
 (e.g. `git archive BASE | tar -x -C DIR`), for before / after.
@@ -206,8 +207,10 @@ def in_process(path: Path, bodies: list[bytes], n_urls: int) -> None:
     checker = Checker(path, policy="generic")
     for i in range(len(bodies)):  # warm origins: files parsed, rule sets built
         checker.check(urls[i])
-    from scanner.hook.service import BatchRequest, Outcomes
+    from scanner.hook.service import BatchRequest, Outcomes, freeze_snapshot, tune_gc
 
+    tune_gc()  # the collector as `provenance serve` sets it, the snapshot frozen as it freezes it
+    freeze_snapshot()
     outcomes, parse = Outcomes(), 0.0
     deciding = answering = 0.0
     for b in range(4):  # the POST path in-process: what the checker costs, and what the service adds
@@ -218,7 +221,7 @@ def in_process(path: Path, bodies: list[bytes], n_urls: int) -> None:
         t1 = time.process_time()
         decisions = checker.check_many(req.urls)
         t2 = time.process_time()
-        outcomes.batch(decisions, [checker.keeps(d) for d in decisions])
+        outcomes.batch(decisions, checker.keeps)
         t3 = time.process_time()
         parse, deciding, answering = parse + t1 - t, deciding + t2 - t1, answering + t3 - t2
     print(f"in-process, {len(bodies)} origins with real robots.txt, {n_urls} URLs")
@@ -308,8 +311,11 @@ def main() -> None:
                         conn.request("GET", "/health")
                         gc_stats = json.loads(conn.getresponse().read()).get("gc")
                         res.setdefault("gc", []).append(gc_stats)
+                        cpu = _cpu(server.proc.pid)
                         b = _client("batches", str(server.port), str(args.batches), str(len(bodies)), f"b{r}")
+                        cpu = _cpu(server.proc.pid) - cpu
                         res.setdefault("batch", []).append(b["urls_per_s"])
+                        res.setdefault("batch_cpu_us", []).append(1e6 * cpu / (args.batches * BATCH))
                         res.setdefault("bytes_per_url", []).append(b["bytes_per_url"])
                 finally:
                     server.stop()
@@ -347,7 +353,9 @@ def main() -> None:
             print(f"           server GC after wrk and the paced run: {res['gc'][-1] or 'not reported'}")
             print(
                 f"           POST batches of {BATCH:,} new URLs: {_spread(res['batch'])} URLs/s "
-                f"(goal >= 60,000), {_spread(res['bytes_per_url'])} bytes per URL"
+                f"(goal >= 60,000), {_spread(res['bytes_per_url'])} bytes per URL; server CPU "
+                f"{_spread(res['batch_cpu_us'], '{:.1f}')} us per URL "
+                f"({_spread([1e6 / x for x in res['batch_cpu_us']])} URLs per server CPU-second)"
             )
 
 

@@ -161,6 +161,35 @@ def test_batch_answers_by_outcome(served, store: Path) -> None:
         assert single.content.startswith(b'{"url":')
 
 
+def test_batch_resolves_to_the_single_answers(served, store: Path) -> None:
+    """A mixed batch (origins with robots.txt, compiled and not, /robots.txt, percent-encoded
+    paths, URLs with evidence of their own, unseen origins, repeats) with either on_unknown:
+    each row, expanded by its outcome, is exactly GET /check's answer for that URL, and the
+    counts are the rows'."""
+    base = served[0]
+    checker = Checker(store)
+    own = sorted(checker.index.resource_urls)[:4]
+    origins = sorted({origin for origin, _ in checker.index.by_origin})
+    urls = [f"{o}/{p}" for o in origins for p in ("", "robots.txt", "a%2Fb/c", "search?q=1", "wp-admin/x")]
+    urls += [f"https://www.nytimes.com/2019/11/{i}/opinion/x.html" for i in range(40)]  # compiled on the way
+    urls += [*own, "https://never-seen.example/a", "HTTPS://WWW.NYTIMES.COM/svc/data", urls[0], own[0]]
+    for agent, on_unknown in ((None, None), ("GPTBot", "drop")):
+        params = {k: v for k, v in (("agent", agent), ("on_unknown", on_unknown)) if v}
+        answer = httpx.post(base + "/check", json={"urls": urls, **params}).json()
+        rows = answer["results"]
+        assert [r["url"] for r in rows] == urls
+        singles = [httpx.get(base + "/check", params={"url": u, **params}).json() for u in urls]
+        for row, single in zip(rows, singles, strict=True):
+            assert set(row) == {"url", "verdict", "outcome", "keep"}
+            assert answer["outcomes"][row["outcome"]] | {"url": row["url"], "keep": row["keep"]} == single
+            assert row["verdict"] == single["verdict"]
+        assert set(answer["outcomes"]) == {r["outcome"] for r in rows}
+        verdicts = [s["verdict"] for s in singles]
+        assert {"allowed", "reserved", "unknown"} <= set(verdicts)
+        kept = sum(s["keep"] for s in singles)
+        assert answer["counts"] == {"keep": kept, "drop": len(urls) - kept, "unknown": verdicts.count("unknown")}
+
+
 def test_reload_refuses_cross_site_and_survives_a_writer(served, store: Path) -> None:
     base = served[0]
     assert httpx.post(base + "/reload").status_code == 415  # no body: what a cross-site form sends

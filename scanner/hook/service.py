@@ -17,7 +17,7 @@ import hmac
 import ipaddress
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -202,27 +202,45 @@ class Outcomes:
     def of(self, d: Decision) -> tuple[str, dict]:
         """(outcome id, the decision's JSON view without its URL)."""
         entry = self._entry(d)
+        return self._id(entry), entry[2]
+
+    @staticmethod
+    def _id(entry: list) -> str:
         if entry[4] is None:  # as `decide.bulk.outcome_of`: sha256 of the view's JSON (tested equal)
             entry[4] = hashlib.sha256(json.dumps(entry[2]).encode()).hexdigest()[:32]
-        return entry[4], entry[2]
+        return entry[4]
 
     def one(self, d: Decision, keep: bool) -> bytes:
         """The decision as `Decision.as_dict()` serialises, from the shared part, and whether a
         pipeline keeps the URL (`Checker.keeps`: unknown per on_unknown)."""
         return b'{"url":' + orjson.dumps(d.url) + b"," + self._entry(d)[3][:-1] + _KEEP[keep]
 
-    def batch(self, decisions: Sequence[Decision], keeps: Sequence[bool]) -> bytes:
-        """Per URL its verdict, outcome id and whether to keep it; each outcome's decision
-        (reasons, evidence, policy) once; counts of kept, dropped and unknown URLs."""
+    def batch(self, decisions: Sequence[Decision], keeps: Callable[[Decision], bool]) -> bytes:
+        """Per URL its verdict, outcome id and whether to keep it (`keeps`, asked once per
+        outcome: it reads the verdict); each outcome's decision (reasons, evidence, policy) once;
+        counts of kept, dropped and unknown URLs. A URL's row is its URL and its outcome's row
+        tail (`,"verdict":..,"outcome":..,"keep":..}`), encoded once per outcome: per URL one
+        dict probe and one join."""
         outcomes: dict[str, dict] = {}
-        results = []
-        for d, keep in zip(decisions, keeps, strict=True):
-            oid, doc = self.of(d)
-            outcomes[oid] = doc
-            results.append({"url": d.url, "verdict": d.verdict, "outcome": oid, "keep": keep})
-        kept = sum(keeps)
-        counts = {"keep": kept, "drop": len(keeps) - kept, "unknown": sum(d.verdict == "unknown" for d in decisions)}
-        return orjson.dumps({"results": results, "outcomes": outcomes, "counts": counts}, default=str)
+        rows: dict[int, tuple] = {}  # id of the entry -> (entry, row tail, kept, unknown)
+        entry_of, dumps = self._entry, orjson.dumps
+        parts = []
+        kept = unknown = 0
+        for d in decisions:
+            entry = entry_of(d)
+            row = rows.get(id(entry))
+            if row is None or row[0] is not entry:  # ids are reused once an entry is dropped
+                oid = self._id(entry)
+                outcomes[oid] = entry[2]
+                verdict, keep = entry[2]["verdict"], keeps(d)
+                tail = b',"verdict":' + dumps(verdict) + b',"outcome":"' + oid.encode() + b'"' + _KEEP[keep]
+                row = rows[id(entry)] = (entry, tail, keep, verdict == "unknown")
+            kept += row[2]
+            unknown += row[3]
+            parts.append(b'{"url":' + dumps(d.url) + row[1])
+        counts = {"keep": kept, "drop": len(decisions) - kept, "unknown": unknown}
+        rest = dumps({"outcomes": outcomes, "counts": counts}, default=str)
+        return b'{"results":[' + b",".join(parts) + b"]," + rest[1:]
 
 
 def freeze_snapshot() -> None:
@@ -344,8 +362,8 @@ def create_app(
     def check_batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
         decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
-        keeps = [checker.keeps(d, body.on_unknown) for d in decisions]
-        return Response(outcomes.batch(decisions, keeps), media_type=JSON_TYPE)
+        on_unknown = body.on_unknown
+        return Response(outcomes.batch(decisions, lambda d: checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
 
     @app.get("/status/{domain}", summary="A domain or URL, as a legal team asks (as `provenance status`)")
     def status(
