@@ -18,7 +18,7 @@ from scanner.evidence import Observation, write_observations
 from scanner.evidence_import import import_many
 from scanner.signals.robots import clear_caches, parse_robots, parser
 from scanner.store import Store
-from tests.decide.test_bulk import _document
+from tests._documents import crawled
 
 SEEN = datetime(2025, 1, 1, tzinfo=UTC)
 HOSTILE = [
@@ -47,7 +47,7 @@ def _store(path: Path, bodies: list[bytes]) -> Path:
         ]
         write_observations(store, obs)
         docs = [
-            _document(i * len(PATHS) + j, f"s{i}.example", p, SEEN + timedelta(hours=1 + 40 * (j % 2)))
+            crawled(i * len(PATHS) + j, f"s{i}.example", p, SEEN + timedelta(hours=1 + 40 * (j % 2)))
             for i in range(len(bodies))
             for j, p in enumerate(PATHS)
         ]
