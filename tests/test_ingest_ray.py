@@ -24,6 +24,7 @@ TABLES = {
     "texts": "SELECT * FROM texts ORDER BY text_sha256",
     "evidence": "SELECT * FROM evidence ORDER BY sha256",
     "observations": "SELECT * EXCLUDE (run_id) FROM observations ORDER BY obs_id",
+    "robots_compiled": "SELECT sha256, rules_version FROM robots_compiled ORDER BY ALL",  # compiled at ingest
 }
 
 

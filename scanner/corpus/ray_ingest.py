@@ -144,6 +144,8 @@ def ingest_on_ray(
                 tracker.end_file()
             if progress:
                 progress(report.records, shard["payload_bytes"])
+        if any(r.evidence_new for r in reports.values()):
+            compile_missing(store)  # the new robots.txt files' rules, once for the run (decide reads them)
     finally:
         for ref in pending:  # interrupted, or a shard failed to merge: stop the rest first
             ray.cancel(ref)
@@ -167,8 +169,6 @@ def _merge(store: Store, shard: dict[str, Any], fsha: str, run_id: str) -> FileR
                 n = write[name](_with_run(batch, run_id))
                 report.documents_new += n if name == "documents" else 0
                 report.evidence_new += n if name == "evidence" else 0
-        if report.evidence_new:
-            compile_missing(store)  # robots.txt rules compiled as they are stored, as the local engine does
         finished = shard["failed"] is None
         store.set_checkpoint(fsha, report.source_id, report.path, shard["position"], finished=finished)
     return report
