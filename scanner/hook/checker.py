@@ -42,6 +42,7 @@ _COMPILE_MAX = 1024  # rules in a set worth compiling
 _WIDTH_AFTER = 16  # rules in a set compiled as one regex; larger sets are split by prefix
 _WIDTH = 3  # characters of a path that choose its part of a split set
 _PART_MAX = 48  # rules in one regex
+_SPLIT_KEYS = 4096  # path prefixes an origin remembers (parts and prefixes of no part)
 _COMPILED: dict[str, object] = {}  # regex source -> compiled `match`, shared by origins
 _NO_RULE = id(None)  # the shape of a path no rule matches (as `path_shape`)
 # A URL split with one match in C: an http(s) authority without `;` or spaces, then a path that
@@ -63,6 +64,7 @@ class _Origin:
         "outcomes",
         "own",
         "parts",
+        "pending",
         "plain",
         "policy",
         "rx",
@@ -84,6 +86,7 @@ class _Origin:
         self.answered = 0  # paths decided by the rule set's own matcher
         self.rx: tuple | None = None  # (match, rule ids, outcome fields by group) of paths in no part
         self.split: dict[str, tuple] = {}  # first `_WIDTH` characters of a path -> as `rx`
+        self.pending: dict[str, list] = {}  # the same key -> its part's ranked rules (`part`)
 
     def compile(self) -> None:
         """Regexes for the origin's single rule set once it has answered `_COMPILE_AFTER` paths,
@@ -92,8 +95,9 @@ class _Origin:
         fields directly. A set of more than `_WIDTH_AFTER` rules is split by the first `_WIDTH`
         characters of the rules' literal prefixes (rules with a shorter prefix join every part),
         so each regex stays short; sets with a part of more than `_PART_MAX` rules, or more than
-        `_COMPILE_MAX` in all, keep robots.py's prefix tree (bounded per path). Compiling costs
-        about as much as parsing the file, hence only for origins that keep being asked; sets
+        `_COMPILE_MAX` in all, keep robots.py's prefix tree (bounded per path). A part is compiled
+        when a path first asks for it (`part`): a file of 200 rules has some 160 parts, most of
+        them never asked, and compiling them all at once cost up to 0.5 s of one request. Sets
         with the same rules share the compiled regexes."""
         assert self.single is not None  # compiled only for an origin with one rule set
         ordered = self.single.ordered
@@ -109,8 +113,20 @@ class _Origin:
                 (short if len(literal) < _WIDTH else parts.setdefault(literal[:_WIDTH], [])).append((rank, rule))
             if any(len(short) + len(rules) > _PART_MAX for rules in parts.values()) or len(short) > _PART_MAX:
                 return
-        self.split = {key: self._part(sorted(short + rules, key=lambda x: x[0])) for key, rules in parts.items()}
-        self.rx = self._part(short)
+        self.pending = {key: sorted(short + rules, key=lambda x: x[0]) for key, rules in parts.items()}
+        self.rx = self._part(short)  # last: a set `rx` says the origin is compiled
+
+    def part(self, key: str) -> tuple:
+        """The compiled part for paths beginning with `key` (as `rx`), compiled on first use;
+        `rx` when no part has that prefix (kept under the key for the next path, a bounded
+        number of keys). `pending` is never emptied: a thread that missed `split` while another
+        compiles the same part compiles it too (the same regex), and never falls back to `rx`."""
+        ranked = self.pending.get(key)
+        found = self.rx if ranked is None else self._part(ranked)
+        assert found is not None  # asked only once compiled
+        if ranked is not None or len(self.split) < _SPLIT_KEYS:
+            self.split[key] = found
+        return found
 
     def _part(self, ranked: list) -> tuple:
         """(match, rule ids by group number, the outcome fields by group number so far)."""
@@ -243,7 +259,8 @@ class Checker:
             if entry is not None and entry.shared:
                 rx = entry.rx
                 if rx is not None and path != "/robots.txt":  # compiled: one regex match in C
-                    match, ids, outcomes = entry.split.get(path[:_WIDTH], rx)
+                    key = path[:_WIDTH]
+                    match, ids, outcomes = entry.split.get(key) or entry.part(key)
                     hit = match(path)
                     group = hit.lastindex if hit else 0
                     fields = outcomes[group] or self._outcome(entry, ids[group], url, (outcomes, group))
