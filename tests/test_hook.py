@@ -242,6 +242,11 @@ def test_checker_on_new_urls_answers_as_deciding_each_url_afresh(ext: Path, tmp_
     entries = _same_as_decide(path, urls, index)
     compiled = [e for e in entries if e.rx is not None]
     assert compiled and any(e.split for e in compiled), "the compiled paths were not exercised"
+    # parts are compiled when a path first asks for them: some never asked stay uncompiled, and a
+    # prefix of no part is answered by the shared `rx`
+    assert any(set(e.pending) - set(e.split) for e in compiled), "every part was compiled, asked or not"
+    assert all(key in e.pending or part is e.rx for e in compiled for key, part in e.split.items())
+    assert any(part is e.rx for e in compiled for part in e.split.values())
     assert any(e.single is not None and e.rx is None and e.answered >= checker_module._COMPILE_AFTER for e in entries)
 
 

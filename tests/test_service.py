@@ -271,3 +271,109 @@ def test_reload_token_from_the_environment_guards_reload(store: Path) -> None:
         assert r.status_code == 200 and r.json()["loaded_at"] > before
         check = httpx.get(base + "/check", params={"url": "https://www.nytimes.com/svc/data", "agent": "GPTBot"})
         assert check.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def through_fastapi(store: Path):
+    """The same app in-process with GET /check left to FastAPI's route (no guard fast path):
+    (base URL, the guard of `provenance serve`'s kind of app, for its fast path)."""
+    port = _port()
+    app = create_app(Checker(store))
+    fast = app.fast_check
+    app.fast_check = None
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    _wait(base)
+    yield base, fast
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_get_check_in_the_guard_answers_as_the_fastapi_route(served, through_fastapi) -> None:
+    """GET /check answered by the guard (`provenance serve`) is byte for byte FastAPI's route:
+    status, content type and body, for plain queries, agents, policies, on_unknown, blank and
+    repeated names, encodings, unknown names, and every query it hands to FastAPI (as_of, a URL
+    too long, errors)."""
+    fast_queries = [
+        "url=https%3A%2F%2Fwww.nytimes.com%2Fsvc%2Fx",
+        "url=https://www.nytimes.com/2019/11/1/opinion/x.html&agent=GPTBot",
+        "url=https%3A%2F%2Fnever-seen.example%2Fa&on_unknown=drop",
+        "url=https%3A%2F%2Fnever-seen.example%2Fa&on_unknown=",
+        "url=https%3A%2F%2Fwww.nytimes.com%2Fsvc%2Fx&policy=generic&agent=",
+        "url=https%3A%2F%2Fa.example%2Fb&url=https%3A%2F%2Fwww.nytimes.com%2Fsvc%2Fdata&agent=GPTBot",
+        "url=https%3A%2F%2Fwww.nytimes.com%2Fa+b%3Fq%3D1%26r%3D%C3%A9&cache=1",
+        "url=HTTPS%3A%2F%2FWWW.NYTIMES.COM%3A443%2Fsvc%2Fdata",
+    ]
+    fastapi_queries = [
+        "url=https%3A%2F%2Fwww.nytimes.com%2Fsvc%2Fx&as_of=2025-01-01T00:00:00Z",
+        "url=https%3A%2F%2Fwww.nytimes.com%2Fsvc%2Fx&as_of=yesterday",
+        "url=https%3A%2F%2Fa.example%2F" + "a" * 8200,
+        "url=not-a-url",
+        "url=",
+        "url=https%3A%2F%2Fa.example%2F&policy=nope",
+        "url=https%3A%2F%2Fa.example%2F&on_unknown=maybe",
+        "agent=GPTBot",
+        "",
+    ]
+    base, (_, fast) = served[0], through_fastapi
+    for query in fast_queries + fastapi_queries:
+        ours = httpx.get(f"{base}/check?{query}")
+        theirs = httpx.get(f"{through_fastapi[0]}/check?{query}")
+        assert (ours.status_code, ours.content) == (theirs.status_code, theirs.content), query
+        assert ours.headers["content-type"] == theirs.headers["content-type"] == "application/json", query
+        assert ours.headers["content-length"] == str(len(ours.content))
+        assert (fast(query.encode()) is not None) == (query in fast_queries), query  # which path answered
+        assert (ours.status_code == 200) == (query in fast_queries or "as_of=2025" in query), query
+
+
+def _chunked(body: bytes, size: int) -> bytes:
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def _read_answer(s: socket.socket) -> tuple[bytes, bytes]:
+    """(status line and headers, body) of one Content-Length answer."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    lengths = [line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+    length = int(lengths[0])
+    while len(body) < length:
+        chunk = s.recv(1 << 20)
+        assert chunk, "connection closed mid-answer"
+        body += chunk
+    return head, body
+
+
+def test_a_large_batch_in_many_pieces(served) -> None:
+    """A full batch (10,000 URLs, about 450 KB) sent in a thousand small chunks, and again with a
+    Content-Length in small writes, both on one keep-alive connection to `provenance serve`: the
+    same answer as the batch in one piece, every row with its outcome equal to GET /check."""
+    base, port, _ = served
+    urls = [f"https://www.nytimes.com/{i % 7}/opinion/{i}.html" for i in range(9_000)]
+    urls += [f"https://s{i}.example/a/{i}" for i in range(990)]
+    urls += [f"https://www.nytimes.com/svc/{i}" for i in range(10)]
+    body = json.dumps({"urls": urls, "agent": "GPTBot"}).encode()
+    assert len(body) > 400_000
+    whole = httpx.post(base + "/check", content=body, headers={"content-type": "application/json"})
+    assert whole.status_code == 200
+    head = b"POST /check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" + _chunked(body, 600))
+        status, chunked = _read_answer(s)
+        assert status.startswith(b"HTTP/1.1 200"), status
+        s.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 50_000):
+            s.sendall(body[i : i + 50_000])
+            time.sleep(0.01)  # separate reads on the server's side
+        status, sized = _read_answer(s)
+        assert status.startswith(b"HTTP/1.1 200"), status
+    assert chunked == sized == whole.content
+    answer = whole.json()
+    assert [r["url"] for r in answer["results"]] == urls
+    for row in answer["results"][::97] + answer["results"][-10:]:
+        single = httpx.get(base + "/check", params={"url": row["url"], "agent": "GPTBot"}).json()
+        assert answer["outcomes"][row["outcome"]] | {"url": row["url"], "keep": row["keep"]} == single
