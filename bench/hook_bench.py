@@ -14,6 +14,11 @@ is another process, never the server's own:
     keep-alive connection, latency counted from the scheduled send time (no coordinated omission);
   - POST batches of 5,000 new URLs from a Python client process: URLs/s, bytes per URL and the
     server's CPU per URL (what a loaded machine changes least).
+Before any of these, each server is warmed with batches until every origin has been asked more
+than `_COMPILE_AFTER` paths (files parsed, rule sets compiled, as in a running hook), so what
+is measured after does not depend on how many requests the GET phases happened to send; the
+server's CPU per URL of those warming batches (after the first, which parses the files) is
+printed too: what origins cost while their rule sets compile.
 Servers and clients run interleaved over --rounds; the median and the spread (min-max) are
 printed. `--baseline DIR` also runs `provenance serve` from another checkout of the same schema
 (e.g. `git archive BASE | tar -x -C DIR`), for before / after.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -219,15 +225,15 @@ def in_process(path: Path, bodies: list[bytes], n_urls: int) -> None:
         t = time.process_time()
         req = BatchRequest.model_validate_json(body)
         t1 = time.process_time()
-        decisions = checker.check_many(req.urls)
+        answers = checker.answers_many(req.urls)
         t2 = time.process_time()
-        outcomes.batch(decisions, checker.keeps)
+        outcomes.batch(req.urls, answers, checker.keeps)
         t3 = time.process_time()
         parse, deciding, answering = parse + t1 - t, deciding + t2 - t1, answering + t3 - t2
     print(f"in-process, {len(bodies)} origins with real robots.txt, {n_urls} URLs")
     per = 1e6 / (4 * BATCH)
     print(
-        f"  POST path per URL, CPU: parse {parse * per:.1f} us + check_many (new URLs) {deciding * per:.1f} us "
+        f"  POST path per URL, CPU: parse {parse * per:.1f} us + answers_many (new URLs) {deciding * per:.1f} us "
         f"+ answer (outcome ids, encoding) {answering * per:.1f} us -> "
         f"{1e6 / ((parse + deciding + answering) * per):,.0f} URLs/s; "
         f"without the checker {1e6 / ((parse + answering) * per):,.0f} URLs/s"
@@ -282,6 +288,9 @@ def main() -> None:
         hello = tmp / "hello.py"
         hello.write_text(HELLO)
         results: dict[str, dict[str, list]] = {}
+        from scanner.hook.checker import _COMPILE_AFTER
+
+        warming = -(-(_COMPILE_AFTER + 1) * len(bodies) // BATCH)  # batches: > _COMPILE_AFTER paths per origin
         for r in range(args.rounds):
             order = [*contenders, "floor"]
             if r % 2:
@@ -294,8 +303,12 @@ def main() -> None:
                     server = Server(name, argv, os.environ | {"PYTHONPATH": str(root)}, root)
                 try:
                     res = results.setdefault(name, {})
-                    if name != "floor":  # warm every origin once (files parsed), as a running hook is
+                    if name != "floor":  # files parsed, then every origin's rule set compiled
                         _client("batches", str(server.port), "1", str(len(bodies)), f"warm{r}")
+                        cpu = _cpu(server.proc.pid)
+                        _client("batches", str(server.port), str(warming), str(len(bodies)), f"compile{r}")
+                        cpu = _cpu(server.proc.pid) - cpu
+                        res.setdefault("compile_cpu_us", []).append(1e6 * cpu / (warming * BATCH))
                     w = _wrk(server.port, args.seconds, len(bodies), f"r{r}", tmp, server.proc.pid)
                     res.setdefault("rps", []).append(w["rps"])
                     res.setdefault("cpu_us", []).append(w["cpu_us"])
@@ -324,6 +337,8 @@ def main() -> None:
             f"\nHTTP on loopback, {args.rounds} interleaved rounds, median (min-max); "
             f"load average {load[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: compare within this run)"
         )
+        stack = [m for m in ("httptools", "uvloop") if importlib.util.find_spec(m) is not None]
+        print(f"  server stack (uvicorn's auto choice, every server alike): {' + '.join(stack) or 'h11 + asyncio'}")
         floor_rps = results["floor"]["rps"]
         floor_cpu = results["floor"]["cpu_us"]
         print(
@@ -356,6 +371,10 @@ def main() -> None:
                 f"(goal >= 60,000), {_spread(res['bytes_per_url'])} bytes per URL; server CPU "
                 f"{_spread(res['batch_cpu_us'], '{:.1f}')} us per URL "
                 f"({_spread([1e6 / x for x in res['batch_cpu_us']])} URLs per server CPU-second)"
+            )
+            print(
+                f"           while rule sets compile ({warming} batches after the first): server CPU "
+                f"{_spread(res['compile_cpu_us'], '{:.1f}')} us per URL"
             )
 
 

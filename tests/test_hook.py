@@ -257,6 +257,7 @@ def _same_as_decide(path: Path, urls: list[str], index) -> list:
     which paths were exercised."""
     from scanner.decide import decide, make_policy
     from scanner.hook.checker import outcome_id
+    from scanner.hook.shapes import readdressed
 
     entries = []
     for policy, agent in (("generic", None), ("any-ai-trainer", None), ("generic", "GPTBot")):
@@ -276,6 +277,13 @@ def _same_as_decide(path: Path, urls: list[str], index) -> list:
         assert [d.as_dict() for d in checker.check_many(urls[:50], agent)] == [
             checker.check(u, agent).as_dict() for u in urls[:50]
         ]
+        # what batch answers read: the outcome's fields, re-addressed only once per outcome
+        answers = checker.answers_many(urls, agent)
+        assert any(isinstance(a, dict) for a in answers)
+        for u, a in zip(urls, answers, strict=True):
+            got = readdressed(a, u) if isinstance(a, dict) else a
+            assert got.as_dict() == checker.check(u, agent).as_dict(), u
+            assert not isinstance(a, dict) or a["outcome"] == outcome_id(got)
         entries += [e for ctx in (checker._default, *checker._contexts.values()) for e in ctx.origins.values()]
     return entries
 

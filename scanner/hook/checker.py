@@ -245,6 +245,10 @@ class Checker:
         return self._check(self._context(agent, policy, as_of), url)
 
     def _check(self, ctx: _Context, url: str) -> Decision:
+        found = self._answer(ctx, url)
+        return readdressed(found, url) if isinstance(found, dict) else found
+
+    def _answer(self, ctx: _Context, url: str) -> Decision | dict:
         """A URL without evidence of its own shares its origin's: the decision is then made once
         per origin and outcome (the rule each matcher decides the path by, see `path_shape`), and
         the URL is answered by the outcome's fields (`readdressed`). A new URL of a warm origin
@@ -266,13 +270,13 @@ class Checker:
                     fields = outcomes[group] or self._outcome(entry, ids[group], url, (outcomes, group))
                 else:
                     fields = self._by_shape(entry, path, url)
-                return readdressed(fields, url)
+                return fields
         memo = ctx.memo
         found = memo.get(url)  # single dict operations are atomic: no lock on the hot path
         if found is None:
             decided = self._decide(ctx, url)
             if isinstance(decided, dict):
-                return readdressed(decided, url)
+                return decided
             if len(memo) >= MEMO:
                 memo.clear()  # bounded memory
             found = memo[url] = decided
@@ -363,6 +367,17 @@ class Checker:
         """Many URLs of one agent, policy and as-of: `check` on each, the context resolved once."""
         ctx = self._context(agent, policy, as_of)
         one = self._check
+        return [one(ctx, url) for url in urls]
+
+    def answers_many(
+        self, urls: Iterable[str], agent: str | None = None, *, policy: str | None = None, as_of: datetime | None = None
+    ) -> list[Decision | dict]:
+        """`check_many` without re-addressing each outcome to its URL, for batch answers that send
+        each outcome once: per URL its outcome's fields (`outcome_fields`; the URL's decision is
+        `readdressed(fields, url)`, named by `fields["outcome"]`) or a decision made for it alone.
+        Building a decision per URL was a tenth of a batch's time."""
+        ctx = self._context(agent, policy, as_of)
+        one = self._answer
         return [one(ctx, url) for url in urls]
 
     def _fetch_live(self, origin: str) -> None:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 import scanner.api as api
 from scanner.errors import ScannerError, StoreError
+from scanner.hook.shapes import readdressed
 from scanner.version import __version__
 
 if TYPE_CHECKING:
@@ -222,30 +223,44 @@ class Outcomes:
         pipeline keeps the URL (`Checker.keeps`: unknown per on_unknown)."""
         return b"".join((b'{"url":', orjson.dumps(d.url), b",", self._entry(d)[3], _KEEP[keep]))
 
-    def batch(self, decisions: Sequence[Decision], keeps: Callable[[Decision], bool]) -> bytes:
+    def batch(
+        self, urls: Sequence[str], answers: Sequence[Decision | dict], keeps: Callable[[Decision], bool]
+    ) -> bytes:
         """Per URL its verdict, outcome id and whether to keep it (`keeps`, asked once per
         outcome: it reads the verdict); each outcome's decision (reasons, evidence, policy) once;
-        counts of kept, dropped and unknown URLs. A URL's row is its URL and its outcome's row
-        tail (`,"verdict":..,"outcome":..,"keep":..}`), encoded once per outcome: per URL one
-        dict probe and one join."""
+        counts of kept, dropped and unknown URLs. `answers` are `Checker.answers_many`'s: an
+        outcome's fields (named by their serial) or a decision made for its URL alone. A URL's row
+        is its URL and its outcome's row tail (`,"verdict":..,"outcome":..,"keep":..}`), encoded
+        once per outcome: per URL one dict probe and one join, no decision built."""
         outcomes: dict[str, dict] = {}
-        rows: dict[int, tuple] = {}  # id of the entry -> (entry, row tail, kept, unknown)
-        entry_of, dumps = self._entry, orjson.dumps
+        by_serial: dict[int, tuple] = {}  # a checker outcome's serial -> (entry, row tail, kept, unknown)
+        by_entry: dict[int, tuple] = {}  # id of the entry of a decision made alone -> the same
+        dumps = orjson.dumps
+
+        def row_of(d: Decision) -> tuple:
+            entry = self._entry(d)
+            oid = self._id(entry)
+            outcomes[oid] = entry[2]
+            verdict, keep = entry[2]["verdict"], keeps(d)
+            tail = b',"verdict":' + dumps(verdict) + b',"outcome":"' + oid.encode() + b'"' + _KEEP[keep]
+            return entry, tail, keep, verdict == "unknown"
+
         parts = []
         kept = unknown = 0
-        for d in decisions:
-            entry = entry_of(d)
-            row = rows.get(id(entry))
-            if row is None or row[0] is not entry:  # ids are reused once an entry is dropped
-                oid = self._id(entry)
-                outcomes[oid] = entry[2]
-                verdict, keep = entry[2]["verdict"], keeps(d)
-                tail = b',"verdict":' + dumps(verdict) + b',"outcome":"' + oid.encode() + b'"' + _KEEP[keep]
-                row = rows[id(entry)] = (entry, tail, keep, verdict == "unknown")
+        for url, answer in zip(urls, answers, strict=True):
+            if isinstance(answer, dict):
+                row = by_serial.get(answer["outcome"])
+                if row is None:
+                    row = by_serial[answer["outcome"]] = row_of(readdressed(answer, url))
+            else:
+                url, entry = answer.url, self._entry(answer)
+                row = by_entry.get(id(entry))
+                if row is None or row[0] is not entry:  # ids are reused once an entry is dropped
+                    row = by_entry[id(entry)] = row_of(answer)
             kept += row[2]
             unknown += row[3]
-            parts.append(b'{"url":' + dumps(d.url) + row[1])
-        counts = {"keep": kept, "drop": len(decisions) - kept, "unknown": unknown}
+            parts.append(b'{"url":' + dumps(url) + row[1])
+        counts = {"keep": kept, "drop": len(parts) - kept, "unknown": unknown}
         rest = dumps({"outcomes": outcomes, "counts": counts}, default=str)
         return b'{"results":[' + b",".join(parts) + b"]," + rest[1:]
 
@@ -391,9 +406,10 @@ def create_app(
     )
     def check_batch(body: BatchRequest) -> Response:
         _policy_ok(body.policy)
-        decisions = checker.check_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
+        answers = checker.answers_many(body.urls, body.agent, policy=body.policy, as_of=body.as_of)
         on_unknown = body.on_unknown
-        return Response(outcomes.batch(decisions, lambda d: checker.keeps(d, on_unknown)), media_type=JSON_TYPE)
+        answer = outcomes.batch(body.urls, answers, lambda d: checker.keeps(d, on_unknown))
+        return Response(answer, media_type=JSON_TYPE)
 
     @app.get("/status/{domain}", summary="A domain or URL, as a legal team asks (as `provenance status`)")
     def status(
