@@ -41,6 +41,7 @@ from scanner.evidence import parse_as_of as parse_as_of
 from scanner.evidence import parse_time as parse_time
 from scanner.evidence_model import Artefact, Evidence
 from scanner.hook.checker import outcome_id as outcome_id  # the service's batch answers, by outcome
+from scanner.hook.shapes import readdressed as readdressed  # an outcome's fields as one URL's decision
 from scanner.manifest import Manifest, load_manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store

@@ -30,7 +30,6 @@ from pydantic import BaseModel, Field
 
 import scanner.api as api
 from scanner.errors import ScannerError, StoreError
-from scanner.hook.shapes import readdressed
 from scanner.version import __version__
 
 if TYPE_CHECKING:
@@ -251,7 +250,7 @@ class Outcomes:
             if isinstance(answer, dict):
                 row = by_serial.get(answer["outcome"])
                 if row is None:
-                    row = by_serial[answer["outcome"]] = row_of(readdressed(answer, url))
+                    row = by_serial[answer["outcome"]] = row_of(api.readdressed(answer, url))
             else:
                 url, entry = answer.url, self._entry(answer)
                 row = by_entry.get(id(entry))
