@@ -7,7 +7,9 @@ In-process: `Checker.check` on new URLs of warm origins, and cached, against pro
 `can_fetch` on pre-parsed files (the same per-origin parse cache) for the same URLs.
 
 HTTP: every server is its own process (`provenance serve`, and a hello-world FastAPI app as the
-floor: one async route parsing one query parameter and answering a small JSON), and every client
+floor: one async route parsing one query parameter and answering a small JSON; and a bare ASGI app
+doing the same without FastAPI, the floor under GET /check as ours answers it, in a plain ASGI
+layer), and every client
 is another process, never the server's own:
   - throughput: wrk (1 thread, 8 connections), each request a URL never asked before;
   - latency at a fixed rate: a Python client process sending 500 req/s open-loop on one
@@ -60,6 +62,22 @@ async def check(url: str) -> Response:
     return Response(json.dumps({"url": url, "verdict": "allowed"}), media_type="application/json")
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
 """
+
+# The floor under ours as it now answers GET /check (in a plain ASGI layer, FastAPI only for the
+# rest): a bare ASGI app that parses the query string and answers a small JSON, nothing else.
+ASGI_HELLO = """
+import json, sys
+from urllib.parse import parse_qsl
+import uvicorn
+async def app(scope, receive, send):
+    url = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("url", "")
+    body = json.dumps({"url": url, "verdict": "allowed"}).encode()
+    headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+FLOORS = {"floor": HELLO, "asgi": ASGI_HELLO}
 
 WRK_SCRIPT = """
 counter = 0
@@ -285,25 +303,25 @@ def main() -> None:
         contenders = {"ours": (serve, REPO)}
         if args.baseline:
             contenders["baseline"] = (serve, args.baseline.resolve())
-        hello = tmp / "hello.py"
-        hello.write_text(HELLO)
+        for floor, script in FLOORS.items():
+            (tmp / f"{floor}.py").write_text(script)
         results: dict[str, dict[str, list]] = {}
         from scanner.hook.checker import _COMPILE_AFTER
 
         warming = -(-(_COMPILE_AFTER + 1) * len(bodies) // BATCH)  # batches: > _COMPILE_AFTER paths per origin
         for r in range(args.rounds):
-            order = [*contenders, "floor"]
+            order = [*contenders, *FLOORS]
             if r % 2:
                 order.reverse()
             for name in order:
-                if name == "floor":
-                    server = Server(name, [sys.executable, str(hello), "{port}"], dict(os.environ), tmp)
+                if name in FLOORS:
+                    server = Server(name, [sys.executable, str(tmp / f"{name}.py"), "{port}"], dict(os.environ), tmp)
                 else:
                     argv, root = contenders[name]
                     server = Server(name, argv, os.environ | {"PYTHONPATH": str(root)}, root)
                 try:
                     res = results.setdefault(name, {})
-                    if name != "floor":  # files parsed, then every origin's rule set compiled
+                    if name not in FLOORS:  # files parsed, then every origin's rule set compiled
                         _client("batches", str(server.port), "1", str(len(bodies)), f"warm{r}")
                         cpu = _cpu(server.proc.pid)
                         _client("batches", str(server.port), str(warming), str(len(bodies)), f"compile{r}")
@@ -319,7 +337,7 @@ def main() -> None:
                     )
                     for k in ("p50", "p99", "p999", "max"):
                         res.setdefault(k, []).append(lat[k])
-                    if name != "floor":
+                    if name not in FLOORS:
                         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
                         conn.request("GET", "/health")
                         gc_stats = json.loads(conn.getresponse().read()).get("gc")
@@ -349,6 +367,12 @@ def main() -> None:
             f"         at {args.rate:g} req/s: p50 {_spread(results['floor']['p50'], '{:.2f}')} ms  "
             f"p99 {_spread(results['floor']['p99'], '{:.2f}')} ms"
         )
+        asgi = results["asgi"]
+        print(
+            f"  floor: bare ASGI app (no FastAPI; query parsed, small JSON)  {_spread(asgi['rps'])} req/s, "
+            f"server CPU {_spread(asgi['cpu_us'])} us per request; at {args.rate:g} req/s p99 "
+            f"{_spread(asgi['p99'], '{:.2f}')} ms"
+        )
         for name in contenders:
             res = results[name]
             ratio = [a / b for a, b in zip(res["rps"], floor_rps, strict=True)]
@@ -360,6 +384,8 @@ def main() -> None:
                 f"{_spread([100 * x for x in cpu_ratio], '{:.0f}')} %"
                 f" (goal >= 70 %); non-2xx {sum(res['non2xx'])}"
             )
+            bare = [a / b for a, b in zip(res["rps"], asgi["rps"], strict=True)]
+            print(f"           {_spread([100 * x for x in bare], '{:.0f}')} % of the bare ASGI floor's req/s")
             print(
                 f"           at {args.rate:g} req/s, 1 conn: p50 {_spread(res['p50'], '{:.2f}')} ms  "
                 f"p99 {_spread(res['p99'], '{:.2f}')} ms  p99.9 {_spread(res['p999'], '{:.2f}')} ms  "
