@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import compress
 from typing import Any
 
 import pyarrow as pa
 
 from scanner.decide.cache import parsed_robots
 from scanner.decide.policy import Policy
-from scanner.decide.rules import RULES_VERSION, compile_missing, load_parsed
+from scanner.decide.rules import RULES_VERSION, compile_missing, decision_views
 from scanner.decide.verdict import Decision, Verdict, decide
 from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.evidence_model import Evidence, EvidenceKind
@@ -61,16 +63,18 @@ def decide_all(
     compile_missing(store)  # a store written before its rules were compiled on write: once
     tables = _robots_tables(index)
     clock.lap("rules")
-    with store.pinned():  # temp tables live on one connection: the bulk phase is one hold of the lock
-        keyed = _bulk(store, index, pol, tables, as_of, run_id, now, progress, clock)
-    counts = keyed.counts
-    for verdict in VERDICTS:
-        counts.setdefault(verdict, 0)
-    meta = run_meta(pol, as_of, now, run_id)
-    origins = {(d["origin"], EvidenceKind.ROBOTS_TXT) for d in keyed.rest}
-    load_parsed(store, {r["evidence_sha256"] for o in origins for r in index.by_origin.get(o, ())})
-    new = keyed.new + _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch)
-    clock.lap("one_by_one")
+    # temp tables live on one connection: the bulk phase is one hold of the lock; the decision
+    # views are read on a second one, in a thread, while DuckDB keys the documents (`_views`)
+    with store.pinned(), bulk_decisions.unordered(store), ThreadPoolExecutor(1) as pool:
+        views = pool.submit(_views, store, tables)
+        keyed = _bulk(store, index, pol, tables, views.result, as_of, run_id, now, progress, clock)
+        counts = keyed.counts
+        for verdict in VERDICTS:
+            counts.setdefault(verdict, 0)
+        meta = run_meta(pol, as_of, now, run_id)
+        with parsed_robots.overlay(views.result().parsed):
+            new = keyed.new + _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch)
+        clock.lap("one_by_one")
     return {
         "documents": keyed.documents + len(keyed.rest),
         "bulk_documents": keyed.documents,
@@ -78,7 +82,30 @@ def decide_all(
         **counts,
         "seconds": clock.laps,
         "cpu_seconds": clock.cpu,
+        "views": {"files": len(views.result().parsed), "thread_cpu_seconds": views.result().cpu_seconds},
     }
+
+
+@dataclass(frozen=True)
+class Views:
+    """The decision views of the files a run may decide on, and the CPU seconds their reading took
+    in its thread (counted in the phase it overlapped, `keys`)."""
+
+    parsed: dict[str, RobotsTxt]
+    cpu_seconds: float
+
+
+def _views(store: Store, tables: RobotsTables) -> Views:
+    """Every parsed file the sightings name, as decision views (`scanner.decide.rules.
+    decision_json`), read from a second connection: a thread's Python work while DuckDB (which
+    lets go of the GIL) keys the documents. A superset of what the keys need (they are not known
+    yet), bounded by the evidence `EvidenceIndex` already holds."""
+    cpu = time.thread_time()
+    robots = tables.robots
+    shas = sorted(set(compress(robots.column("sha").to_pylist(), robots.column("parsed").to_pylist())))
+    with store.reader() as reader:
+        parsed = decision_views(reader, shas)
+    return Views(parsed, round(time.thread_time() - cpu, 3))
 
 
 @dataclass(frozen=True)
@@ -105,13 +132,15 @@ def _bulk(
     index: EvidenceIndex,
     pol: Policy,
     tables: RobotsTables,
+    views: Callable[[], Views],
     as_of: datetime | None,
     run_id: str,
     now: datetime,
     progress: Callable[[int, int], None] | None,
     clock: PhaseClock,
 ) -> KeyedRun:
-    """The keyed documents: keys in SQL, outcomes in Python, decisions written in one statement."""
+    """The keyed documents: keys in SQL, outcomes in Python (on the decision views, `views()`
+    waits for them), decisions written in one statement."""
     keys = bulk_decisions.key_documents(
         store,
         tables.robots,
@@ -125,10 +154,8 @@ def _bulk(
     )
     clock.lap("keys")
     try:
-        load_parsed(
-            store, {tables.sightings[k]["evidence_sha256"] for k in keys.column("obs").to_pylist() if k is not None}
-        )
-        outcomes = _outcomes(keys, tables.sightings, pol)
+        with parsed_robots.overlay(views().parsed):
+            outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
         meta = run_meta(pol, as_of, now, run_id)
         new = bulk_decisions.write_decisions(store, outcomes, meta)
