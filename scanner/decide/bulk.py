@@ -67,7 +67,7 @@ def decide_all(
     # Python work while DuckDB does: the decision views are read on a second connection while
     # DuckDB keys the documents (`_views`), and the first batch decided one by one is decided
     # while DuckDB writes the keyed rows (`_one_by_one`).
-    with store.pinned(), bulk_decisions.unordered(store), ThreadPoolExecutor(2) as pool:
+    with store.pinned(), ThreadPoolExecutor(2) as pool:
         views = pool.submit(_views, store, tables)
         keyed = _bulk(store, index, pol, tables, views.result, pool, as_of, run_id, now, clock)
         counts = keyed.counts

@@ -11,8 +11,6 @@ files, blocklists, paths that need normalising) are handed back to the one-by-on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -150,17 +148,6 @@ def key_documents(
             FROM bulk_groups g JOIN documents d USING (doc_id) ORDER BY g.key""",
             [as_of],
         )
-
-
-@contextmanager
-def unordered(store: Store) -> Iterator[None]:
-    """Let DuckDB fill the bulk phase's tables and decision rows in any order (every read of them
-    orders or aggregates), so its inserts run on every core: this connection only, for the block."""
-    store.query("SET SESSION preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        store.query("RESET SESSION preserve_insertion_order")
 
 
 def python_documents(store: Store) -> list[dict]:
