@@ -1,6 +1,7 @@
 """Decision benchmark: `provenance decide` over synthetic documents with real robots.txt evidence.
 
     python bench/decide_bench.py [--ext ../shared/ext] [--docs 1000000] [--origins 10000] [--runs 2] [--no-check]
+                                 [--store PATH]
 
 Builds a store in a temporary folder: `--origins` origins, each given one of the 4,231 real
 robots.txt files of protego's corpus as evidence (round robin), and `--docs` documents spread
@@ -22,6 +23,7 @@ import tarfile
 import tempfile
 import time
 from collections import OrderedDict
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scanner import api
 from scanner.corpus.records import sha256_hex
 from scanner.decide import cache, decide, make_policy
+from scanner.decide.rules import compile_missing
 from scanner.evidence import EvidenceIndex, Observation, write_observations
 from scanner.hook.checker import Checker
 from scanner.hook.shapes import outcome_fields, readdressed
@@ -113,16 +116,27 @@ def main() -> None:
     ap.add_argument("--origins", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=1, help="decide runs, each on a fresh copy of the decisions")
     ap.add_argument("--no-check", action="store_true", help="decide only, not the hook's check")
+    ap.add_argument(
+        "--store",
+        type=Path,
+        help="keep the filled store here and reuse it when it exists (built for the same --docs and --origins)",
+    )
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.duckdb") as store:
-        t = time.perf_counter()
-        build(store, args.ext, args.docs, args.origins)
-        print(
-            f"built: {args.docs} documents over {args.origins} origins with real robots.txt "
-            f"in {time.perf_counter() - t:.1f} s"
-        )
+    with ExitStack() as stack:
+        path = args.store or Path(stack.enter_context(tempfile.TemporaryDirectory())) / "bench.duckdb"
+        reuse = path.exists()
+        store = stack.enter_context(Store.open(path))
+        if reuse:  # files stored by another compiler version are compiled now, as a fresh build compiles them
+            print(f"reused: {path} (recompiled {compile_missing(store)} robots.txt files)")
+        else:
+            t = time.perf_counter()
+            build(store, args.ext, args.docs, args.origins)
+            print(
+                f"built: {args.docs} documents over {args.origins} origins with real robots.txt "
+                f"in {time.perf_counter() - t:.1f} s"
+            )
         for run in range(args.runs):
-            if run:  # the same work again: no decisions stored yet, parse caches cold
+            if run or reuse:  # the same work again: no decisions stored yet, parse caches cold
                 store.query("DELETE FROM decision_rows; DELETE FROM decision_sets; DELETE FROM decision_outcomes")
                 cache.clear()
             t, cpu = time.perf_counter(), time.process_time()
@@ -136,6 +150,11 @@ def main() -> None:
             print(f"         {args.docs / cpu:10.0f} documents/CPU-s ({cpu:.1f} CPU-s, DuckDB's threads included)")
             for name in ("seconds", "cpu_seconds"):
                 print(f"         {name} per phase: " + ", ".join(f"{k} {v:.2f}" for k, v in stats[name].items()))
+            if "views" in stats:  # read in a thread during `keys`, its CPU counted there
+                print(
+                    f"         decision views: {stats['views']['files']} files read in "
+                    f"{stats['views']['thread_cpu_seconds']:.2f} CPU-s, overlapping the keys"
+                )
             floor, floor_cpu = write_floor(store)
             print(
                 f"floor    {args.docs / floor:10.0f} documents/s  (DuckDB writing the same {args.docs} narrow decision "

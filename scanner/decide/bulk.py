@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import compress
 from typing import Any
 
 import pyarrow as pa
 
 from scanner.decide.cache import parsed_robots
 from scanner.decide.policy import Policy
-from scanner.decide.rules import RULES_VERSION, compile_missing, load_parsed
+from scanner.decide.rules import RULES_VERSION, compile_missing, decision_views
 from scanner.decide.verdict import Decision, Verdict, decide
 from scanner.evidence import EvidenceIndex, artefact_of
 from scanner.evidence_model import Evidence, EvidenceKind
@@ -61,16 +63,31 @@ def decide_all(
     compile_missing(store)  # a store written before its rules were compiled on write: once
     tables = _robots_tables(index)
     clock.lap("rules")
-    with store.pinned():  # temp tables live on one connection: the bulk phase is one hold of the lock
-        keyed = _bulk(store, index, pol, tables, as_of, run_id, now, progress, clock)
-    counts = keyed.counts
-    for verdict in VERDICTS:
-        counts.setdefault(verdict, 0)
-    meta = run_meta(pol, as_of, now, run_id)
-    origins = {(d["origin"], EvidenceKind.ROBOTS_TXT) for d in keyed.rest}
-    load_parsed(store, {r["evidence_sha256"] for o in origins for r in index.by_origin.get(o, ())})
-    new = keyed.new + _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch)
-    clock.lap("one_by_one")
+    # temp tables live on one connection: the bulk phase is one hold of the lock. Two threads let
+    # Python work while DuckDB does: the decision views are read on a second connection while
+    # DuckDB keys the documents (`_views`), and the first batch decided one by one is decided
+    # while DuckDB writes the keyed rows (`_one_by_one`).
+    with store.pinned(), ThreadPoolExecutor(2) as pool:
+        views = pool.submit(_views, store, tables)
+        keyed = _bulk(store, index, pol, tables, views.result, pool, as_of, run_id, now, clock)
+        counts = keyed.counts
+        for verdict in VERDICTS:
+            counts.setdefault(verdict, 0)
+        meta = run_meta(pol, as_of, now, run_id)
+
+        def written() -> int:
+            """The keyed rows' write, waited for once (then its phase ends)."""
+            if "write" not in clock.laps:
+                keyed.written.result()
+                clock.lap("write")
+                if progress:
+                    progress(keyed.documents, 0)
+            return keyed.written.result()
+
+        with parsed_robots.overlay(views.result().parsed):
+            new = _one_by_one(store, keyed.rest, index, pol, as_of, meta, counts, progress, batch, written)
+        new += written()
+        clock.lap("one_by_one")
     return {
         "documents": keyed.documents + len(keyed.rest),
         "bulk_documents": keyed.documents,
@@ -78,7 +95,30 @@ def decide_all(
         **counts,
         "seconds": clock.laps,
         "cpu_seconds": clock.cpu,
+        "views": {"files": len(views.result().parsed), "thread_cpu_seconds": views.result().cpu_seconds},
     }
+
+
+@dataclass(frozen=True)
+class Views:
+    """The decision views of the files a run may decide on, and the CPU seconds their reading took
+    in its thread (counted in the phase it overlapped, `keys`)."""
+
+    parsed: dict[str, RobotsTxt]
+    cpu_seconds: float
+
+
+def _views(store: Store, tables: RobotsTables) -> Views:
+    """Every parsed file the sightings name, as decision views (`scanner.decide.rules.
+    decision_json`), read from a second connection: a thread's Python work while DuckDB (which
+    lets go of the GIL) keys the documents. A superset of what the keys need (they are not known
+    yet), bounded by the evidence `EvidenceIndex` already holds."""
+    cpu = time.thread_time()
+    robots = tables.robots
+    shas = sorted(set(compress(robots.column("sha").to_pylist(), robots.column("parsed").to_pylist())))
+    with store.reader() as reader:
+        parsed = decision_views(reader, shas)
+    return Views(parsed, round(time.thread_time() - cpu, 3))
 
 
 @dataclass(frozen=True)
@@ -91,10 +131,10 @@ class RobotsTables:
 
 @dataclass(frozen=True)
 class KeyedRun:
-    """The bulk phase: decisions new to the store, counts per verdict, documents decided by key,
-    and the documents left to decide one by one."""
+    """The bulk phase: its write (running: the decisions new to the store), counts per verdict,
+    documents decided by key, and the documents left to decide one by one."""
 
-    new: int
+    written: Future[int]
     counts: dict[str, int]
     documents: int
     rest: list[dict[str, Any]]
@@ -105,13 +145,16 @@ def _bulk(
     index: EvidenceIndex,
     pol: Policy,
     tables: RobotsTables,
+    views: Callable[[], Views],
+    pool: ThreadPoolExecutor,
     as_of: datetime | None,
     run_id: str,
     now: datetime,
-    progress: Callable[[int, int], None] | None,
     clock: PhaseClock,
 ) -> KeyedRun:
-    """The keyed documents: keys in SQL, outcomes in Python, decisions written in one statement."""
+    """The keyed documents: keys in SQL, outcomes in Python (on the decision views, `views()`
+    waits for them), decisions written in one statement, in `pool` (the connection is the write's
+    until it ends: the caller meanwhile decides in Python only)."""
     keys = bulk_decisions.key_documents(
         store,
         tables.robots,
@@ -125,25 +168,26 @@ def _bulk(
     )
     clock.lap("keys")
     try:
-        load_parsed(
-            store, {tables.sightings[k]["evidence_sha256"] for k in keys.column("obs").to_pylist() if k is not None}
-        )
-        outcomes = _outcomes(keys, tables.sightings, pol)
+        with parsed_robots.overlay(views().parsed):
+            outcomes = _outcomes(keys, tables.sightings, pol)
         clock.lap("outcomes")
-        meta = run_meta(pol, as_of, now, run_id)
-        new = bulk_decisions.write_decisions(store, outcomes, meta)
-        clock.lap("write")
-        counts: dict[str, int] = {}
-        verdicts = outcomes.column("verdict").to_pylist()
-        for verdict, n in zip(verdicts, keys.column("documents").to_pylist(), strict=True):
-            counts[verdict] = counts.get(verdict, 0) + n
-        bulk = sum(counts.values())
-        if progress:
-            progress(bulk, 0)
         rest = bulk_decisions.python_documents(store)
+    except BaseException:
+        bulk_decisions.drop(store)
+        raise
+    counts: dict[str, int] = {}
+    verdicts = outcomes.column("verdict").to_pylist()
+    for verdict, n in zip(verdicts, keys.column("documents").to_pylist(), strict=True):
+        counts[verdict] = counts.get(verdict, 0) + n
+    written = pool.submit(_write_keyed, store, outcomes, run_meta(pol, as_of, now, run_id))
+    return KeyedRun(written, counts, sum(counts.values()), rest)
+
+
+def _write_keyed(store: Store, outcomes: pa.Table, meta: dict[str, Any]) -> int:
+    try:
+        return bulk_decisions.write_decisions(store, outcomes, meta)
     finally:
         bulk_decisions.drop(store)
-    return KeyedRun(new, counts, bulk, rest)
 
 
 def run_meta(pol: Policy, as_of: datetime | None, now: datetime, run_id: str) -> dict[str, Any]:
@@ -272,7 +316,10 @@ def _one_by_one(
     counts: dict[str, int],
     progress: Callable[[int, int], None] | None,
     batch: int,
+    written: Callable[[], int],
 ) -> int:
+    """The documents `decide()` takes one at a time, in batches; the first is decided while the
+    keyed rows are being written (`written()` waits for that write: no batch is written before)."""
     new = 0
     for start in range(0, len(docs), batch):
         rows: dict[str, list[Any]] = {"doc_id": [], "outcome": []}
@@ -288,6 +335,7 @@ def _one_by_one(
             for k, v in zip(outcomes, values, strict=True):
                 outcomes[k].append(v)
         table = pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()})
+        written()
         new += bulk_decisions.write_document_decisions(store, table, _outcome_table(outcomes), meta)
         if progress:
             progress(len(rows["doc_id"]), 0)

@@ -8,7 +8,9 @@ is emptied, not evicted entry by entry: refilling costs one parse per file still
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from scanner.signals.ai_txt import parse_ai_txt
@@ -26,8 +28,12 @@ class ParseCache(Generic[T]):
         self._parse = parse
         self._size = size
         self._parsed: dict[str, T] = {}
+        self._local = threading.local()  # `overlay`: this thread's, for one block
 
     def __call__(self, body: bytes, sha256: str) -> T:
+        overlay: Mapping[str, T] | None = getattr(self._local, "overlay", None)
+        if overlay is not None and sha256 in overlay:
+            return overlay[sha256]
         try:
             return self._parsed[sha256]
         except KeyError:
@@ -41,6 +47,18 @@ class ParseCache(Generic[T]):
         if len(self._parsed) >= self._size:
             self._parsed.clear()
         self._parsed[sha256] = parsed
+
+    @contextmanager
+    def overlay(self, parsed: Mapping[str, T]) -> Iterator[None]:
+        """Answer these sha256s from `parsed` in this thread for the block, ahead of the cache and
+        never kept in it: bulk decide's decision views, which hold only what a decision reads,
+        so no other reader of the cache (or thread) ever sees one."""
+        before = getattr(self._local, "overlay", None)
+        self._local.overlay = parsed
+        try:
+            yield
+        finally:
+            self._local.overlay = before
 
     def clear(self) -> None:
         self._parsed.clear()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.decide.cache import licence_urls, parsed_robots
-from scanner.decide.verdict import has_content_usage
+from scanner.decide.verdict import ROBOTS_LINT, has_content_usage
 from scanner.evidence_model import EvidenceKind
 from scanner.signals import robots
 from scanner.signals.fetch_outcome import PARSED, fetch_outcome
@@ -60,7 +60,9 @@ def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
         agents.append((token, numbers[id(rs)]))
     usage, licences = has_content_usage(parsed), bool(licence_urls(body, sha256))
     oversized = size > MAX_COMPILED_RULES
-    return CompiledRobots(sha256, usage, licences, oversized, tuple(agents), tuple(sets), parsed_json(parsed))
+    return CompiledRobots(
+        sha256, usage, licences, oversized, tuple(agents), tuple(sets), parsed_json(parsed), decision_json(parsed)
+    )
 
 
 def parsed_json(parsed: robots.RobotsTxt) -> str:
@@ -102,10 +104,69 @@ def _records(records: tuple[robots.Record, ...]) -> list[list[object]]:
     return [[r.key, r.value, r.line] for r in records]
 
 
+# What a decision reads of a parse besides its groups: the global records of these keys
+# (`records(key)` of a decision view is exact for them) and the lint of these codes.
+DECISION_RECORDS = frozenset({"content-signal", "content-usage", "license"})
+DECISION_LINT = frozenset(ROBOTS_LINT)
+
+
+def decision_json(parsed: robots.RobotsTxt) -> str:
+    """The parse as decisions read it (`decision_from_json`): every group whole, the global
+    records and lint `decide` reads, no sitemaps; each group's rules as columns (a rule's
+    pattern 0 when it is its value). Half the parse's JSON and of its rebuild: bulk decide reads
+    one per file it decides, a parse cache never holds one (`ParseCache.overlay`)."""
+    groups = [
+        [
+            g.agents,
+            g.agent_lines,
+            [r.allow for r in g.rules],
+            [r.value for r in g.rules],
+            [0 if r.pattern == r.value else r.pattern for r in g.rules],
+            [r.line for r in g.rules],
+            _records(g.records),
+        ]
+        for g in parsed.groups
+    ]
+    records = _records(tuple(r for r in parsed.global_records if r.key in DECISION_RECORDS))
+    lint = [[x.code, x.line, x.message] for x in parsed.lint if x.code in DECISION_LINT]
+    return json.dumps([groups, records, lint, parsed.size, parsed.parsed_bytes, parsed.dialect.name])
+
+
+def decision_from_json(text: str) -> robots.RobotsTxt:
+    groups, records, lint, size, parsed_bytes, dialect = json.loads(text)
+    rule, record = robots.Rule, robots.Record
+    return robots.RobotsTxt(
+        tuple(
+            robots.Group(
+                tuple(agents),
+                tuple(lines),
+                tuple(map(rule, allows, values, _patterns(values, patterns), rule_lines)),
+                tuple([record(*r) for r in recs]),
+            )
+            for agents, lines, allows, values, patterns, rule_lines, recs in groups
+        ),
+        (),
+        tuple(record(*r) for r in records),
+        tuple(robots.Lint(*x) for x in lint),
+        size,
+        parsed_bytes,
+        _DIALECTS[dialect],
+    )
+
+
+def _patterns(values: list[str], patterns: list[str | int]) -> list[str]:
+    return [v if p == 0 else str(p) for v, p in zip(values, patterns, strict=True)]
+
+
 def load_parsed(store: Store, shas: Iterable[str]) -> None:
     """Put these files' stored parses into the parse cache: `decide` on them parses nothing."""
     for sha, text in robots_rules.parsed_of(store, list(shas), RULES_VERSION):
         parsed_robots.seed(sha, parsed_from_json(text))
+
+
+def decision_views(store: Store, shas: Iterable[str]) -> dict[str, robots.RobotsTxt]:
+    """These files' decision views (`decision_json`), by sha256, for `parsed_robots.overlay`."""
+    return {sha: decision_from_json(text) for sha, text in robots_rules.decisions_of(store, list(shas), RULES_VERSION)}
 
 
 def _compiled(rule: robots.Rule) -> CompiledRule:

@@ -31,7 +31,7 @@ from scanner.signals.statements import malformed_signal
 from scanner.signals.tdmrep import tdmrep_layers
 
 STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
-_ROBOTS_LINT = ("html_body", "truncated", "non_utf8")  # parse lint a decision reports
+ROBOTS_LINT = ("html_body", "truncated", "non_utf8")  # parse lint a decision reports
 
 
 class Verdict(StrEnum):
@@ -139,7 +139,7 @@ def read_robots(url: str, art: Artefact | None, policy: Policy, reference: datet
         found = not_robots_signal(art.http_status, served, policy.not_robots_is_unreachable)
         return Reading(stamped([found], art, reference), lint=(served,))
     if parsed is not None:
-        lint = tuple(x.code for x in parsed.lint if x.code in _ROBOTS_LINT)
+        lint = tuple(x.code for x in parsed.lint if x.code in ROBOTS_LINT)
         found_all = robots_signals(parsed, url, policy.agents, policy.conservative)
         return Reading(stamped(found_all, art, reference), (Checked.ROBOTS,), lint)
     if outcome == UNREACHABLE:

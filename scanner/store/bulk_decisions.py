@@ -24,6 +24,8 @@ BUCKET = 4  # rules are joined to paths on this many leading characters of their
 # URLs the SQL matcher takes as they are: http(s), printable ASCII with nothing the robots.txt
 # normaliser rewrites (%-escapes, `*`, `$`, `"<>\^`{|}`) and nothing JSON escapes (`"`, `\`).
 _PLAIN_URL = r"[hH][tT][tT][pP][sS]?://[!#&-)+-;=?-Z\[\]_a-z~]*"
+_REST = "^[^:]*://[^/?;#]*"  # a URL's scheme and authority: what precedes its path
+_ORIGIN = "[^:]*://[^/?;#]*"  # an origin that is all scheme and authority: `_REST` of its URLs is itself
 
 
 def like_pattern(rule: Rule) -> tuple[str, str]:
@@ -77,58 +79,64 @@ def key_documents(
     ):
         robots_rules.policy_rules(store, rules.version, rules.tokens, rules.has_rsl, rules.max_unbucketed)
         store.query(  # per sighting, not per document: each file numbered, whether its rules alone decide
-            """CREATE OR REPLACE TEMP TABLE bulk_sightings AS
+            f"""CREATE OR REPLACE TEMP TABLE bulk_sightings AS
             SELECT origin, valid_from, valid_to, obs, observed_at, sha,
                    (dense_rank() OVER (ORDER BY sha))::INTEGER AS file,
-                   NOT tied AND (NOT parsed OR sha IN (SELECT sha FROM bulk_simple)) AS simple
+                   NOT tied AND (NOT parsed OR sha IN (SELECT sha FROM bulk_simple)) AS simple,
+                   regexp_full_match(origin, '{_ORIGIN}') AS plain_origin
             FROM bulk_robots;
             CREATE OR REPLACE TEMP TABLE bulk_file_rules AS
             SELECT f.file, m.ruleset, m.priority, m.pattern, m.prefix, m.bucket
             FROM bulk_rules m JOIN (SELECT DISTINCT sha, file FROM bulk_sightings) f USING (sha)"""
         )
-        store.query(
+        store.query(  # `n`: the document's row, what the per-document joins below key on
             f"""CREATE OR REPLACE TEMP TABLE bulk_docs AS
             WITH docs AS (
-                SELECT doc_id, url, origin, registrable_domain, coalesce(modality, 'text') AS modality,
+                SELECT rowid AS n, doc_id, url, origin, registrable_domain, coalesce(modality, 'text') AS modality,
                        coalesce(?::TIMESTAMPTZ, fetched_at, TIMESTAMPTZ '9999-01-01 00:00:00+00') AS at,
                        coalesce(fetched_at, ?::TIMESTAMPTZ) AS ref,
-                       split_part(regexp_replace(url, '^[^:]*://[^/?;#]*', ''), '#', 1) AS rest,
                        NOT regexp_full_match(url, '{_PLAIN_URL}') AS odd_url
                 FROM documents WHERE url IS NOT NULL),
-            paths AS (
-                SELECT *, CASE WHEN starts_with(rest, '/') THEN rest ELSE '/' || rest END AS path FROM docs),
             chosen AS (
-                SELECT p.*, r.obs, r.file, r.observed_at AS obs_at, r.simple
-                FROM paths p LEFT JOIN bulk_sightings r
-                  ON p.origin = r.origin AND p.at >= r.valid_from AND p.at < r.valid_to)
-            SELECT c.doc_id, c.path, c.modality, c.obs, c.file,
+                SELECT d.*, r.obs, r.file, r.observed_at AS obs_at, r.simple, r.plain_origin
+                FROM docs d LEFT JOIN bulk_sightings r
+                  ON d.origin = r.origin AND d.at >= r.valid_from AND d.at < r.valid_to),
+            rests AS (  -- the URL after its scheme and authority (its origin, as a rule), up to a fragment
+                SELECT *, split_part(
+                    CASE WHEN plain_origin AND starts_with(url, origin)
+                              AND substr(url, length(origin) + 1, 1) IN ('/', '?', ';', '#', '')
+                         THEN substr(url, length(origin) + 1)
+                         ELSE regexp_replace(url, '{_REST}', '') END, '#', 1) AS rest
+                FROM chosen)
+            SELECT c.n, c.doc_id, CASE WHEN starts_with(c.rest, '/') THEN c.rest ELSE '/' || c.rest END AS path,
+                   c.modality, c.obs, c.file,
                    coalesce(c.obs_at < c.ref - INTERVAL 24 HOUR, false) AS stale,
                    (c.odd_url OR coalesce(NOT c.simple, false) OR c.origin IS NULL OR c.registrable_domain IS NULL
                     OR c.origin IN (SELECT origin FROM bulk_py_origins)
                     OR c.url IN (SELECT url FROM bulk_py_urls)
                     OR c.registrable_domain IN (SELECT domain FROM bulk_py_domains)) AS python
-            FROM chosen c""",
+            FROM rests c""",
             [as_of, as_of],
         )
-        store.query(
+        store.query(  # a document's hits: "ruleset:priority" per rule set, sorted as strings (one spelling a key)
             f"""CREATE OR REPLACE TEMP TABLE bulk_keys AS
             WITH candidates AS (  -- rules bucketed by their first characters, short ones everywhere
-                SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
+                SELECT d.n, d.path, m.ruleset, m.priority, m.prefix, m.pattern
                 FROM bulk_docs d JOIN bulk_file_rules m ON d.file = m.file AND m.bucket = substr(d.path, 1, {BUCKET})
                 WHERE NOT d.python
                 UNION ALL
-                SELECT d.doc_id, d.path, m.ruleset, m.priority, m.prefix, m.pattern
+                SELECT d.n, d.path, m.ruleset, m.priority, m.prefix, m.pattern
                 FROM bulk_docs d JOIN bulk_file_rules m ON d.file = m.file AND m.bucket IS NULL
                 WHERE NOT d.python),
             hits AS (
-                SELECT doc_id, ruleset, min(priority) AS priority FROM candidates
+                SELECT n, ruleset, min(priority) AS priority FROM candidates
                 WHERE starts_with(path, prefix) AND path LIKE pattern ESCAPE '\\' GROUP BY ALL),
             matched AS (
-                SELECT doc_id, string_agg(ruleset || ':' || priority, ',' ORDER BY ruleset) AS rules
-                FROM hits GROUP BY doc_id)
+                SELECT n, array_to_string(list_sort(list(ruleset || ':' || priority)), ',') AS rules
+                FROM hits GROUP BY n)
             SELECT d.doc_id, coalesce(d.obs, -1) AS obs, d.stale, coalesce(m.rules, '') AS rules,
                    d.path = '/robots.txt' AS robots_txt, d.modality
-            FROM bulk_docs d LEFT JOIN matched m USING (doc_id) WHERE NOT d.python;
+            FROM bulk_docs d LEFT JOIN matched m USING (n) WHERE NOT d.python;
             CREATE OR REPLACE TEMP TABLE bulk_groups AS
             SELECT (row_number() OVER (ORDER BY obs, stale, rules, robots_txt, modality))::INTEGER AS key,
                    obs, stale, rules, robots_txt, modality, min(doc_id) AS doc_id, count(*) AS documents

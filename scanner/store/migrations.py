@@ -408,7 +408,18 @@ V12 = [
     ),
 ]
 
+# v13: each compiled robots.txt keeps a decision view beside its parse (`decision`: what a
+# decision reads of it, half the JSON to rebuild; `scanner.decide.rules.decision_json`). The rows
+# compiled before have none: they go, and the next decide compiles those files again, once (as
+# it does a pre-v11 store's).
+V13 = [
+    "DELETE FROM robots_compiled_rules",
+    "DELETE FROM robots_compiled_agents",
+    "DELETE FROM robots_compiled",
+    "ALTER TABLE robots_compiled ADD COLUMN decision VARCHAR",
+]
+
 MIGRATIONS: dict[int, list[str]] = {
-    1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9, 10: V10, 11: V11, 12: V12,
+    1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V8, 9: V9, 10: V10, 11: V11, 12: V12, 13: V13,
 }  # fmt: skip
 LATEST = max(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""SQL of the compiled robots.txt rules (v11): written when a robots.txt is stored, joined by decide.
+"""SQL of the compiled robots.txt rules (v11; decision views v13): written when a robots.txt is stored.
 
 A file's rules depend only on its bytes, so they are kept per sha256 (and per `rules_version`,
 the parser and compiler that made them): `robots_compiled` (one row per file: what besides rules
@@ -37,6 +37,7 @@ class CompiledRobots:
     agents: tuple[tuple[str, int], ...]  # (product token, rule set); "*" for every other token
     rulesets: tuple[tuple[CompiledRule, ...], ...]  # per rule set, in priority order
     parsed: str  # the parsed file as JSON (`scanner.decide.rules.parsed_json`)
+    decision: str  # what decisions read of it, as JSON (`scanner.decide.rules.decision_json`)
 
 
 def compiled_among(store: Store, shas: Sequence[str], version: str) -> set[str]:
@@ -54,9 +55,18 @@ def compiled_among(store: Store, shas: Sequence[str], version: str) -> set[str]:
 
 def parsed_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[str, str]]:
     """(sha256, parsed JSON) of these files, where compiled at this version."""
+    return _column_of(store, shas, version, "parsed")
+
+
+def decisions_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[str, str]]:
+    """(sha256, decision view JSON) of these files, where compiled at this version."""
+    return _column_of(store, shas, version, "decision")
+
+
+def _column_of(store: Store, shas: Sequence[str], version: str, column: str) -> list[tuple[str, str]]:
     with store.temporary("compiled_probe", pa.table({"sha256": pa.array(list(shas), pa.string())})):
         found = store.query(
-            """SELECT c.sha256, c.parsed FROM compiled_probe p JOIN robots_compiled c USING (sha256)
+            f"""SELECT c.sha256, c.{column} FROM compiled_probe p JOIN robots_compiled c USING (sha256)
             WHERE c.rules_version = ?""",
             [version],
         )
@@ -110,6 +120,7 @@ def write(store: Store, files: Sequence[CompiledRobots], version: str) -> int:
                 "licences": pa.array([f.licences for f in new], pa.bool_()),
                 "oversized": pa.array([f.oversized for f in new], pa.bool_()),
                 "parsed": pa.array([f.parsed for f in new], pa.string()),
+                "decision": pa.array([f.decision for f in new], pa.string()),
             }
         ),
         "compiled_agents": pa.table(

@@ -166,3 +166,65 @@ def _decision_id(doc_id, policy, as_of, decision) -> str:
     """The id the `decisions` view computes in SQL, by the one Python definition (scanner.ids)."""
     outcome = outcome_of(decision).id
     return ids.decision_id(doc_id, policy.name, policy.version, policy.usage, ids.as_of_key(as_of), outcome)
+
+
+def test_bulk_decide_finds_the_path_however_the_url_spells_its_origin(tmp_path: Path) -> None:
+    """The path is the URL after its origin when the URL starts with it (the stored origin, as
+    ingest writes it), else after its scheme and authority as spelled: a port, case, userinfo,
+    no path at all, and origins stored in shapes of their own all key as `decide()` decides."""
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    body = b"User-agent: *\nDisallow: /private\nDisallow: /*?q=\nDisallow: /;p\nAllow: /private/ok\n"
+    origins = ["https://u.example", "https:", "https://u.example/", "https://u.exam", "HTTPS://u.example"]
+    with Store.open(tmp_path / "u.duckdb") as store:
+        write_observations(
+            store,
+            [
+                (body, Observation(sha256_hex(body), "robots.txt", f"{o}/robots.txt", t0, "import", 200))
+                for o in origins
+            ],
+        )  # each sighting under the origin as spelled, as a writer of its own might store it
+        store.query("UPDATE observations SET origin = left(url, length(url) - length('/robots.txt'))")
+        urls = [
+            "https://u.example/private/x",
+            "https://u.example:443/private/x",
+            "HTTPS://u.example/private/x",
+            "https://U.EXAMPLE/private",
+            "https://user@u.example/private",
+            "https://u.example?q=1",
+            "https://u.example;p",
+            "https://u.example#/private",
+            "https://u.example",
+            "https://u.example/private/ok",
+            "https://u.examplex/private",
+            "https://u.example//private",
+        ]
+        docs = [
+            document_row(
+                doc_id=f"{i:032x}",
+                source_id="s",
+                url=url,
+                origin=origin,
+                host="u.example",
+                registrable_domain="u.example",
+                fetched_at=t0 + timedelta(hours=1),
+                content_sha256=f"{i:064x}",
+                raw_bytes=1,
+                http_status=200,
+            )
+            for i, (url, origin) in enumerate((u, o) for u in urls for o in origins)
+        ]
+        store.write_documents(docs)
+        policy = make_policy("any-ai-trainer")
+        stats = api.decide_documents(store, policy)
+        assert stats["bulk_documents"] > len(docs) // 2 and stats["reserved"] > 0 and stats["allowed"] > 0
+        stored = {
+            r["doc_id"]: r for r in store.query("SELECT doc_id, verdict, reasons FROM document_verdicts").to_pylist()
+        }
+        index = EvidenceIndex.load(store)
+    for doc in docs:
+        one = decide(doc["url"], index.document_evidence(doc, None), policy)
+        row = stored[doc["doc_id"]]
+        assert json.loads(row["reasons"]) == {k: v for k, v in one.as_dict().items() if k != "url"}, (
+            doc["url"],
+            doc["origin"],
+        )

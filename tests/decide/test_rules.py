@@ -1,23 +1,28 @@
 """robots.txt rules compiled when the file is stored: every writer compiles, `decide` then parses
-nothing, a store without them (pre-v11, or another parser's) is compiled once on its first decide
-and decides the same rows, and the stored parse is the parse."""
+nothing, a store without them (pre-v11, or another parser's, or a v12 store without decision
+views) is compiled once on its first decide and decides the same rows, the stored parse is the
+parse, and a decision view decides as the parse."""
 
 from __future__ import annotations
 
 import tarfile
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from scanner import api
 from scanner.corpus.records import sha256_hex
-from scanner.decide import cache
-from scanner.decide.rules import RULES_VERSION, compile_robots, parsed_from_json
+from scanner.decide import cache, decide, make_policy
+from scanner.decide.rules import RULES_VERSION, compile_robots, decision_from_json, parsed_from_json
 from scanner.evidence import Observation, write_observations
 from scanner.evidence_import import import_many
+from scanner.evidence_model import Artefact, Evidence
 from scanner.signals.robots import clear_caches, parse_robots, parser
-from scanner.store import Store
+from scanner.store import SCHEMA_VERSION, Store
+from scanner.store.migrations import MIGRATIONS
 from tests._documents import crawled
 
 SEEN = datetime(2025, 1, 1, tzinfo=UTC)
@@ -28,6 +33,9 @@ HOSTILE = [
     b"User-agent: *\nDisallow: /caf\xe9\nAllow: /%7Euser*$\n" + b"Disallow: /x\n" * 300,
     b"User-agent: *\nUser-agent: GPTBot\nDisallow: /both\n\nUser-agent: gptbot\nAllow: /\nContent-Usage: train-ai=n\n",
     b"Sitemap: /s.xml\nLicense: /l.xml\nuser-agent: CCBot\ndisallow: /*.pdf$\n",
+    b"Content-Signal: ai-train=no\nContent-Usage: train-ai=n\nUser-agent: *\nContent-Signal: search=yes\nAllow: /\n",
+    b"<html><pre>\nUser-agent: *\nDisallow: /pre\n</pre></html>",
+    b"User-agent: *\nDisallow: /a" + b"b" * 600_000 + b"\n",  # truncated: parsed up to the byte bound
 ]
 PATHS = ["/", "/robots.txt", "/private/x", "/wp-admin/", "/a.pdf", "/news/2024/a.html", "/x"]
 VERDICTS = "SELECT doc_id, decision_id, verdict, reasons, outcome FROM document_verdicts ORDER BY doc_id"
@@ -125,3 +133,78 @@ def test_a_file_whose_rule_sets_would_explode_is_decided_one_by_one(tmp_path: Pa
         stats = api.decide_documents(store, "any-ai-trainer")
         assert stats["bulk_documents"] == 0 and stats["documents"] == len(PATHS)
         assert stats["reserved"] > 0  # /private for GPTBot
+
+
+def test_a_decision_view_decides_as_the_parse(bodies: list[bytes]) -> None:
+    """What bulk decide rebuilds (`decision_json`: the parse without what no decision reads)
+    decides every URL of every file as the whole parse does, for every policy, stale or not, and
+    gives the same RSL licence URLs and Content-Usage answer."""
+    policies = [make_policy(name) for name in ("any-ai-trainer", "generic", "strict", "strict-literal")]
+    policies.append(make_policy(agent="GPTBot"))
+    urls = [f"https://s.example{p}" for p in (*PATHS, "/pre/x", "/ab", "/x.pdf", "/~user/?q=1")]
+    for status in (200, 403):
+        for body in bodies:
+            sha = sha256_hex(body)
+            compiled = compile_robots(sha, body)
+            view = decision_from_json(compiled.decision)
+            art = Artefact("robots.txt", "https://s.example/robots.txt", body, sha, SEEN, status)
+            evidence = Evidence(robots=art, reference_time=SEEN + timedelta(hours=30))
+            _cold()
+            whole = [decide(u, evidence, p).as_dict() for p in policies for u in urls]
+            licences = cache.licence_urls(body, sha)
+            _cold()
+            with cache.parsed_robots.overlay({sha: view}):
+                assert [decide(u, evidence, p).as_dict() for p in policies for u in urls] == whole, body[:60]
+                assert cache.licence_urls(body, sha) == licences
+                assert view.records("content-usage") == parse_robots(body).records("content-usage")
+
+
+def test_a_decision_view_stays_in_its_thread_and_block(bodies: list[bytes]) -> None:
+    body = next(b for b in bodies if b.startswith(b"Content-Signal"))
+    sha = sha256_hex(body)
+    view = decision_from_json(compile_robots(sha, body).decision)
+    _cold()
+    seen: list[object] = []
+    with cache.parsed_robots.overlay({sha: view}):
+        assert cache.parsed_robots(body, sha) is view
+        other = threading.Thread(target=lambda: seen.append(cache.parsed_robots(body, sha)))
+        other.start()
+        other.join()
+    assert seen[0] is not view and seen[0] == parse_robots(body)  # another thread: the cache
+    assert cache.parsed_robots(body, sha) is seen[0]  # after the block: the cache, never the view
+
+
+def test_a_v12_store_migrates_and_its_next_decide_compiles_the_decision_views(
+    bodies: list[bytes], tmp_path: Path
+) -> None:
+    """A v12 file written by hand (compiled rules without decision views, as v12 wrote them):
+    opened, it is v13 with no compiled rows left; its next decide compiles every file again,
+    views included, and decides the same rows as a store written now."""
+    few = bodies[:20] + HOSTILE
+    fresh = _store(tmp_path / "fresh.duckdb", few)
+    with Store.open(fresh) as store:
+        api.decide_documents(store, "any-ai-trainer")
+        expected = store.query(VERDICTS).to_pylist()
+        corpus = {t: store.query(f"SELECT * FROM {t}") for t in ("documents", "observations", "evidence")}
+        compiled = store.query("SELECT * EXCLUDE (decision) FROM robots_compiled")
+    old = tmp_path / "v12.duckdb"
+    con = duckdb.connect(str(old))
+    for version in range(1, 13):
+        for statement in MIGRATIONS[version]:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version VALUES (?, now(), '0.0.12')", [version])
+    for table, rows in {**corpus, "robots_compiled": compiled}.items():
+        con.register("rows", rows)
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows")
+        con.unregister("rows")
+    con.close()
+    with Store.open(old) as store:
+        assert store.schema_version == SCHEMA_VERSION == 13
+        assert store.query("SELECT count(*) FROM robots_compiled").column(0)[0].as_py() == 0
+        _cold()
+        api.decide_documents(store, "any-ai-trainer")
+        assert store.query(VERDICTS).to_pylist() == expected
+        views = store.query(
+            "SELECT count(*) FROM robots_compiled WHERE decision IS NOT NULL AND rules_version = ?", [RULES_VERSION]
+        )
+        assert views.column(0)[0].as_py() == len({sha256_hex(b) for b in few})
