@@ -61,39 +61,7 @@ def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
     usage, licences = has_content_usage(parsed), bool(licence_urls(body, sha256))
     oversized = size > MAX_COMPILED_RULES
     return CompiledRobots(
-        sha256, usage, licences, oversized, tuple(agents), tuple(sets), parsed_json(parsed), decision_json(parsed)
-    )
-
-
-def parsed_json(parsed: robots.RobotsTxt) -> str:
-    """The parsed file as JSON (ASCII): `parsed_from_json` gives it back without parsing."""
-    groups = [
-        [g.agents, g.agent_lines, [[r.allow, r.value, r.pattern, r.line] for r in g.rules], _records(g.records)]
-        for g in parsed.groups
-    ]
-    lint = [[x.code, x.line, x.message] for x in parsed.lint]
-    fields = [groups, parsed.sitemaps, _records(parsed.global_records), lint, parsed.size, parsed.parsed_bytes]
-    return json.dumps([*fields, parsed.dialect.name])
-
-
-def parsed_from_json(text: str) -> robots.RobotsTxt:
-    groups, sitemaps, records, lint, size, parsed_bytes, dialect = json.loads(text)
-    return robots.RobotsTxt(
-        tuple(
-            robots.Group(
-                tuple(agents),
-                tuple(lines),
-                tuple(robots.Rule(*r) for r in rules),
-                tuple(robots.Record(*r) for r in recs),
-            )
-            for agents, lines, rules, recs in groups
-        ),
-        tuple(sitemaps),
-        tuple(robots.Record(*r) for r in records),
-        tuple(robots.Lint(*x) for x in lint),
-        size,
-        parsed_bytes,
-        _DIALECTS[dialect],
+        sha256, usage, licences, oversized, tuple(agents), tuple(sets), decision_json(parsed)
     )
 
 
@@ -156,12 +124,6 @@ def decision_from_json(text: str) -> robots.RobotsTxt:
 
 def _patterns(values: list[str], patterns: list[str | int]) -> list[str]:
     return [v if p == 0 else str(p) for v, p in zip(values, patterns, strict=True)]
-
-
-def load_parsed(store: Store, shas: Iterable[str]) -> None:
-    """Put these files' stored parses into the parse cache: `decide` on them parses nothing."""
-    for sha, text in robots_rules.parsed_of(store, list(shas), RULES_VERSION):
-        parsed_robots.seed(sha, parsed_from_json(text))
 
 
 def decision_views(store: Store, shas: Iterable[str]) -> dict[str, robots.RobotsTxt]:

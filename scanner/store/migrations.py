@@ -352,7 +352,7 @@ V11 = [
         content_usage BOOLEAN NOT NULL,      -- has Content-Usage lines (path-scoped: rules alone do not decide)
         licences BOOLEAN NOT NULL,           -- has RSL License: lines
         oversized BOOLEAN NOT NULL,          -- its rule sets pass the compile bound: no rules kept, decided one by one
-        parsed VARCHAR NOT NULL,             -- the parsed file as JSON: decisions read it without parsing
+        parsed VARCHAR NOT NULL,             -- the parsed file as JSON (dropped in v13)
         PRIMARY KEY (sha256, rules_version)
     )""",
     """CREATE TABLE robots_compiled_agents (
@@ -408,14 +408,15 @@ V12 = [
     ),
 ]
 
-# v13: each compiled robots.txt keeps a decision view beside its parse (`decision`: what a
-# decision reads of it, half the JSON to rebuild; `scanner.decide.rules.decision_json`). The rows
-# compiled before have none: they go, and the next decide compiles those files again, once (as
-# it does a pre-v11 store's).
+# v13: each compiled robots.txt keeps a decision view in place of its whole parse (`decision`:
+# what a decision reads of it, a third of the JSON, half the time to rebuild;
+# `scanner.decide.rules.decision_json`). The rows compiled before have none: they go, and the
+# next decide compiles those files again, once (as it does a pre-v11 store's).
 V13 = [
     "DELETE FROM robots_compiled_rules",
     "DELETE FROM robots_compiled_agents",
     "DELETE FROM robots_compiled",
+    "ALTER TABLE robots_compiled DROP COLUMN parsed",
     "ALTER TABLE robots_compiled ADD COLUMN decision VARCHAR",
 ]
 

@@ -36,7 +36,6 @@ class CompiledRobots:
     oversized: bool  # more rule rows than a file may compile to: no rules stored, decided one by one
     agents: tuple[tuple[str, int], ...]  # (product token, rule set); "*" for every other token
     rulesets: tuple[tuple[CompiledRule, ...], ...]  # per rule set, in priority order
-    parsed: str  # the parsed file as JSON (`scanner.decide.rules.parsed_json`)
     decision: str  # what decisions read of it, as JSON (`scanner.decide.rules.decision_json`)
 
 
@@ -51,11 +50,6 @@ def compiled_among(store: Store, shas: Sequence[str], version: str) -> set[str]:
             [version],
         )
     return set(found.column(0).to_pylist())
-
-
-def parsed_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[str, str]]:
-    """(sha256, parsed JSON) of these files, where compiled at this version."""
-    return _column_of(store, shas, version, "parsed")
 
 
 def decisions_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[str, str]]:
@@ -119,7 +113,6 @@ def write(store: Store, files: Sequence[CompiledRobots], version: str) -> int:
                 "content_usage": pa.array([f.content_usage for f in new], pa.bool_()),
                 "licences": pa.array([f.licences for f in new], pa.bool_()),
                 "oversized": pa.array([f.oversized for f in new], pa.bool_()),
-                "parsed": pa.array([f.parsed for f in new], pa.string()),
                 "decision": pa.array([f.decision for f in new], pa.string()),
             }
         ),
