@@ -340,8 +340,13 @@ class RuleSet:
                 for r in list(rules)
                 if r.allow and r.pattern.endswith("/index.html")
             ]
-        rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
-        self.ordered = tuple(rules)  # priority order: the first rule that matches decides
+        # priority order: longest pattern first, Allow first on ties, then by line. Stable sorts
+        # from the last key to the first, each keyed in C (no Python call per rule).
+        rules.sort(key=attrgetter("line"))
+        rules.sort(key=attrgetter("allow"), reverse=True)  # reverse keeps equal keys in order
+        lengths = list(map(len, map(attrgetter("pattern"), rules)))
+        order = sorted(range(len(rules)), key=lengths.__getitem__, reverse=True)
+        self.ordered = tuple(map(rules.__getitem__, order))  # the first rule that matches decides
         self.matcher: Matcher | None = None
         self.memo: dict[str, Rule | None] = {}
         self.prefixes: tuple[str, ...] | None = None  # each rule's literal prefix, for `scan`
