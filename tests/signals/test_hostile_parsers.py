@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from scanner.signals.robots import (
     BUDGET_EXCEEDED,
     BUDGET_REASON,
-    Matcher,
     RFC9309,
+    Matcher,
     lookup_budget,
     parse_robots,
     parse_uncached,
