@@ -27,11 +27,13 @@ class UrlParts:
 def registrable_domain(host: str) -> str:
     """eTLD+1 by the Public Suffix List; IP literals and bare suffixes stay as they are."""
     host = host.strip(".").lower()
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return host
-    except ValueError:
-        pass
+    bare = host.strip("[]")
+    if ":" in bare or bare.replace(".", "").isdigit():  # what an IP literal can be (a name: no try)
+        try:
+            ipaddress.ip_address(bare)
+            return host
+        except ValueError:
+            pass
     return _PSL.privatesuffix(host) or host
 
 

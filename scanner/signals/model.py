@@ -148,7 +148,23 @@ class Signal:
         )
 
     def with_evidence(self, sha256: str | None, observed_at: datetime | None) -> Signal:
-        return replace(self, evidence_sha256=sha256, observed_at=observed_at)
+        """The signal tied to the artefact it was read from. Built field by field: `replace`
+        (what `lowered` uses) reads the dataclass's fields anew on each call, and every first
+        decision of an origin stamps its signals."""
+        return Signal(
+            signal=self.signal,
+            category=self.category,
+            statement=self.statement,
+            agents=self.agents,
+            scope=self.scope,
+            locator=self.locator,
+            confidence=self.confidence,
+            scope_value=self.scope_value,
+            evidence_sha256=sha256,
+            observed_at=observed_at,
+            lint=self.lint,
+            detail=self.detail,
+        )
 
     def lowered(self, why: str) -> Signal:
         """One confidence step down (stale evidence, lint that changed the reading)."""

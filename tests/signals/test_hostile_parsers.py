@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 from scanner.signals.robots import (
     BUDGET_EXCEEDED,
     BUDGET_REASON,
+    RFC9309,
     Matcher,
     lookup_budget,
     parse_robots,
+    parse_uncached,
     rule_matches,
     url_path,
 )
 from scanner.signals.robots import matcher as matcher_module
+from scanner.signals.robots.model import UNDECIDED
 from scanner.signals.robots_signals import robots_signals
 from scanner.signals.rsl import parse_rsl
 from scanner.signals.tdmrep import parse_tdmrep
@@ -137,6 +140,40 @@ def test_one_pass_over_the_path_per_literal_length(monkeypatch) -> None:
         nodes += node.children.values()
         indexed += [node] if node.index is not None else []
     assert len(indexed) >= 3 and set(matcher.literals) >= {2, 3}
+
+
+def test_hostile_first_paths_stop_within_the_scan_budget(monkeypatch) -> None:
+    """A cold rule set scans its first paths instead of building its index, but never past the
+    budget: on the hostile files each path tests at most `scan_budget` rules (the C pass over
+    literal prefixes apart); a path decided within it names the plain scan's rule, any other
+    builds the set's `Matcher` and is answered by it. A short file scans its first paths and
+    builds nothing."""
+    tested: list[str] = []
+
+    def counted(pattern: str, path: str) -> bool:
+        tested.append(pattern)
+        return rule_matches(pattern, path)
+
+    monkeypatch.setattr(matcher_module, "rule_matches", counted)
+    built = 0
+    for body in HOSTILE.values():
+        for path in (LONG_PATHS[0], LONG_PATHS[2], "/x1", "/nothing"):
+            rs = parse_uncached(body, RFC9309).ruleset("GPTBot")  # a new parse: a cold set
+            tested.clear()
+            found = rs.decide(path)
+            assert len(tested) <= matcher_module.scan_budget(path), path[:20]
+            assert rs.memo == {path: found}
+            if rs.matcher is None:
+                assert found is _scan(rs, path), path[:20]
+            else:
+                built += 1
+                rank = rs.matcher.first(path)
+                assert found is (UNDECIDED if rank == BUDGET_EXCEEDED else None if rank is None else rs.ordered[rank])
+    assert built >= 6
+    rs = parse_robots(b"User-agent: *\nDisallow: /*.pdf$\nAllow: /a*b\nDisallow: /a\n").ruleset("GPTBot")
+    got = [rs.decide(p) for p in ("/a/b", "/x.pdf", "/a", "/c")]
+    assert got == [_scan(rs, p) for p in ("/a/b", "/x.pdf", "/a", "/c")] and got[0] is not None
+    assert rs.matcher is None
 
 
 def test_index_is_built_once_per_rule_set_before_any_path() -> None:

@@ -166,15 +166,17 @@ def test_real_corpus_compiled_matcher_agrees_with_the_plain_scan(ext: Path) -> N
     """Rule sets asked about often are compiled into a prefix tree of regex alternations; on every
     rule set of the real corpus it must name the same deciding rule as the plain scan, for the
     reference paths and for paths built from the rules (each of the first 50 rules' literal
-    prefix, longer ones, a shorter one)."""
+    prefix, longer ones, a shorter one). So must the budgeted scan a set's first paths take
+    (`RuleSet.scan`), which on real files stays within its budget (no index built)."""
     from scanner.signals.robots import Matcher, rule_matches, url_path
+    from scanner.signals.robots.matcher import _UNSEEN
 
     index = {}
     corpus = ext / "protego-robots-corpus"
     for line in gzip.decompress((corpus / "index.jsonl.gz").read_bytes()).splitlines():
         row = json.loads(line)
         index[row["file"].rsplit("/", 1)[-1]] = row
-    compared = split = 0
+    compared = split = scanned = over = 0
     with tarfile.open(corpus / "robots_txt_files.tar.gz") as tar:
         for member in tar:
             if not member.isfile():
@@ -195,7 +197,16 @@ def test_real_corpus_compiled_matcher_agrees_with_the_plain_scan(ext: Path) -> N
                     scan = next((i for i, r in enumerate(rs.ordered) if rule_matches(r.pattern, path)), None)
                     assert matcher.first(path) == scan, (member.name, rs.groups, path)
                     compared += 1
+                    budgeted = rs.scan(path)
+                    if budgeted is _UNSEEN:
+                        over += 1
+                    else:
+                        assert budgeted is (None if scan is None else rs.ordered[scan]), (member.name, path)
+                        scanned += 1
     _report.record(
         "protego-robots-corpus compiled matcher vs plain scan", compared, compared, extra=f" ({split} split rule sets)"
     )
-    assert split > 100
+    _report.record(
+        "protego-robots-corpus budgeted scan vs plain scan", scanned, scanned, extra=f" ({over} paths over budget)"
+    )
+    assert split > 100 and over < scanned // 1000

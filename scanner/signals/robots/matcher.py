@@ -9,7 +9,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from itertools import chain, pairwise
+from itertools import chain, compress, pairwise, repeat
+from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -18,8 +19,9 @@ from scanner.signals.robots.normalise import normalise, url_path
 
 _ALTERNATIVES = 16  # rules a `Matcher` node tries one by one; past that it indexes them
 _MEMO_SIZE = 4096  # decided paths remembered per rule set (cleared when full: bounded memory)
-_SCAN_FIRST = 4  # paths decided by a plain scan before a rule set gets its `Matcher`
-_SCAN_RULES = 64  # rule sets larger than this are never plain-scanned (the scan is unbounded)
+_SCAN_FIRST = 4  # paths a rule set decides by a budgeted plain scan before it gets its `Matcher`
+_SCAN_RULES = 32_768  # rules of a set the scan's C pass over literal prefixes may run through
+_SCAN_LOOKUPS = 1024  # rule tests (one per candidate, one more per `*`) a scanned path may spend
 _GRAM = 3  # length of the literal each indexed rule is filed under (`_PathGrams.of` zips 3 shifts)
 _GRAMS_PER_PART = 12  # candidate keys taken from one literal part of a rule
 _FEW_KEYS = 32  # up to this many index literals of one length, each is looked up in the path
@@ -156,6 +158,12 @@ def _merged(heap: list[tuple[int, int, int, list[int]]]) -> Iterator[int]:
             heapq.heapreplace(heap, (bucket[pos], i, pos, bucket))
         else:
             heapq.heappop(heap)
+
+
+def scan_budget(path: str) -> int:
+    """Rule tests a plain scan may spend on a path (`RuleSet.scan`): as many literal lookups as
+    the matcher's per-path bound allows characters, at most `_SCAN_LOOKUPS`."""
+    return min(_SCAN_LOOKUPS, MATCH_BUDGET_CHARS // (len(path) + 1))
 
 
 def lookup_budget(path: str) -> int:
@@ -315,11 +323,12 @@ def pattern_matches(pattern: str, url: str) -> bool:
 class RuleSet:
     """The merged rules that apply to one agent, most specific first (Allow first on ties).
 
-    Paths are matched by a `Matcher`, built once the set has decided a few paths: bulk decide
-    only reads `ordered`, and a set asked about once is scanned rather than compiled.
+    A set's first paths are decided by a plain scan under a work budget (`scan`); past them, or
+    past the budget, by a `Matcher`, built once: bulk decide only reads `ordered`, and a cold hook
+    asks each origin about a few paths, so neither builds an index for a typical file.
     """
 
-    __slots__ = ("fallback", "groups", "matcher", "memo", "ordered")
+    __slots__ = ("fallback", "groups", "matcher", "memo", "ordered", "prefixes")
 
     def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
         self.groups = groups
@@ -331,10 +340,16 @@ class RuleSet:
                 for r in list(rules)
                 if r.allow and r.pattern.endswith("/index.html")
             ]
-        rules.sort(key=lambda r: (-len(r.pattern), not r.allow, r.line))
-        self.ordered = tuple(rules)  # priority order: the first rule that matches decides
+        # priority order: longest pattern first, Allow first on ties, then by line. Stable sorts
+        # from the last key to the first, each keyed in C (no Python call per rule).
+        rules.sort(key=attrgetter("line"))
+        rules.sort(key=attrgetter("allow"), reverse=True)  # reverse keeps equal keys in order
+        lengths = list(map(len, map(attrgetter("pattern"), rules)))
+        order = sorted(range(len(rules)), key=lengths.__getitem__, reverse=True)
+        self.ordered = tuple(map(rules.__getitem__, order))  # the first rule that matches decides
         self.matcher: Matcher | None = None
         self.memo: dict[str, Rule | None] = {}
+        self.prefixes: tuple[str, ...] | None = None  # each rule's literal prefix, for `scan`
 
     def compiled(self) -> Matcher:
         """The set's `Matcher`, built once, on the first path that is not plain-scanned: one
@@ -344,6 +359,7 @@ class RuleSet:
             for i, r in enumerate(self.ordered):
                 firsts.setdefault(r.pattern, i)
             self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
+            self.prefixes = None  # the scan's, no longer asked
         return self.matcher
 
     def learn(self, path: str, rank: int | None) -> None:
@@ -354,16 +370,41 @@ class RuleSet:
             self.memo.clear()
         self.memo[path] = None if rank is None else self.ordered[rank]
 
+    def scan(self, path: str) -> Rule | None:
+        """The plain scan's deciding rule, or `_UNSEEN` when it would cost more than the
+        matcher's bound: one pass in C over the rules' literal prefixes (at most `_SCAN_RULES`),
+        then in priority order a test of each rule whose prefix the path starts with, at most
+        `scan_budget(path)` lookups in all (a candidate costs one, and one more per `*`: a
+        search over the path). Typical files decide their first paths this way without an
+        index; a hostile or huge file stops within the budget and builds its `Matcher`."""
+        prefixes = self.prefixes
+        if prefixes is None:
+            if len(self.ordered) > _SCAN_RULES:
+                return _UNSEEN
+            patterns = map(attrgetter("pattern"), self.ordered)  # C loops: no Python per rule
+            literal = map(itemgetter(0), map(str.partition, patterns, repeat("*")))
+            prefixes = self.prefixes = tuple(map(str.rstrip, literal, repeat("$")))
+        left = scan_budget(path)
+        for rule in compress(self.ordered, map(path.startswith, prefixes)):
+            pattern = rule.pattern
+            left -= 1 + pattern.count("*")
+            if left < 0:
+                return _UNSEEN
+            if rule_matches(pattern, path):
+                return rule
+        return None
+
     def decide(self, path: str) -> Rule | None:
         """The deciding rule for a path, memoised: agents that share a group share this set."""
         memo = self.memo
         found = memo.get(path, _UNSEEN)
         if found is not _UNSEEN:
             return found
-        if self.matcher is None and len(memo) < _SCAN_FIRST and len(self.ordered) <= _SCAN_RULES:
-            found = next((r for r in self.ordered if rule_matches(r.pattern, path)), None)
-            memo[path] = found  # a set asked about once (bulk decide) is not worth compiling
-            return found
+        if self.matcher is None and len(memo) < _SCAN_FIRST:
+            found = self.scan(path)
+            if found is not _UNSEEN:  # a set asked about a few times (a cold hook) is not worth compiling
+                memo[path] = found
+                return found
         rank = self.compiled().first(path)
         found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.ordered[rank])
         if len(memo) >= _MEMO_SIZE:

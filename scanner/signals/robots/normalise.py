@@ -12,6 +12,8 @@ _PCT = tuple(f"%{b:02X}".encode() for b in range(256))  # octet -> its upper-cas
 _OCTET = tuple(bytes([b]) for b in range(256))
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _NEEDS_NORMALISING = re.compile(r'[%*$\x00-\x20"<>\\^`{|}\x7f-\U0010ffff]')
+# A pattern's `*`s and final `$` stay as written: only the rest can change (most wildcard rules)
+_PATTERN_NEEDS_NORMALISING = re.compile(r'[%\x00-\x20"<>\\^`{|}\x7f-\U0010ffff]|\$(?!\Z)')
 # A well-formed escape (group 1: its hex digits), or an octet normalising may change (group 2):
 # controls, space, non-ASCII, the octets RFC 3986 allows nowhere in a URI (percent-encoded on both
 # sides before comparing), and the wildcards `*` and `$`.
@@ -30,7 +32,7 @@ def normalise(text: str, *, is_pattern: bool, dialect: Dialect) -> str:
     """
     if not dialect.rfc_percent_encoding:
         return google_escape(text) if is_pattern else text
-    if not _NEEDS_NORMALISING.search(text):
+    if not (_PATTERN_NEEDS_NORMALISING if is_pattern else _NEEDS_NORMALISING).search(text):
         return text
     raw = text.encode("utf-8", "surrogateescape")
     last = len(raw) - 1
