@@ -83,8 +83,8 @@ def _rows(path: Path, tables: dict[str, str]) -> dict[str, list]:
 
 
 def _count(path: Path, sql: str) -> int:
-    """One number read from the store between the writer's commits."""
-    with Store.open(path, read_only=True) as store:
+    """One number read from the store between the writer's commits (waiting for its lock)."""
+    with Store.open(path, read_only=True, wait=GIVE_UP) as store:
         return int(store.query(sql).to_pylist()[0]["n"])
 
 
