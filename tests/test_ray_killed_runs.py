@@ -160,8 +160,8 @@ def test_a_killed_ingest_on_ray_resumes_from_the_files_merged(tmp_path: Path) ->
     assert _staging_empty(resumed)
 
 
-def _dedup_corpus(path: Path, n: int = 52_000) -> None:
-    """Short documents of random words with planted near-duplicate families: six signature shards."""
+def _dedup_corpus(path: Path, n: int = 50_000) -> None:
+    """Short documents of random words with planted near-duplicate families: five whole signature shards."""
     rnd = random.Random(5)
     vocab = [f"w{i}" for i in range(5000)]
     texts, docs, base = [], [], []
