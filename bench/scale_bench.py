@@ -15,6 +15,17 @@ there. Seconds per 100k rows at 100k, 1M and 10M documents should not grow.
 local Ray of 1 and of 2 workers, and the local engine with 2 processes, interleaved per round, each
 a CLI process into a fresh store; prints documents/s (median of the rounds) and the 2/1 ratio.
 
+    python bench/scale_bench.py --ray-equivalence [--docs 100000] [--files 8]
+
+`--ray-equivalence` builds the same corpus into two stores, one through the local engine and one
+through `--engine ray` (a local Ray of 2 workers), stage by stage as CLI processes: ingest (JSONL
+files, one in eight records an HTML page with a robots meta tag), the same real robots.txt files
+of 2,000 origins imported into both (`--ext`), decide, dedup. It then compares the stores table by
+table (documents, texts, evidence, observations, decisions, clusters, signatures; run ids left
+out): row counts and an md5 over the sorted md5s of the rows. Prints wall time per stage per
+engine (CPU is the coordinator's alone: Ray's workers are not its children) and exits 1 on any
+difference.
+
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
 are checked for flatness: seconds per 100k rows is printed for each size, and should not grow.
@@ -175,6 +186,106 @@ def ray_ingest(n: int, files: int, rounds: int, workdir: Path | None, env: dict[
         print(f"  ray x2 / ray x1: {ratio:.2f}")
 
 
+EQUIVALENCE_TABLES = {  # what the two engines must write alike; run ids and run times left out
+    "documents": "SELECT * EXCLUDE (run_id) FROM documents",
+    "texts": "SELECT * FROM texts",
+    "evidence": "SELECT * FROM evidence",
+    "observations": "SELECT * EXCLUDE (run_id) FROM observations",
+    "robots_compiled": "SELECT sha256, rules_version FROM robots_compiled",
+    "decisions": "SELECT * EXCLUDE (run_id, decided_at) FROM decisions",
+    "dup_clusters": "SELECT * EXCLUDE (run_id) FROM dup_clusters",
+    "dedup_signatures": "SELECT * FROM dedup_signatures",
+}
+
+
+def equivalence_corpus(folder: Path, n: int, files: int) -> list[Path]:
+    """n generated documents as JSONL over `files` files, URLs over 2,000 origins (those of the
+    robots.txt files imported); one record in eight is an HTML page with a robots meta tag."""
+    parts = [folder / f"part-{k}.jsonl" for k in range(files)]
+    outs = [p.open("w", encoding="utf-8") for p in parts]
+    try:
+        for i, text in enumerate(make_corpus(n)):
+            rec = {"id": f"doc{i}", "url": f"https://site{i % 2000}.example/a/{i}", "date": "2025-01-02T00:00:00Z"}
+            if i % 8 == 0:
+                meta = f'<meta name="robots" content="{("noai", "noindex", "all")[i % 3]}">'
+                rec["html"] = f"<html><head>{meta}</head><body><p>{text}</p></body></html>"
+            else:
+                rec["text"] = text
+            outs[i % files].write(json.dumps(rec) + "\n")
+    finally:
+        for out in outs:
+            out.close()
+    return parts
+
+
+def import_robots(store_path: Path, ext: Path, origins: int = 2000) -> None:
+    """The same real robots.txt files (protego's corpus) for `origins` origins into a store."""
+    import tarfile
+    from datetime import UTC, datetime
+
+    from scanner.corpus.records import sha256_hex
+    from scanner.evidence import Observation, write_observations
+    from scanner.store import Store
+
+    with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
+        bodies = [f.read() for m in tar if m.isfile() and (f := tar.extractfile(m)) is not None]
+    seen = datetime(2025, 1, 1, tzinfo=UTC)
+    obs = [
+        (body, Observation(sha256_hex(body), "robots.txt", f"https://site{i}.example/robots.txt", seen, "import", 200))
+        for i, body in ((i, bodies[i % len(bodies)]) for i in range(origins))
+    ]
+    with Store.open(store_path) as store:
+        write_observations(store, obs)
+
+
+def store_digest(store_path: Path) -> dict[str, tuple[int, str]]:
+    """(rows, md5 over the sorted md5s of the rows) of each table of EQUIVALENCE_TABLES."""
+    from scanner.store import Store
+
+    with Store.open(store_path, read_only=True) as store:
+        return {
+            name: tuple(
+                store.query(
+                    f"""SELECT count(*) AS n, coalesce(md5(string_agg(h, '' ORDER BY h)), '') AS digest
+                        FROM (SELECT md5(CAST(t AS VARCHAR)) AS h FROM ({sql}) t)"""
+                ).to_pylist()[0].values()
+            )
+            for name, sql in EQUIVALENCE_TABLES.items()
+        }
+
+
+def ray_equivalence(n: int, files: int, ext: Path, workdir: Path | None, env: dict[str, str]) -> bool:
+    """ingest -> robots.txt import -> decide -> dedup through the local engine and through Ray,
+    stage by stage interleaved; True when every table is the same row for row."""
+    engines = {"local": ["--workers", "2"], "ray": ["--engine", "ray", "--workers", "2"]}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        parts = equivalence_corpus(Path(tmp), n, files)
+        stores = {name: Path(tmp) / f"{name}.duckdb" for name in engines}
+        print(f"ray equivalence: {n:,} documents in {files} files; {os.cpu_count()} cores", flush=True)
+        print(f"{'stage':<7} {'engine':<6} {'wall s':>8} {'coord cpu s':>12} {'load':>5}", flush=True)
+        stages = {
+            "ingest": lambda store: ["ingest", *map(str, parts), "--source", "bench", "--store", str(store)],
+            "decide": lambda store: ["decide", "--store", str(store)],
+            "dedup": lambda store: ["dedup", "--store", str(store)],
+        }
+        for stage, cli in stages.items():
+            if stage == "decide":
+                for store in stores.values():
+                    import_robots(store, ext)
+            for name, flags in engines.items():
+                wall, cpu, _ = run_stage([*cli(stores[name]), *flags], env)
+                print(f"{stage:<7} {name:<6} {wall:>8.1f} {cpu:>12.1f} {os.getloadavg()[0]:>5.1f}", flush=True)
+        digests = {name: store_digest(store) for name, store in stores.items()}
+    same = True
+    print(f"{'table':<17} {'local rows':>11} {'ray rows':>11} same")
+    for table in EQUIVALENCE_TABLES:
+        (ln, ld), (rn, rd) = digests["local"][table], digests["ray"][table]
+        same &= (ln, ld) == (rn, rd)
+        print(f"{table:<17} {ln:>11,} {rn:>11,} {'yes' if (ln, ld) == (rn, rd) else 'NO'}  {ld[:12]} {rd[:12]}")
+    print("row for row the same" if same else "THE STORES DIFFER")
+    return same
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, nargs="+", default=[100_000])
@@ -182,6 +293,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--write-path", action="store_true", help="time the store writer alone (see above)")
     ap.add_argument("--ray-ingest", action="store_true", help="ingest on Ray with 1 and 2 workers (see above)")
+    ap.add_argument(
+        "--ray-equivalence", action="store_true", help="the local engine and Ray, row for row (see above)"
+    )
+    ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", "../shared/ext")))
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
@@ -192,6 +307,8 @@ def main() -> None:
     if args.ray_ingest:
         ray_ingest(args.docs[0], args.files, args.rounds, args.workdir, env)
         return
+    if args.ray_equivalence:
+        sys.exit(0 if ray_equivalence(args.docs[0], args.files, args.ext, args.workdir, env) else 1)
     print(f"machine: {os.cpu_count()} cores; dedup with DuckDB memory_limit={args.memory_limit}")
     print(f"{'docs':>9} {'stage':<7} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'store MB':>9} {'B/doc':>7} note")
     for n in args.docs:

@@ -107,3 +107,29 @@ def test_ray_run_resumes_from_what_was_merged(local_ray, tmp_path: Path) -> None
 def test_without_ray_the_cli_says_how_to_install_it(tmp_path: Path) -> None:
     """A real CLI process in which `import ray` fails, as on a machine without the extra."""
     refused_without_ray("dedup", "--engine", "ray", "--store", str(tmp_path / "s.duckdb"))
+
+
+def test_a_partition_task_writes_its_star_edges_and_their_manifest(tmp_path: Path) -> None:
+    """The task of one band partition, run as Ray runs it but in this process: buckets are (band,
+    key), the root is the bucket's smallest doc_id, a lone row makes no edge, the rows of a bucket
+    may be in several files; the manifest's rows and sha256 are checked, a changed shard refused."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scanner.dedup.ray_engine import edge_shard, verified
+    from scanner.errors import ScannerError
+
+    folder = tmp_path / "p003"
+    folder.mkdir()
+    rows = [(0, 5, "b"), (0, 5, "c"), (1, 5, "e"), (0, 6, "a"), (2, 9, "f")], [(0, 5, "a"), (1, 5, "d"), (2, 9, "g")]
+    for i, part in enumerate(rows):
+        band, key, doc = zip(*part, strict=True)
+        table = pa.table({"band": pa.array(band, pa.int16()), "key": pa.array(key, pa.uint64()), "doc_id": doc})
+        pq.write_table(table, folder / f"signatures-{i:05d}.parquet")
+    entry = edge_shard(str(folder), str(tmp_path / "edges-p003.parquet"))
+    edges = sorted(tuple(r.values()) for r in verified(entry).read().to_pylist())
+    assert edges == [("a", "b"), ("a", "c"), ("d", "e"), ("f", "g")]
+    assert entry["rows"] == 4
+    pq.write_table(pa.table({"root": ["a"], "doc_id": ["z"]}), entry["path"])
+    with pytest.raises(ScannerError, match="sha256"):
+        verified(entry)

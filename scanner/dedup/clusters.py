@@ -167,10 +167,10 @@ def _edges_from_signatures(store: Store, spec: SignatureParams, b: int, r: int) 
 
 
 def _edges_from_partitions(store: Store, params: str, partitions: list[str]) -> int:
-    """Star edges from the band-row partitions the Ray tasks wrote, one DuckDB GROUP BY each."""
+    """Star edges from the shards the Ray tasks wrote, one per band-row partition they grouped."""
     documents = dedup_work.index_signatures(store, params)
-    for folder in partitions:
-        dedup_work.add_partition_edges(store, folder)
+    for shard in partitions:
+        dedup_work.add_edge_shard(store, shard)
     return documents
 
 

@@ -8,8 +8,11 @@ merges each finished signature shard into the store in its own transaction after
 count and sha256 against what the task reported, and checks each partition file the same way.
 Signatures already in the store (an earlier run, or a killed one: the next run exports only the
 documents still missing, so it resumes where it stopped) are exported too, and tasks write their
-band rows. A DuckDB GROUP BY per partition then gives the star edges, and the components follow
-as on one machine (`scanner.dedup.clusters`), so the clusters are the same row for row.
+band rows. Once every band row is written, one Ray task per partition groups it (`GROUP BY band,
+key` in an in-memory DuckDB of its own, reading only that partition's Parquet) and writes its star
+edges as a Parquet shard with its manifest entry; the coordinator checks each edge shard and
+loads it, and the components follow as on one machine (`scanner.dedup.clusters`), so the clusters
+are the same row for row.
 
 On a real cluster the staging folder must be on storage every node sees (`--staging`).
 """
@@ -20,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +36,7 @@ from scanner.dedup.lsh import band_rows
 from scanner.dedup.minhash import SignatureParams, signatures
 from scanner.errors import ScannerError
 from scanner.store import Store, dedup_work, reports
+from scanner.store.dedup_work import partition_star_edges
 
 SHARD_ROWS = 10_000
 PARTITIONS = 16  # band-row partitions, each grouped by DuckDB alone
@@ -110,6 +115,14 @@ def _write_partitions(doc_ids: pa.ChunkedArray, sigs: Any, bands: tuple[int, int
     return written
 
 
+def edge_shard(folder: str, out_path: str) -> dict[str, Any]:
+    """One Ray task: a band-row partition (`p007/*.parquet`) to its star edges, as a Parquet shard
+    and its manifest entry. DuckDB spills to the node's own temporary folder, not the staging one."""
+    with tempfile.TemporaryDirectory(prefix="provenance-edges-") as spill:
+        edges = partition_star_edges(str(Path(folder) / "*.parquet"), out_path, spill)
+    return shard_entry(out_path, edges)
+
+
 def write_shard(table: pa.Table, path: str) -> dict[str, Any]:
     """A task's output as Parquet, with its manifest entry (path, rows, sha256)."""
     pq.write_table(table, path)
@@ -151,8 +164,9 @@ def bands_on_ray(
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """Compute and merge the missing signatures under `params`, and have the tasks write the band
-    rows of every signature into hash partitions. Yields (signatures computed, the partition
-    folders, each checked against its manifest); the staging folder is removed afterwards."""
+    rows of every signature into hash partitions, then have one task group each partition. Yields
+    (signatures computed, the star-edge shards, each checked against its manifest); the staging
+    folder is removed afterwards."""
     ray = start(address, workers)
     folder = staging or Path(f"{store.path}.staging")
     run = folder / f"dedup-{params.key.replace('/', '_')}"
@@ -182,11 +196,30 @@ def bands_on_ray(
             for part in shard["partitions"]:
                 verified(part)  # its bytes and rows are what the task reported
                 parts.append(part["path"])
-        (run / "manifest.json").write_text(json.dumps({"texts": manifest, "computed": computed, "bands": parts}))
-        yield computed, sorted({str(Path(p).parent) for p in parts})
+        folders = sorted({str(Path(p).parent) for p in parts})
+        edges = _edges_on_ray(ray, folders)
+        (run / "manifest.json").write_text(
+            json.dumps({"texts": manifest, "computed": computed, "bands": parts, "edges": edges})
+        )
+        yield computed, [e["path"] for e in edges]
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
+
+def _edges_on_ray(ray: Any, folders: list[str]) -> list[dict[str, Any]]:
+    """One task per band-row partition, all at once (every band row is written by now); each
+    edge shard is checked against the manifest entry its task reported. In partition order."""
+    task = ray.remote(edge_shard)
+    refs = [task.remote(f, str(Path(f).with_name(f"edges-{Path(f).name}.parquet"))) for f in folders]
+    try:
+        edges = ray.get(refs)
+    except BaseException:
+        for ref in refs:  # interrupted, or a task failed: stop the rest before their folder goes
+            ray.cancel(ref)
+        raise
+    for entry in edges:
+        verified(entry)
+    return list(edges)
 
 
 def _merge(store: Store, shard: dict[str, Any]) -> int:

@@ -77,18 +77,48 @@ def index_signatures(store: Store, params: str) -> int:
     return int(store.query("SELECT count(*) AS n FROM dedup_scratch.idx").to_pylist()[0]["n"])
 
 
-def add_partition_edges(store: Store, folder: str) -> None:
-    """Star edges of one partition of (band, key, doc_id) Parquet rows: every row of a band key is
-    in the same partition, so grouping it alone finds all of that key's buckets. The smallest
-    doc_id is the smallest document number, so the roots are those of the one-machine path."""
+EDGE_SCHEMA = pa.schema([("root", pa.string()), ("doc_id", pa.string())])  # a partition's star edges
+
+
+def partition_star_edges(rows_glob: str, out_path: str, temp_directory: str) -> int:
+    """Star edges (root doc_id, doc_id) of one partition of (band, key, doc_id) Parquet rows,
+    grouped by an in-memory DuckDB of one thread and written to `out_path` as Parquet; returns
+    the edge count. For a Ray task: it reads only the partition's files, never the store. Every
+    row of a band key is in the same partition, so grouping it alone finds all of that key's
+    buckets; the root is the bucket's smallest doc_id, which is its smallest document number on
+    the coordinator, so the edges are those of the one-machine path."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads = 1")  # a task holds one CPU of its node
+        con.execute(f"SET temp_directory = '{_quoted(temp_directory)}'")  # a large partition spills
+        rel = con.sql(
+            """WITH rows AS (SELECT band, key, doc_id FROM read_parquet(?)),
+                    shared AS (SELECT band, key, min(doc_id) AS root FROM rows
+                               GROUP BY band, key HAVING count(*) > 1)
+               SELECT s.root, k.doc_id FROM rows k JOIN shared s USING (band, key) WHERE k.doc_id <> s.root""",
+            params=[rows_glob],
+        )
+        reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(65_536)
+        edges = 0
+        with pq.ParquetWriter(out_path, EDGE_SCHEMA) as writer:
+            for batch in reader:
+                writer.write_batch(batch.cast(EDGE_SCHEMA))
+                edges += batch.num_rows
+        return edges
+    finally:
+        con.close()
+
+
+def add_edge_shard(store: Store, path: str) -> None:
+    """A partition's star edges (doc_ids, as its task wrote them) as document numbers."""
     store.query(
         """INSERT INTO dedup_scratch.edges
-           WITH rows AS (SELECT band, key, doc_id FROM read_parquet(?)),
-                shared AS (SELECT band, key, min(doc_id) AS root FROM rows GROUP BY band, key HAVING count(*) > 1)
-           SELECT ir.doc, ik.doc FROM rows k JOIN shared s USING (band, key)
-           JOIN dedup_scratch.idx ir ON ir.doc_id = s.root JOIN dedup_scratch.idx ik ON ik.doc_id = k.doc_id
-           WHERE k.doc_id <> s.root""",
-        [str(Path(folder) / "*.parquet")],
+           SELECT ir.doc, ik.doc FROM read_parquet(?) e
+           JOIN dedup_scratch.idx ir ON ir.doc_id = e.root JOIN dedup_scratch.idx ik ON ik.doc_id = e.doc_id""",
+        [path],
     )
 
 
