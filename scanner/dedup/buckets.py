@@ -84,15 +84,18 @@ def star_edges(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (root, doc) edges, root -> every other member, of buckets given as rows sorted by
     bucket; a bucket's root is the member that `by_doc_id` puts first."""
-    members = np.unique(doc)
+    members, which = np.unique(doc, return_inverse=True)
     ordered = by_doc_id(members)  # the members, smallest doc_id first
     rank = np.empty(len(members), dtype=np.int64)
     rank[np.searchsorted(members, ordered)] = np.arange(len(ordered))
-    member_rank = rank[np.searchsorted(members, doc)]
+    member_rank = rank[which]
     opens = np.r_[True, bucket[1:] != bucket[:-1]]
     root = ordered[np.minimum.reduceat(member_rank, np.flatnonzero(opens))][np.cumsum(opens) - 1]
     keep = doc != root
     root, doc = root[keep], doc[keep]
+    if len(doc) and max(int(root.max()), int(doc.max())) < 1 << 31:  # one sortable word per edge
+        pairs = np.unique((root << 32) | doc)
+        return pairs >> 32, pairs & ((1 << 32) - 1)
     order = np.lexsort((doc, root))
     root, doc = root[order], doc[order]
     first = np.r_[True, (root[1:] != root[:-1]) | (doc[1:] != doc[:-1])]
@@ -118,8 +121,12 @@ def shared_buckets(band: np.ndarray, key: np.ndarray, doc: np.ndarray) -> tuple[
     if len(rows) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     k, b = key[rows], band[rows]
-    order = np.lexsort((b, k))
-    k, b, rows = k[order], b[order], rows[order]
+    order = np.argsort(k)
+    k, b = k[order], b[order]
+    if ((k[1:] == k[:-1]) & (b[1:] != b[:-1])).any():  # one key in two bands (a 64-bit collision): by both
+        order = order[np.lexsort((b, k))]
+        k, b = key[rows[order]], band[rows[order]]
+    rows = rows[order]
     starts = np.ones(len(rows), dtype=bool)
     starts[1:] = (k[1:] != k[:-1]) | (b[1:] != b[:-1])
     group = np.cumsum(starts) - 1

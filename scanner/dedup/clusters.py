@@ -34,7 +34,7 @@ from scanner.dedup.minhash import (
     estimated_jaccard,
     start_signatures,
 )
-from scanner.dedup.workers import signature_pool
+from scanner.dedup.workers import SignaturePool, signature_pool
 from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
@@ -85,8 +85,10 @@ def dedup(
             near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
     else:
         with dedup_work.band_folder(store) as folder:
-            files = BandFiles(folder, b * dedup_work.text_documents(store))
-            computed = _local_signatures(store, spec, (b, r), files, workers or 1, progress, write_exact)
+            texts, signed = dedup_work.signature_counts(store, spec.key)
+            files = BandFiles(folder, b * texts)
+            pool = signature_pool(workers or 1) if texts - signed >= BATCH else None  # starts while the texts are read
+            computed = _local_signatures(store, spec, (b, r), files, pool, progress, write_exact)
             if not exact:  # nothing to hash
                 write_exact()
             fill = partial(_edges_from_files, store, spec, (b, r), files, computed)
@@ -133,15 +135,15 @@ def _local_signatures(
     spec: SignatureParams,
     bands: tuple[int, int],
     files: BandFiles,
-    workers: int,
+    pool: SignaturePool | None,
     progress: Callable[[int, int], None] | None,
     meanwhile: Callable[[], None],
 ) -> int:
-    """Hash the documents lacking a signature, store the signatures and write their band rows
-    into `files`, numbering the documents 0, 1, ... as they come; `meanwhile` runs once, while
-    the first batch is hashed. Returns how many were hashed."""
+    """Hash the documents lacking a signature (in `pool`'s workers, or here), store the signatures
+    and write their band rows into `files`, numbering the documents 0, 1, ... as they come;
+    `meanwhile` runs once, while the first batch is hashed. Returns how many were hashed. The
+    pool is shut down at the end."""
     computed = 0
-    pool = None  # started at a full first batch: a small store never pays the workers' start-up
     pending: deque[tuple[pa.ChunkedArray, int, Callable[[], Signed]]] = deque()  # hashed while we write
 
     def write_oldest() -> None:
@@ -155,8 +157,6 @@ def _local_signatures(
 
     try:
         for batch in reports.signatures_missing(store, spec.key, BATCH):
-            if pool is None and workers > 1 and (computed or batch.num_rows >= BATCH):
-                pool = signature_pool(workers)
             started = start_signatures(batch.column("text"), spec, pool, bands)
             pending.append((pa.chunked_array([batch.column("doc_id")]), computed, started))
             computed += batch.num_rows

@@ -57,9 +57,15 @@ def band_folder(store: Store) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def text_documents(store: Store) -> int:
-    """Documents with a text: at most this many signatures under any parameters."""
-    return int(store.query("SELECT count(*) AS n FROM documents WHERE text_sha256 IS NOT NULL").to_pylist()[0]["n"])
+def signature_counts(store: Store, params: str) -> tuple[int, int]:
+    """(documents with a text, signatures stored under these parameters): at most the first many
+    signatures in all, and about their difference still to hash."""
+    row = store.query(
+        """SELECT (SELECT count(*) FROM documents WHERE text_sha256 IS NOT NULL) AS texts,
+                  (SELECT count(*) FROM dedup_signatures WHERE params = ?) AS signed""",
+        [params],
+    ).to_pylist()[0]
+    return int(row["texts"]), int(row["signed"])
 
 
 def add_index(store: Store, files: list[Path]) -> int:
