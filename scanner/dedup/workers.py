@@ -37,11 +37,12 @@ class SignaturePool:
     def __init__(self, workers: int) -> None:
         path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
         self._procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "scanner.dedup.workers"],
+            subprocess.Popen(  # in _ROOT: `-m` puts the cwd first on the path, and another checkout there would
+                [sys.executable, "-m", "scanner.dedup.workers"],  # speak another protocol (a hang, not an error)
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=os.environ | {"PYTHONPATH": path},
+                cwd=_ROOT,
             )
             for _ in range(workers)
         ]
