@@ -4,7 +4,9 @@ Each batch of signatures leaves two files in a folder beside the store: its docu
 (doc, doc_id) and its band rows (band, key, doc), the rows split by the top bits of the key into
 `partitions` row groups. Every row of a key is in the same partition, so the partitions are
 joined one at a time, each in memory (at most about `PARTITION_ROWS` rows, however large the
-corpus), by one numpy sort: a hash aggregate over all rows in DuckDB took about 15× the CPU.
+corpus), by one numpy sort: about a third of the CPU of DuckDB's GROUP BY and join back over the
+same rows (0.16 against 0.5 CPU-s per 100k documents; the sort alone is ~15× cheaper than the
+hash aggregate).
 Only the star edges of buckets shared by two documents or more leave this module: each bucket's
 root is its member with the smallest `doc_id`, as in one GROUP BY over documents numbered in
 `doc_id` order (DuckDB orders the members' ids; the numbers themselves follow the hashing).

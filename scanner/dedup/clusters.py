@@ -60,8 +60,9 @@ def dedup(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster.
-    `memory_limit` (e.g. "4GB") bounds DuckDB during the band join, which spills past it to
-    `temp_directory`."""
+    `memory_limit` (e.g. "4GB") bounds DuckDB (edges, members, representatives; on Ray the band
+    join), which spills past it to `temp_directory`; the local band join holds one partition of
+    at most `buckets.PARTITION_ROWS` band rows."""
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
