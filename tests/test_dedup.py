@@ -197,11 +197,15 @@ def test_clusters_with_provenance_incremental_and_deterministic(demo_file: Path,
         assert stats["signatures_computed"] == 1 and stats["exact_duplicates"] == 1
 
 
-def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Path) -> None:
-    """Band rows written batch by batch and grouped by DuckDB give the star edges of grouping
-    every (band, key) of the whole corpus at once in Python, batch boundaries notwithstanding;
-    so do the Ray tasks' band-key partitions of (band, key, doc_id) Parquet rows, grouped one
-    partition at a time."""
+def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Band rows written batch by batch into key partitions (the one-machine path: documents
+    numbered in an order unrelated to their ids, as they come from the workers) give the star
+    edges of grouping every (band, key) of the whole corpus at once in Python, roots the smallest
+    doc_id, batch and partition boundaries notwithstanding; so do the Ray tasks' band-key
+    partitions of (band, key, doc_id) Parquet rows, grouped one partition at a time."""
+    from scanner.dedup import buckets
     from scanner.dedup.clusters import signature_matrix
     from scanner.dedup.lsh import band_rows
     from scanner.dedup.ray_engine import PARTITIONS, _write_partitions
@@ -217,29 +221,40 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Pat
     sigs[5] = 0xFFFFFFFF  # an empty text pairs with nothing, not even another empty text
     sigs[6] = 0xFFFFFFFF
     keys = band_keys(sigs, 16, 8)
-    buckets: dict[tuple[int, int], list[int]] = {}
+    buckets_of: dict[tuple[int, int], list[int]] = {}
     for doc in range(n):
         if doc in (5, 6):
             continue
         for band in range(16):
-            buckets.setdefault((band, int(keys[doc, band])), []).append(doc)
-    expected = {(min(m), d) for m in buckets.values() if len(m) > 1 for d in m if d != min(m)}
-    ids = [f"d{i:06d}" for i in range(n)]
+            buckets_of.setdefault((band, int(keys[doc, band])), []).append(doc)
+    expected = {(min(m), d) for m in buckets_of.values() if len(m) > 1 for d in m if d != min(m)}
+    ids = [f"d{i:06d}" for i in range(n)]  # ids in position order: the smallest position is the smallest id
     blobs = pa.array([row.astype("<u4").tobytes() for row in sigs], pa.binary())
+    arrival = rng.permutation(n)  # document number k is position arrival[k]
+    monkeypatch.setattr(buckets, "PARTITION_ROWS", 40_000)  # 480k band rows: 16 partitions
     with Store.open(tmp_path / "j.duckdb") as store:
         store.write_dedup_signatures(pa.table({"doc_id": ids, "params": ["p"] * n, "signature": blobs}))
+        (tmp_path / "bands").mkdir()
+        files = buckets.BandFiles(tmp_path / "bands", 16 * n)
+        assert files.partitions == 16
+        for start in range(0, n, 4096):  # batches that split buckets across them
+            at = arrival[start : start + 4096]
+            docs = np.arange(start, start + len(at), dtype=np.int64)
+            files.write(start, pa.array([ids[i] for i in at]), band_rows(sigs[at], docs, 16, 8))
         with dedup_work.scratch(store):
-            for start in range(0, n, 4096):  # batches that split buckets across them
-                part = slice(start, start + 4096)
-                docs = np.arange(n, dtype=np.int64)[part]
-                index = pa.table({"doc": docs, "doc_id": ids[part]})
-                dedup_work.add_bands(store, index, band_rows(sigs[part], docs, 16, 8))
-            dedup_work.add_band_edges(store)
+            assert dedup_work.add_index(store, files.docs) == n
+            for root, doc in files.star_edges(lambda d: dedup_work.by_doc_id(store, d)):
+                dedup_work.add_edges(store, pa.table({"root": root, "doc": doc}))
             got = set()
             for batch in dedup_work.edge_signatures(store, "p", 5000):
-                got |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
-                root = signature_matrix(batch.column(2), 128)
-                assert (root == sigs[batch.column(0).to_numpy()]).all()  # signatures travel with edges
+                roots, docs = arrival[batch.column(0).to_numpy()], arrival[batch.column(1).to_numpy()]
+                got |= set(zip(roots.tolist(), docs.tolist(), strict=True))
+                assert (signature_matrix(batch.column(2), 128) == sigs[roots]).all()  # signatures travel with edges
+                assert (signature_matrix(batch.column(3), 128) == sigs[docs]).all()
+            plain = set()
+            for batch in dedup_work.edges(store, 5000):
+                roots, docs = arrival[batch.column(0).to_numpy()], arrival[batch.column(1).to_numpy()]
+                plain |= set(zip(roots.tolist(), docs.tolist(), strict=True))
         assert not (tmp_path / "j.duckdb.dedup-scratch").exists()  # band rows never stay
         (tmp_path / "staging").mkdir()
         written = []
@@ -256,7 +271,27 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(tmp_path: Pat
             partitioned = set()
             for batch in dedup_work.edge_signatures(store, "p", 5000):
                 partitioned |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
-    assert got == expected == partitioned and len(expected) > 4000
+    assert got == expected == partitioned == plain and len(expected) > 4000
+
+
+def test_shared_buckets_are_grouped_exactly_by_band_and_key() -> None:
+    """The sort finds candidates by the key's top bits alone: rows whose keys share those bits,
+    or share a key in another band, are never put in one bucket."""
+    from scanner.dedup.buckets import shared_buckets
+
+    n = 1000
+    key = np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    band = np.zeros(n, dtype=np.int16)
+    doc = np.arange(n, dtype=np.int64) + 100
+    key[10] = key[11] = key[12]  # a bucket of three in band 0 ...
+    band[12] = 1  # ... no: two in band 0, and the third alone in band 1
+    key[20] = key[21] ^ np.uint64(1)  # the same top bits, different keys
+    key[30] = key[31] = key[40]
+    band[30] = band[31] = band[40] = 3
+    bucket, members = shared_buckets(band, key, doc)
+    groups = {tuple(sorted(members[bucket == g].tolist())) for g in np.unique(bucket)}
+    assert groups == {(110, 111), (130, 131, 140)}
+    assert list(bucket) == sorted(bucket)  # rows come sorted by bucket, as the star edges need
 
 
 def test_cluster_policy_leaves_out_copies_of_reserved_works(demo_file: Path, tmp_path: Path) -> None:

@@ -4,13 +4,18 @@ Signatures are stored, so a later run only computes those of new documents; the 
 DuckDB and connected components in scipy, both over all signatures (cheap next to hashing).
 Results are deterministic: cluster ids are the smallest member id, and the representative is the
 member with the most tokens, then the earliest fetched, then the smallest id.
+
+On one machine the steps are pipelined so that little is left once the last signature is in:
+while the worker processes hash batch k+1 (signatures and band keys), the coordinator stores
+batch k's signatures and writes its band rows as a Parquet file, and the exact clusters are
+written while the first batch is hashed. What remains is the band join over those files, the
+components and the cluster rows, all over integer document numbers.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 
 import numpy as np
@@ -18,12 +23,22 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from scanner.dedup.buckets import BandFiles
 from scanner.dedup.lsh import band_rows, bands_for
-from scanner.dedup.minhash import NUM_PERM, SEED, SHINGLE_WORDS, SignatureParams, estimated_jaccard, start_signatures
-from scanner.dedup.workers import signature_pool
+from scanner.dedup.minhash import (
+    NUM_PERM,
+    SEED,
+    SHINGLE_WORDS,
+    SignatureParams,
+    Signed,
+    estimated_jaccard,
+    start_signatures,
+)
+from scanner.dedup.workers import SignaturePool, signature_pool
 from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
+AHEAD = 2  # batches submitted to the workers beyond the one being stored: they never wait for the store
 STREAM_ROWS = 65_536  # signatures, edges or members read back per step (about 35 MB at 128 permutations)
 SOURCE_REMOVED_WARN_PCT = 50.0  # a source losing more than this to dedup is worth a look (curated sources)
 
@@ -45,28 +60,40 @@ def dedup(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster.
-    `memory_limit` (e.g. "4GB") bounds DuckDB during the band join, which spills past it to
-    `temp_directory`."""
+    `memory_limit` (e.g. "4GB") bounds DuckDB (edges, members, representatives; on Ray the band
+    join), which spills past it to `temp_directory`; the local band join holds one partition of
+    at most `buckets.PARTITION_ROWS` band rows."""
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
     spec = SignatureParams(num_perm, seed, n, profile)
     b, r = bands_for(threshold, num_perm)
     min_sim = threshold if verify else 0.0
-    staged: AbstractContextManager[tuple[int, list[str] | None]]
+    exact: dict[str, int] = {}
+
+    def write_exact() -> None:
+        with store.pinned():
+            dedup_work.set_memory(store, memory_limit, temp_directory)
+            exact.update(dedup_work.write_exact_clusters(store, run_id))
+
     if engine == "ray":
         from scanner.dedup.ray_engine import bands_on_ray
 
-        staged = bands_on_ray(store, spec, (b, r), address=address, workers=workers, progress=progress)
+        with bands_on_ray(store, spec, (b, r), address=address, workers=workers, progress=progress) as staged:
+            computed, partitions = staged  # band rows already partitioned by the tasks
+            write_exact()
+            fill = partial(_edges_from_partitions, store, spec.key, partitions)
+            near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
     else:
-        staged = nullcontext((_local_signatures(store, spec, workers or 1, progress), None))
-    with staged as (computed, partitions):  # Ray: band rows already partitioned by the tasks
-        fill = (
-            partial(_edges_from_signatures, store, spec, b, r)
-            if partitions is None
-            else partial(_edges_from_partitions, store, spec.key, partitions)
-        )
-        exact, near, removed = _clusters(store, spec, fill, min_sim, run_id, memory_limit, temp_directory)
+        with dedup_work.band_folder(store) as folder:
+            texts, signed = dedup_work.signature_counts(store, spec.key)
+            files = BandFiles(folder, b * texts)
+            pool = signature_pool(workers or 1) if texts - signed >= BATCH else None  # starts while the texts are read
+            computed = _local_signatures(store, spec, (b, r), files, pool, progress, write_exact)
+            if not exact:  # nothing to hash
+                write_exact()
+            fill = partial(_edges_from_files, store, spec, (b, r), files, computed)
+            near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),
@@ -92,39 +119,51 @@ def _clusters(
     spec: SignatureParams,
     fill: Callable[[], int],
     min_sim: float,
-    run_id: str,
     memory_limit: str | None,
     temp_directory: str | None,
-) -> tuple[dict, dict, list]:
-    """Exact clusters, near-duplicate clusters from the star edges `fill` writes, and the share
-    removed per source."""
+    run_id: str,
+) -> tuple[dict, list]:
+    """Near-duplicate clusters from the star edges `fill` writes, and the share removed per source."""
     with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
         dedup_work.set_memory(store, memory_limit, temp_directory)
-        exact = dedup_work.write_exact_clusters(store, run_id)
         near = _near(store, spec, fill, min_sim, run_id)
         removed = dedup_work.removed_by_source(store)
-    return exact, near, removed
+    return near, removed
 
 
-def _local_signatures(store: Store, spec: SignatureParams, workers: int, progress) -> int:
+def _local_signatures(
+    store: Store,
+    spec: SignatureParams,
+    bands: tuple[int, int],
+    files: BandFiles,
+    pool: SignaturePool | None,
+    progress: Callable[[int, int], None] | None,
+    meanwhile: Callable[[], None],
+) -> int:
+    """Hash the documents lacking a signature (in `pool`'s workers, or here), store the signatures
+    and write their band rows into `files`, numbering the documents 0, 1, ... as they come;
+    `meanwhile` runs once, while the first batch is hashed. Returns how many were hashed. The
+    pool is shut down at the end."""
     computed = 0
-    pool = None  # started at a full first batch: a small store never pays the workers' start-up
-    pending: deque = deque()  # (doc ids, started signatures): the pool hashes while we write
+    pending: deque[tuple[pa.ChunkedArray, int, Callable[[], Signed]]] = deque()  # hashed while we write
 
     def write_oldest() -> None:
-        doc_ids, started = pending.popleft()
-        store.write_dedup_signatures(signature_rows(doc_ids, started(), spec.key))
+        doc_ids, first, started = pending.popleft()
+        signed = started()
+        store.write_dedup_signatures(signature_rows(doc_ids, signed.signatures, spec.key))
+        docs = np.arange(first, first + len(doc_ids), dtype=np.int64)
+        files.write(first, doc_ids, band_rows(signed.signatures, docs, *bands, keys=signed.keys))
         if progress:
             progress(len(doc_ids), 0)
 
     try:
         for batch in reports.signatures_missing(store, spec.key, BATCH):
-            if pool is None and workers > 1 and (computed or batch.num_rows >= BATCH):
-                pool = signature_pool(workers)
-            started = start_signatures(batch.column("text"), spec, pool)
-            pending.append((batch.column("doc_id"), started))
+            started = start_signatures(batch.column("text"), spec, pool, bands)
+            pending.append((pa.chunked_array([batch.column("doc_id")]), computed, started))
             computed += batch.num_rows
-            if len(pending) > 1:
+            if computed == batch.num_rows:
+                meanwhile()
+            if len(pending) > (AHEAD if pool else 1):
                 write_oldest()
         while pending:
             write_oldest()
@@ -135,10 +174,18 @@ def _local_signatures(store: Store, spec: SignatureParams, workers: int, progres
 
 
 def signature_rows(doc_ids: pa.Array | pa.ChunkedArray, sigs: np.ndarray, params: str) -> pa.Table:
-    """`dedup_signatures` rows: each signature as one blob of little-endian uint32 values."""
-    blobs = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(4 * sigs.shape[1]), len(sigs), [None, pa.py_buffer(sigs.astype("<u4").tobytes())]
-    ).cast(pa.binary())
+    """`dedup_signatures` rows: each signature as one blob of little-endian uint32 values, the
+    blobs laid over the matrix's own buffer (no copy per blob, nor of the matrix on a
+    little-endian machine)."""
+    flat = np.ascontiguousarray(sigs, dtype="<u4")
+    width = 4 * flat.shape[1]
+    if len(flat) * width >= 2**31:  # beyond 32-bit offsets: the copying cast
+        blobs: pa.Array = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(width), len(flat), [None, pa.py_buffer(flat)]
+        ).cast(pa.large_binary())
+    else:
+        offsets = np.arange(0, (len(flat) + 1) * width, width, dtype=np.int32)
+        blobs = pa.Array.from_buffers(pa.binary(), len(flat), [None, pa.py_buffer(offsets), pa.py_buffer(flat)])
     return pa.table({"doc_id": doc_ids, "params": pa.repeat(params, len(sigs)), "signature": blobs})
 
 
@@ -154,15 +201,23 @@ def signature_matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.nda
     return data[offsets[0] : offsets[-1]].view("<u4").reshape(len(blobs), num_perm).astype(np.uint32)
 
 
-def _edges_from_signatures(store: Store, spec: SignatureParams, b: int, r: int) -> int:
-    """Band rows of every stored signature, grouped into star edges by DuckDB (one machine)."""
-    documents = 0
-    for batch in dedup_work.signature_stream(store, spec.key, STREAM_ROWS):
+def _edges_from_files(
+    store: Store, spec: SignatureParams, bands: tuple[int, int], files: BandFiles, computed: int
+) -> int:
+    """Star edges of every stored signature (one machine): the band rows the pipeline wrote, and
+    those of signatures stored before this run (banded here), joined partition by partition."""
+    documents = dedup_work.add_index(store, files.docs)
+    if documents != computed:
+        raise RuntimeError(f"{files.folder}: {documents} documents numbered, {computed} hashed")
+    stored = []
+    for batch in dedup_work.signatures_unbanded(store, spec.key, STREAM_ROWS):
         sigs = signature_matrix(batch.column(1), spec.num_perm)
         docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
-        dedup_work.add_bands(store, pa.table({"doc": docs, "doc_id": batch.column(0)}), band_rows(sigs, docs, b, r))
+        stored.append(files.write(documents, batch.column(0), band_rows(sigs, docs, *bands)))
         documents += len(sigs)
-    dedup_work.add_band_edges(store)
+    dedup_work.add_index(store, stored)
+    for root, doc in files.star_edges(partial(dedup_work.by_doc_id, store)):
+        dedup_work.add_edges(store, pa.table({"root": root, "doc": doc}))
     return documents
 
 
@@ -215,13 +270,18 @@ def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim:
 
 
 def _kept_edges(store: Store, params: str, num_perm: int, min_sim: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """Candidate edges whose estimated similarity reaches the threshold, read batch by batch."""
+    """Candidate edges whose estimated similarity reaches the threshold, read batch by batch
+    (without a threshold every edge is kept: no signature is read)."""
     src, dst, candidates = [], [], 0
-    for batch in dedup_work.edge_signatures(store, params, STREAM_ROWS):
-        sim = estimated_jaccard(
-            signature_matrix(batch.column(2), num_perm), signature_matrix(batch.column(3), num_perm)
-        )
-        ok = sim >= min_sim
+    check = min_sim > 0
+    stream = dedup_work.edge_signatures(store, params, STREAM_ROWS) if check else dedup_work.edges(store, STREAM_ROWS)
+    for batch in stream:
+        ok: np.ndarray | slice = slice(None)
+        if check:
+            sim = estimated_jaccard(
+                signature_matrix(batch.column(2), num_perm), signature_matrix(batch.column(3), num_perm)
+            )
+            ok = sim >= min_sim
         src.append(batch.column(0).to_numpy()[ok])
         dst.append(batch.column(1).to_numpy()[ok])
         candidates += batch.num_rows

@@ -3,15 +3,21 @@
 Two documents are candidates when all r values of one of their b bands are equal. Keys hash a
 band's values into 64 bits (with the band number, so one column identifies band and values).
 The rows go to DuckDB batch by batch (`scanner/store/dedup_work.py`), which groups them with
-spilling, so memory stays flat however large the corpus.
+spilling, so memory stays flat however large the corpus. Keys are computed where the signatures
+are (`scanner.dedup.minhash.sign_part`, in a worker process), so this module imports numpy alone
+at the top: a worker never loads Arrow.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
-from scanner.dedup.minhash import fmix64
+import numpy as np
+
+from scanner.dedup.minhash import EMPTY, fmix64
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _weights(n: int) -> np.ndarray:
@@ -48,11 +54,14 @@ def band_keys(sigs: np.ndarray, b: int, r: int) -> np.ndarray:
         return fmix64(acc).reshape(len(sigs), b)
 
 
-def band_rows(sigs: np.ndarray, docs: np.ndarray, b: int, r: int) -> pa.Table:
-    """(band, key, doc) rows of a batch of signatures for the band join. Rows of signatures with
-    no text (all values at the maximum) are left out: an empty document pairs with nothing."""
-    keys = band_keys(sigs, b, r)
-    keep = ~(sigs == np.uint32(0xFFFFFFFF)).all(axis=1)
+def band_rows(sigs: np.ndarray, docs: np.ndarray, b: int, r: int, keys: np.ndarray | None = None) -> pa.Table:
+    """(band, key, doc) rows of a batch of signatures for the band join (`keys`: their band keys,
+    if already computed). Rows of signatures with no text (all values at the maximum) are left
+    out: an empty document pairs with nothing."""
+    import pyarrow as pa
+
+    keys = band_keys(sigs, b, r) if keys is None else keys
+    keep = ~(sigs == EMPTY).all(axis=1)
     keys, docs = keys[keep], docs[keep]
     return pa.table(
         {

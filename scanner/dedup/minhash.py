@@ -261,10 +261,24 @@ class SignatureParams:
 DEFAULT = SignatureParams()
 
 
+Bands: TypeAlias = "tuple[int, int] | None"  # (b, r) of the LSH band keys to compute with the signatures
+
+
+@dataclass(frozen=True)
+class Signed:
+    """The signatures of a run of texts, and their LSH band keys ((rows, b) uint64) when asked for:
+    computed where the signatures are, so the coordinator never hashes bands itself."""
+
+    signatures: np.ndarray
+    keys: np.ndarray | None = None
+
+
 class PartPool(Protocol):
     """Where parts are hashed besides this process (`scanner.dedup.workers.SignaturePool`)."""
 
-    def submit(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> Future[np.ndarray]: ...
+    def submit(
+        self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray, bands: Bands
+    ) -> Future[Signed]: ...
 
 
 def signatures(texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None) -> np.ndarray:
@@ -272,15 +286,16 @@ def signatures(texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool |
     With a `pool`, parts of about `_TEXT_BATCH` bytes are hashed in its worker processes; each
     text's signature depends on that text alone, so the result is the same bit for bit, in the
     same order."""
-    return start_signatures(texts, params, pool)()
+    return start_signatures(texts, params, pool)().signatures
 
 
 def start_signatures(
-    texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None
-) -> Callable[[], np.ndarray]:
+    texts: Texts, params: SignatureParams = DEFAULT, pool: PartPool | None = None, bands: Bands = None
+) -> Callable[[], Signed]:
     """`signatures`, started: with a pool the parts are submitted at once and the returned
     function waits for them, so a caller can read and write the store meanwhile. Either profile
-    goes to a part as one UTF-8 buffer and its offsets (no pickled strings)."""
+    goes to a part as one UTF-8 buffer and its offsets (no pickled strings). With `bands` (b, r)
+    each part also comes back with its band keys (`scanner.dedup.lsh.band_keys`)."""
     import pyarrow as pa  # here, not at the top: worker processes import this module without Arrow
 
     column = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(list(texts), pa.large_string())
@@ -297,15 +312,15 @@ def start_signatures(
         base += len(chunk)
     rows = len(column)
     if pool is None or len(parts) < 2:
-        done = [(lo, sign_part(params, data, offsets)) for lo, data, offsets in parts]
-        return lambda: _assemble(rows, params.num_perm, done)
-    futures = [(lo, pool.submit(params, data, offsets)) for lo, data, offsets in parts]
-    return lambda: _assemble(rows, params.num_perm, [(lo, f.result()) for lo, f in futures])
+        done = [(lo, sign_part(params, data, offsets, bands)) for lo, data, offsets in parts]
+        return lambda: _assemble(rows, params.num_perm, bands, done)
+    futures = [(lo, pool.submit(params, data, offsets, bands)) for lo, data, offsets in parts]
+    return lambda: _assemble(rows, params.num_perm, bands, [(lo, f.result()) for lo, f in futures])
 
 
-def sign_part(params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Signatures of the texts in one UTF-8 buffer (`offsets`: len = texts + 1, from 0): the work
-    of one part, here or in a worker process."""
+def sign_part(params: SignatureParams, data: np.ndarray, offsets: np.ndarray, bands: Bands = None) -> Signed:
+    """Signatures of the texts in one UTF-8 buffer (`offsets`: len = texts + 1, from 0), and their
+    band keys if `bands` is given: the work of one part, here or in a worker process."""
     out = np.full((len(offsets) - 1, params.num_perm), EMPTY, dtype=np.uint32)
     if params.profile == "sha1":
         raw = data.tobytes()
@@ -313,15 +328,22 @@ def sign_part(params: SignatureParams, data: np.ndarray, offsets: np.ndarray) ->
     else:
         hashes, owner = _fast_hashes(data, offsets, params.words)
     _minima(out, hashes, owner, params.perms)
-    return out
+    if bands is None:
+        return Signed(out)
+    from scanner.dedup.lsh import band_keys  # lsh builds on this module; numpy only, as a worker needs
+
+    return Signed(out, band_keys(out, *bands))
 
 
-def _assemble(rows: int, num_perm: int, parts: list) -> np.ndarray:
+def _assemble(rows: int, num_perm: int, bands: Bands, parts: list[tuple[int, Signed]]) -> Signed:
     """Parts put together in row order, whatever order the workers finished in."""
     out = np.full((rows, num_perm), EMPTY, dtype=np.uint32)
+    keys = None if bands is None else np.zeros((rows, bands[0]), dtype=np.uint64)
     for lo, part in parts:
-        out[lo : lo + len(part)] = part
-    return out
+        out[lo : lo + len(part.signatures)] = part.signatures
+        if keys is not None and part.keys is not None:
+            keys[lo : lo + len(part.keys)] = part.keys
+    return Signed(out, keys)  # every row is in a part (a run of empty texts is one part of no bytes)
 
 
 def _byte_batches(chunk: pa.Array) -> list[tuple[int, int]]:

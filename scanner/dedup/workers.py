@@ -3,8 +3,10 @@
 Each worker is `python -m scanner.dedup.workers`: it imports numpy and the hashing module and
 nothing else (no DuckDB, Arrow or the caller's `__main__`, which a multiprocessing pool re-imports
 in every worker). A part goes down its stdin as one header, the offsets and the UTF-8 bytes of its
-texts; the signatures come back as one buffer of little-endian uint32. Nothing is pickled. A
-worker exits when its stdin closes, so it never outlives the process that started it.
+texts; the signatures come back as one buffer of little-endian uint32, followed by their LSH band
+keys (little-endian uint64) when the header asks for bands, so the coordinator hashes no band
+itself. Nothing is pickled. A worker exits when its stdin closes, so it never outlives the
+process that started it.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from typing import IO
 
 import numpy as np
 
-from scanner.dedup.minhash import PROFILES, SignatureParams, sign_part
+from scanner.dedup.minhash import PROFILES, Bands, SignatureParams, Signed, sign_part
 
-_REQUEST = struct.Struct("<BIIqQQ")  # profile index, num_perm, words, seed, rows, bytes of text
+_REQUEST = struct.Struct("<BIIqIIQQ")  # profile index, num_perm, words, seed, b, r (0: no keys), rows, bytes
 _REPLY = struct.Struct("<qQ")  # rows (or -1: an error message follows), bytes that follow
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the `scanner` package
 
@@ -35,11 +37,12 @@ class SignaturePool:
     def __init__(self, workers: int) -> None:
         path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
         self._procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "scanner.dedup.workers"],
+            subprocess.Popen(  # in _ROOT: `-m` puts the cwd first on the path, and another checkout there would
+                [sys.executable, "-m", "scanner.dedup.workers"],  # speak another protocol (a hang, not an error)
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=os.environ | {"PYTHONPATH": path},
+                cwd=_ROOT,
             )
             for _ in range(workers)
         ]
@@ -48,13 +51,15 @@ class SignaturePool:
             self._idle.put(proc)
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix="signatures")
 
-    def submit(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> Future[np.ndarray]:
-        return self._threads.submit(self._run, params, data, offsets)
+    def submit(
+        self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray, bands: Bands = None
+    ) -> Future[Signed]:
+        return self._threads.submit(self._run, params, data, offsets, bands)
 
-    def _run(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    def _run(self, params: SignatureParams, data: np.ndarray, offsets: np.ndarray, bands: Bands) -> Signed:
         proc = self._idle.get()
         try:
-            return _exchange(proc, params, data, offsets)
+            return _exchange(proc, params, data, offsets, bands)
         finally:
             self._idle.put(proc)
 
@@ -73,10 +78,14 @@ def signature_pool(workers: int) -> SignaturePool | None:
     return SignaturePool(workers) if workers > 1 else None
 
 
-def _exchange(proc: subprocess.Popen, params: SignatureParams, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _exchange(
+    proc: subprocess.Popen, params: SignatureParams, data: np.ndarray, offsets: np.ndarray, bands: Bands
+) -> Signed:
     assert proc.stdin and proc.stdout
     rows = len(offsets) - 1
-    head = _REQUEST.pack(PROFILES.index(params.profile), params.num_perm, params.words, params.seed, rows, len(data))
+    b, r = bands or (0, 0)
+    profile = PROFILES.index(params.profile)
+    head = _REQUEST.pack(profile, params.num_perm, params.words, params.seed, b, r, rows, len(data))
     try:
         proc.stdin.write(head)
         proc.stdin.write(offsets.astype("<i8", copy=False).tobytes())
@@ -88,7 +97,10 @@ def _exchange(proc: subprocess.Popen, params: SignatureParams, data: np.ndarray,
     payload = _read(proc.stdout, size, proc)
     if status < 0:
         raise RuntimeError(f"signature worker {proc.pid}: {payload.decode('utf-8', 'replace')}")
-    return np.frombuffer(payload, dtype="<u4").reshape(rows, params.num_perm).astype(np.uint32, copy=False)
+    cut = 4 * rows * params.num_perm
+    sigs = np.frombuffer(payload, dtype="<u4", count=rows * params.num_perm).reshape(rows, params.num_perm)
+    keys = np.frombuffer(payload, dtype="<u8", offset=cut).reshape(rows, b) if b else None
+    return Signed(sigs.astype(np.uint32, copy=False), None if keys is None else keys.astype(np.uint64, copy=False))
 
 
 def _read(source: IO[bytes], size: int, proc: subprocess.Popen | None = None) -> bytes:
@@ -109,18 +121,19 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
     while head := source.read(_REQUEST.size):
         if len(head) < _REQUEST.size:
             return
-        profile, num_perm, words, seed, rows, size = _REQUEST.unpack(head)
+        profile, num_perm, words, seed, b, r, rows, size = _REQUEST.unpack(head)
         offsets = np.frombuffer(_read(source, 8 * (rows + 1)), dtype="<i8")
         data = np.frombuffer(_read(source, size), dtype=np.uint8)
         try:
-            status, payload = (
-                rows,
-                sign_part(_params(profile, num_perm, words, seed), data, offsets).astype("<u4").tobytes(),
-            )
+            part = sign_part(_params(profile, num_perm, words, seed), data, offsets, (b, r) if b else None)
+            status, payload = rows, [part.signatures.astype("<u4", copy=False).data]
+            if part.keys is not None:
+                payload.append(part.keys.astype("<u8", copy=False).data)
         except Exception as exc:  # reported to the caller, which raises it there
-            status, payload = -1, f"{type(exc).__name__}: {exc}".encode()
-        sink.write(_REPLY.pack(status, len(payload)))
-        sink.write(payload)
+            status, payload = -1, [memoryview(f"{type(exc).__name__}: {exc}".encode())]
+        sink.write(_REPLY.pack(status, sum(p.nbytes for p in payload)))
+        for chunk in payload:
+            sink.write(chunk)
         sink.flush()
 
 

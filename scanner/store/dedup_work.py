@@ -3,16 +3,19 @@
 Every step runs in DuckDB over temporary tables, so it spills to the temp directory rather than
 holding the corpus in Python: the band rows (16 per document at the default 0.8 threshold) and
 the star edges are grouped by DuckDB, and only the candidate edges, far fewer than documents, come
-back to Python. Documents are numbered in `doc_id` order (`doc`), so the numbers, the edges and
-the clusters are the same on every run.
+back to Python. Documents are numbered (`doc`) as they are hashed; a bucket's root is its member
+with the smallest `doc_id`, so the edges and the clusters are the same whatever the numbering.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from scanner.store.store import Store
@@ -28,7 +31,6 @@ def scratch(store: Store) -> Iterator[None]:
     store.query(f"ATTACH '{_quoted(path)}' AS dedup_scratch")
     try:
         store.query("CREATE TABLE dedup_scratch.idx (doc BIGINT, doc_id VARCHAR)")
-        store.query("CREATE TABLE dedup_scratch.bands (band SMALLINT, key UBIGINT, doc BIGINT)")
         store.query("CREATE TABLE dedup_scratch.edges (root BIGINT, doc BIGINT)")
         store.query("CREATE TABLE dedup_scratch.members (doc BIGINT, label BIGINT)")
         yield
@@ -39,6 +41,66 @@ def scratch(store: Store) -> Iterator[None]:
             Path(f"{path}.wal").unlink(missing_ok=True)
 
 
+@contextmanager
+def band_folder(store: Store) -> Iterator[Path]:
+    """A folder beside the store for the band rows and document numbers the signature pipeline
+    writes (`scanner.dedup.buckets`); removed afterwards."""
+    if store.path == ":memory:":
+        folder = Path(tempfile.mkdtemp(prefix="dedup-bands-"))
+    else:
+        folder = Path(f"{store.path}.dedup-bands")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def signature_counts(store: Store, params: str) -> tuple[int, int]:
+    """(documents with a text, signatures stored under these parameters): at most the first many
+    signatures in all, and about their difference still to hash."""
+    row = store.query(
+        """SELECT (SELECT count(*) FROM documents WHERE text_sha256 IS NOT NULL) AS texts,
+                  (SELECT count(*) FROM dedup_signatures WHERE params = ?) AS signed""",
+        [params],
+    ).to_pylist()[0]
+    return int(row["texts"]), int(row["signed"])
+
+
+def add_index(store: Store, files: list[Path]) -> int:
+    """Document numbers (doc, doc_id) from Parquet files into the scratch index; returns how many
+    documents the index holds."""
+    if files:
+        store.query("INSERT INTO dedup_scratch.idx SELECT doc, doc_id FROM read_parquet(?)", [[str(f) for f in files]])
+    return int(store.query("SELECT count(*) AS n FROM dedup_scratch.idx").to_pylist()[0]["n"])
+
+
+def by_doc_id(store: Store, docs: np.ndarray) -> np.ndarray:
+    """The given document numbers, in the order of their doc_id."""
+    with store.temporary("_docs", pa.table({"doc": docs})):
+        order = store.query(
+            "SELECT i.doc FROM dedup_scratch.idx i SEMI JOIN _docs d ON d.doc = i.doc ORDER BY i.doc_id"
+        )
+    return order.column(0).to_numpy()
+
+
+def add_edges(store: Store, edges: pa.Table) -> None:
+    with store.temporary("_edges", edges):
+        store.query("INSERT INTO dedup_scratch.edges SELECT root, doc FROM _edges")
+
+
+def signatures_unbanded(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """(doc_id, signature) of the documents hashed with these parameters but not numbered in this
+    run (stored by an earlier run, or by another process meanwhile)."""
+    return store.stream(
+        """SELECT doc_id, signature FROM dedup_signatures
+           WHERE params = ? AND doc_id NOT IN (SELECT doc_id FROM dedup_scratch.idx)""",
+        [params],
+        rows,
+    )
+
+
 def _quoted(text: str) -> str:
     return text.replace("'", "''")
 
@@ -47,22 +109,6 @@ def signature_stream(store: Store, params: str, rows: int) -> Iterator[pa.Record
     """(doc_id, signature) of every document hashed with these parameters, in doc_id order."""
     return store.stream(
         "SELECT doc_id, signature FROM dedup_signatures WHERE params = ? ORDER BY doc_id", [params], rows
-    )
-
-
-def add_bands(store: Store, index: pa.Table, bands: pa.Table) -> None:
-    with store.temporary("_index", index), store.temporary("_bands", bands):
-        store.query("INSERT INTO dedup_scratch.idx SELECT doc, doc_id FROM _index")
-        store.query("INSERT INTO dedup_scratch.bands SELECT band, key, doc FROM _bands")
-
-
-def add_band_edges(store: Store) -> None:
-    """Star edges of the band join (each bucket's smallest document -> every other member)."""
-    store.query(
-        """INSERT INTO dedup_scratch.edges
-           WITH shared AS (SELECT band, key, min(doc) AS root FROM dedup_scratch.bands
-                           GROUP BY band, key HAVING count(*) > 1)
-           SELECT s.root, k.doc FROM dedup_scratch.bands k JOIN shared s USING (band, key) WHERE k.doc <> s.root"""
     )
 
 
@@ -122,15 +168,22 @@ def add_edge_shard(store: Store, path: str) -> None:
     )
 
 
+def edges(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
+    """The distinct star edges (root, doc), streamed in that order."""
+    return store.stream("SELECT DISTINCT root, doc FROM dedup_scratch.edges ORDER BY root, doc", None, rows)
+
+
 def edge_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """The distinct star edges with both signatures, streamed in (root, doc) order."""
+    """The distinct star edges with both signatures, streamed in (root, doc) order; the
+    signatures of the edges' ends are looked up in one pass over the stored signatures."""
     return store.stream(
-        """WITH edges AS (SELECT DISTINCT root, doc FROM dedup_scratch.edges)
+        """WITH edges AS MATERIALIZED (SELECT DISTINCT root, doc FROM dedup_scratch.edges),
+                ends AS (SELECT root AS doc FROM edges UNION SELECT doc FROM edges),
+                signed AS MATERIALIZED (
+                    SELECT e.doc, s.signature FROM ends e JOIN dedup_scratch.idx i USING (doc)
+                    JOIN dedup_signatures s ON s.doc_id = i.doc_id AND s.params = $params)
            SELECT e.root, e.doc, a.signature AS root_sig, b.signature AS doc_sig
-           FROM edges e
-           JOIN dedup_scratch.idx ia ON ia.doc = e.root JOIN dedup_scratch.idx ib ON ib.doc = e.doc
-           JOIN dedup_signatures a ON a.doc_id = ia.doc_id AND a.params = $params
-           JOIN dedup_signatures b ON b.doc_id = ib.doc_id AND b.params = $params
+           FROM edges e JOIN signed a ON a.doc = e.root JOIN signed b ON b.doc = e.doc
            ORDER BY e.root, e.doc""",
         {"params": params},
         rows,
@@ -143,26 +196,31 @@ def add_members(store: Store, members: pa.Table) -> None:
 
 
 # Representative: most tokens, then earliest fetched, then smallest id (stable across runs).
-_RANKED = """
-    SELECT m.label, i.doc_id, min(i.doc_id) OVER (PARTITION BY m.label) AS cluster_id,
-           row_number() OVER (PARTITION BY m.label
-                              ORDER BY coalesce(d.token_count, 0) DESC, d.fetched_at ASC NULLS LAST, i.doc_id) = 1
-               AS is_representative
+_MEMBERS = """
+    SELECT m.label, i.doc_id, coalesce(d.token_count, 0) AS tokens, d.fetched_at
     FROM dedup_scratch.members m JOIN dedup_scratch.idx i USING (doc) LEFT JOIN documents d ON d.doc_id = i.doc_id
+"""
+_CLUSTERS = """
+    SELECT label, min(doc_id) AS cluster_id,
+           first(doc_id ORDER BY tokens DESC, fetched_at ASC NULLS LAST, doc_id) AS rep_id
+    FROM named GROUP BY label
 """
 
 
 def member_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
     """Every clustered document with its cluster id, whether it represents the cluster, its own
-    signature and its representative's, in (cluster, document) order."""
+    signature and its representative's, in (cluster, document) order. One GROUP BY per cluster
+    gives its id and representative; the representatives are members, so one pass over the
+    stored signatures finds both signatures."""
     return store.stream(
-        f"""WITH ranked AS ({_RANKED}),
-                reps AS (SELECT label, doc_id AS rep_id FROM ranked WHERE is_representative)
-           SELECT r.doc_id, r.cluster_id, r.is_representative, s.signature AS sig, t.signature AS rep_sig
-           FROM ranked r JOIN reps USING (label)
-           JOIN dedup_signatures s ON s.doc_id = r.doc_id AND s.params = $params
-           JOIN dedup_signatures t ON t.doc_id = reps.rep_id AND t.params = $params
-           ORDER BY r.cluster_id, r.doc_id""",
+        f"""WITH named AS ({_MEMBERS}),
+                clusters AS ({_CLUSTERS}),
+                signed AS MATERIALIZED (
+                    SELECT n.doc_id, n.label, s.signature AS sig FROM named n
+                    JOIN dedup_signatures s ON s.doc_id = n.doc_id AND s.params = $params)
+           SELECT m.doc_id, c.cluster_id, m.doc_id = c.rep_id AS is_representative, m.sig, r.sig AS rep_sig
+           FROM signed m JOIN clusters c USING (label) JOIN signed r ON r.doc_id = c.rep_id
+           ORDER BY c.cluster_id, m.doc_id""",
         {"params": params},
         rows,
     )

@@ -162,12 +162,28 @@ def signatures_missing(store: Store, params: str, rows: int):
     """Documents with text but no signature under these parameters (incremental dedup), as Arrow
     batches. A store that holds its lock streams them from one scan; one opened with
     `hold_lock=False` reads them page by page (in doc_id order), so no connection stays open
-    while the caller hashes a page and other processes can read the store in between."""
-    sql = """SELECT d.doc_id, t.text FROM documents d JOIN texts t USING (text_sha256)
-        WHERE d.doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)"""
+    while the caller hashes a page and other processes can read the store in between.
+
+    The documents are picked first, so DuckDB builds its hash table on (doc_id, text_sha256) and
+    streams the texts past it: the first batch comes after a fraction of the scan, not after every
+    text has been loaded into a hash table (a serial second before hashing could start). A page
+    picks its documents before the join, so it hashes 10k documents, not all that remain; it
+    still scans every text (the table has no index), so pages cost about 7× the CPU of the one
+    stream at 100k documents (3.3 against 0.45 CPU-s; 4.5 before)."""
+    missing = "doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)"
     if store.hold_lock:
-        return store.stream(sql, [params], rows)
-    return _pages(store, sql + " AND d.doc_id > ? ORDER BY d.doc_id LIMIT ?", [params], rows)
+        return store.stream(
+            f"""SELECT d.doc_id, t.text FROM texts t
+                JOIN (SELECT doc_id, text_sha256 FROM documents WHERE {missing}) d USING (text_sha256)""",
+            [params],
+            rows,
+        )
+    page = f"""SELECT d.doc_id, t.text FROM texts t
+        JOIN (SELECT doc_id, text_sha256 FROM documents
+              WHERE {missing} AND text_sha256 IN (SELECT text_sha256 FROM texts) AND doc_id > ?
+              ORDER BY doc_id LIMIT ?) d USING (text_sha256)
+        ORDER BY d.doc_id"""
+    return _pages(store, page, [params], rows)
 
 
 def _pages(store: Store, sql: str, params: list, rows: int):
