@@ -266,8 +266,10 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
         assert len(folders) == PARTITIONS
         with dedup_work.scratch(store):
             assert dedup_work.index_signatures(store, "p") == n
-            for folder in folders:
-                dedup_work.add_partition_edges(store, folder)
+            for i, folder in enumerate(folders):  # each partition grouped as its Ray task does
+                shard = str(tmp_path / "staging" / f"edges-p{i:03d}.parquet")
+                dedup_work.partition_star_edges(str(Path(folder) / "*.parquet"), shard, str(tmp_path))
+                dedup_work.add_edge_shard(store, shard)
             partitioned = set()
             for batch in dedup_work.edge_signatures(store, "p", 5000):
                 partitioned |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
