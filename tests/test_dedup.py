@@ -16,7 +16,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.dedup.clusters import dedup
+from scanner.dedup.clusters import dedup, signature_rows
 from scanner.dedup.lsh import band_keys, bands_for
 from scanner.dedup.minhash import (
     PROFILES,
@@ -388,3 +388,26 @@ def test_dedup_with_workers_stores_what_one_process_stores(demo_file: Path, tmp_
             found = store.query("SELECT method, cluster_id, doc_id FROM dup_clusters ORDER BY ALL").to_pylist()
             results.append((stats["signatures_computed"], sigs, found))
     assert results[0][0] > 0 and results[0] == results[1]
+
+
+def test_pages_of_a_lock_free_store_read_every_unsigned_document_once(demo_file: Path, tmp_path: Path) -> None:
+    """A store opened with `hold_lock=False` reads the texts by pages of row ids: together they
+    give exactly what the one stream gives (every document with a text and no signature, shared
+    texts once per document), however small the pages, with signed documents left out."""
+    from scanner.store import reports
+
+    path = copy_demo(demo_file, tmp_path)
+    with Store.open(path) as store:
+        docs = store.query("SELECT doc_id FROM documents WHERE text_sha256 IN (SELECT text_sha256 FROM texts)")
+        signed = sorted(docs.column(0).to_pylist())[::3]
+        sigs = np.zeros((len(signed), 128), dtype=np.uint32)
+        store.write_dedup_signatures(signature_rows(pa.array(signed), sigs, "p"))
+        streamed = _pairs(reports.signatures_missing(store, "p", 5))
+    assert streamed and len(streamed) == len(set(streamed)) and not {d for d, _ in streamed} & set(signed)
+    with Store.open(path, hold_lock=False) as store:
+        for rows in (1, 2, 7, 10_000):
+            assert sorted(_pairs(reports.signatures_missing(store, "p", rows))) == sorted(streamed), rows
+
+
+def _pairs(batches) -> list[tuple[str, str]]:
+    return [(r["doc_id"], r["text"]) for b in batches for r in b.to_pylist()]
