@@ -322,7 +322,9 @@ def store_report(store: Path, tmp: Path) -> str:
     import duckdb
 
     con = duckdb.connect(str(store), read_only=True)
-    tables = con.execute("SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY estimated_size DESC").fetchall()
+    tables = con.execute(
+        "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY estimated_size DESC"
+    ).fetchall()
     comp = con.execute(
         "SELECT compression, count(*) FROM pragma_storage_info('texts') WHERE column_name = 'text' "
         "AND segment_type = 'VARCHAR' GROUP BY ALL ORDER BY 2 DESC"
