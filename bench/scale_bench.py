@@ -15,6 +15,19 @@ there. Seconds per 100k rows at 100k, 1M and 10M documents should not grow.
 local Ray of 1 and of 2 workers, and the local engine with 2 processes, interleaved per round, each
 a CLI process into a fresh store; prints documents/s (median of the rounds) and the 2/1 ratio.
 
+    python bench/scale_bench.py --fill [--docs 1000000 10000000] [--memory-limit 4GB] [--ingest-rate 20000]
+
+`--fill` makes the 10M figures feasible on a small machine: a fresh store is filled to N documents
+through ingest's own writer (each batch committed as ingest's `_write` does: documents and texts
+by `Store.write_corpus_documents`, evidence, observations, compiled robots rules; a real robots.txt
+per origin, a header sighting on one document in 20), with ingest's extraction (token count,
+language detection) SKIPPED and labelled so; then `decide` and `dedup --memory-limit --temp-dir`
+run as CLI processes. After each stage: wall, CPU, peak RSS, store size and bytes per document;
+after dedup, the store's tables, files left beside it and the texts' compression. The real CLI
+ingest's documents per CPU-second (1 worker, `--ingest-rate` documents) is printed beside it.
+Every process is started by a small launcher begun first (see `run_process`), so its peak RSS
+is its own.
+
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
 are checked for flatness: seconds per 100k rows is printed for each size, and should not grow.
