@@ -26,6 +26,19 @@ out): row counts and an md5 over the sorted md5s of the rows. Prints wall time p
 engine (CPU is the coordinator's alone: Ray's workers are not its children) and exits 1 on any
 difference.
 
+    python bench/scale_bench.py --fill [--docs 1000000 10000000] [--memory-limit 4GB] [--ingest-rate 20000]
+
+`--fill` makes the 10M figures feasible on a small machine: a fresh store is filled to N documents
+through ingest's own writer (each batch committed as ingest's `_write` does: documents and texts
+by `Store.write_corpus_documents`, evidence, observations, compiled robots rules; a real robots.txt
+per origin, a header sighting on one document in 20), with ingest's extraction (token count,
+language detection) SKIPPED and labelled so; then `decide` and `dedup --memory-limit --temp-dir`
+run as CLI processes. After each stage: wall, CPU, peak RSS, store size and bytes per document;
+after dedup, the store's tables, files left beside it and the texts' compression. The real CLI
+ingest's documents per CPU-second (1 worker, `--ingest-rate` documents) is printed beside it.
+Every process is started by a small launcher begun first (see `run_process`), so its peak RSS
+is its own.
+
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
 are checked for flatness: seconds per 100k rows is printed for each size, and should not grow.
@@ -41,6 +54,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,15 +70,46 @@ def write_corpus(path: Path, n: int) -> int:
     return path.stat().st_size
 
 
-def run_stage(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MB) of one CLI process."""
+# The stages are started by a small launcher process begun before this one grows: Linux carries a
+# process's peak RSS across fork and exec, so a stage forked from a parent holding a corpus (or
+# lingua's models) would report the parent's peak as its own. The launcher's ~10 MB is the floor.
+_LAUNCHER = r"""
+import json, os, subprocess, sys
+for line in sys.stdin:
+    argv, env, show = json.loads(line)
+    p = subprocess.Popen(argv, env=env, stdout=2 if show else subprocess.DEVNULL)
+    _, status, u = os.wait4(p.pid, 0)
+    print(json.dumps([status, u.ru_utime + u.ru_stime, u.ru_maxrss]), flush=True)
+"""
+_launcher: subprocess.Popen | None = None
+
+
+def start_launcher() -> None:
+    global _launcher
+    if _launcher is None:
+        _launcher = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+
+def run_process(argv: list[str], env: dict[str, str], show: bool = False) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB from wait4) of one process, started by the launcher."""
+    start_launcher()
+    assert _launcher is not None and _launcher.stdin is not None and _launcher.stdout is not None
+    sys.stdout.flush()
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", *args], env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    _launcher.stdin.write(json.dumps([argv, env, show]) + "\n")
+    _launcher.stdin.flush()
+    status, cpu, maxrss = json.loads(_launcher.stdout.readline())
     wall = time.perf_counter() - start
     if status != 0:
-        raise SystemExit(f"stage {args[0]} failed with status {status}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        raise SystemExit(f"{argv[1:3]} failed with status {status}")
+    return wall, cpu, maxrss / 1024
+
+
+def run_stage(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB) of one CLI process."""
+    return run_process([sys.executable, "-m", "scanner", *args], env)
 
 
 def narrow_floor(n: int) -> float:
@@ -284,6 +330,205 @@ def ray_equivalence(n: int, files: int, ext: Path, workdir: Path | None, env: di
         print(f"{table:<17} {ln:>11,} {rn:>11,} {'yes' if (ln, ld) == (rn, rd) else 'NO'}  {ld[:12]} {rd[:12]}")
     print("row for row the same" if same else "THE STORES DIFFER")
     return same
+# --- --fill: the store filled through ingest's writer, then the real decide and dedup CLI stages ---
+
+FILL_BATCH = 20_000  # documents per fill transaction (ingest commits 256; the writer is the same)
+FILL_HEADER_SHARE = 20  # one document in 20 carries an X-Robots-Tag header sighting, as a crawl's would
+
+
+class FastCorpus:
+    """`make_corpus`'s documents (Zipf words of six letters or more, 250-560 words, 20 % of
+    documents starting a family of 1-4 near-duplicates) drawn with NumPy, ~30x faster, so a 10M
+    store can be filled in the session. Deterministic per batch start; not the same texts as
+    `make_corpus`, the same shape."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        from bench._corpus import _word
+
+        self.np = np
+        self.vocab = np.array([_word(i) for i in range(50_000)], dtype=object)
+        weights = 1 / np.arange(1, 50_001)
+        self.cum = np.cumsum(weights / weights.sum())
+
+    def texts(self, start: int, n: int) -> list[str]:
+        np = self.np
+        rng = np.random.default_rng(start)
+        out: list[str] = []
+        while len(out) < n:
+            k = int(rng.integers(250, 561))
+            words = np.searchsorted(self.cum, rng.random(k))
+            out.append(" ".join(self.vocab[words].tolist()))
+            if rng.random() < 0.2:
+                for _ in range(int(rng.integers(1, 5))):
+                    rate = 0.0 if rng.random() < 0.1 else rng.uniform(0, 0.06 if rng.random() < 0.7 else 0.2)
+                    variant = words.copy()
+                    hit = rng.random(k) < rate
+                    variant[hit] = rng.integers(0, 50_000, int(hit.sum()))
+                    out.append(" ".join(self.vocab[variant].tolist()))
+        return out[:n]
+
+
+def fill_batch(corpus: FastCorpus, start: int, n: int, language: str | None) -> tuple[list, list]:
+    """(documents, evidence sightings) of records start..start+n as the JSONL ingest of
+    `write_corpus` builds them, minus the extraction (token count = words, language given)."""
+    from scanner.corpus.records import Document, document_id, sha256_hex
+    from scanner.evidence import Observation
+
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    header = json.dumps([["x-robots-tag", "noai, noimageai"]], separators=(",", ":")).encode()
+    header_sha = sha256_hex(header)
+    docs, evidence = [], []
+    for i, text in enumerate(corpus.texts(start, n), start):
+        host = f"site{i % 10_000}.example"
+        url = f"https://{host}/a/{i}"
+        sha = sha256_hex(text)
+        docs.append(
+            Document(
+                doc_id=document_id("bench", url, when, sha), source_id="bench", url=url, origin=f"https://{host}",
+                host=host, registrable_domain=host, fetched_at=when, content_sha256=sha, raw_bytes=len(text),
+                text_sha256=sha, token_count=text.count(" ") + 1, modality="text", content_type="text/plain",
+                language=language, http_status=None, record_locator=f"corpus.jsonl:{i + 1}", text=text,
+            )
+        )
+        if i % FILL_HEADER_SHARE == 0:
+            obs = Observation(header_sha, "headers", url, when, "corpus-record", 200, (), f"corpus.jsonl:{i + 1}")
+            evidence.append((header, obs))
+    return docs, evidence
+
+
+def write_fill(store, docs: list, evidence: list) -> int:
+    """One batch as ingest's `_write` commits it: documents, texts, bodies, sightings, rules."""
+    from scanner.evidence import compile_rules
+    from scanner.store.rows import observation_rows
+
+    blobs, sightings = observation_rows(evidence, "fill")
+    with store.transaction():
+        new = store.write_corpus_documents(docs, "fill")
+        store.write_evidence(blobs)
+        store.write_observations(sightings)
+        compile_rules(store, evidence)
+    return new
+
+
+def robots_sightings(ext: Path, origins: int) -> list:
+    """A real robots.txt file (protego's corpus) per origin, captured before the documents."""
+    import tarfile
+
+    from scanner.corpus.records import sha256_hex
+    from scanner.evidence import Observation
+
+    with tarfile.open(ext / "protego-robots-corpus/robots_txt_files.tar.gz") as tar:
+        bodies = [f.read() for m in tar if m.isfile() and (f := tar.extractfile(m))]
+    seen = datetime(2024, 12, 1, tzinfo=UTC)
+    return [
+        (b, Observation(sha256_hex(b), "robots.txt", f"https://site{i}.example/robots.txt", seen, "corpus-record", 200))
+        for i, b in enumerate(bodies[i % len(bodies)] for i in range(origins))
+    ]
+
+
+def ingest_rate(n: int, workdir: Path | None, env: dict[str, str]) -> tuple[float, float]:
+    """(documents per CPU-s, documents per wall s) of the real CLI ingest, 1 worker, n documents."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        corpus = Path(tmp) / "corpus.jsonl"
+        write_corpus(corpus, n)
+        wall, cpu, _ = run_stage(["ingest", str(corpus), "--source", "bench", "--workers", "1",
+                                  "--store", str(Path(tmp) / "r.duckdb")], env)
+    return n / cpu, n / wall
+
+
+def store_report(store: Path, tmp: Path) -> str:
+    """What the store keeps after dedup: its tables' rows, leftover scratch files beside it, and
+    the compression DuckDB chose for the texts."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    tables = con.execute(
+        "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY estimated_size DESC"
+    ).fetchall()
+    comp = con.execute(
+        "SELECT compression, count(*) FROM pragma_storage_info('texts') WHERE column_name = 'text' "
+        "AND segment_type = 'VARCHAR' GROUP BY ALL ORDER BY 2 DESC"
+    ).fetchall()
+    texts = con.execute("SELECT sum(strlen(text)) FROM texts").fetchone()[0] or 0
+    con.close()
+    left = sorted(p.name for p in tmp.iterdir() if p.name not in {"s.duckdb", "s.duckdb.wal"})
+    rows = ", ".join(f"{t} ~{r:,}" for t, r in tables[:8])
+    return (
+        f"  tables (estimated rows): {rows}\n"
+        f"  band/scratch tables in store: {[t for t, _ in tables if 'band' in t or 'scratch' in t] or 'none'}; "
+        f"files left beside the store: {left or 'none'}\n"
+        f"  texts: {texts / 1e6:,.0f} MB of text; segments by compression {comp}"
+    )
+
+
+def fill_store(store: Path, n: int, ext: Path) -> None:
+    """Fill a fresh store to n documents through ingest's writer (run as a process of its own)."""
+    from scanner.corpus.text_stats import detect_language
+    from scanner.store import Store
+
+    corpus = FastCorpus()
+    language = detect_language(corpus.texts(0, 1)[0])
+    wall = time.perf_counter()
+    with Store.open(store) as st:
+        write_fill(st, [], robots_sightings(ext, 10_000))
+        done, mark = 0, time.perf_counter()
+        with ThreadPoolExecutor(1) as pool:  # the next batch is drawn while DuckDB writes one
+            ahead = pool.submit(fill_batch, corpus, 0, min(FILL_BATCH, n), language)
+            while done < n:
+                k = min(FILL_BATCH, n - done)
+                docs, evidence = ahead.result()
+                if done + k < n:
+                    ahead = pool.submit(fill_batch, corpus, done + k, min(FILL_BATCH, n - done - k), language)
+                assert write_fill(st, docs, evidence) == k
+                done += k
+                if done % 500_000 == 0 or done == n:
+                    now = time.perf_counter()
+                    print(f"  fill {done:>10,} docs  {now - wall:>7.0f} s  last 500k {now - mark:>5.0f} s  "
+                          f"store {store.stat().st_size / 1e6:,.0f} MB  load {os.getloadavg()[0]:.1f}  "
+                          f"{time.strftime('%H:%M:%S')}", flush=True)
+                    mark = now
+
+
+def fill_run(sizes: list[int], memory_limit: str, workdir: Path | None, env: dict[str, str], ext: Path,
+             rate_docs: int) -> None:
+    """Fill a fresh store to n documents through ingest's writer, then decide and dedup as CLI
+    processes; one line per stage (see the module doc)."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores; load {load}; dedup with DuckDB memory_limit={memory_limit}", flush=True)
+    if rate_docs:
+        per_cpu, per_wall = ingest_rate(rate_docs, workdir, env)
+        print(f"real CLI ingest, 1 worker, {rate_docs:,} docs: {per_cpu:,.0f} docs per CPU-s "
+              f"({per_wall:,.0f} docs/s wall); load {os.getloadavg()[0]:.1f}", flush=True)
+    print("FILL: ingest's extraction (token count, language detection) SKIPPED; the rows go through "
+          "Store.write_corpus_documents + evidence/observations + compile_rules, as ingest's batches do")
+    print(f"{'docs':>10} {'stage':<7} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'store MB':>9} {'B/doc':>7} note",
+          flush=True)
+    me = str(Path(__file__).resolve())
+    for n in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp_name:
+            tmp = Path(tmp_name)
+            store = tmp / "s.duckdb"
+            fill = [sys.executable, me, "--fill-into", str(store), "--docs", str(n), "--ext", str(ext)]
+            wall, cpu, rss = run_process(fill, env, show=True)
+            _line(n, "fill", wall, cpu, rss, store, f"{n / wall:,.0f} docs/s; extraction skipped")
+            common = ["--store", str(store)]
+            stages = [
+                ("decide", ["decide", *common]),
+                ("dedup", ["dedup", "--memory-limit", memory_limit, "--temp-dir", str(tmp), *common]),
+            ]
+            for name, cli in stages:
+                wall, cpu, rss = run_stage(cli, env)
+                _line(n, name, wall, cpu, rss, store, f"{n / wall:,.0f} docs/s; load {os.getloadavg()[0]:.1f} "
+                      f"{time.strftime('%H:%M:%S')}")
+            run_process([sys.executable, me, "--report-on", str(store)], env, show=True)
+
+
+def _line(n: int, stage: str, wall: float, cpu: float, rss: float, store: Path, note: str) -> None:
+    size = store.stat().st_size
+    print(f"{n:>10} {stage:<7} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f} {size / 1e6:>9.0f} {size / n:>7.0f} {note}",
+          flush=True)
 
 
 def main() -> None:
@@ -299,10 +544,24 @@ def main() -> None:
     ap.add_argument("--ext", type=Path, default=Path(os.environ.get("PROVENANCE_EXT", "../shared/ext")))
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--fill", action="store_true", help="fill through ingest's writer, then CLI decide, dedup")
+    ap.add_argument("--ingest-rate", type=int, default=20_000, help="with --fill: docs of real ingest timed")
+    ap.add_argument("--fill-into", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--report-on", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "RAY_USAGE_STATS_ENABLED": "0"}
     if args.write_path:
         write_path(args.docs, args.workdir)
+        return
+    if args.fill_into:
+        fill_store(args.fill_into, args.docs[0], args.ext)
+        return
+    if args.report_on:
+        print(store_report(args.report_on, args.report_on.parent), flush=True)
+        return
+    start_launcher()  # before this process grows (see run_process)
+    if args.fill:
+        fill_run(args.docs, args.memory_limit, args.workdir, env, args.ext, args.ingest_rate)
         return
     if args.ray_ingest:
         ray_ingest(args.docs[0], args.files, args.rounds, args.workdir, env)
