@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from scanner.corpus.records import document_row
+from scanner.corpus.records import document_row, sha256_hex
 
 
 def crawled(n: int, host: str, path: str, fetched: datetime | None, **more: object) -> dict:
@@ -26,3 +26,14 @@ def crawled(n: int, host: str, path: str, fetched: datetime | None, **more: obje
             **more,
         }
     )
+
+
+def with_text(n: int, text: str) -> tuple[dict, dict]:
+    """Row `n` of a dedup corpus and its text row: the document keyed by the text's sha256, on
+    one of 40 hosts, its token count the text's words."""
+    sha = sha256_hex(text)
+    doc = document_row(
+        doc_id=f"{n:032x}", source_id="s", url=f"https://s{n % 40}.example/{n}", content_sha256=sha,
+        raw_bytes=len(text), http_status=200, text_sha256=sha, token_count=len(text.split()),
+    )  # fmt: skip
+    return doc, {"text_sha256": sha, "text": text}

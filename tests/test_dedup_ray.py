@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from scanner import api
-from scanner.corpus.records import document_row, sha256_hex
 from scanner.store import Store
 from tests._cli import refused_without_ray
+from tests._documents import with_text
 from tests.conftest import copy_demo
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]'); the Ray engine is not tested")
@@ -42,14 +42,9 @@ def _corpus(store: Store, n: int = 3000) -> None:
             words = rnd.choices(vocab, k=rnd.randint(60, 200))
         text = " ".join(words)
         base.append(text)
-        sha = sha256_hex(text)
-        texts.append({"text_sha256": sha, "text": text})
-        docs.append(
-            document_row(
-                doc_id=f"{i:032x}", source_id="s", url=f"https://s{i % 40}.example/{i}", content_sha256=sha,
-                raw_bytes=len(text), http_status=200, text_sha256=sha, token_count=len(words),
-            )
-        )
+        doc, row = with_text(i, text)
+        docs.append(doc)
+        texts.append(row)
     store.write_texts(texts)
     store.write_documents(docs)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from scanner import api
-from scanner.corpus.records import document_row, sha256_hex
 from scanner.store import Store
 from tests._cli import REPO, run
+from tests._documents import with_text
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]'); the Ray engine is not tested")
 
@@ -174,14 +174,9 @@ def _dedup_corpus(path: Path, n: int = 50_000) -> None:
             words = rnd.choices(vocab, k=rnd.randint(30, 50))
             base.append(" ".join(words))
         text = " ".join(words)
-        sha = sha256_hex(text)
-        texts.append({"text_sha256": sha, "text": text})
-        docs.append(
-            document_row(
-                doc_id=f"{i:032x}", source_id="s", url=f"https://s{i % 40}.example/{i}", content_sha256=sha,
-                raw_bytes=len(text), http_status=200, text_sha256=sha, token_count=len(words),
-            )
-        )
+        doc, row = with_text(i, text)
+        docs.append(doc)
+        texts.append(row)
     with Store.open(path) as store:
         store.write_texts(texts)
         store.write_documents(docs)
