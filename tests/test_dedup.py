@@ -406,7 +406,10 @@ def test_pages_of_a_lock_free_store_read_every_unsigned_document_once(demo_file:
     assert streamed and len(streamed) == len(set(streamed)) and not {d for d, _ in streamed} & set(signed)
     with Store.open(path, hold_lock=False) as store:
         for rows in (1, 2, 7, 10_000):
-            assert sorted(_pairs(reports.signatures_missing(store, "p", rows))) == sorted(streamed), rows
+            batches = list(reports.signatures_missing(store, "p", rows))
+            assert sorted(_pairs(batches)) == sorted(streamed), rows
+            sizes = [b.num_rows for b in batches]  # shards and worker batches are cut by these
+            assert set(sizes[:-1]) <= {rows} and 0 < sizes[-1] <= rows, (rows, sizes)
 
 
 def _pairs(batches) -> list[tuple[str, str]]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pyarrow as pa
 
 from scanner.store.store import Store
 
@@ -188,8 +191,28 @@ def _text_pages(store: Store, missing: str, params: str, rows: int):
     page = f"""SELECT d.doc_id, t.text
         FROM (SELECT text_sha256, text FROM texts WHERE rowid >= ? AND rowid < ?) t
         JOIN (SELECT doc_id, text_sha256 FROM documents WHERE {missing}) d USING (text_sha256)"""
-    for first in range(0, last + 1, rows):
-        yield from store.query(page, [first, first + rows, params]).to_batches()
+    pages = (store.query(page, [first, first + rows, params]) for first in range(0, last + 1, rows))
+    yield from _rebatched(pages, rows)
+
+
+def _rebatched(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.RecordBatch]:
+    """Batches of exactly `rows` rows (the last one shorter) from tables of any size: a page of
+    text row ids holds as many documents as share its texts and lack a signature, and callers
+    cut shards and worker batches by the batches they are given."""
+    held: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        if table.num_rows == 0:
+            continue
+        held.append(table)
+        count += table.num_rows
+        while count >= rows:
+            whole = pa.concat_tables(held).combine_chunks()
+            yield from whole.slice(0, rows).combine_chunks().to_batches()
+            rest = whole.slice(rows)
+            held, count = ([rest] if rest.num_rows else []), rest.num_rows
+    if count:
+        yield from pa.concat_tables(held).combine_chunks().to_batches()
 
 
 def document_origins(store: Store) -> list[str]:
