@@ -58,12 +58,15 @@ def decisions_of(store: Store, shas: Sequence[str], version: str) -> list[tuple[
 
 
 def _column_of(store: Store, shas: Sequence[str], version: str, column: str) -> list[tuple[str, str]]:
-    with store.temporary("compiled_probe", pa.table({"sha256": pa.array(list(shas), pa.string())})):
-        found = store.query(
-            f"""SELECT c.sha256, c.{column} FROM compiled_probe p JOIN robots_compiled c USING (sha256)
-            WHERE c.rules_version = ?""",
-            [version],
-        )
+    # The shas go as a list parameter, not a registered Arrow table: bulk decide reads this on a
+    # second connection in a thread while the first registers its own tables, and DuckDB's Python
+    # replacement scan is not safe across the two (seen once in CI: "Table Function with name
+    # python_arrow_scan does not exist").
+    found = store.query(
+        f"""SELECT c.sha256, c.{column} FROM robots_compiled c
+        WHERE c.rules_version = ? AND c.sha256 IN (SELECT unnest(?::VARCHAR[]))""",
+        [version, list(shas)],
+    )
     return list(zip(found.column(0).to_pylist(), found.column(1).to_pylist(), strict=True))
 
 
