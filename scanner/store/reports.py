@@ -43,15 +43,6 @@ def sizes_by_source(store: Store, policy: str, exclude_reserved: Exclusion) -> l
     ).to_pylist()
 
 
-def crawled_domain_sizes(store: Store, policy: str, exclude_reserved: Exclusion) -> dict[str, int]:
-    rows = store.query(
-        f"""SELECT registrable_domain, sum(raw_bytes)::BIGINT AS size FROM ({_USED})
-        WHERE category = '2.3' AND registrable_domain IS NOT NULL GROUP BY ALL""",
-        _params(policy, exclude_reserved),
-    ).to_pylist()
-    return {r["registrable_domain"]: r["size"] for r in rows}
-
-
 def tld_shares(store: Store, policy: str, exclude_reserved: Exclusion) -> list[dict]:
     return store.query(
         f"""SELECT regexp_extract(registrable_domain, '\\.([^.]+)$', 1) AS tld,
