@@ -70,10 +70,10 @@ def dedup(
     b, r = bands_for(threshold, num_perm)
     min_sim = threshold if verify else 0.0
     exact: dict[str, int] = {}
+    dedup_work.set_memory(store, memory_limit, temp_directory)  # every stage, the reads of texts too
 
     def write_exact() -> None:
         with store.pinned():
-            dedup_work.set_memory(store, memory_limit, temp_directory)
             exact.update(dedup_work.write_exact_clusters(store, run_id))
 
     if engine == "ray":
@@ -83,7 +83,7 @@ def dedup(
             computed, partitions = staged  # band rows already partitioned by the tasks
             write_exact()
             fill = partial(_edges_from_partitions, store, spec.key, partitions)
-            near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
+            near, removed = _clusters(store, spec, fill, min_sim, run_id)
     else:
         with dedup_work.band_folder(store) as folder:
             texts, signed = dedup_work.signature_counts(store, spec.key)
@@ -93,7 +93,7 @@ def dedup(
             if not exact:  # nothing to hash
                 write_exact()
             fill = partial(_edges_from_files, store, spec, (b, r), files, computed)
-            near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
+            near, removed = _clusters(store, spec, fill, min_sim, run_id)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),
@@ -119,13 +119,10 @@ def _clusters(
     spec: SignatureParams,
     fill: Callable[[], int],
     min_sim: float,
-    memory_limit: str | None,
-    temp_directory: str | None,
     run_id: str,
 ) -> tuple[dict, list]:
     """Near-duplicate clusters from the star edges `fill` writes, and the share removed per source."""
-    with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
-        dedup_work.set_memory(store, memory_limit, temp_directory)
+    with store.pinned():  # one connection: the scratch database lives on it
         near = _near(store, spec, fill, min_sim, run_id)
         removed = dedup_work.removed_by_source(store)
     return near, removed

@@ -276,7 +276,4 @@ def removed_by_source(store: Store) -> list[dict]:
 
 def set_memory(store: Store, memory_limit: str | None, temp_directory: str | None) -> None:
     """Bound DuckDB's memory for a heavy stage; above it, joins and groups spill to disk."""
-    if memory_limit:
-        store.query(f"SET memory_limit = '{_quoted(memory_limit)}'")
-    if temp_directory:
-        store.query(f"SET temp_directory = '{_quoted(temp_directory)}'")
+    store.bound_memory(memory_limit, temp_directory)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from scanner.store.store import Store
 
@@ -160,10 +164,7 @@ def signatures_missing(store: Store, params: str, rows: int):
 
     The documents are picked first, so DuckDB builds its hash table on (doc_id, text_sha256) and
     streams the texts past it: the first batch comes after a fraction of the scan, not after every
-    text has been loaded into a hash table. Pages are ranges of the texts' row ids, which DuckDB
-    prunes to the row groups holding them (`texts` has no index: a page that filtered on anything
-    else would scan every text, pages costing O(N^2) in all); each page reads its texts once and
-    the narrow document and signature columns, so reading costs O(N) text bytes in all."""
+    text has been loaded into a hash table."""
     missing = "doc_id NOT IN (SELECT doc_id FROM dedup_signatures WHERE params = ?)"
     if store.hold_lock:
         return store.stream(
@@ -175,15 +176,46 @@ def signatures_missing(store: Store, params: str, rows: int):
     return _text_pages(store, missing, params, rows)
 
 
-def _text_pages(store: Store, missing: str, params: str, rows: int):
-    last = store.query("SELECT max(rowid) FROM texts").column(0)[0].as_py()
-    if last is None:
-        return
-    page = f"""SELECT d.doc_id, t.text
-        FROM (SELECT text_sha256, text FROM texts WHERE rowid >= ? AND rowid < ?) t
-        JOIN (SELECT doc_id, text_sha256 FROM documents WHERE {missing}) d USING (text_sha256)"""
-    pages = (store.query(page, [first, first + rows, params]) for first in range(0, last + 1, rows))
-    yield from _rebatched(pages, rows)
+def _text_pages(store: Store, missing: str, params: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """The lock-free read. The missing documents are picked once, by one scan of the narrow
+    columns, and kept in a scratch Parquet file beside the store as (text row id, doc_id) sorted by
+    row id. Each page then takes the next `rows` of them and reads their texts by a range of the
+    texts' row ids, which DuckDB prunes to the row groups holding them (`texts` has no index).
+    So every text is read once and the documents are never scanned again: picking the documents
+    per page (as before) cost a scan of every document and signature per page, O(N^2) in all
+    (at 10M documents, minutes before the first page of a resumed run)."""
+    scratch = _scratch_file(store, "dedup-missing")
+    try:
+        store.query(
+            f"""COPY (SELECT t.rowid AS text_row, d.doc_id FROM texts t
+                      JOIN (SELECT doc_id, text_sha256 FROM documents WHERE {missing}) d USING (text_sha256)
+                      ORDER BY text_row, d.doc_id)
+                TO '{str(scratch).replace("'", "''")}' (FORMAT parquet)""",
+            [params],
+        )
+        pages = (_texts_of(store, pa.Table.from_batches([b])) for b in pq.ParquetFile(scratch).iter_batches(rows))
+        yield from _rebatched(pages, rows)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _texts_of(store: Store, page: pa.Table) -> pa.Table:
+    """(doc_id, text) of a page of (text_row, doc_id) rows sorted by text_row."""
+    first, last = page.column("text_row")[0].as_py(), page.column("text_row")[-1].as_py()
+    with store.temporary("_page", page):
+        return store.query(
+            """SELECT p.doc_id, t.text FROM _page p
+               JOIN (SELECT rowid AS text_row, text FROM texts WHERE rowid >= ? AND rowid <= ?) t USING (text_row)""",
+            [first, last],
+        )
+
+
+def _scratch_file(store: Store, name: str) -> Path:
+    """A fresh file path beside the store (or in the system's temp folder for ':memory:')."""
+    folder = None if store.path == ":memory:" else str(Path(store.path).parent)
+    fd, path = tempfile.mkstemp(prefix=f"{Path(store.path).name}.{name}-", suffix=".parquet", dir=folder)
+    os.close(fd)
+    return Path(path)
 
 
 def _rebatched(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.RecordBatch]:

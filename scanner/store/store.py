@@ -183,6 +183,17 @@ class Store:
                 self._conn.close()
                 self._conn = None
 
+    def bound_memory(self, memory_limit: str | None, temp_directory: str | None) -> None:
+        """DuckDB's memory limit and spill folder for this store's connection and every one it
+        opens later (a store opened with `hold_lock=False` reconnects per transaction, and a
+        setting made with SET would be lost with the connection)."""
+        settings = {k: v for k, v in (("memory_limit", memory_limit), ("temp_directory", temp_directory)) if v}
+        with self._lock:
+            self._config = {**(self._config or {}), **settings}
+            if self._conn is not None:
+                for name, value in settings.items():
+                    self._conn.execute(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'")
+
     @contextmanager
     def pinned(self) -> Iterator[Store]:
         """Keep the connection (and its lock) for the block: temp tables, streams, several reads."""
