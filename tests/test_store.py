@@ -79,6 +79,38 @@ def test_migrates_a_v1_file_written_by_hand(tmp_path: Path) -> None:
         assert kept == [{"verdict": "reserved", "reasons": '{"verdict": "reserved"}', "evidence_sha256": ["e1"]}]
 
 
+def test_a_v13_store_migrates_its_signatures_to_a_table_the_writer_keeps_unique(tmp_path: Path) -> None:
+    """v14 drops the signatures' ART index (written out at every checkpoint, one per batch of a
+    lock-free dedup); the rows stay, and a signature written again is still stored once."""
+    path = tmp_path / "v13.duckdb"
+    con = duckdb.connect(str(path))
+    for version in range(1, 14):
+        for statement in MIGRATIONS[version]:
+            con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (13, now(), '0.0.13')")
+    con.execute("INSERT INTO dedup_signatures VALUES ('a', 'p', '\\x01'::BLOB), ('b', 'p', '\\x02'::BLOB)")
+    con.close()
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        keys = (
+            "SELECT count(*) FROM duckdb_constraints() "
+            "WHERE table_name = 'dedup_signatures' AND constraint_type = 'PRIMARY KEY'"
+        )
+        assert store.query(keys).column(0)[0].as_py() == 0
+        again = [
+            {"doc_id": "a", "params": "p", "signature": b"\x01"},
+            {"doc_id": "a", "params": "q", "signature": b"\x03"},
+        ]
+        assert store.write_dedup_signatures(again) == 1  # ('a', 'p') was there; ('a', 'q') is new
+        assert store.write_dedup_signatures(again) == 0
+        rows = store.query("SELECT doc_id, params, signature FROM dedup_signatures ORDER BY ALL").to_pylist()
+        assert rows == [
+            {"doc_id": "a", "params": "p", "signature": b"\x01"},
+            {"doc_id": "a", "params": "q", "signature": b"\x03"},
+            {"doc_id": "b", "params": "p", "signature": b"\x02"},
+        ]
+
+
 def test_read_only_open_of_an_old_store_asks_for_migration(tmp_path: Path) -> None:
     path = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(path))

@@ -47,8 +47,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "robots_compiled_rules": ("sha256", "rules_version", "ruleset", "priority"),
 }
 
-# Tables without an index since v12 (the ones ingest fills): kept unique by `_append_new`.
-UNINDEXED = ("documents", "texts", "evidence", "observations")
+# Tables without an index (v12: the ones ingest fills; v14: signatures): kept unique by `_append_new`.
+UNINDEXED = ("documents", "texts", "evidence", "observations", "dedup_signatures")
 
 # Tables written by their own statements (no generic insert), countable all the same.
 _UNKEYED = ("runs", "ingest_checkpoints", "summaries", "decisions", "decision_rows", "decision_sets")
@@ -359,7 +359,7 @@ class Store:
         if batch.num_rows == 0:
             return 0
         if table in UNINDEXED and not replace:
-            return self._append_new(table, keys[0], batch)
+            return self._append_new(table, keys, batch)
         key_list = ", ".join(keys)
         with self.transaction(), self._lock:
             self._con.register("_incoming", batch)
@@ -372,27 +372,27 @@ class Store:
                 self._con.unregister("_incoming")
         return int(n)
 
-    def _append_new(self, table: str, key: str, batch: pa.Table) -> int:
+    def _append_new(self, table: str, keys: tuple[str, ...], batch: pa.Table) -> int:
         """Insert the rows whose key the table lacks: looked up in the in-memory `KeyFilter`, and
         only the flagged rows checked against the table (an anti-join over those keys alone)."""
+        cols = ", ".join(keys)
         with self.transaction(), self._lock, self.pinned():
             rows = int(self._scalar(f"SELECT count(*) FROM {table}"))
             known = self._keys.get(table)
             if known is None or known.rows != rows:
-                known = self._keys[table] = KeyFilter(self._hashes(f"SELECT hash({key}) FROM {table}"), rows)
+                known = self._keys[table] = KeyFilter(self._hashes(f"SELECT hash({cols}) FROM {table}"), rows)
             self._con.register("_incoming", batch)
             flagged = np.zeros(0, dtype=bool)
             try:
-                incoming = self._hashes(f"SELECT hash({key}) FROM _incoming")
+                incoming = self._hashes(f"SELECT hash({cols}) FROM _incoming")
                 flagged = known.maybe_present(incoming)
                 seen = ""
                 if flagged.any():
-                    self._con.register("_flagged", pa.table({key: batch.column(key).filter(pa.array(flagged))}))
-                    seen = (
-                        f"WHERE {key} NOT IN (SELECT t.{key} FROM {table} t "
-                        f"WHERE t.{key} IN (SELECT {key} FROM _flagged))"
-                    )
-                n = int(self._scalar(f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({key}) * FROM _incoming {seen}"))
+                    mask = pa.array(flagged)
+                    self._con.register("_flagged", pa.table({k: batch.column(k).filter(mask) for k in keys}))
+                    seen = f"ANTI JOIN (SELECT {cols} FROM {table} SEMI JOIN _flagged USING ({cols})) USING ({cols})"
+                insert = f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({cols}) * FROM _incoming {seen}"
+                n = int(self._scalar(insert))
             finally:
                 self._con.unregister("_incoming")
                 if flagged.any():
