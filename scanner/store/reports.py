@@ -211,11 +211,13 @@ def _texts_of(store: Store, page: pa.Table) -> pa.Table:
 
 
 def _scratch_file(store: Store, name: str) -> Path:
-    """A fresh file path beside the store (or in the system's temp folder for ':memory:')."""
-    folder = None if store.path == ":memory:" else str(Path(store.path).parent)
-    fd, path = tempfile.mkstemp(prefix=f"{Path(store.path).name}.{name}-", suffix=".parquet", dir=folder)
-    os.close(fd)
-    return Path(path)
+    """A scratch file beside the store, one per store like dedup's band folder (so a killed run's
+    is replaced by the next run's); in the system's temp folder for ':memory:'."""
+    if store.path == ":memory:":
+        fd, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".parquet")
+        os.close(fd)
+        return Path(path)
+    return Path(f"{store.path}.{name}.parquet")
 
 
 def _rebatched(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.RecordBatch]:
