@@ -39,6 +39,8 @@ from scanner.store import Store, dedup_work, reports
 
 BATCH = 10_000  # documents hashed and stored per step (about 30 MB of text)
 AHEAD = 2  # batches submitted to the workers beyond the one being stored: they never wait for the store
+STORE_ROWS = 100_000  # signatures stored per transaction: each commit of a lock-free store reopens and checkpoints
+# the file, which at 10M documents cost more than hashing a batch of BATCH (about 50 MB held)
 STREAM_ROWS = 65_536  # signatures, edges or members read back per step (about 35 MB at 128 permutations)
 SOURCE_REMOVED_WARN_PCT = 50.0  # a source losing more than this to dedup is worth a look (curated sources)
 
@@ -143,11 +145,18 @@ def _local_signatures(
     pool is shut down at the end."""
     computed = 0
     pending: deque[tuple[pa.ChunkedArray, int, Callable[[], Signed]]] = deque()  # hashed while we write
+    unstored: list[pa.Table] = []
+
+    def store_signatures() -> None:
+        store.write_dedup_signatures(pa.concat_tables(unstored))
+        unstored.clear()
 
     def write_oldest() -> None:
         doc_ids, first, started = pending.popleft()
         signed = started()
-        store.write_dedup_signatures(signature_rows(doc_ids, signed.signatures, spec.key))
+        unstored.append(signature_rows(doc_ids, signed.signatures, spec.key))
+        if sum(t.num_rows for t in unstored) >= STORE_ROWS:
+            store_signatures()
         docs = np.arange(first, first + len(doc_ids), dtype=np.int64)
         files.write(first, doc_ids, band_rows(signed.signatures, docs, *bands, keys=signed.keys))
         if progress:
@@ -164,6 +173,8 @@ def _local_signatures(
                 write_oldest()
         while pending:
             write_oldest()
+        if unstored:
+            store_signatures()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
