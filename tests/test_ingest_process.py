@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scanner.store import Store
+from tests.conftest import REPO
 
 WAIT = 60.0  # upper bound on waiting for a process state, never an assertion on speed
 
@@ -111,6 +112,52 @@ def test_kill_minus_9_of_the_parent_ends_the_workers_and_the_resource_tracker(tm
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=WAIT)
     _wait_for(lambda: not any(_alive(k) for k in kids), "the workers and resource tracker to end")
+
+
+def half_send_a_result(marker: str) -> None:
+    """In a pool worker: leave the result pipe as a worker killed while sending its result does
+    (a result over 16 KB is a header, then a body): a header announcing 1 MiB and 10 bytes of
+    it. Then say so, and wait to be ended."""
+    import gc
+    import struct
+    from multiprocessing.queues import SimpleQueue
+
+    (results,) = [q for q in gc.get_objects() if isinstance(q, SimpleQueue)]  # the pool's result queue
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+    Path(marker).touch()
+    time.sleep(600)
+
+
+STOP_WHILE_SENDING = """
+import sys, time
+from pathlib import Path
+from scanner import api
+from scanner.corpus.interrupt import stop_workers
+from tests.test_ingest_process import half_send_a_result
+
+marker = Path(sys.argv[1])
+pool = api._extraction_pool(2)  # the pool ingest --workers 2 runs
+pool.submit(half_send_a_result, str(marker))
+while not marker.exists():
+    time.sleep(0.05)
+stop_workers(pool)  # what SIGTERM does
+print("stopped")
+"""
+
+
+def test_stopping_the_workers_while_one_sends_a_result_does_not_hang(tmp_path: Path) -> None:
+    """The SIGTERM hang (CI): the pool's thread waited for the rest of a half-sent result for ever."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    marker = tmp_path / "sending"
+    try:  # interpreter, imports, fork server and one worker: seconds; the guard is for a hang only
+        done = subprocess.run(
+            [sys.executable, "-c", STOP_WHILE_SENDING, str(marker)], env=env, capture_output=True, text=True,
+            timeout=2 * WAIT,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"stop_workers hung (the worker was sending: {marker.exists()}): {exc.stderr!r}")
+    assert done.returncode == 0 and done.stdout == "stopped\n", done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,6 +312,7 @@ def ingest_file(
     tracker: Tracker | None = None,
     extractor: Extractor = Extractor.TRAFILATURA,
     limit: int | None = None,
+    waiting: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> FileReport:
     """Ingest one corpus file or dataset folder, resuming after its last committed batch.
 
@@ -319,6 +321,8 @@ def ingest_file(
     `tracker` is told of every record as it is built (not once per batch); `limit` stops after
     that many records without marking the file finished. The store may be opened with
     `hold_lock=False`: between batch commits this function holds no connection to it.
+    `waiting` wraps where it only waits for texts or builds them (no store call): a SIGTERM may
+    end those at once (scanner.corpus.interrupt).
     """
     report = FileReport(path=str(path), source_id=source_id)
     records = reader_for(path, fields)  # fails early on an unsupported name
@@ -335,7 +339,8 @@ def ingest_file(
 
     def write_oldest() -> None:
         futures, at = pending.popleft()
-        built = _merge([f.result() for f in futures])
+        with waiting():
+            built = _merge([f.result() for f in futures])
         _write(store, built, report, fsha, at, run_id, finished=False)
         if progress:
             progress(built.records, built.payload_bytes)
@@ -358,7 +363,9 @@ def ingest_file(
                     f.add_done_callback(_tell(tracker))
             pending.append((futures, position))
         else:
-            pending.append(([_done_future(build_batch(items, source_id, extractor, on_record))], position))
+            with waiting():
+                built = build_batch(items, source_id, extractor, on_record)
+            pending.append(([_done_future(built)], position))
         while backlog():
             write_oldest()
     while pending:

@@ -1,7 +1,8 @@
 """Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
 
-The parent turns SIGTERM and SIGINT into `Interrupted` at the next batch boundary (a second signal:
-at once), so its cleanup (stop the workers, mark the run `interrupted`) runs outside any
+The parent turns SIGTERM and SIGINT into `Interrupted` at once while it only waits (for the
+workers' texts, or builds a batch itself), else at the next batch boundary (a second signal: at
+once), so its cleanup (stop the workers, mark the run `interrupted`) runs outside any
 transaction; committed batches are already safe. A worker ignores SIGINT (a terminal's
 Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
 gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
@@ -19,13 +20,16 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from scanner.errors import Interrupted
 
 _PR_SET_PDEATHSIG = 1
+_TERM_SECONDS = 10.0  # a worker that outlives SIGTERM this long gets SIGKILL
 
 
 def die_with_parent() -> None:
@@ -70,15 +74,28 @@ def _watch_parent(parent_pid: int) -> None:
 
 class StopRequest:
     """The first SIGTERM/SIGINT asks the job to stop at its next safe point (between batches,
-    outside any transaction); a second one raises at once."""
+    outside any transaction; at once inside `waiting()`); a second one raises at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.in_wait = False  # set by the main thread only, read by the handler (which runs there)
 
     def check(self) -> None:
         """Call where stopping is safe: raises `Interrupted` when a signal asked for it."""
         if self.signum is not None:
             raise Interrupted(self.signum)
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """A block that holds nothing a stop could leave half done (it waits for the workers'
+        results, or builds a batch in memory): a signal in it raises at once, so a stop does
+        not wait for a whole batch of text extraction first."""
+        self.check()
+        self.in_wait = True
+        try:
+            yield
+        finally:
+            self.in_wait = False
 
 
 @contextlib.contextmanager
@@ -97,6 +114,9 @@ def signals_interrupt() -> Iterator[StopRequest]:
     def handler(signum: int, _frame) -> None:
         if stop.signum is None:
             stop.signum = signum
+            if stop.in_wait:
+                raised.append(signum)
+                raise Interrupted(signum)
             return
         if not raised:  # a second signal: stop now; a third during cleanup is ignored
             raised.append(signum)
@@ -111,8 +131,40 @@ def signals_interrupt() -> Iterator[StopRequest]:
 
 
 def stop_workers(pool: Executor) -> None:
-    """End a process pool's workers now (they may be mid-task) and release the pool."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
+    """End a process pool's workers now (they may be mid-task) and release the pool.
+
+    A worker may die while sending a result: a result over 16 KB goes as a header and then a
+    body, and a body over the pipe's 64 KB is written as the pool's thread reads it. The thread
+    then waits for the rest of that message, for ever: this process holds a write end of the
+    result pipe too, so no end-of-file comes, and `shutdown(wait=True)` (and the interpreter's
+    exit, which joins that thread) would hang. So: wait until the workers are gone, then close
+    our write end; the thread's read ends with end-of-file, which the pool treats as a broken
+    pool, and shutdown returns.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
         with contextlib.suppress(Exception):
             proc.terminate()
+    if not _all_ended(procs, _TERM_SECONDS):
+        for proc in procs:  # a stopped worker keeps SIGTERM pending; SIGKILL ends it
+            with contextlib.suppress(Exception):
+                proc.kill()
+        _all_ended(procs, _TERM_SECONDS)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _all_ended(procs: list, seconds: float) -> bool:
+    """Wait until every process has ended (its sentinel is ready), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    left = [p.sentinel for p in procs]
+    while left:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ready = wait(left, timeout=remaining)
+        left = [s for s in left if s not in ready]
+    return True
