@@ -9,11 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from scanner import api
+from scanner.corpus.ingest import ingest_file
+from scanner.corpus.interrupt import signals_interrupt, stop_workers
+from scanner.errors import Interrupted
 from scanner.store import Store
 from tests.conftest import REPO
 
@@ -158,6 +163,40 @@ def test_stopping_the_workers_while_one_sends_a_result_does_not_hang(tmp_path: P
         pytest.fail(f"stop_workers hung (the worker was sending: {marker.exists()}): {exc.stderr!r}")
     assert done.returncode == 0 and done.stdout == "stopped\n", done.stderr
     assert "Traceback" not in done.stderr
+
+
+def stall(marker: str) -> None:
+    """In a pool worker: texts that do not come (the worker is busy for a minute)."""
+    Path(marker).touch()
+    time.sleep(WAIT)
+
+
+def test_a_signal_while_the_workers_texts_are_late_stops_the_ingest(tmp_path: Path) -> None:
+    """Waiting for the workers' texts is a safe point: a SIGTERM does not wait for a batch of
+    extraction. The signal comes from another thread, and the kernel may hand it to any thread:
+    the main thread's wait must wake by itself to run the handler and stop."""
+    corpus = tmp_path / "c.jsonl"
+    docs = [{"text": f"doc {i}", "url": f"https://a.example/{i}"} for i in range(20)]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    marker = tmp_path / "busy"
+    pool = api._extraction_pool(1)  # the pool of ingest --workers N, with one worker
+    try:
+        pool.submit(stall, str(marker))  # the one worker is busy: the batch's texts are late
+
+        def signal_once_busy() -> None:
+            _wait_for(marker.exists, "the worker to be busy")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        sender = threading.Thread(target=signal_once_busy)
+        with Store.open(tmp_path / "s.duckdb") as store, signals_interrupt() as stop:
+            sender.start()
+            with pytest.raises(Interrupted):
+                ingest_file(store, corpus, "src", pool=pool, stop=stop.check)
+            sender.join()
+            assert stop.signum == signal.SIGTERM
+            assert store.query("SELECT count(*) FROM documents").column(0)[0].as_py() == 0  # nothing half done
+    finally:
+        stop_workers(pool)
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,9 +1,10 @@
 """Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
 
-The parent turns SIGTERM and SIGINT into `Interrupted` at once while it only waits (for the
-workers' texts, or builds a batch itself), else at the next batch boundary (a second signal: at
-once), so its cleanup (stop the workers, mark the run `interrupted`) runs outside any
-transaction; committed batches are already safe. A worker ignores SIGINT (a terminal's
+The parent turns SIGTERM and SIGINT into `Interrupted` at its next safe point: after a batch is
+committed, between records it builds itself, and every second while it waits for the workers'
+texts (a second signal: at once), so its cleanup (stop the workers, mark the run `interrupted`)
+runs outside any transaction and without waiting for a batch of extraction; committed batches
+are already safe. A worker ignores SIGINT (a terminal's
 Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
 gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
 (PR_SET_PDEATHSIG) when its parent dies; a thread also checks every second that the ingest
@@ -73,29 +74,16 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 class StopRequest:
-    """The first SIGTERM/SIGINT asks the job to stop at its next safe point (between batches,
-    outside any transaction; at once inside `waiting()`); a second one raises at once."""
+    """The first SIGTERM/SIGINT asks the job to stop at its next safe point (outside any
+    transaction); a second one raises at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
-        self.in_wait = False  # set by the main thread only, read by the handler (which runs there)
 
     def check(self) -> None:
         """Call where stopping is safe: raises `Interrupted` when a signal asked for it."""
         if self.signum is not None:
             raise Interrupted(self.signum)
-
-    @contextlib.contextmanager
-    def waiting(self) -> Iterator[None]:
-        """A block that holds nothing a stop could leave half done (it waits for the workers'
-        results, or builds a batch in memory): a signal in it raises at once, so a stop does
-        not wait for a whole batch of text extraction first."""
-        self.check()
-        self.in_wait = True
-        try:
-            yield
-        finally:
-            self.in_wait = False
 
 
 @contextlib.contextmanager
@@ -114,9 +102,6 @@ def signals_interrupt() -> Iterator[StopRequest]:
     def handler(signum: int, _frame) -> None:
         if stop.signum is None:
             stop.signum = signum
-            if stop.in_wait:
-                raised.append(signum)
-                raise Interrupted(signum)
             return
         if not raised:  # a second signal: stop now; a third during cleanup is ignored
             raised.append(signum)
