@@ -1,16 +1,15 @@
 """Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
 
 The parent turns SIGTERM and SIGINT into `Interrupted` at its next safe point: after a batch is
-committed, between records it builds itself, and every second while it waits for the workers'
-texts (a second signal: at once), so its cleanup (stop the workers, mark the run `interrupted`)
-runs outside any transaction and without waiting for a batch of extraction; committed batches
-are already safe. A worker ignores SIGINT (a terminal's
-Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
-gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
-(PR_SET_PDEATHSIG) when its parent dies; a thread also checks every second that the ingest
-process still runs (a zombie counts as gone). Workers come from a fork server, so the server
-too dies with the ingest process: `scanner.corpus.deathsig`, preloaded into it, sets the same
-signal there, and its death then ends every worker it forked.
+committed, between records it builds itself, and every second while it waits for the workers' texts
+(a second signal: at once), so its cleanup (stop the workers, mark the run `interrupted`) runs
+outside any transaction and without waiting for a batch of extraction; committed batches are already
+safe. A worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the parent
+decides) and ends itself when its parent is gone, even after `kill -9`, which no handler can see: on
+Linux the kernel sends it SIGKILL (PR_SET_PDEATHSIG) when its parent dies; a thread also checks
+every second that the ingest process still runs (a zombie counts as gone). Workers come from a fork
+server, so the server too dies with the ingest process: `scanner.corpus.deathsig`, preloaded into
+it, sets the same signal there, and its death then ends every worker it forked.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from scanner.errors import Interrupted
@@ -142,7 +142,7 @@ def stop_workers(pool: Executor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _all_ended(procs: list, seconds: float) -> bool:
+def _all_ended(procs: list[BaseProcess], seconds: float) -> bool:
     """Wait until every process has ended (its sentinel is ready), at most `seconds`."""
     deadline = time.monotonic() + seconds
     left = [p.sentinel for p in procs]
