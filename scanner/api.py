@@ -251,6 +251,7 @@ def ingest(
                         extractor=extractor,
                         limit=left,
                         batch_size=batch_size,
+                        stop=stop.check,
                     )
                     report.files.append(done)
                     if left is not None:

@@ -28,6 +28,13 @@ class Site:
         self.routes = routes
         self.hits: dict[str, list[float]] = {}
         self.log: list[tuple[str, str, float, float]] = []  # (Host header, path, arrived, answered)
+        # Requests in flight: arrived (headers read) and not yet answered. A byte route's request
+        # stops counting just before its answer's first byte is written: the client cannot have
+        # any of the answer before then, so a client with N requests at a time never shows more
+        # than N, however late this thread runs after the write. (Counting until the handler
+        # returns did: the client could read the answer and send its next request while this
+        # thread, between sendall and the count, waited for the CPU.) A behaviour route answers
+        # when it likes, so its request counts until the route returns.
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
         site = self
@@ -54,6 +61,15 @@ class Site:
                     site.hits.setdefault(path, []).append(arrived)
                     site.in_flight += 1
                     site.max_in_flight = max(site.max_in_flight, site.in_flight)
+                counted = True
+
+                def answering() -> None:
+                    nonlocal counted
+                    with site._lock:
+                        if counted:
+                            site.in_flight -= 1
+                        counted = False
+
                 try:
                     if delay:
                         time.sleep(delay)
@@ -61,10 +77,11 @@ class Site:
                     if callable(route):
                         route(self.request, path, site.hits[path])
                     else:
+                        answering()
                         self.request.sendall(route)
                 finally:
+                    answering()
                     with site._lock:
-                        site.in_flight -= 1
                         site.log.append((host, path, arrived, time.monotonic()))
 
         self.server = _Server((host, 0), H)

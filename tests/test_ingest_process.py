@@ -9,12 +9,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from scanner import api
+from scanner.corpus.ingest import ingest_file
+from scanner.corpus.interrupt import signals_interrupt, stop_workers
+from scanner.errors import Interrupted
 from scanner.store import Store
+from tests.conftest import REPO
 
 WAIT = 60.0  # upper bound on waiting for a process state, never an assertion on speed
 
@@ -111,6 +117,86 @@ def test_kill_minus_9_of_the_parent_ends_the_workers_and_the_resource_tracker(tm
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=WAIT)
     _wait_for(lambda: not any(_alive(k) for k in kids), "the workers and resource tracker to end")
+
+
+def half_send_a_result(marker: str) -> None:
+    """In a pool worker: leave the result pipe as a worker killed while sending its result does
+    (a result over 16 KB is a header, then a body): a header announcing 1 MiB and 10 bytes of
+    it. Then say so, and wait to be ended."""
+    import gc
+    import struct
+    from multiprocessing.queues import SimpleQueue
+
+    (results,) = [q for q in gc.get_objects() if isinstance(q, SimpleQueue)]  # the pool's result queue
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+    Path(marker).touch()
+    time.sleep(600)
+
+
+STOP_WHILE_SENDING = """
+import sys, time
+from pathlib import Path
+from scanner import api
+from scanner.corpus.interrupt import stop_workers
+from tests.test_ingest_process import half_send_a_result
+
+marker = Path(sys.argv[1])
+pool = api._extraction_pool(2)  # the pool ingest --workers 2 runs
+pool.submit(half_send_a_result, str(marker))
+while not marker.exists():
+    time.sleep(0.05)
+stop_workers(pool)  # what SIGTERM does
+print("stopped")
+"""
+
+
+def test_stopping_the_workers_while_one_sends_a_result_does_not_hang(tmp_path: Path) -> None:
+    """The SIGTERM hang (CI): the pool's thread waited for the rest of a half-sent result for ever."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    marker = tmp_path / "sending"
+    try:  # interpreter, imports, fork server and one worker: seconds; the guard is for a hang only
+        done = subprocess.run(
+            [sys.executable, "-c", STOP_WHILE_SENDING, str(marker)], env=env, capture_output=True, text=True,
+            timeout=2 * WAIT,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"stop_workers hung (the worker was sending: {marker.exists()}): {exc.stderr!r}")
+    assert done.returncode == 0 and done.stdout == "stopped\n", done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def stall(marker: str) -> None:
+    """In a pool worker: texts that do not come (the worker is busy for a minute)."""
+    Path(marker).touch()
+    time.sleep(WAIT)
+
+
+def test_a_signal_while_the_workers_texts_are_late_stops_the_ingest(tmp_path: Path) -> None:
+    """Waiting for the workers' texts is a safe point: a SIGTERM does not wait for a batch of
+    extraction. The signal comes from another thread, and the kernel may hand it to any thread:
+    the main thread's wait must wake by itself to run the handler and stop."""
+    corpus = tmp_path / "c.jsonl"
+    docs = [{"text": f"doc {i}", "url": f"https://a.example/{i}"} for i in range(20)]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    marker = tmp_path / "busy"
+    pool = api._extraction_pool(1)  # the pool of ingest --workers N, with one worker
+    try:
+        pool.submit(stall, str(marker))  # the one worker is busy: the batch's texts are late
+
+        def signal_once_busy() -> None:
+            _wait_for(marker.exists, "the worker to be busy")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        sender = threading.Thread(target=signal_once_busy)
+        with Store.open(tmp_path / "s.duckdb") as store, signals_interrupt() as stop:
+            sender.start()
+            with pytest.raises(Interrupted):
+                ingest_file(store, corpus, "src", pool=pool, stop=stop.check)
+            sender.join()
+            assert stop.signum == signal.SIGTERM
+            assert store.query("SELECT count(*) FROM documents").column(0)[0].as_py() == 0  # nothing half done
+    finally:
+        stop_workers(pool)
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

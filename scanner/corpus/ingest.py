@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,6 +311,7 @@ def ingest_file(
     tracker: Tracker | None = None,
     extractor: Extractor = Extractor.TRAFILATURA,
     limit: int | None = None,
+    stop: Callable[[], None] | None = None,
 ) -> FileReport:
     """Ingest one corpus file or dataset folder, resuming after its last committed batch.
 
@@ -319,6 +320,9 @@ def ingest_file(
     `tracker` is told of every record as it is built (not once per batch); `limit` stops after
     that many records without marking the file finished. The store may be opened with
     `hold_lock=False`: between batch commits this function holds no connection to it.
+    `stop` is called where stopping holds nothing half done: between the records it builds
+    itself and every `STOP_TICK` seconds while it waits for the workers' texts; it raises to
+    stop (a SIGTERM then need not wait for a batch of extraction).
     """
     report = FileReport(path=str(path), source_id=source_id)
     records = reader_for(path, fields)  # fails early on an unsupported name
@@ -327,7 +331,7 @@ def ingest_file(
     if finished:
         report.already_done = True
         return report
-    on_record = tracker.advance if tracker is not None else None
+    on_record = _and_stop(tracker.advance if tracker is not None else None, stop)
     report.resumed_at = done
     pending: deque[tuple[list[Future[_Built]], int]] = deque()
     workers = getattr(pool, "_max_workers", 1) if pool else 0
@@ -335,7 +339,7 @@ def ingest_file(
 
     def write_oldest() -> None:
         futures, at = pending.popleft()
-        built = _merge([f.result() for f in futures])
+        built = _merge([_result(f, stop) for f in futures])
         _write(store, built, report, fsha, at, run_id, finished=False)
         if progress:
             progress(built.records, built.payload_bytes)
@@ -368,6 +372,31 @@ def ingest_file(
         return report
     store.set_checkpoint(fsha, source_id, str(path), position, finished=True)
     return report
+
+
+STOP_TICK = 1.0  # seconds between stop checks while waiting for a worker's texts
+
+
+def _result(future: Future[_Built], stop: Callable[[], None] | None) -> _Built:
+    """The future's result; `stop()` every STOP_TICK while it runs. Not a wait without timeout
+    and a signal handler: a signal the kernel hands to another thread does not wake this one."""
+    while stop is not None and not future.done():
+        stop()
+        wait([future], timeout=STOP_TICK)
+    return future.result()
+
+
+def _and_stop(on_record: OnRecord | None, stop: Callable[[], None] | None) -> OnRecord | None:
+    """`on_record`, then `stop()`: records built in this process are a safe point each."""
+    if stop is None:
+        return on_record
+
+    def both(records: int, payload_bytes: int, offset: int | None) -> None:
+        if on_record is not None:
+            on_record(records, payload_bytes, offset)
+        stop()
+
+    return both
 
 
 def _tell(tracker: Tracker) -> Callable[[Future[_Built]], None]:

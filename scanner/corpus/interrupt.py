@@ -1,14 +1,15 @@
 """Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
 
-The parent turns SIGTERM and SIGINT into `Interrupted` at the next batch boundary (a second signal:
-at once), so its cleanup (stop the workers, mark the run `interrupted`) runs outside any
-transaction; committed batches are already safe. A worker ignores SIGINT (a terminal's
-Ctrl-C reaches the whole process group; the parent decides) and ends itself when its parent is
-gone, even after `kill -9`, which no handler can see: on Linux the kernel sends it SIGKILL
-(PR_SET_PDEATHSIG) when its parent dies; a thread also checks every second that the ingest
-process still runs (a zombie counts as gone). Workers come from a fork server, so the server
-too dies with the ingest process: `scanner.corpus.deathsig`, preloaded into it, sets the same
-signal there, and its death then ends every worker it forked.
+The parent turns SIGTERM and SIGINT into `Interrupted` at its next safe point: after a batch is
+committed, between records it builds itself, and every second while it waits for the workers' texts
+(a second signal: at once), so its cleanup (stop the workers, mark the run `interrupted`) runs
+outside any transaction and without waiting for a batch of extraction; committed batches are already
+safe. A worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the parent
+decides) and ends itself when its parent is gone, even after `kill -9`, which no handler can see: on
+Linux the kernel sends it SIGKILL (PR_SET_PDEATHSIG) when its parent dies; a thread also checks
+every second that the ingest process still runs (a zombie counts as gone). Workers come from a fork
+server, so the server too dies with the ingest process: `scanner.corpus.deathsig`, preloaded into
+it, sets the same signal there, and its death then ends every worker it forked.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from scanner.errors import Interrupted
 
 _PR_SET_PDEATHSIG = 1
+_TERM_SECONDS = 10.0  # a worker that outlives SIGTERM this long gets SIGKILL
 
 
 def die_with_parent() -> None:
@@ -69,8 +74,8 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 class StopRequest:
-    """The first SIGTERM/SIGINT asks the job to stop at its next safe point (between batches,
-    outside any transaction); a second one raises at once."""
+    """The first SIGTERM/SIGINT asks the job to stop at its next safe point (outside any
+    transaction); a second one raises at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -111,8 +116,40 @@ def signals_interrupt() -> Iterator[StopRequest]:
 
 
 def stop_workers(pool: Executor) -> None:
-    """End a process pool's workers now (they may be mid-task) and release the pool."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
+    """End a process pool's workers now (they may be mid-task) and release the pool.
+
+    A worker may die while sending a result: a result over 16 KB goes as a header and then a
+    body, and a body over the pipe's 64 KB is written as the pool's thread reads it. The thread
+    then waits for the rest of that message, for ever: this process holds a write end of the
+    result pipe too, so no end-of-file comes, and `shutdown(wait=True)` (and the interpreter's
+    exit, which joins that thread) would hang. So: wait until the workers are gone, then close
+    our write end; the thread's read ends with end-of-file, which the pool treats as a broken
+    pool, and shutdown returns.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
         with contextlib.suppress(Exception):
             proc.terminate()
+    if not _all_ended(procs, _TERM_SECONDS):
+        for proc in procs:  # a stopped worker keeps SIGTERM pending; SIGKILL ends it
+            with contextlib.suppress(Exception):
+                proc.kill()
+        _all_ended(procs, _TERM_SECONDS)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _all_ended(procs: list[BaseProcess], seconds: float) -> bool:
+    """Wait until every process has ended (its sentinel is ready), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    left = [p.sentinel for p in procs]
+    while left:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ready = wait(left, timeout=remaining)
+        left = [s for s in left if s not in ready]
+    return True
