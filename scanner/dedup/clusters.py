@@ -55,14 +55,12 @@ def dedup(
     engine: str = "local",
     address: str | None = None,
     workers: int | None = None,
-    memory_limit: str | None = None,
-    temp_directory: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster.
-    `memory_limit` (e.g. "4GB") bounds DuckDB (edges, members, representatives; on Ray the band
-    join), which spills past it to `temp_directory`; the local band join holds one partition of
-    at most `buckets.PARTITION_ROWS` band rows."""
+    The store's memory bound (`Store.open(memory=...)`, e.g. 4GB) bounds DuckDB (edges, members,
+    representatives), which spills past it to its temp directory; the local band join holds one
+    partition of at most `buckets.PARTITION_ROWS` band rows."""
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
@@ -73,7 +71,6 @@ def dedup(
 
     def write_exact() -> None:
         with store.pinned():
-            dedup_work.set_memory(store, memory_limit, temp_directory)
             exact.update(dedup_work.write_exact_clusters(store, run_id))
 
     if engine == "ray":
@@ -83,7 +80,7 @@ def dedup(
             computed, partitions = staged  # band rows already partitioned by the tasks
             write_exact()
             fill = partial(_edges_from_partitions, store, spec.key, partitions)
-            near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
+            near, removed = _clusters(store, spec, fill, min_sim, run_id)
     else:
         with dedup_work.band_folder(store) as folder:
             texts, signed = dedup_work.signature_counts(store, spec.key)
@@ -93,7 +90,7 @@ def dedup(
             if not exact:  # nothing to hash
                 write_exact()
             fill = partial(_edges_from_files, store, spec, (b, r), files, computed)
-            near, removed = _clusters(store, spec, fill, min_sim, memory_limit, temp_directory, run_id)
+            near, removed = _clusters(store, spec, fill, min_sim, run_id)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),
@@ -119,13 +116,10 @@ def _clusters(
     spec: SignatureParams,
     fill: Callable[[], int],
     min_sim: float,
-    memory_limit: str | None,
-    temp_directory: str | None,
     run_id: str,
 ) -> tuple[dict, list]:
     """Near-duplicate clusters from the star edges `fill` writes, and the share removed per source."""
-    with store.pinned():  # one connection: the scratch database and DuckDB's settings live on it
-        dedup_work.set_memory(store, memory_limit, temp_directory)
+    with store.pinned():  # one connection: the scratch database lives on it
         near = _near(store, spec, fill, min_sim, run_id)
         removed = dedup_work.removed_by_source(store)
     return near, removed

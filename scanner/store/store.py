@@ -20,6 +20,7 @@ import pyarrow as pa
 from scanner.errors import StoreError
 from scanner.store import rows as mapping
 from scanner.store.keys import KeyFilter
+from scanner.store.memory import MemoryLimit, apply, in_effect
 from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
 
@@ -110,9 +111,11 @@ class Store:
         hold_lock: bool = True,
         wait: float = LOCK_WAIT,
         config: dict[str, Any] | None = None,
+        memory: MemoryLimit | None = None,
     ) -> None:
         self._conn = con
         self._config = config
+        self.memory = memory or None  # applied to every connection this handle opens
         self.path = path
         self.read_only = read_only
         self.hold_lock = hold_lock or path == ":memory:"
@@ -132,8 +135,10 @@ class Store:
         hold_lock: bool = True,
         wait: float | None = None,
         sandbox: bool = False,
+        memory: MemoryLimit | None = None,
     ) -> Store:
-        """`sandbox=True`: read-only, and the SQL run on it cannot reach files or the network (SANDBOX)."""
+        """`sandbox=True`: read-only, and the SQL run on it cannot reach files or the network (SANDBOX).
+        `memory`: DuckDB's memory limit and spill folder, on every connection (`scanner.store.memory`)."""
         path = str(path)
         read_only = read_only or sandbox
         if path != ":memory:":
@@ -144,8 +149,12 @@ class Store:
                 p.parent.mkdir(parents=True, exist_ok=True)
         wait = LOCK_WAIT if wait is None else wait
         con = connect(path, read_only, wait, config=dict(SANDBOX) if sandbox else None)
-        store = cls(con, path, read_only, hold_lock=hold_lock, wait=wait, config=dict(SANDBOX) if sandbox else None)
+        store = cls(
+            con, path, read_only, hold_lock=hold_lock, wait=wait, config=dict(SANDBOX) if sandbox else None,
+            memory=memory,
+        )
         try:
+            apply(con, store.memory)  # before the checks and migrations, which read the whole file
             if path != ":memory:":
                 from scanner.store.integrity import require_whole
 
@@ -173,8 +182,19 @@ class Store:
     def _con(self) -> duckdb.DuckDBPyConnection:
         """The connection, opened again (waiting for the lock) if it was released."""
         if self._conn is None:
-            self._conn = connect(self.path, self.read_only, self.wait, self._config)
+            con = connect(self.path, self.read_only, self.wait, self._config)
+            try:
+                apply(con, self.memory)  # a new connection starts from DuckDB's defaults
+            except BaseException:
+                con.close()
+                raise
+            self._conn = con
         return self._conn
+
+    def memory_in_effect(self) -> dict[str, str]:
+        """DuckDB's memory limit and temp directory on this store's connection, as DuckDB reports them."""
+        with self._lock, self.pinned():
+            return in_effect(self._con)
 
     def release(self) -> None:
         """Close the file between transactions when opened with `hold_lock=False` (no-op otherwise)."""
@@ -399,8 +419,12 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any]) -> str:
+        """A `running` run record; under a memory bound its args keep the bound asked for and the
+        one DuckDB holds (read on the connection the run starts with)."""
         run_id = uuid.uuid4().hex
         with self.transaction():
+            if self.memory:
+                args = {**args, **self.memory.as_args(), "duckdb": in_effect(self._con)}
             self._con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, NULL, NULL)",
                 [run_id, command, json.dumps(args, default=str), _now(), __version__],
