@@ -180,15 +180,19 @@ class Store:
 
     @property
     def _con(self) -> duckdb.DuckDBPyConnection:
-        """The connection, opened again (waiting for the lock) if it was released."""
+        """The connection, opened again (waiting for the lock) if it was released. Opened under
+        `_lock`: two threads of a pinned block (decide's reader and writer) that both find it
+        released must get the same connection, or one's temporary tables are not the other's."""
         if self._conn is None:
-            con = connect(self.path, self.read_only, self.wait, self._config)
-            try:
-                apply(con, self.memory)  # a new connection starts from DuckDB's defaults
-            except BaseException:
-                con.close()
-                raise
-            self._conn = con
+            with self._lock:
+                if self._conn is None:
+                    con = connect(self.path, self.read_only, self.wait, self._config)
+                    try:
+                        apply(con, self.memory)  # a new connection starts from DuckDB's defaults
+                    except BaseException:
+                        con.close()
+                        raise
+                    self._conn = con
         return self._conn
 
     def memory_in_effect(self) -> dict[str, str]:
