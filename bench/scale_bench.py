@@ -495,7 +495,7 @@ def fill_store(store: Path, n: int, ext: Path, memory_limit: str | None, temp_di
                 if done % step == 0 or done == n:
                     now = time.perf_counter()
                     rss, hwm = _rss_mb()
-                    keys = sum(k.nbytes for k in st._keys.values()) / 1e6
+                    keys = st.key_filter_bytes() / 1e6
                     print(f"  fill {done:>10,} docs  {now - wall:>7.0f} s  last {step // 1000}k {now - mark:>5.0f} s  "
                           f"store {store.stat().st_size / 1e6:,.0f} MB  RSS {rss:,.0f} MB (peak {hwm:,.0f})  "
                           f"DuckDB {_duckdb_mb(st):,.0f} MB  key filters {keys:,.0f} MB  "

@@ -195,6 +195,11 @@ class Store:
                     self._conn = con
         return self._conn
 
+    def key_filter_bytes(self) -> int:
+        """What the writer's key filters hold in Python (8 bytes per stored key, `keys.KeyFilter`),
+        outside DuckDB's memory limit."""
+        return sum(k.nbytes for k in self._keys.values())
+
     def memory_in_effect(self) -> dict[str, str]:
         """DuckDB's memory limit and temp directory on this store's connection, as DuckDB reports them."""
         with self._lock, self.pinned():
