@@ -1033,7 +1033,7 @@ def memory_bound(limit: str | None = None, temp_dir: str | Path | None = None) -
     """DuckDB's memory limit (e.g. 4GB) and spill folder for a long writer (`open_store(memory=)`),
     checked before the store opens: a value DuckDB refuses is an error naming the option. None
     when neither is given (DuckDB's defaults: 80 % of RAM, `<store>.tmp`)."""
-    memory = MemoryLimit(limit or None, str(temp_dir) if temp_dir else None)
+    memory = MemoryLimit(limit or None, str(Path(temp_dir).absolute()) if temp_dir else None)  # as the run records it
     if not memory:
         return None
     try:
