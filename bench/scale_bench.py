@@ -478,7 +478,7 @@ def fill_store(store: Path, n: int, ext: Path, memory_limit: str | None, temp_di
     corpus = FastCorpus()
     language = detect_language(corpus.texts(0, 1)[0])
     wall = time.perf_counter()
-    step = max(250_000, n // 20)
+    step = max(250_000, n // 20 // FILL_BATCH * FILL_BATCH)  # a line every step documents
     with api.open_store(store, memory=api.memory_bound(memory_limit, temp_dir)) as st:
         print(f"  fill under DuckDB memory_limit {st.memory_in_effect()['memory_limit']}", flush=True)
         write_fill(st, [], robots_sightings(ext, 10_000))
@@ -492,7 +492,7 @@ def fill_store(store: Path, n: int, ext: Path, memory_limit: str | None, temp_di
                     ahead = pool.submit(fill_batch, corpus, done + k, min(FILL_BATCH, n - done - k), language)
                 assert write_fill(st, docs, evidence) == k
                 done += k
-                if done % step == 0 or done == n:
+                if done // step > (done - k) // step or done == n:
                     now = time.perf_counter()
                     rss, hwm = _rss_mb()
                     keys = st.key_filter_bytes() / 1e6
