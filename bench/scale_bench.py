@@ -27,17 +27,21 @@ engine (CPU is the coordinator's alone: Ray's workers are not its children) and 
 difference.
 
     python bench/scale_bench.py --fill [--docs 1000000 10000000] [--memory-limit 4GB] [--ingest-rate 20000]
+                                [--writers-unbounded]
 
 `--fill` makes the 10M figures feasible on a small machine: a fresh store is filled to N documents
 through ingest's own writer (each batch committed as ingest's `_write` does: documents and texts
 by `Store.write_corpus_documents`, evidence, observations, compiled robots rules; a real robots.txt
 per origin, a header sighting on one document in 20), with ingest's extraction (token count,
-language detection) SKIPPED and labelled so; then `decide` and `dedup --memory-limit --temp-dir`
-run as CLI processes. After each stage: wall, CPU, peak RSS, store size and bytes per document;
-after dedup, the store's tables, files left beside it and the texts' compression. The real CLI
-ingest's documents per CPU-second (1 worker, `--ingest-rate` documents) is printed beside it.
-Every process is started by a small launcher begun first (see `run_process`), so its peak RSS
-is its own.
+language detection) SKIPPED and labelled so; then `decide` and `dedup` run as CLI processes. Every
+stage runs under `--memory-limit` with the temp folder beside the store (the fill opens the store
+as `ingest --memory-limit --temp-dir` does); `--writers-unbounded` leaves the fill and decide at
+DuckDB's default (80 % of RAM), as before they had the option. The fill prints, per step, its RSS
+and peak, DuckDB's buffer manager's own account and the key filters' bytes. After each stage:
+wall, CPU, peak RSS, store size and bytes per document; after dedup, the store's tables, files
+left beside it and the texts' compression. The real CLI ingest's documents per CPU-second (1
+worker, `--ingest-rate` documents) is printed beside it. Every process is started by a small
+launcher begun first (see `run_process`), so its peak RSS is its own.
 
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
@@ -463,15 +467,20 @@ def store_report(store: Path, tmp: Path) -> str:
     )
 
 
-def fill_store(store: Path, n: int, ext: Path) -> None:
-    """Fill a fresh store to n documents through ingest's writer (run as a process of its own)."""
+def fill_store(store: Path, n: int, ext: Path, memory_limit: str | None, temp_dir: Path | None) -> None:
+    """Fill a fresh store to n documents through ingest's writer (run as a process of its own),
+    under DuckDB's memory limit as `ingest --memory-limit --temp-dir` opens the store. Each
+    progress line gives the process's RSS and peak, and what DuckDB's buffer manager holds: the
+    rest is Python's (batches, the KeyFilters' 8 B per stored key, Arrow copies)."""
+    from scanner import api
     from scanner.corpus.text_stats import detect_language
-    from scanner.store import Store
 
     corpus = FastCorpus()
     language = detect_language(corpus.texts(0, 1)[0])
     wall = time.perf_counter()
-    with Store.open(store) as st:
+    step = max(250_000, n // 20 // FILL_BATCH * FILL_BATCH)  # a line every step documents
+    with api.open_store(store, memory=api.memory_bound(memory_limit, temp_dir)) as st:
+        print(f"  fill under DuckDB memory_limit {st.memory_in_effect()['memory_limit']}", flush=True)
         write_fill(st, [], robots_sightings(ext, 10_000))
         done, mark = 0, time.perf_counter()
         with ThreadPoolExecutor(1) as pool:  # the next batch is drawn while DuckDB writes one
@@ -483,20 +492,39 @@ def fill_store(store: Path, n: int, ext: Path) -> None:
                     ahead = pool.submit(fill_batch, corpus, done + k, min(FILL_BATCH, n - done - k), language)
                 assert write_fill(st, docs, evidence) == k
                 done += k
-                if done % 500_000 == 0 or done == n:
+                if done // step > (done - k) // step or done == n:
                     now = time.perf_counter()
-                    print(f"  fill {done:>10,} docs  {now - wall:>7.0f} s  last 500k {now - mark:>5.0f} s  "
-                          f"store {store.stat().st_size / 1e6:,.0f} MB  load {os.getloadavg()[0]:.1f}  "
-                          f"{time.strftime('%H:%M:%S')}", flush=True)
+                    rss, hwm = _rss_mb()
+                    keys = st.key_filter_bytes() / 1e6
+                    print(f"  fill {done:>10,} docs  {now - wall:>7.0f} s  last {step // 1000}k {now - mark:>5.0f} s  "
+                          f"store {store.stat().st_size / 1e6:,.0f} MB  RSS {rss:,.0f} MB (peak {hwm:,.0f})  "
+                          f"DuckDB {_duckdb_mb(st):,.0f} MB  key filters {keys:,.0f} MB  "
+                          f"load {os.getloadavg()[0]:.1f}  {time.strftime('%H:%M:%S')}", flush=True)
                     mark = now
 
 
+def _rss_mb() -> tuple[float, float]:
+    """(RSS, peak RSS) of this process in MB, from /proc (Linux)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def _duckdb_mb(store) -> float:
+    """What DuckDB's buffer manager holds now (its own account, under memory_limit)."""
+    rows = store.query("SELECT sum(memory_usage_bytes)::BIGINT AS b FROM duckdb_memory()").to_pylist()
+    return (rows[0]["b"] or 0) / 1e6
+
+
 def fill_run(sizes: list[int], memory_limit: str, workdir: Path | None, env: dict[str, str], ext: Path,
-             rate_docs: int) -> None:
+             rate_docs: int, writers_unbounded: bool = False) -> None:
     """Fill a fresh store to n documents through ingest's writer, then decide and dedup as CLI
-    processes; one line per stage (see the module doc)."""
+    processes; one line per stage (see the module doc). Every stage runs under `memory_limit`
+    (the fill as `ingest --memory-limit` opens the store); `writers_unbounded`: only dedup does,
+    the fill and decide get DuckDB's default (80 % of RAM), as before the writers had the option."""
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores; load {load}; dedup with DuckDB memory_limit={memory_limit}", flush=True)
+    bounded = "dedup" if writers_unbounded else "fill, decide and dedup"
+    print(f"machine: {os.cpu_count()} cores; load {load}; {bounded} with DuckDB memory_limit={memory_limit}",
+          flush=True)
     if rate_docs:
         per_cpu, per_wall = ingest_rate(rate_docs, workdir, env)
         print(f"real CLI ingest, 1 worker, {rate_docs:,} docs: {per_cpu:,.0f} docs per CPU-s "
@@ -510,13 +538,16 @@ def fill_run(sizes: list[int], memory_limit: str, workdir: Path | None, env: dic
         with tempfile.TemporaryDirectory(dir=workdir) as tmp_name:
             tmp = Path(tmp_name)
             store = tmp / "s.duckdb"
-            fill = [sys.executable, me, "--fill-into", str(store), "--docs", str(n), "--ext", str(ext)]
+            bound = ["--memory-limit", memory_limit, "--temp-dir", str(tmp)]
+            writers = [] if writers_unbounded else bound
+            fill = [sys.executable, me, "--fill-into", str(store), "--docs", str(n), "--ext", str(ext), *writers]
             wall, cpu, rss = run_process(fill, env, show=True)
-            _line(n, "fill", wall, cpu, rss, store, f"{n / wall:,.0f} docs/s; extraction skipped")
+            _line(n, "fill", wall, cpu, rss, store, f"{n / wall:,.0f} docs/s; extraction skipped; "
+                  f"load {os.getloadavg()[0]:.1f}")
             common = ["--store", str(store)]
             stages = [
-                ("decide", ["decide", *common]),
-                ("dedup", ["dedup", "--memory-limit", memory_limit, "--temp-dir", str(tmp), *common]),
+                ("decide", ["decide", *writers, *common]),
+                ("dedup", ["dedup", *bound, *common]),
             ]
             for name, cli in stages:
                 wall, cpu, rss = run_stage(cli, env)
@@ -534,7 +565,10 @@ def _line(n: int, stage: str, wall: float, cpu: float, rss: float, store: Path, 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, nargs="+", default=[100_000])
-    ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument("--memory-limit", default=None, help="DuckDB's memory limit (default 4GB)")
+    ap.add_argument("--temp-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--writers-unbounded", action="store_true",
+                    help="with --fill: the fill and decide without --memory-limit (DuckDB's default), dedup with it")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--write-path", action="store_true", help="time the store writer alone (see above)")
     ap.add_argument("--ray-ingest", action="store_true", help="ingest on Ray with 1 and 2 workers (see above)")
@@ -553,32 +587,33 @@ def main() -> None:
     if args.write_path:
         write_path(args.docs, args.workdir)
         return
-    if args.fill_into:
-        fill_store(args.fill_into, args.docs[0], args.ext)
+    if args.fill_into:  # a fill started by `--fill`: bounded only when given the limit
+        fill_store(args.fill_into, args.docs[0], args.ext, args.memory_limit, args.temp_dir)
         return
+    args.memory_limit = args.memory_limit or "4GB"
     if args.report_on:
         print(store_report(args.report_on, args.report_on.parent), flush=True)
         return
     start_launcher()  # before this process grows (see run_process)
     if args.fill:
-        fill_run(args.docs, args.memory_limit, args.workdir, env, args.ext, args.ingest_rate)
+        fill_run(args.docs, args.memory_limit, args.workdir, env, args.ext, args.ingest_rate, args.writers_unbounded)
         return
     if args.ray_ingest:
         ray_ingest(args.docs[0], args.files, args.rounds, args.workdir, env)
         return
     if args.ray_equivalence:
         sys.exit(0 if ray_equivalence(args.docs[0], args.files, args.ext, args.workdir, env) else 1)
-    print(f"machine: {os.cpu_count()} cores; dedup with DuckDB memory_limit={args.memory_limit}")
+    print(f"machine: {os.cpu_count()} cores; every stage with DuckDB memory_limit={args.memory_limit}")
     print(f"{'docs':>9} {'stage':<7} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'store MB':>9} {'B/doc':>7} note")
     for n in args.docs:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             corpus, store = Path(tmp) / "corpus.jsonl", Path(tmp) / "s.duckdb"
             size = write_corpus(corpus, n)
-            common = ["--store", str(store)]
+            common = ["--store", str(store), "--memory-limit", args.memory_limit, "--temp-dir", tmp]
             stages = [
                 ("ingest", ["ingest", str(corpus), "--source", "bench", "--workers", "2", *common]),
                 ("decide", ["decide", *common]),
-                ("dedup", ["dedup", "--memory-limit", args.memory_limit, "--temp-dir", tmp, *common]),
+                ("dedup", ["dedup", *common]),
             ]
             for name, cli in stages:
                 wall, cpu, rss = run_stage(cli, env)

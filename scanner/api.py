@@ -45,6 +45,8 @@ from scanner.hook.shapes import readdressed as readdressed  # an outcome's field
 from scanner.manifest import Manifest, load_manifest
 from scanner.signals.robots import RFC9309, Dialect, Explanation, Lint, agent_typos, parse_robots
 from scanner.store import Store
+from scanner.store.memory import BadMemorySetting, MemoryLimit
+from scanner.store.memory import checked as checked_memory
 from scanner.urls import require_url, split_url
 
 if TYPE_CHECKING:
@@ -516,16 +518,15 @@ def dedup(
     threshold: float = 0.8,
     num_perm: int = 128,
     profile: str = "fast",
-    memory_limit: str | None = None,
-    temp_directory: str | None = None,
     engine: str = "local",
     address: str | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Exact and near-duplicate clusters (`scanner.dedup.clusters`), in memory bounded by DuckDB's
-    `memory_limit` where given; the stats name, per source, the share marked as copies. With
-    `engine="ray"` the signatures are computed on a Ray cluster (`address`, or a local one)."""
+    """Exact and near-duplicate clusters (`scanner.dedup.clusters`), in memory bounded by the
+    store's DuckDB memory limit where it was opened with one (`memory_bound`); the stats name, per
+    source, the share marked as copies. With `engine="ray"` the signatures are computed on a Ray
+    cluster (`address`, or a local one)."""
     from scanner.dedup.clusters import dedup as run_dedup
     from scanner.dedup.minhash import PROFILES
 
@@ -542,8 +543,6 @@ def dedup(
         engine=engine,
         address=address,
         workers=workers,
-        memory_limit=memory_limit,
-        temp_directory=temp_directory,
         progress=progress,
     )
 
@@ -1024,8 +1023,24 @@ def verify_store(store: Store) -> dict[str, int]:
 
 # -- what the faces call: every command of the CLI and every route of the service ---------------
 def open_store(path: str | Path, **options: Any) -> Store:
-    """The store at `path` (options: read_only, hold_lock, sandbox; see `Store.open`)."""
+    """The store at `path` (options: read_only, hold_lock, sandbox, memory; see `Store.open`)."""
     return Store.open(path, **options)
+
+
+MEMORY_OPTIONS = {"memory_limit": "--memory-limit", "temp_directory": "--temp-dir"}
+
+
+def memory_bound(limit: str | None = None, temp_dir: str | Path | None = None) -> MemoryLimit | None:
+    """DuckDB's memory limit (e.g. 4GB) and spill folder for a long writer (`open_store(memory=)`),
+    checked before the store opens: a value DuckDB refuses is an error naming the option. None
+    when neither is given (DuckDB's defaults: 80 % of RAM, `<store>.tmp`)."""
+    memory = MemoryLimit(limit or None, str(Path(temp_dir).absolute()) if temp_dir else None)  # as the run records it
+    if not memory:
+        return None
+    try:
+        return checked_memory(memory)
+    except BadMemorySetting as exc:
+        raise ScannerError(f"{MEMORY_OPTIONS[exc.setting]} {exc.value!r}: {exc.reason}") from None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,20 @@ err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="Provenance store file.", envvar="PROVENANCE_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+MemoryLimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="DuckDB memory limit, e.g. 4GB (default: 80 % of RAM); above it joins and sorts spill to --temp-dir.",
+        envvar="PROVENANCE_MEMORY_LIMIT",
+    ),
+]
+TempDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--temp-dir", help="Where DuckDB spills (default: <store>.tmp beside the store).", envvar="PROVENANCE_TEMP_DIR"
+    ),
+]
 DEFAULT_STORE = Path("provenance.duckdb")
 EXIT_INCOMPLETE = 3  # ran, but the input is incomplete or failed its checks (README "Exit codes")
 
@@ -202,6 +216,8 @@ def ingest(
     url_key: KeyOpt = None,
     date_key: KeyOpt = None,
     id_key: KeyOpt = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
@@ -212,12 +228,13 @@ def ingest(
     """
     bad_limit = api.BadRecordLimit.parse(max_bad_records)
     api.require_engine(engine)  # before the store or the progress line: the error stands alone
+    memory = api.memory_bound(memory_limit, temp_dir)
     jobs = api.ingest_jobs(paths or (), manifest, source, text=text_key, url=url_key, date=date_key, id=id_key)
     plan = api.plan_ingest(jobs.targets)
     if dry_run:
         _print_plan(plan, json_out)
         return
-    with api.open_store(store, hold_lock=False) as st:
+    with api.open_store(store, hold_lock=False, memory=memory) as st:
         jobs.declare(st)
         with ingest_progress(err) as tracker:
             report = api.ingest(
@@ -380,13 +397,16 @@ def evidence_import_many(
     scheme: Annotated[str, typer.Option(help="For a folder or tar: the scheme they were served over.")] = "https",
     status: Annotated[int, typer.Option(help="For a folder or tar: the HTTP status they were served with.")] = 200,
     note: Annotated[str | None, typer.Option(help="For a folder or tar: where they came from.")] = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Add many artefacts at once (idempotent). Index columns: path, url, observed_at, status,
     kind, note. A WARC of captures goes through `provenance ingest` instead."""
     when = api.parse_time(observed_at, "--observed-at") if observed_at else None
-    with api.open_store(store) as st, progress_bar("import") as advance:
+    memory = api.memory_bound(memory_limit, temp_dir)
+    with api.open_store(store, memory=memory) as st, progress_bar("import") as advance:
         report = api.import_many(
             st, source, observed_at=when, scheme=scheme, http_status=status, note=note, progress=advance
         )
@@ -706,12 +726,15 @@ def decide_cmd(
     engine: Annotated[str, typer.Option(help="local | ray (by origin on a Ray cluster; the [ray] extra)")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
     workers: Annotated[int | None, typer.Option(help="CPUs of a local Ray cluster (default: all).")] = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a decision per document under a named policy."""
     when = api.parse_as_of(as_of) if as_of else None
-    with api.open_store(store, hold_lock=False) as st, progress_bar("decide") as advance:
+    memory = api.memory_bound(memory_limit, temp_dir)
+    with api.open_store(store, hold_lock=False, memory=memory) as st, progress_bar("decide") as advance:
         stats = api.decide_documents(
             st,
             policy,
@@ -729,10 +752,16 @@ def decide_cmd(
 
 
 @app.command("signals")
-def signals_cmd(store: StoreOpt = DEFAULT_STORE, json_out: JsonOpt = False) -> None:
+def signals_cmd(
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    store: StoreOpt = DEFAULT_STORE,
+    json_out: JsonOpt = False,
+) -> None:
     """Read every stored sighting not read yet into the `signals` table: each statement with its
     agents, scope, locator, evidence sha256 and observation time (for legal queries)."""
-    with api.open_store(store) as st, progress_bar("signals") as advance:
+    memory = api.memory_bound(memory_limit, temp_dir)
+    with api.open_store(store, memory=memory) as st, progress_bar("signals") as advance:
         stats = api.extract_signals(st, progress=advance)
     if json_out:
         emit_json(stats)
@@ -836,10 +865,8 @@ def dedup_cmd(
     profile: Annotated[
         str, typer.Option(help="fast (vectorised word hash) | sha1 (bit-identical to datasketch's default MinHash)")
     ] = "fast",
-    memory_limit: Annotated[
-        str | None, typer.Option(help="DuckDB memory limit, e.g. 4GB; above it the band join spills to disk.")
-    ] = None,
-    temp_dir: Annotated[str | None, typer.Option(help="Where DuckDB spills (default: beside the store).")] = None,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
     engine: Annotated[str, typer.Option(help="local | ray (signatures on a Ray cluster; the [ray] extra)")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
     workers: Annotated[
@@ -849,14 +876,13 @@ def dedup_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Exact and MinHash near-duplicate clusters, keeping every member and its provenance."""
-    with api.open_store(store, hold_lock=False) as st, progress_bar("dedup: signatures") as advance:
+    memory = api.memory_bound(memory_limit, temp_dir)
+    with api.open_store(store, hold_lock=False, memory=memory) as st, progress_bar("dedup: signatures") as advance:
         stats = api.dedup(
             st,
             threshold=threshold,
             num_perm=num_perm,
             profile=profile,
-            memory_limit=memory_limit,
-            temp_directory=temp_dir,
             engine=engine,
             address=address,
             workers=workers,

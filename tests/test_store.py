@@ -192,23 +192,6 @@ def test_unindexed_tables_stay_unique_across_handles_and_rollbacks(tmp_path: Pat
         assert keys[0].as_py() == 0 and store.schema_version == SCHEMA_VERSION
 
 
-def test_a_memory_bound_holds_on_every_connection_of_a_lock_free_store(tmp_path: Path) -> None:
-    """`provenance dedup --memory-limit` opens the store lock-free, which reconnects per
-    transaction: the bound (and the spill folder) must reach every connection, not the first."""
-    path = tmp_path / "m.duckdb"
-    spill = tmp_path / "spill"
-    with Store.open(path, hold_lock=False) as store:
-        default = store.query("SELECT current_setting('memory_limit')").column(0)[0].as_py()
-        store.bound_memory("300MB", str(spill))
-        for _ in range(2):  # each query a new connection
-            assert store._conn is None
-            got = store.query("SELECT current_setting('memory_limit'), current_setting('temp_directory')")
-            limit, folder = got.column(0)[0].as_py(), got.column(1)[0].as_py()
-            assert limit != default and limit.startswith("286") and folder == str(spill), (limit, folder)
-    with Store.open(path, hold_lock=False) as other:  # a setting of one handle, not of the file
-        assert other.query("SELECT current_setting('memory_limit')").column(0)[0].as_py() == default
-
-
 def test_replace_updates_declarations(tmp_path: Path) -> None:
     ds = Dataset("d", "1", None, "2.1", ("text",), "CC-BY-4.0", None, None, True, (), FieldMap())
     with Store.open(tmp_path / "r.duckdb") as store:

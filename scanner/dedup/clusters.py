@@ -57,14 +57,12 @@ def dedup(
     engine: str = "local",
     address: str | None = None,
     workers: int | None = None,
-    memory_limit: str | None = None,
-    temp_directory: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """`workers`: processes hashing signatures here, or the CPUs of a local Ray cluster.
-    `memory_limit` (e.g. "4GB") bounds DuckDB (edges, members, representatives; on Ray the band
-    join), which spills past it to `temp_directory`; the local band join holds one partition of
-    at most `buckets.PARTITION_ROWS` band rows."""
+    The store's memory bound (`Store.open(memory=...)`, e.g. 4GB) bounds DuckDB (edges, members,
+    representatives), which spills past it to its temp directory; the local band join holds one
+    partition of at most `buckets.PARTITION_ROWS` band rows."""
     run_id = store.start_run(
         "dedup", {"threshold": threshold, "num_perm": num_perm, "seed": seed, "words": n, "profile": profile}
     )
@@ -72,7 +70,6 @@ def dedup(
     b, r = bands_for(threshold, num_perm)
     min_sim = threshold if verify else 0.0
     exact: dict[str, int] = {}
-    dedup_work.set_memory(store, memory_limit, temp_directory)  # every stage, the reads of texts too
 
     def write_exact() -> None:
         with store.pinned():

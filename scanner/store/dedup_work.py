@@ -273,7 +273,3 @@ def removed_by_source(store: Store) -> list[dict]:
            GROUP BY ALL ORDER BY d.source_id"""
     ).to_pylist()
 
-
-def set_memory(store: Store, memory_limit: str | None, temp_directory: str | None) -> None:
-    """Bound DuckDB's memory for a heavy stage; above it, joins and groups spill to disk."""
-    store.bound_memory(memory_limit, temp_directory)

@@ -13,6 +13,8 @@ transaction rolled back): one scan, never a wrong answer. Memory: 8 bytes per st
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 _FOLD_AT = 1 << 18  # recent keys held in a set at least this many before folding
@@ -25,6 +27,12 @@ class KeyFilter:
         self._sorted = np.sort(hashes.astype(np.uint64, copy=False))
         self._recent: set[int] = set()
         self.rows = rows
+
+    @property
+    def nbytes(self) -> int:
+        """What the filter holds: the sorted hashes, and the recent set (an int object and a slot
+        per key, about 36 + 16 bytes, until it is folded in)."""
+        return int(self._sorted.nbytes) + sys.getsizeof(self._recent) + 36 * len(self._recent)
 
     def maybe_present(self, hashes: np.ndarray) -> np.ndarray:
         """A mask of the hashes that may be stored already (exact for absent ones: no false 'new')."""

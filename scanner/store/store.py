@@ -20,6 +20,7 @@ import pyarrow as pa
 from scanner.errors import StoreError
 from scanner.store import rows as mapping
 from scanner.store.keys import KeyFilter
+from scanner.store.memory import MemoryLimit, apply, in_effect
 from scanner.store.migrations import LATEST, MIGRATIONS
 from scanner.version import __version__
 
@@ -110,9 +111,11 @@ class Store:
         hold_lock: bool = True,
         wait: float = LOCK_WAIT,
         config: dict[str, Any] | None = None,
+        memory: MemoryLimit | None = None,
     ) -> None:
         self._conn = con
         self._config = config
+        self.memory = memory or None  # applied to every connection this handle opens
         self.path = path
         self.read_only = read_only
         self.hold_lock = hold_lock or path == ":memory:"
@@ -132,8 +135,10 @@ class Store:
         hold_lock: bool = True,
         wait: float | None = None,
         sandbox: bool = False,
+        memory: MemoryLimit | None = None,
     ) -> Store:
-        """`sandbox=True`: read-only, and the SQL run on it cannot reach files or the network (SANDBOX)."""
+        """`sandbox=True`: read-only, and the SQL run on it cannot reach files or the network (SANDBOX).
+        `memory`: DuckDB's memory limit and spill folder, on every connection (`scanner.store.memory`)."""
         path = str(path)
         read_only = read_only or sandbox
         if path != ":memory:":
@@ -144,8 +149,12 @@ class Store:
                 p.parent.mkdir(parents=True, exist_ok=True)
         wait = LOCK_WAIT if wait is None else wait
         con = connect(path, read_only, wait, config=dict(SANDBOX) if sandbox else None)
-        store = cls(con, path, read_only, hold_lock=hold_lock, wait=wait, config=dict(SANDBOX) if sandbox else None)
+        store = cls(
+            con, path, read_only, hold_lock=hold_lock, wait=wait, config=dict(SANDBOX) if sandbox else None,
+            memory=memory,
+        )
         try:
+            apply(con, store.memory)  # before the checks and migrations, which read the whole file
             if path != ":memory:":
                 from scanner.store.integrity import require_whole
 
@@ -171,10 +180,30 @@ class Store:
 
     @property
     def _con(self) -> duckdb.DuckDBPyConnection:
-        """The connection, opened again (waiting for the lock) if it was released."""
+        """The connection, opened again (waiting for the lock) if it was released. Opened under
+        `_lock`: two threads of a pinned block (decide's reader and writer) that both find it
+        released must get the same connection, or one's temporary tables are not the other's."""
         if self._conn is None:
-            self._conn = connect(self.path, self.read_only, self.wait, self._config)
+            with self._lock:
+                if self._conn is None:
+                    con = connect(self.path, self.read_only, self.wait, self._config)
+                    try:
+                        apply(con, self.memory)  # a new connection starts from DuckDB's defaults
+                    except BaseException:
+                        con.close()
+                        raise
+                    self._conn = con
         return self._conn
+
+    def key_filter_bytes(self) -> int:
+        """What the writer's key filters hold in Python (8 bytes per stored key, `keys.KeyFilter`),
+        outside DuckDB's memory limit."""
+        return sum(k.nbytes for k in self._keys.values())
+
+    def memory_in_effect(self) -> dict[str, str]:
+        """DuckDB's memory limit and temp directory on this store's connection, as DuckDB reports them."""
+        with self._lock, self.pinned():
+            return in_effect(self._con)
 
     def release(self) -> None:
         """Close the file between transactions when opened with `hold_lock=False` (no-op otherwise)."""
@@ -182,17 +211,6 @@ class Store:
             if not self.hold_lock and not self._in_tx and not self._pins and self._conn is not None:
                 self._conn.close()
                 self._conn = None
-
-    def bound_memory(self, memory_limit: str | None, temp_directory: str | None) -> None:
-        """DuckDB's memory limit and spill folder for this store's connection and every one it
-        opens later (a store opened with `hold_lock=False` reconnects per transaction, and a
-        setting made with SET would be lost with the connection)."""
-        settings = {k: v for k, v in (("memory_limit", memory_limit), ("temp_directory", temp_directory)) if v}
-        with self._lock:
-            self._config = {**(self._config or {}), **settings}
-            if self._conn is not None:
-                for name, value in settings.items():
-                    self._conn.execute(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'")
 
     @contextmanager
     def pinned(self) -> Iterator[Store]:
@@ -410,8 +428,12 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any]) -> str:
+        """A `running` run record; under a memory bound its args keep the bound asked for and the
+        one DuckDB holds (read on the connection the run starts with)."""
         run_id = uuid.uuid4().hex
         with self.transaction():
+            if self.memory:
+                args = {**args, **self.memory.as_args(), "duckdb": in_effect(self._con)}
             self._con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, NULL, NULL)",
                 [run_id, command, json.dumps(args, default=str), _now(), __version__],
