@@ -53,6 +53,16 @@ def test_create_close_reopen(tmp_path: Path) -> None:
         assert versions.to_pylist() == list(range(1, SCHEMA_VERSION + 1))
 
 
+def _store_at(path: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """A store file written by hand as schema `version` left it (migrations 1..version), open."""
+    con = duckdb.connect(str(path))
+    for v in range(1, version + 1):
+        for statement in MIGRATIONS[v]:
+            con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [version, f"0.0.{version}"])
+    return con
+
+
 def test_migrates_a_v1_file_written_by_hand(tmp_path: Path) -> None:
     path = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(path))
@@ -83,11 +93,7 @@ def test_a_v13_store_migrates_its_signatures_to_a_table_the_writer_keeps_unique(
     """v14 drops the signatures' ART index (written out at every checkpoint, one per batch of a
     lock-free dedup); the rows stay, and a signature written again is still stored once."""
     path = tmp_path / "v13.duckdb"
-    con = duckdb.connect(str(path))
-    for version in range(1, 14):
-        for statement in MIGRATIONS[version]:
-            con.execute(statement)
-    con.execute("INSERT INTO schema_version VALUES (13, now(), '0.0.13')")
+    con = _store_at(path, 13)
     con.execute("INSERT INTO dedup_signatures VALUES ('a', 'p', '\\x01'::BLOB), ('b', 'p', '\\x02'::BLOB)")
     con.close()
     with Store.open(path) as store:
@@ -284,11 +290,7 @@ def test_memory_store() -> None:
 def test_v7_wide_decisions_become_narrow_rows(tmp_path: Path) -> None:
     """v8 keeps (doc_id, outcome, set) per document; the `decisions` view gives the old columns."""
     path = tmp_path / "v7.duckdb"
-    con = duckdb.connect(str(path))
-    for version in range(1, 8):
-        for statement in MIGRATIONS[version]:
-            con.execute(statement)
-    con.execute("INSERT INTO schema_version VALUES (7, now(), '0.0.7')")
+    con = _store_at(path, 7)
     con.execute(
         "INSERT INTO documents (doc_id, source_id, url, content_sha256, raw_bytes, modality) "
         "VALUES ('doc', 's', 'https://example.org/a', 'abc', 7, 'text')"
