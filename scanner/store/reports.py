@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,7 +182,7 @@ def _text_pages(store: Store, missing: str, params: str, rows: int) -> Iterator[
     So every text is read once and the documents are never scanned again: picking the documents
     per page (as before) cost a scan of every document and signature per page, O(N^2) in all
     (at 10M documents, minutes before the first page of a resumed run)."""
-    scratch = _scratch_file(store, "dedup-missing")
+    scratch = Path(f"{store.path}.dedup-missing.parquet")  # one per store: a killed run's is replaced
     try:
         store.query(
             f"""COPY (SELECT t.rowid AS text_row, d.doc_id FROM texts t
@@ -208,16 +206,6 @@ def _texts_of(store: Store, page: pa.Table) -> pa.Table:
                JOIN (SELECT rowid AS text_row, text FROM texts WHERE rowid >= ? AND rowid <= ?) t USING (text_row)""",
             [first, last],
         )
-
-
-def _scratch_file(store: Store, name: str) -> Path:
-    """A scratch file beside the store, one per store like dedup's band folder (so a killed run's
-    is replaced by the next run's); in the system's temp folder for ':memory:'."""
-    if store.path == ":memory:":
-        fd, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".parquet")
-        os.close(fd)
-        return Path(path)
-    return Path(f"{store.path}.{name}.parquet")
 
 
 def _rebatched(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.RecordBatch]:
