@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from scanner import api
@@ -100,14 +101,32 @@ def _killed_once(args: list[str], store: Path, merged_sql: str, tmp_path: Path) 
     try:
         give_up = time.monotonic() + GIVE_UP
         staging = store.parent / f"{store.name}.staging"  # made once the store is open and migrated
-        while not staging.exists() or _count(store, merged_sql) == 0:
+        while not (staging.exists() and _merged_while_held(store, merged_sql, proc)):
             assert proc.poll() is None, f"ended before it was killed: {(tmp_path / 'killed.stderr').read_text()}"
             assert time.monotonic() < give_up, "nothing merged: the run is stuck"
-            time.sleep(0.05)
+            time.sleep(0.005)
     finally:
         _kill_session(proc)
     assert proc.wait() == -signal.SIGKILL
     return _count(store, merged_sql)
+
+
+def _merged_while_held(store: Path, merged_sql: str, proc: subprocess.Popen) -> bool:
+    """Try once to read the store between the writer's commits; if something is merged, kill the
+    run while this read holds the file, so it cannot merge more before it dies. Tried every few
+    ms, not with the store's backoff: a coordinator merging shards back to back leaves only short
+    gaps, and a reader backing off up to 0.5 s saw every shard merged before its first read."""
+    try:
+        con = duckdb.connect(str(store), read_only=True)
+    except duckdb.IOException:  # the writer holds it now
+        return False
+    try:
+        if not con.execute(merged_sql).fetchall()[0][0]:
+            return False
+        _kill_session(proc)
+        return True
+    finally:
+        con.close()
 
 
 def _kill_session(proc: subprocess.Popen) -> None:
