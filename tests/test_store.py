@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from scanner.corpus.fields import FieldMap
@@ -115,6 +117,38 @@ def test_a_v13_store_migrates_its_signatures_to_a_table_the_writer_keeps_unique(
             {"doc_id": "a", "params": "q", "signature": b"\x03"},
             {"doc_id": "b", "params": "p", "signature": b"\x02"},
         ]
+
+
+def test_a_v14_store_migrates_its_signatures_to_an_uncompressed_column(tmp_path: Path) -> None:
+    """v15 stores the signatures uncompressed (random words: compression saves nothing and its
+    analysis cost the writer a tenth of a dedup); the rows stay, and new ones are stored so too."""
+    path = tmp_path / "v14.duckdb"
+    con = _store_at(path, 14)
+    con.execute("INSERT INTO dedup_signatures SELECT 'd' || i, 'p', repeat('\\x07', 512)::BLOB FROM range(3000) t(i)")
+    con.close()
+    storage = (
+        "SELECT DISTINCT compression FROM pragma_storage_info('dedup_signatures') "
+        "WHERE column_name = 'signature' AND segment_type = 'BLOB' ORDER BY ALL"
+    )
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.count("dedup_signatures") == 3000
+        sigs = np.random.default_rng(1).integers(0, 2**32, size=(5000, 128), dtype=np.uint64).astype("<u4")
+        rows = pa.table(
+            {
+                "doc_id": [f"n{i}" for i in range(5000)],
+                "params": ["p"] * 5000,
+                "signature": pa.array([r.tobytes() for r in sigs], pa.binary()),
+            }
+        )
+        assert store.write_dedup_signatures(rows) == 5000
+        store.query("CHECKPOINT")
+        assert store.query(storage).column(0).to_pylist() == ["Uncompressed"]
+        got = store.query("SELECT signature FROM dedup_signatures WHERE doc_id = 'n42'").column(0)[0].as_py()
+        assert got == sigs[42].tobytes()
+        assert store.query("SELECT signature FROM dedup_signatures WHERE doc_id = 'd7'").column(0)[0].as_py() == (
+            b"\x07" * 512
+        )
 
 
 def test_read_only_open_of_an_old_store_asks_for_migration(tmp_path: Path) -> None:

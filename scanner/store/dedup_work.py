@@ -174,7 +174,8 @@ def edges(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
 
 
 def edge_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """The distinct star edges with both signatures, streamed in (root, doc) order; the
+    """The distinct star edges with both signatures, streamed in no particular order (the
+    components do not depend on it, and a sort would hold every edge with two signatures); the
     signatures of the edges' ends are looked up in one pass over the stored signatures."""
     return store.stream(
         """WITH edges AS MATERIALIZED (SELECT DISTINCT root, doc FROM dedup_scratch.edges),
@@ -183,8 +184,7 @@ def edge_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordB
                     SELECT e.doc, s.signature FROM ends e JOIN dedup_scratch.idx i USING (doc)
                     JOIN dedup_signatures s ON s.doc_id = i.doc_id AND s.params = $params)
            SELECT e.root, e.doc, a.signature AS root_sig, b.signature AS doc_sig
-           FROM edges e JOIN signed a ON a.doc = e.root JOIN signed b ON b.doc = e.doc
-           ORDER BY e.root, e.doc""",
+           FROM edges e JOIN signed a ON a.doc = e.root JOIN signed b ON b.doc = e.doc""",
         {"params": params},
         rows,
     )
@@ -209,7 +209,8 @@ _CLUSTERS = """
 
 def member_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
     """Every clustered document with its cluster id, whether it represents the cluster, its own
-    signature and its representative's, in (cluster, document) order. One GROUP BY per cluster
+    signature and its representative's, in no particular order (a sort would hold every member
+    with two signatures; the rows are keyed by method and document). One GROUP BY per cluster
     gives its id and representative; the representatives are members, so one pass over the
     stored signatures finds both signatures."""
     return store.stream(
@@ -219,8 +220,7 @@ def member_signatures(store: Store, params: str, rows: int) -> Iterator[pa.Recor
                     SELECT n.doc_id, n.label, s.signature AS sig FROM named n
                     JOIN dedup_signatures s ON s.doc_id = n.doc_id AND s.params = $params)
            SELECT m.doc_id, c.cluster_id, m.doc_id = c.rep_id AS is_representative, m.sig, r.sig AS rep_sig
-           FROM signed m JOIN clusters c USING (label) JOIN signed r ON r.doc_id = c.rep_id
-           ORDER BY c.cluster_id, m.doc_id""",
+           FROM signed m JOIN clusters c USING (label) JOIN signed r ON r.doc_id = c.rep_id""",
         {"params": params},
         rows,
     )
