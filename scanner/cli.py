@@ -214,7 +214,8 @@ def ingest(
         typer.Option(
             help="Records per batch. Batches commit together (the write lock is held per commit) once they "
             f"hold {api.COMMIT_BUDGET.held_bytes >> 20} MB of text or {api.COMMIT_BUDGET.records:,} records, "
-            f"or {api.COMMIT_BUDGET.seconds:g} s after the last commit.",
+            f"or {api.COMMIT_BUDGET.seconds:g} s after the last commit (and at least "
+            f"{1 / api.COMMIT_BUDGET.commit_share:g} times as long as it took).",
             min=1,
         ),
     ] = 256,

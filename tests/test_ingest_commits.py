@@ -207,3 +207,14 @@ def test_a_document_written_twice_in_one_write_keeps_its_first_locator(tmp_path:
         kept = store.query("SELECT record_locator FROM documents").column(0).to_pylist()
     first = {d.doc_id: d.record_locator for d in reversed(docs)}  # reversed: the first copy written last
     assert sorted(kept) == sorted(first.values())
+
+
+def test_when_the_default_budget_commits() -> None:
+    """Pure: by bytes or records at once; by time after 2 s, and never sooner than 10 times the
+    last commit's own time (a commit into a large store costs more: commits stay a tenth)."""
+    due = COMMIT_BUDGET.due
+    assert due(16 << 20, 1, since=0.0) and due(1, 16_384, since=0.0)
+    assert not due(1_000, 256, since=1.9, last_commit=0.05)
+    assert due(1_000, 256, since=2.0, last_commit=0.05)
+    assert not due(1_000, 256, since=5.0, last_commit=0.6) and due(1_000, 256, since=6.0, last_commit=0.6)
+    assert EVERY_BATCH.due(0, 0, since=0.0, last_commit=10.0)

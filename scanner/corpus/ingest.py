@@ -49,24 +49,31 @@ Progress = Callable[[int, int], None]  # (records, payload bytes) committed sinc
 @dataclass(frozen=True)
 class CommitBudget:
     """When built batches go to the store: once those waiting hold `held_bytes` (texts and
-    evidence bodies) or `records` records, or `seconds` after the last commit, whichever comes
+    evidence bodies) or `records` records, or once `seconds` have passed since the last commit
+    and `commit_share` of the time since is no more than that commit took, whichever comes
     first; a file's last batches always commit at its end."""
 
     held_bytes: int
     records: int
     seconds: float
+    commit_share: float = 1.0
 
-    def due(self, held_bytes: int, records: int, since: float) -> bool:
-        return held_bytes >= self.held_bytes or records >= self.records or since >= self.seconds
+    def due(self, held_bytes: int, records: int, since: float, last_commit: float = 0.0) -> bool:
+        """`since`: seconds since the last commit ended; `last_commit`: seconds it took."""
+        waited = since >= self.seconds and since * self.commit_share >= last_commit
+        return held_bytes >= self.held_bytes or records >= self.records or waited
 
 
 # A commit of a store opened lock-free reopens the DuckDB file and checkpoints it on close, and
 # that cost grows with the store (~84 CPU-ms at 100k documents, issue #21): one commit per batch
 # of 256 records made ingest slower the larger the store. Batches are grouped instead. The bytes
 # and records cap what waits in memory (16 MB of text is ~5k documents of 3 KB; 16k records of
-# short texts hold ~20 MB of Python objects); the seconds cap what a crash or a signal loses
-# and how far behind ingest's progress readers of the store (`query`, `status`) see it.
-COMMIT_BUDGET = CommitBudget(held_bytes=16 << 20, records=16_384, seconds=2.0)
+# short texts hold ~20 MB of Python objects). The seconds cap what a crash or a signal loses and
+# how far behind ingest readers of the store (`query`, `status`) see it; and as a commit costs
+# more the larger the store, a commit waits at least 10 times as long as the last one took, so
+# commits stay a tenth of an ingest's time at most (at 150 documents/s, as the CLI's extraction
+# and language detection go on one core, 2 s would be a commit per batch and a half).
+COMMIT_BUDGET = CommitBudget(held_bytes=16 << 20, records=16_384, seconds=2.0, commit_share=0.1)
 EVERY_BATCH = CommitBudget(held_bytes=0, records=0, seconds=0.0)  # a commit per batch (tests)
 
 
@@ -376,8 +383,9 @@ def ingest_file(
 
     def write(finished: bool = False) -> None:
         built = _merge(group.built)
+        start = time.monotonic()
         _write(store, built, report, fsha, group.position, run_id, finished=finished)
-        group.clear()
+        group.clear(took=time.monotonic() - start)
         if progress:
             progress(built.records, built.payload_bytes)
 
@@ -385,7 +393,7 @@ def ingest_file(
         """The oldest batch into the group, and the group committed if that made it due."""
         futures, at = pending.popleft()
         group.add(_merge([_result(f, stop) for f in futures]), at)
-        if commit.due(group.held_bytes, group.records, group.age()):
+        if commit.due(group.held_bytes, group.records, group.age(), group.last_commit):
             write()
 
     def backlog() -> bool:
@@ -427,7 +435,8 @@ class _Group:
     position: int = 0
     records: int = 0
     held_bytes: int = 0
-    since: float = field(default_factory=time.monotonic)  # the last commit (or the file's start)
+    since: float = field(default_factory=time.monotonic)  # the last commit's end (or the file's start)
+    last_commit: float = 0.0  # seconds the last commit took
 
     def add(self, built: _Built, position: int) -> None:
         self.built.append(built)
@@ -439,8 +448,9 @@ class _Group:
         """Seconds since the last commit."""
         return time.monotonic() - self.since
 
-    def clear(self) -> None:
-        self.built, self.records, self.held_bytes, self.since = [], 0, 0, time.monotonic()
+    def clear(self, took: float) -> None:
+        self.built, self.records, self.held_bytes = [], 0, 0
+        self.since, self.last_commit = time.monotonic(), took
 
 
 STOP_TICK = 1.0  # seconds between stop checks while waiting for a worker's texts
