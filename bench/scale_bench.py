@@ -612,8 +612,8 @@ def commit_cost(n: int, prefilled: Path, code: Path, workdir: Path | None, env: 
             if start is not None:
                 shutil.copyfile(start, store)
             count = Path(tmp) / "commits"
-            argv = [sys.executable, "-P", "-c", _COUNTING_INGEST, str(count), "ingest", str(corpus), "--source", "bench",
-                    "--workers", "1", "--store", str(store)]
+            argv = [sys.executable, "-P", "-c", _COUNTING_INGEST, str(count), "ingest", str(corpus),
+                    "--source", "bench", "--workers", "1", "--store", str(store)]
             wall, cpu, rss = run_process(argv, stage_env)
             seen = json.loads(count.read_text())
             per = 1e5 / n
