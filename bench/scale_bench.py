@@ -43,6 +43,15 @@ left beside it and the texts' compression. The real CLI ingest's documents per C
 worker, `--ingest-rate` documents) is printed beside it. Every process is started by a small
 launcher begun first (see `run_process`), so its peak RSS is its own.
 
+    python bench/scale_bench.py --commit-cost PREFILLED [--docs 50000] [--code DIR]
+
+`--commit-cost` times the real CLI ingest (1 worker, the store opened lock-free as the CLI opens
+it) of `--docs` documents into an empty store and into a copy of PREFILLED (a store made by
+`--fill-into`), counting its commits (outermost `Store.transaction`s, by a wrapper in the ingest
+process) and the CPU and wall time inside them (the rows' writes and the commit); prints CPU-s,
+wall s and commits per 100k documents at both store sizes. `--code DIR`
+runs another checkout's scanner (e.g. `git archive` of the commit before) on the same corpus.
+
 Documents are ~3 KB of Zipf-drawn words with 20 % planted near-duplicate families
 (bench/dedup_bench.py's `make_corpus`), written as JSONL with URLs over 10k origins. Ingest writes
 are checked for flatness: seconds per 100k rows is printed for each size, and should not grow.
@@ -54,6 +63,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -556,6 +566,63 @@ def fill_run(sizes: list[int], memory_limit: str, workdir: Path | None, env: dic
             run_process([sys.executable, me, "--report-on", str(store)], env, show=True)
 
 
+# --- --commit-cost: ingest's commits into an empty and a prefilled store (issue #21) ---
+
+_COUNTING_INGEST = r"""
+import atexit, contextlib, json, sys, time
+from scanner.store import store as s
+out, seen, plain = sys.argv[1], {"commits": 0, "cpu": 0.0, "wall": 0.0}, s.Store.transaction
+
+@contextlib.contextmanager
+def counted(self):
+    if self._in_tx:
+        yield self
+        return
+    cpu, wall = time.process_time(), time.perf_counter()
+    with plain(self) as st:
+        yield st
+    seen["commits"] += 1
+    seen["cpu"] += time.process_time() - cpu
+    seen["wall"] += time.perf_counter() - wall
+
+s.Store.transaction = counted
+atexit.register(lambda: open(out, "w").write(json.dumps(seen)))
+sys.argv = ["provenance", *sys.argv[2:]]
+from scanner.cli import main
+main()
+"""
+
+
+def commit_cost(n: int, prefilled: Path, code: Path, workdir: Path | None, env: dict[str, str]) -> None:
+    """CPU-s and commits per 100k documents of the CLI ingest of n documents, empty vs prefilled."""
+    import duckdb
+
+    with duckdb.connect(str(prefilled), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    stage_env = env | {"PYTHONPATH": str(code.resolve())}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        corpus = Path(tmp) / "corpus.jsonl"
+        size = write_corpus(corpus, n)
+        print(f"commit cost: CLI ingest of {n:,} docs ({size / 1e6:,.0f} MB JSONL), 1 worker, code {code}; "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+        for label, start in (("empty", None), (f"{stored:,} docs", prefilled)):
+            store = Path(tmp) / "s.duckdb"
+            for leftover in (store, Path(f"{store}.wal")):
+                leftover.unlink(missing_ok=True)
+            if start is not None:
+                shutil.copyfile(start, store)
+            count = Path(tmp) / "commits"
+            argv = [sys.executable, "-P", "-c", _COUNTING_INGEST, str(count), "ingest", str(corpus),
+                    "--source", "bench", "--workers", "1", "--store", str(store)]
+            wall, cpu, rss = run_process(argv, stage_env)
+            seen = json.loads(count.read_text())
+            per = 1e5 / n
+            print(f"  into {label:>14}: {cpu * per:6.1f} CPU-s and {wall * per:6.1f} wall s per 100k docs; "
+                  f"{seen['commits'] * per:6.1f} commits per 100k ({seen['commits']} in all), inside them "
+                  f"{seen['cpu'] * per:5.1f} CPU-s {seen['wall'] * per:5.1f} wall s per 100k; peak {rss:,.0f} MB; "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def _line(n: int, stage: str, wall: float, cpu: float, rss: float, store: Path, note: str) -> None:
     size = store.stat().st_size
     print(f"{n:>10} {stage:<7} {wall:>8.1f} {cpu:>8.1f} {rss:>8.0f} {size / 1e6:>9.0f} {size / n:>7.0f} {note}",
@@ -581,6 +648,9 @@ def main() -> None:
     ap.add_argument("--fill", action="store_true", help="fill through ingest's writer, then CLI decide, dedup")
     ap.add_argument("--ingest-rate", type=int, default=20_000, help="with --fill: docs of real ingest timed")
     ap.add_argument("--fill-into", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--commit-cost", type=Path, metavar="PREFILLED", help="ingest's commits, empty vs PREFILLED")
+    ap.add_argument("--code", type=Path, default=Path(__file__).resolve().parent.parent,
+                    help="with --commit-cost: the checkout whose scanner ingests")
     ap.add_argument("--report-on", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "RAY_USAGE_STATS_ENABLED": "0"}
@@ -597,6 +667,9 @@ def main() -> None:
     start_launcher()  # before this process grows (see run_process)
     if args.fill:
         fill_run(args.docs, args.memory_limit, args.workdir, env, args.ext, args.ingest_rate, args.writers_unbounded)
+        return
+    if args.commit_cost:
+        commit_cost(args.docs[0], args.commit_cost, args.code, args.workdir, env)
         return
     if args.ray_ingest:
         ray_ingest(args.docs[0], args.files, args.rounds, args.workdir, env)

@@ -20,7 +20,7 @@ from scanner.corpus.discover import Discovery, Found, discover
 from scanner.corpus.extract import Extractor
 from scanner.corpus.fields import FieldMap
 from scanner.corpus.gaps import schema_notes
-from scanner.corpus.ingest import FileReport, ingest_file
+from scanner.corpus.ingest import COMMIT_BUDGET, CommitBudget, FileReport, ingest_file
 from scanner.corpus.interrupt import signals_interrupt, stop_workers, worker_init
 from scanner.corpus.problems import BadRecordLimit, capped_errors, reason_key
 from scanner.corpus.progress import Tracker
@@ -188,6 +188,7 @@ def ingest(
     failed: Sequence[dict[str, str]] = (),
     engine: str = "local",
     address: str | None = None,
+    commit: CommitBudget = COMMIT_BUDGET,
 ) -> IngestReport:
     """Ingest (path, source_id, field map) jobs under one run record.
 
@@ -197,7 +198,8 @@ def ingest(
     `unknown` and `failed` (from `plan_ingest`) are carried into the report. SIGTERM/SIGINT stop
     the workers, mark the run `interrupted` and raise `Interrupted` (committed batches stay;
     re-running resumes). `engine="ray"`: one Ray task per file (`address`, or a local cluster of
-    `workers` CPUs), the same rows (`scanner.corpus.ray_ingest`).
+    `workers` CPUs), the same rows (`scanner.corpus.ray_ingest`). `commit`: when the local engine's
+    built batches commit (`scanner.corpus.ingest.COMMIT_BUDGET`); Ray commits once per file.
     """
     extractor = _extractor(extractor)
     require_engine(engine)
@@ -215,7 +217,7 @@ def ingest(
     with signals_interrupt() as stop:
 
         def checked(records: int, payload_bytes: int) -> None:
-            """After each committed batch: report progress, then stop here if a signal asked."""
+            """After each commit: report progress, then stop here if a signal asked."""
             if progress:
                 progress(records, payload_bytes)
             stop.check()
@@ -254,6 +256,7 @@ def ingest(
                         limit=left,
                         batch_size=batch_size,
                         stop=stop.check,
+                        commit=commit,
                     )
                     report.files.append(done)
                     if left is not None:

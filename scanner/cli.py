@@ -210,7 +210,14 @@ def ingest(
     ] = False,
     limit: Annotated[int | None, typer.Option(help="Ingest a sample: stop after this many records.", min=1)] = None,
     batch_size: Annotated[
-        int, typer.Option(help="Records per commit (the write lock is held per commit).", min=1)
+        int,
+        typer.Option(
+            help="Records per batch. Batches commit together (the write lock is held per commit) once they "
+            f"hold {api.COMMIT_BUDGET.held_bytes >> 20} MB of text or {api.COMMIT_BUDGET.records:,} records, "
+            f"or {api.COMMIT_BUDGET.seconds:g} s after the last commit (and at least "
+            f"{1 / api.COMMIT_BUDGET.commit_share:g} times as long as it took).",
+            min=1,
+        ),
     ] = 256,
     text_key: KeyOpt = None,
     url_key: KeyOpt = None,
@@ -223,7 +230,7 @@ def ingest(
 ) -> None:
     """Read corpora (WARC/ARC, JSONL, Parquet, HF dataset folders) into documents and evidence.
 
-    The store's write lock is held only while a batch commits: `query`, `status`, `check`,
+    The store's write lock is held only while a commit is written: `query`, `status`, `check`,
     `report` and the service's /reload work while it runs.
     """
     bad_limit = api.BadRecordLimit.parse(max_bad_records)

@@ -52,6 +52,7 @@ _PAUSING_WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from scanner import api
+    from scanner.corpus.ingest import EVERY_BATCH
     from scanner.store import Store
 
     store_path, corpus, flag = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -66,7 +67,7 @@ _PAUSING_WRITER = textwrap.dedent(
 
     with Store.open(store_path, hold_lock=False) as st:
         api.declare_adhoc_source(st, "pages")
-        api.ingest(st, [(corpus, "pages", api.FieldMap())], progress=after_commit, batch_size=5)
+        api.ingest(st, [(corpus, "pages", api.FieldMap())], progress=after_commit, batch_size=5, commit=EVERY_BATCH)
     print(len(commits))
     """
 )

@@ -42,7 +42,7 @@ def test_ingest_is_idempotent(tmp_path: Path, sample: Path) -> None:
 _KILLED_INGEST = """
 import os, sys
 from pathlib import Path
-from scanner.corpus.ingest import ingest_file
+from scanner.corpus.ingest import EVERY_BATCH, ingest_file
 from scanner.store import Store
 batches = 0
 def progress(n, nbytes=0):
@@ -51,7 +51,7 @@ def progress(n, nbytes=0):
     if batches == 3:
         os._exit(9)          # killed right after the third batch committed
 store = Store.open({store!r})
-ingest_file(store, Path({path!r}), "news", batch_size=4, progress=progress)
+ingest_file(store, Path({path!r}), "news", batch_size=4, progress=progress, commit=EVERY_BATCH)
 """
 
 
@@ -145,7 +145,7 @@ def test_field_mapping_reads_nested_layouts(tmp_path: Path) -> None:
 _SIGKILLED_INGEST = """
 import sys, time
 from pathlib import Path
-from scanner.corpus.ingest import ingest_file
+from scanner.corpus.ingest import EVERY_BATCH, ingest_file
 from scanner.store import Store
 
 def progress(records, payload_bytes=0):
@@ -153,7 +153,7 @@ def progress(records, payload_bytes=0):
     time.sleep(0.2)
 
 store = Store.open({store!r})
-ingest_file(store, Path({path!r}), "news", batch_size=3, progress=progress)
+ingest_file(store, Path({path!r}), "news", batch_size=3, progress=progress, commit=EVERY_BATCH)
 print("finished", flush=True)
 """
 

@@ -1,13 +1,16 @@
 """Ingest: corpus files -> documents, texts and the evidence they carry, in resumable batches.
 
-Each batch commits together with the file's checkpoint (records consumed so far), so a killed
-run resumes after the last committed batch and a finished file is never read twice.
+Records are built in batches; built batches wait in memory until they hold `COMMIT_BUDGET`'s
+bytes or records, or its seconds have passed, and then commit in one transaction together with
+the file's checkpoint (the records consumed up to the last of them), so a killed run resumes
+after the last committed batch and a finished file is never read twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, wait
@@ -40,7 +43,38 @@ from scanner.store import Store
 from scanner.urls import split_url
 
 _NO_DATE = datetime(1970, 1, 1, tzinfo=UTC)  # a record without a date: seen "at some time"
-Progress = Callable[[int, int], None]  # (records, payload bytes) done since the last call
+Progress = Callable[[int, int], None]  # (records, payload bytes) committed since the last call
+
+
+@dataclass(frozen=True)
+class CommitBudget:
+    """When built batches go to the store: once those waiting hold `held_bytes` (texts and
+    evidence bodies) or `records` records, or once `seconds` have passed since the last commit
+    and `commit_share` of the time since is no more than that commit took, whichever comes
+    first; a file's last batches always commit at its end."""
+
+    held_bytes: int
+    records: int
+    seconds: float
+    commit_share: float = 1.0
+
+    def due(self, held_bytes: int, records: int, since: float, last_commit: float = 0.0) -> bool:
+        """`since`: seconds since the last commit ended; `last_commit`: seconds it took."""
+        waited = since >= self.seconds and since * self.commit_share >= last_commit
+        return held_bytes >= self.held_bytes or records >= self.records or waited
+
+
+# A commit of a store opened lock-free reopens the DuckDB file and checkpoints it on close, and
+# that cost grows with the store (~84 CPU-ms at 100k documents, issue #21): one commit per batch
+# of 256 records made ingest slower the larger the store. Batches are grouped instead. The bytes
+# and records cap what waits in memory (16 MB of text is ~5k documents of 3 KB; 16k records of
+# short texts hold ~20 MB of Python objects). The seconds cap what a crash or a signal loses and
+# how far behind ingest readers of the store (`query`, `status`) see it; and as a commit costs
+# more the larger the store, a commit waits at least 10 times as long as the last one took, so
+# commits stay a tenth of an ingest's time at most (at 150 documents/s, as the CLI's extraction
+# and language detection go on one core, 2 s would be a commit per batch and a half).
+COMMIT_BUDGET = CommitBudget(held_bytes=16 << 20, records=16_384, seconds=2.0, commit_share=0.1)
+EVERY_BATCH = CommitBudget(held_bytes=0, records=0, seconds=0.0)  # a commit per batch (tests)
 
 
 @dataclass
@@ -213,6 +247,11 @@ class _Built:
     bad: list[BadRecord] = field(default_factory=list)
     offset: int | None = None  # byte offset of the last record in its file, when the locator has one
 
+    @property
+    def held_bytes(self) -> int:
+        """What the batch holds until it commits: its texts (characters) and evidence bodies."""
+        return sum(len(d.text) for d in self.documents if d.text is not None) + sum(len(b) for b, _ in self.evidence)
+
 
 OnRecord = Callable[[int, int, int | None], None]  # (records, payload bytes, file offset)
 
@@ -262,7 +301,7 @@ def _build_document(item: RawRecord, source_id: str, extractor: Extractor, built
 def _write(
     store: Store, built: _Built, report: FileReport, fsha: str, done: int, run_id: str | None, finished: bool
 ) -> None:
-    """One batch and the file's checkpoint in one transaction: all of it or none."""
+    """Built batches (merged) and the file's checkpoint in one transaction: all of it or none."""
     blobs, sightings = observation_rows(built.evidence, run_id)
     with store.transaction():
         report.documents_new += store.write_corpus_documents(built.documents, run_id)
@@ -312,17 +351,20 @@ def ingest_file(
     extractor: Extractor = Extractor.TRAFILATURA,
     limit: int | None = None,
     stop: Callable[[], None] | None = None,
+    commit: CommitBudget = COMMIT_BUDGET,
 ) -> FileReport:
     """Ingest one corpus file or dataset folder, resuming after its last committed batch.
 
     With a process pool, batches are built (text extracted) in parallel while this process
-    reads ahead and writes finished batches in file order, so checkpoints stay exact.
-    `tracker` is told of every record as it is built (not once per batch); `limit` stops after
-    that many records without marking the file finished. The store may be opened with
-    `hold_lock=False`: between batch commits this function holds no connection to it.
+    reads ahead and writes finished batches in file order, so checkpoints stay exact. Built
+    batches commit together once they fill `commit` (`COMMIT_BUDGET`); `progress` is told after
+    each commit. `tracker` is told of every record as it is built (not once per batch); `limit`
+    stops after that many records without marking the file finished. The store may be opened
+    with `hold_lock=False`: between commits this function holds no connection to it.
     `stop` is called where stopping holds nothing half done: between the records it builds
     itself and every `STOP_TICK` seconds while it waits for the workers' texts; it raises to
-    stop (a SIGTERM then need not wait for a batch of extraction).
+    stop (a SIGTERM then need not wait for a batch of extraction; built batches not yet
+    committed are read again by the next run).
     """
     report = FileReport(path=str(path), source_id=source_id)
     records = reader_for(path, fields)  # fails early on an unsupported name
@@ -337,15 +379,25 @@ def ingest_file(
     workers = getattr(pool, "_max_workers", 1) if pool else 0
     position = done
 
-    def write_oldest() -> None:
-        futures, at = pending.popleft()
-        built = _merge([_result(f, stop) for f in futures])
-        _write(store, built, report, fsha, at, run_id, finished=False)
+    group = _Group()  # built batches waiting for their commit, in file order
+
+    def write(finished: bool = False) -> None:
+        built = _merge(group.built)
+        start = time.monotonic()
+        _write(store, built, report, fsha, group.position, run_id, finished=finished)
+        group.clear(took=time.monotonic() - start)
         if progress:
             progress(built.records, built.payload_bytes)
 
+    def take_oldest() -> None:
+        """The oldest batch into the group, and the group committed if that made it due."""
+        futures, at = pending.popleft()
+        group.add(_merge([_result(f, stop) for f in futures]), at)
+        if commit.due(group.held_bytes, group.records, group.age(), group.last_commit):
+            write()
+
     def backlog() -> bool:
-        """Without a pool, write at once; with one, keep ~8 tasks per worker in flight."""
+        """Without a pool, take each batch at once; with one, keep ~8 tasks per worker in flight."""
         if pool is None:
             return bool(pending)
         return len(pending) > 1 and sum(len(f) for f, _ in pending) > 8 * workers
@@ -364,14 +416,41 @@ def ingest_file(
         else:
             pending.append(([_done_future(build_batch(items, source_id, extractor, on_record))], position))
         while backlog():
-            write_oldest()
+            take_oldest()
     while pending:
-        write_oldest()
-    if limit is not None and consumed >= limit:
-        report.limited = True
-        return report
-    store.set_checkpoint(fsha, source_id, str(path), position, finished=True)
+        take_oldest()
+    report.limited = limit is not None and consumed >= limit
+    if group.built:  # the rest commits with the file's `finished` mark (one commit for a small file)
+        write(finished=not report.limited)
+    elif not report.limited:
+        store.set_checkpoint(fsha, source_id, str(path), position, finished=True)
     return report
+
+
+@dataclass
+class _Group:
+    """Built batches not committed yet: what they hold, and the position after the last."""
+
+    built: list[_Built] = field(default_factory=list)
+    position: int = 0
+    records: int = 0
+    held_bytes: int = 0
+    since: float = field(default_factory=time.monotonic)  # the last commit's end (or the file's start)
+    last_commit: float = 0.0  # seconds the last commit took
+
+    def add(self, built: _Built, position: int) -> None:
+        self.built.append(built)
+        self.position = position
+        self.records += built.records
+        self.held_bytes += built.held_bytes
+
+    def age(self) -> float:
+        """Seconds since the last commit."""
+        return time.monotonic() - self.since
+
+    def clear(self, took: float) -> None:
+        self.built, self.records, self.held_bytes = [], 0, 0
+        self.since, self.last_commit = time.monotonic(), took
 
 
 STOP_TICK = 1.0  # seconds between stop checks while waiting for a worker's texts

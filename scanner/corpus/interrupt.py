@@ -1,7 +1,7 @@
 """Ending an ingest cleanly: SIGTERM/SIGINT in the parent, parent death in the workers.
 
-The parent turns SIGTERM and SIGINT into `Interrupted` at its next safe point: after a batch is
-committed, between records it builds itself, and every second while it waits for the workers' texts
+The parent turns SIGTERM and SIGINT into `Interrupted` at its next safe point: after a commit,
+between records it builds itself, and every second while it waits for the workers' texts
 (a second signal: at once), so its cleanup (stop the workers, mark the run `interrupted`) runs
 outside any transaction and without waiting for a batch of extraction; committed batches are already
 safe. A worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group; the parent

@@ -403,6 +403,10 @@ class Store:
             flagged = np.zeros(0, dtype=bool)
             try:
                 incoming = self._hashes(f"SELECT hash({cols}) FROM _incoming")
+                if len(np.unique(incoming)) < len(incoming):  # a key twice: its first row is kept
+                    batch = _first_of_each(batch, keys)
+                    self._con.register("_incoming", batch)
+                    incoming = self._hashes(f"SELECT hash({cols}) FROM _incoming")
                 flagged = known.maybe_present(incoming)
                 seen = ""
                 if flagged.any():
@@ -585,6 +589,15 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         return {t: self.count(t) for t in (*TABLE_KEYS, "decisions", "decision_sets", "runs", "summaries")}
+
+
+def _first_of_each(batch: pa.Table, keys: tuple[str, ...]) -> pa.Table:
+    """The batch with only the first row of each key, in order: `DISTINCT ON` keeps any one of
+    them, and a record read twice (ingest's batches commit together, a Ray shard merges in one
+    write) keeps its first locator, as when each batch committed alone."""
+    numbered = batch.select(list(keys)).append_column("_row", pa.array(np.arange(batch.num_rows)))
+    first = numbered.group_by(list(keys), use_threads=False).aggregate([("_row", "min")])
+    return batch.take(np.sort(first.column("_row_min").to_numpy()))
 
 
 def connect(
