@@ -419,3 +419,49 @@ def test_pages_of_a_lock_free_store_read_every_unsigned_document_once(demo_file:
 
 def _pairs(batches) -> list[tuple[str, str]]:
     return [(r["doc_id"], r["text"]) for b in batches for r in b.to_pylist()]
+
+
+def test_a_near_duplicate_cluster_is_represented_by_most_tokens_then_earliest_fetch_then_smallest_id(
+    tmp_path: Path,
+) -> None:
+    """The representative rule, as exact clusters apply it: most tokens; among those the earliest
+    fetched (a document without a fetch time comes last); then the smallest id."""
+    from datetime import UTC, datetime
+
+    from scanner.corpus.records import document_row
+
+    rnd = random.Random(3)
+    at = [datetime(2025, 1, d, tzinfo=UTC) for d in (1, 2, 3)]
+
+    def family(prefix: str, fetched: list, tokens: list[int]) -> list[tuple[str, str, object, int]]:
+        """Near-duplicate texts (one word changed each), with their ids, fetch times and token counts."""
+        base = [f"w{rnd.randrange(10**9)}" for _ in range(400)]  # each family its own words
+        out = []
+        for k, (when, count) in enumerate(zip(fetched, tokens, strict=True)):
+            words = list(base)
+            words[k * 7] = f"{prefix}{k}"
+            out.append((f"{prefix}-{k}", " ".join(words), when, count))
+        return out
+
+    cases = {
+        "tokens": (family("a", [at[0], at[1], None], [10, 99, 10]), "a-1"),  # most tokens, fetched later
+        "fetched": (family("b", [at[2], None, at[1]], [5, 5, 5]), "b-2"),  # a tie: the earliest; None last
+        "ids": (family("c", [None, None, None], [7, 7, 7]), "c-0"),  # no fetch times: the smallest id
+    }
+    with Store.open(tmp_path / "r.duckdb") as store:
+        for docs, _ in cases.values():
+            store.write_texts([{"text_sha256": f"t-{i}", "text": text} for i, text, _, _ in docs])
+            store.write_documents(
+                [
+                    document_row(doc_id=i, source_id="s", content_sha256=f"c-{i}", text_sha256=f"t-{i}",
+                                 fetched_at=when, token_count=count)
+                    for i, _, when, count in docs
+                ]
+            )
+        dedup(store, threshold=0.8)
+        reps = store.query(
+            "SELECT doc_id FROM dup_clusters WHERE method = 'minhash' AND is_representative ORDER BY doc_id"
+        ).column(0).to_pylist()
+        members = store.query("SELECT count(*) FROM dup_clusters WHERE method = 'minhash'").column(0)[0].as_py()
+    assert members == 9
+    assert reps == sorted(rep for _, rep in cases.values())

@@ -250,9 +250,10 @@ def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim:
         graph = coo_matrix((np.ones(len(src)), (compact[: len(src)], compact[len(src) :])), shape=(len(nodes),) * 2)
         _, labels = connected_components(graph, directed=False)
         dedup_work.add_members(store, pa.table({"doc": nodes, "label": labels.astype(np.int64)}))
+        dedup_work.stage_members(store, params)
         with store.transaction():
             dedup_work.clear_clusters(store, "minhash")
-            for batch in dedup_work.member_signatures(store, params, STREAM_ROWS):
+            for batch in dedup_work.member_signatures(store, STREAM_ROWS):
                 sigs, reps = (
                     signature_matrix(batch.column("sig"), num_perm),
                     signature_matrix(batch.column("rep_sig"), num_perm),

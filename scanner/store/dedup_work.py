@@ -195,33 +195,54 @@ def add_members(store: Store, members: pa.Table) -> None:
         store.query("INSERT INTO dedup_scratch.members SELECT doc, label FROM _members")
 
 
-# Representative: most tokens, then earliest fetched, then smallest id (stable across runs).
-_MEMBERS = """
-    SELECT m.label, i.doc_id, coalesce(d.token_count, 0) AS tokens, d.fetched_at
-    FROM dedup_scratch.members m JOIN dedup_scratch.idx i USING (doc) LEFT JOIN documents d ON d.doc_id = i.doc_id
-"""
-_CLUSTERS = """
-    SELECT label, min(doc_id) AS cluster_id,
-           first(doc_id ORDER BY tokens DESC, fetched_at ASC NULLS LAST, doc_id) AS rep_id
-    FROM named GROUP BY label
+# Representative: most tokens, then earliest fetched, then smallest id (stable across runs): the
+# smallest (-tokens, fetched_at or +infinity, doc_id), a plain min that DuckDB's hash aggregate
+# spills (an ordered `first(... ORDER BY ...)` buffers every member of every cluster).
+_ASSIGNED = """
+    WITH named AS (
+        SELECT m.label, i.doc_id, coalesce(d.token_count, 0) AS tokens,
+               coalesce(d.fetched_at, 'infinity'::TIMESTAMPTZ) AS fetched
+        FROM dedup_scratch.members m JOIN dedup_scratch.idx i USING (doc) LEFT JOIN documents d ON d.doc_id = i.doc_id),
+    clusters AS (
+        SELECT label, min(doc_id) AS cluster_id,
+               min(struct_pack(t := -tokens, f := fetched, d := doc_id)).d AS rep_id
+        FROM named GROUP BY label)
+    SELECT n.doc_id, c.cluster_id, c.rep_id FROM named n JOIN clusters c USING (label)
 """
 
 
-def member_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """Every clustered document with its cluster id, whether it represents the cluster, its own
+def stage_members(store: Store, params: str) -> None:
+    """Every clustered document with its cluster id, its representative and its signature, in a
+    scratch table (before the transaction that writes the clusters: one transaction writes one
+    database).
+
+    In steps over tables of the scratch database, so that DuckDB can spill each past its memory
+    limit (in one statement, a materialised CTE of every member's signature and a hash table over
+    it ran out of a 2 GB limit at 10M documents): the members with their cluster and
+    representative (narrow rows), then their signatures (one pass over the stored ones, the
+    members' hash table built)."""
+    store.query(f"CREATE OR REPLACE TABLE dedup_scratch.assigned AS {_ASSIGNED}")
+    store.query(
+        """CREATE OR REPLACE TABLE dedup_scratch.member_sigs AS
+           SELECT a.doc_id, a.cluster_id, a.rep_id, s.signature FROM dedup_scratch.assigned a
+           JOIN dedup_signatures s ON s.doc_id = a.doc_id AND s.params = ?""",
+        [params],
+    )
+    store.query("DROP TABLE dedup_scratch.assigned")
+
+
+def member_signatures(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
+    """The staged members (`stage_members`), each with whether it represents its cluster, its
     signature and its representative's, in no particular order (a sort would hold every member
-    with two signatures; the rows are keyed by method and document). One GROUP BY per cluster
-    gives its id and representative; the representatives are members, so one pass over the
-    stored signatures finds both signatures."""
+    with two signatures; the rows are keyed by method and document): each member joined to its
+    representative's row alone."""
     return store.stream(
-        f"""WITH named AS ({_MEMBERS}),
-                clusters AS ({_CLUSTERS}),
-                signed AS MATERIALIZED (
-                    SELECT n.doc_id, n.label, s.signature AS sig FROM named n
-                    JOIN dedup_signatures s ON s.doc_id = n.doc_id AND s.params = $params)
-           SELECT m.doc_id, c.cluster_id, m.doc_id = c.rep_id AS is_representative, m.sig, r.sig AS rep_sig
-           FROM signed m JOIN clusters c USING (label) JOIN signed r ON r.doc_id = c.rep_id""",
-        {"params": params},
+        """SELECT m.doc_id, m.cluster_id, m.doc_id = m.rep_id AS is_representative,
+                  m.signature AS sig, r.signature AS rep_sig
+           FROM dedup_scratch.member_sigs m
+           JOIN (SELECT doc_id, signature FROM dedup_scratch.member_sigs WHERE doc_id = rep_id) r
+             ON r.doc_id = m.rep_id""",
+        None,
         rows,
     )
 
