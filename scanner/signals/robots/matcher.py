@@ -416,6 +416,8 @@ class RuleSet:
         rows = self.rows
         for rank in compress(range(len(rows)), map(path.startswith, prefixes)):
             pattern = rows[rank][2]
+            if pattern is prefixes[rank]:  # no `*` or `$`: its prefix is the rule, which the path starts with
+                return self.rule(rank) if left > 0 else _UNSEEN
             left -= 1 + pattern.count("*")
             if left < 0:
                 return _UNSEEN
