@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import lru_cache
-from itertools import chain, compress, count, repeat
-from operator import and_, eq, itemgetter, not_
+from itertools import accumulate, chain, compress, count, repeat
+from operator import and_, eq, is_, is_not, itemgetter, not_
 
 from scanner.signals.robots.model import GOOGLE, RFC9309, Dialect, Group, LintRow, RecordRow, RuleRow
 from scanner.signals.robots.normalise import _PATTERN_NEEDS_NORMALISING, google_escape, normalise, url_path
@@ -49,7 +49,10 @@ _RESERVED_ESCAPE = re.compile(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])")
 # `str.splitlines` also breaks at these; a robots.txt line ends only at CR LF, CR or LF
 _OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _PREFIXED = ("/", "*")
-_RULE_KEYS = frozenset({"allow", "disallow"})  # what a rule's value starts with to match anything
+_RULE_KEYS = frozenset({"allow", "disallow"})
+_NOT_WALKED = frozenset(
+    {None, "allow", "disallow"}
+)  # by the walk of the groups (rules; lines skipped)  # what a rule's value starts with to match anything
 _AGENT_LINES: tuple[dict[str, tuple[str, tuple[tuple[str, str], ...]]], ...] = ({}, {})  # see `_agent_line`
 
 
@@ -179,34 +182,47 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
 
     count_ = len(keys)
 
-    # 1. lines whose key is not read as written (no colon, an unknown or misspelt key): Python
-    # for these only; a line that is no `key: value` at all gets the key None (skipped)
+    # 1. lines whose key is not read as written: no `key: value` line at all (the key None:
+    # skipped), an unknown key (kept lower-case), or (rare, a loop) `Disallow /` or a misspelt key
     generic: list[LintRow] = []
+    syntax: list[LintRow] = []
+    unknown: list[LintRow] = []
     regular = map(and_, map(bool, map(itemgetter(1), parted)), map(eq, keys, lowered))
-    for i in compress(range(count_), map(not_, regular)):
-        number, written, low, key, value = numbers[i], writtens[i], lowered[i], keys[i], values[i]
-        colon = parted[i][1]
-        if not colon:  # `written` is the whole line
-            tokens = written.split()
-            if len(tokens) != 2:  # `Disallow /` is accepted like Google, and linted
-                generic.append(("syntax", number, f"not a `key: value` line: {written[:80]!r}"))
-                keys[i] = None
-                continue
-            written, value = tokens
-            low = written.lower()
-            key = _CANONICAL.get(low)
-        if key is None:
-            generic.append(("unknown_directive", number, f"unknown directive {written!r}"))
-            key = low
-        elif low != key:
-            generic.append(("misspelt_directive", number, f"{written!r} read as {key!r}"))
-        if not colon:
-            generic.append(("missing_colon", number, f"no ':' after {written!r}"))
-        keys[i], values[i], writtens[i] = key, value, written
+    irregular = list(compress(range(count_), map(not_, regular)))
+    if irregular:
+        colonless = list(map(not_, map(itemgetter(1), map(parted.__getitem__, irregular))))
+        bare = list(compress(irregular, colonless))
+        pairs = list(map((2).__eq__, map(len, map(str.split, map(writtens.__getitem__, bare)))))
+        junk = list(compress(bare, map(not_, pairs)))
+        syntax = [("syntax", numbers[i], f"not a `key: value` line: {writtens[i][:80]!r}") for i in junk]
+        keyed = list(compress(irregular, map(not_, colonless)))
+        unknown_at = list(compress(keyed, map(is_, map(keys.__getitem__, keyed), repeat(None))))
+        unknown = [("unknown_directive", numbers[i], f"unknown directive {writtens[i]!r}") for i in unknown_at]
+        for i in junk:
+            keys[i] = None
+        for i in unknown_at:
+            keys[i] = lowered[i]
+        misspelt = compress(keyed, map(is_not, map(keys.__getitem__, keyed), map(lowered.__getitem__, keyed)))
+        for i in sorted([*compress(bare, pairs), *misspelt]):
+            number, written, low, key, value = numbers[i], writtens[i], lowered[i], keys[i], values[i]
+            colon = parted[i][1]
+            if not colon:  # `Disallow /` is accepted like Google, and linted
+                written, value = written.split()
+                low = written.lower()
+                key = _CANONICAL.get(low)
+            if key is None:
+                generic.append(("unknown_directive", number, f"unknown directive {written!r}"))
+                key = low
+            elif low != key:
+                generic.append(("misspelt_directive", number, f"{written!r} read as {key!r}"))
+            if not colon:
+                generic.append(("missing_colon", number, f"no ':' after {written!r}"))
+            keys[i], values[i], writtens[i] = key, value, written
 
-    # 2. the groups, walking every line but the Allow / Disallow ones (all lines between two
-    # walked lines are rules: a rule after a user-agent closes the group at the next one)
+    # 2. the groups, walking every line but the rules and skipped ones: a user-agent line after
+    # a rule (one more rule before it than before the previous user-agent line) closes the group
     is_rule = list(map(_RULE_KEYS.__contains__, keys))
+    rules_before = list(accumulate(is_rule, initial=0))  # at index i: rule lines before line i
     groups: list[tuple[tuple[str, ...], tuple[int, ...], int, int, tuple[RecordRow, ...]]] = []
     sitemaps: list[str] = []
     global_records: list[RecordRow] = []
@@ -215,23 +231,18 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
     records: list[RecordRow] = []
     structure: list[LintRow] = []
     first_agent = group_start = count_  # index of the first user-agent line; of the open group's first
-    in_group = seen_rule = False
+    in_group = seen_usage = False
+    rules_then = 0  # rule lines before the last user-agent line
     usage_is_rule = dialect.content_usage_is_rule
-    before = -1
-    for i in compress(range(count_), map(not_, is_rule)):
-        if i - before > 1 and in_group:
-            seen_rule = True
-        before = i
+    for i in compress(range(count_), map(not_, map(_NOT_WALKED.__contains__, keys))):
         key = keys[i]
-        if key is None:
-            continue
         if key == "user-agent":
             if not in_group:
                 first_agent = group_start = i
-            elif seen_rule:
+            elif seen_usage or rules_before[i] > rules_then:
                 groups.append((tuple(agents), tuple(agent_lines), group_start, i, tuple(records)))
                 agents, agent_lines, records, group_start = [], [], [], i
-            in_group, seen_rule = True, False
+            in_group, seen_usage, rules_then = True, False, rules_before[i]
             number = numbers[i]
             token, notes = _agent_line(values[i], dialect)
             for code, message in notes:
@@ -242,15 +253,15 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
             sitemaps.append(values[i])
         elif key == "content-usage" and usage_is_rule:  # a rule line, kept as a record
             if in_group:
-                seen_rule = True
+                seen_usage = True
                 records.append((key, values[i], numbers[i]))
             else:
                 structure.append(("orphan_rule", numbers[i], f"{writtens[i]} before any user-agent: ignored"))
                 global_records.append((key, values[i], numbers[i]))
         elif in_group:
-            records.append((key, values[i], numbers[i]))
+            records.append((key, values[i], numbers[i]))  # type: ignore[arg-type]
         else:
-            global_records.append((key, values[i], numbers[i]))
+            global_records.append((key, values[i], numbers[i]))  # type: ignore[arg-type]
     if agents:
         groups.append((tuple(agents), tuple(agent_lines), group_start, count_, tuple(records)))
 
@@ -287,7 +298,7 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
     rows: list[RuleRow] = list(zip(allows, rule_values, patterns, map(numbers.__getitem__, at), strict=True))
 
     # each line's findings in line order: a cut line's first, then the key's, then the line's own
-    found = [part for part in (cut_lints, generic, structure, orphan_lints, slash, escapes) if part]
+    found = [part for part in (cut_lints, syntax, unknown, generic, structure, orphan_lints, slash, escapes) if part]
     if len(found) == 1:
         lints += found[0]
     elif found:
