@@ -4,13 +4,12 @@ binary, Latin-1, empty), parses at most the first 512,000 bytes and keeps line n
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from functools import lru_cache
-from itertools import accumulate, chain, compress, count, repeat
-from operator import and_, eq, is_, is_not, itemgetter, not_
+from itertools import compress, count, repeat
+from operator import itemgetter
 
 from scanner.signals.robots.model import GOOGLE, RFC9309, Dialect, Group, LintRow, RecordRow, RuleRow
-from scanner.signals.robots.normalise import _PATTERN_NEEDS_NORMALISING, google_escape, normalise, url_path
+from scanner.signals.robots.normalise import google_escape, normalise, url_path
 from scanner.signals.robots.robots_txt import RobotsTxt
 from scanner.signals.robots.tokens import product_token, query_token
 
@@ -47,12 +46,12 @@ _RESERVED_ESCAPE = re.compile(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])")
 
 
 # `str.splitlines` also breaks at these; a robots.txt line ends only at CR LF, CR or LF
-_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_PREFIXED = ("/", "*")
-_RULE_KEYS = frozenset({"allow", "disallow"})
-_NOT_WALKED = frozenset(
-    {None, "allow", "disallow"}
-)  # by the walk of the groups (rules; lines skipped)  # what a rule's value starts with to match anything
+_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_PREFIXED = ("/", "*")  # what a rule's value starts with to match anything
+# What `normalise` may change in a pattern, `$` anywhere included: one character class, which the
+# regex engine scans for fast (its own test, a class or a `$` not at the end, is tried at every
+# position); a value it finds is normalised, and comes back as it was when only its end is `$`.
+_MAY_NEED_NORMALISING = re.compile(r'[%\x00-\x20"<>\\^`{|}\x7f-\U0010ffff$]').search
 _AGENT_LINES: tuple[dict[str, tuple[str, tuple[tuple[str, str], ...]]], ...] = ({}, {})  # see `_agent_line`
 
 
@@ -78,9 +77,9 @@ def _lines(text: str) -> list[str]:
     """The lines of the file, split at CR LF, CR and LF only: `str.splitlines` (in C, and without
     the regex's trailing '' after a last line break, which is blank anyway) unless the text holds
     another character it breaks at."""
-    if _OTHER_BREAKS.search(text) is None:
-        return text.splitlines()
-    return _LINE_SPLIT.split(text)
+    if any(map(text.__contains__, _OTHER_BREAKS)):  # a memchr-speed search each, no regex
+        return _LINE_SPLIT.split(text)
+    return text.splitlines()
 
 
 def _split_key_value(line: str) -> tuple[str, str] | None:
@@ -160,6 +159,7 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
     if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
         lints.append(("binary", None, "contains NUL bytes: binary, not text"))
     text = _decode(body, lints)
+    before_lines = len(lints)
 
     lines = _lines(text)
     long_line = MAX_LINE_BYTES // 4  # characters past which a line may be over MAX_LINE_BYTES
@@ -180,132 +180,99 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
     lowered = list(map(str.lower, writtens))
     keys: list[str | None] = list(map(_CANONICAL.get, lowered))
 
-    count_ = len(keys)
-
-    # 1. lines whose key is not read as written: no `key: value` line at all (the key None:
-    # skipped), an unknown key (kept lower-case), or (rare, a loop) `Disallow /` or a misspelt key
-    generic: list[LintRow] = []
-    syntax: list[LintRow] = []
-    unknown: list[LintRow] = []
-    regular = map(and_, map(bool, map(itemgetter(1), parted)), map(eq, keys, lowered))
-    irregular = list(compress(range(count_), map(not_, regular)))
-    if irregular:
-        colonless = list(map(not_, map(itemgetter(1), map(parted.__getitem__, irregular))))
-        bare = list(compress(irregular, colonless))
-        pairs = list(map((2).__eq__, map(len, map(str.split, map(writtens.__getitem__, bare)))))
-        junk = list(compress(bare, map(not_, pairs)))
-        syntax = [("syntax", numbers[i], f"not a `key: value` line: {writtens[i][:80]!r}") for i in junk]
-        keyed = list(compress(irregular, map(not_, colonless)))
-        unknown_at = list(compress(keyed, map(is_, map(keys.__getitem__, keyed), repeat(None))))
-        unknown = [("unknown_directive", numbers[i], f"unknown directive {writtens[i]!r}") for i in unknown_at]
-        for i in junk:
-            keys[i] = None
-        for i in unknown_at:
-            keys[i] = lowered[i]
-        misspelt = compress(keyed, map(is_not, map(keys.__getitem__, keyed), map(lowered.__getitem__, keyed)))
-        for i in sorted([*compress(bare, pairs), *misspelt]):
-            number, written, low, key, value = numbers[i], writtens[i], lowered[i], keys[i], values[i]
-            colon = parted[i][1]
-            if not colon:  # `Disallow /` is accepted like Google, and linted
-                written, value = written.split()
-                low = written.lower()
-                key = _CANONICAL.get(low)
-            if key is None:
-                generic.append(("unknown_directive", number, f"unknown directive {written!r}"))
-                key = low
-            elif low != key:
-                generic.append(("misspelt_directive", number, f"{written!r} read as {key!r}"))
-            if not colon:
-                generic.append(("missing_colon", number, f"no ':' after {written!r}"))
-            keys[i], values[i], writtens[i] = key, value, written
-
-    # 2. the groups, walking every line but the rules and skipped ones: a user-agent line after
-    # a rule (one more rule before it than before the previous user-agent line) closes the group
-    is_rule = list(map(_RULE_KEYS.__contains__, keys))
-    rules_before = list(accumulate(is_rule, initial=0))  # at index i: rule lines before line i
     groups: list[tuple[tuple[str, ...], tuple[int, ...], int, int, tuple[RecordRow, ...]]] = []
     sitemaps: list[str] = []
     global_records: list[RecordRow] = []
     agents: list[str] = []
     agent_lines: list[int] = []
     records: list[RecordRow] = []
-    structure: list[LintRow] = []
-    first_agent = group_start = count_  # index of the first user-agent line; of the open group's first
-    in_group = seen_usage = False
-    rules_then = 0  # rule lines before the last user-agent line
+    at: list[int] = []  # the rules' lines, as indexes into the split lines, in file order
+    start = 0  # where the open group's rules start in `at`
+    in_group = False
+    seen_rule = False
     usage_is_rule = dialect.content_usage_is_rule
-    for i in compress(range(count_), map(not_, map(_NOT_WALKED.__contains__, keys))):
-        key = keys[i]
-        if key == "user-agent":
+
+    for i, (number, (_, colon, _), key, value) in enumerate(zip(numbers, parted, keys, values, strict=True)):
+        if not colon or key is None or key != lowered[i]:  # no colon, an unknown or misspelt key
+            written = writtens[i]
+            low = lowered[i]
+            if not colon:  # `written` is the whole line
+                tokens = written.split()
+                if len(tokens) != 2:  # `Disallow /` is accepted like Google, and linted
+                    lints.append(("syntax", number, f"not a `key: value` line: {written[:80]!r}"))
+                    continue
+                written, value = tokens
+                low = written.lower()
+                key = _CANONICAL.get(low)
+            if key is None:
+                lints.append(("unknown_directive", number, f"unknown directive {written!r}"))
+                key = low
+            elif low != key:
+                lints.append(("misspelt_directive", number, f"{written!r} read as {key!r}"))
+            if not colon:
+                lints.append(("missing_colon", number, f"no ':' after {written!r}"))
+            keys[i], values[i], writtens[i] = key, value, written  # what the rules are gathered from
+
+        if key == "disallow" or key == "allow" or (key == "content-usage" and usage_is_rule):
             if not in_group:
-                first_agent = group_start = i
-            elif seen_usage or rules_before[i] > rules_then:
-                groups.append((tuple(agents), tuple(agent_lines), group_start, i, tuple(records)))
-                agents, agent_lines, records, group_start = [], [], [], i
-            in_group, seen_usage, rules_then = True, False, rules_before[i]
-            number = numbers[i]
-            token, notes = _agent_line(values[i], dialect)
+                lints.append(("orphan_rule", number, f"{writtens[i]} before any user-agent: ignored"))
+                if key == "content-usage":
+                    global_records.append((key, value, number))
+                continue
+            seen_rule = True
+            if key == "content-usage":
+                records.append((key, value, number))
+                continue
+            if not value:
+                continue  # `Disallow:` allows everything: counts for grouping, never matches
+            if value[0] not in "/*":
+                lints.append(
+                    ("pattern_without_slash", number, f"{value!r} does not start with '/' or '*': never matches")
+                )
+            if "%" in value and _RESERVED_ESCAPE.search(value):
+                lints.append(
+                    ("reserved_escape_in_rule", number, f"{value!r} escapes a reserved character: readings differ")
+                )
+            at.append(i)
+        elif key == "user-agent":
+            if in_group and seen_rule:
+                groups.append((tuple(agents), tuple(agent_lines), start, len(at), tuple(records)))
+                agents, agent_lines, records, start = [], [], [], len(at)
+            in_group, seen_rule = True, False
+            token, notes = _agent_line(value, dialect)
             for code, message in notes:
-                structure.append((code, number, message))
+                lints.append((code, number, message))
             agents.append(token)
             agent_lines.append(number)
         elif key == "sitemap":
-            sitemaps.append(values[i])
-        elif key == "content-usage" and usage_is_rule:  # a rule line, kept as a record
-            if in_group:
-                seen_usage = True
-                records.append((key, values[i], numbers[i]))
-            else:
-                structure.append(("orphan_rule", numbers[i], f"{writtens[i]} before any user-agent: ignored"))
-                global_records.append((key, values[i], numbers[i]))
+            sitemaps.append(value)
         elif in_group:
-            records.append((key, values[i], numbers[i]))  # type: ignore[arg-type]
+            records.append((key, value, number))
         else:
-            global_records.append((key, values[i], numbers[i]))  # type: ignore[arg-type]
+            global_records.append((key, value, number))
     if agents:
-        groups.append((tuple(agents), tuple(agent_lines), group_start, count_, tuple(records)))
+        groups.append((tuple(agents), tuple(agent_lines), start, len(at), tuple(records)))
 
-    # 3. the rules, in C: those before any user-agent are ignored (linted), `Disallow:` never
-    # matches (it only closed a group), the others become rows of their group
-    rule_lines = list(compress(range(count_), is_rule))
-    orphans = bisect_left(rule_lines, first_agent)
-    orphan_lints = [
-        ("orphan_rule", numbers[i], f"{writtens[i]} before any user-agent: ignored") for i in rule_lines[:orphans]
-    ]
-    at = list(compress(rule_lines[orphans:], map(values.__getitem__, rule_lines[orphans:])))
     rule_values = list(map(values.__getitem__, at))
-    slash: list[LintRow] = [
-        ("pattern_without_slash", numbers[at[j]], f"{rule_values[j]!r} does not start with '/' or '*': never matches")
-        for j in compress(range(len(at)), map(not_, map(str.startswith, rule_values, repeat(_PREFIXED))))
-    ]
-    escapes: list[LintRow] = []
-    if "%" in text:
-        escapes = [
-            (
-                "reserved_escape_in_rule",
-                numbers[at[j]],
-                f"{rule_values[j]!r} escapes a reserved character: readings differ",
-            )
-            for j in compress(range(len(at)), map(_RESERVED_ESCAPE.search, rule_values))
-        ]
     if dialect.rfc_percent_encoding:
         patterns = rule_values.copy()  # most values are their own pattern
-        for j in compress(range(len(at)), map(_PATTERN_NEEDS_NORMALISING.search, rule_values)):
+        for j in compress(range(len(at)), map(_MAY_NEED_NORMALISING, rule_values)):
             patterns[j] = normalise(rule_values[j], is_pattern=True, dialect=dialect)
     else:
         patterns = list(map(google_escape, rule_values))
-    allows = map("allow".__eq__, map(keys.__getitem__, at))
-    rows: list[RuleRow] = list(zip(allows, rule_values, patterns, map(numbers.__getitem__, at), strict=True))
-
-    # each line's findings in line order: a cut line's first, then the key's, then the line's own
-    found = [part for part in (cut_lints, syntax, unknown, generic, structure, orphan_lints, slash, escapes) if part]
-    if len(found) == 1:
-        lints += found[0]
-    elif found:
-        lints += sorted(chain.from_iterable(found), key=itemgetter(1))  # stable: ties keep that order
-    built = [Group(a, n, tuple(rows[bisect_left(at, s) : bisect_left(at, e)]), r) for a, n, s, e, r in groups]
+    rows: list[RuleRow] = list(
+        zip(
+            map("allow".__eq__, map(keys.__getitem__, at)),
+            rule_values,
+            patterns,
+            map(numbers.__getitem__, at),
+            strict=True,
+        )
+    )
+    if cut_lints:  # each line's findings in line order, a cut line's first
+        lints[before_lines:] = sorted(cut_lints + lints[before_lines:], key=itemgetter(1))
     return RobotsTxt(
-        tuple(built),
+        tuple([Group(a, lines_, tuple(rows[s:e]), recs) for a, lines_, s, e, recs in groups]),
         tuple(sitemaps),
         tuple(global_records),
         tuple(lints),
