@@ -70,8 +70,20 @@ def require_url(url: str, what: str = "", parse: Callable[[str], UrlParts | None
 AUTHORITY = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")  # urlsplit's netloc ends at / ? #
 
 
+# A lower-case http(s) authority of an ASCII host name alone (no user, port or oddity): what
+# `split_url` would return for it is the authority itself as origin, its host and domain.
+_PLAIN_AUTHORITY = re.compile(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)*)").fullmatch
+
+
 def origin_parts(url: str) -> UrlParts | None:
-    """`split_url` of the URL's scheme and authority alone: the same origin and domain, cached
-    per origin, for hooks that see many new URLs of a few origins."""
+    """`split_url` of the URL's scheme and authority alone: the same origin and domain, for hooks
+    that see many new URLs of a few origins (a plain authority without `urlsplit`)."""
     m = AUTHORITY.match(url)
-    return split_url(m.group(0) + "/") if m else None
+    if m is None:
+        return None
+    authority = m.group(0)
+    plain = _PLAIN_AUTHORITY(authority)
+    if plain is not None:
+        host = plain.group(1)
+        return UrlParts(origin=authority, host=host, registrable_domain=registrable_domain(host))
+    return split_url(authority + "/")

@@ -28,3 +28,32 @@ def test_split_url_rejects_non_http(url: str) -> None:
 
 def test_bare_suffix_is_its_own_domain() -> None:
     assert registrable_domain("co.uk") == "co.uk"
+
+
+def test_origin_parts_is_split_url_of_the_authority() -> None:
+    """The plain-authority shortcut of `origin_parts` answers what `split_url` does."""
+    from scanner.urls import AUTHORITY, origin_parts
+
+    urls = [
+        "https://s1.example/x",
+        "http://a.b.c.example/",
+        "https://x-y.example",
+        "https://127.0.0.1/a",
+        "http://1.2.3/",
+        "https://co.uk/",
+        "https://www.bbc.co.uk/news?q=1",
+        "https://a.example:443/",
+        "https://a.example:8443/",
+        "HTTPS://A.example/",
+        "https://xn--bcher-kva.example/",
+        "https://bücher.example/",
+        "  https://a.example/",
+        "https://user@a.example/",
+        "https://a.example./",
+        "https://[::1]/",
+        "ftp://a.example/",
+        "https:///x",
+    ]
+    for url in urls:
+        m = AUTHORITY.match(url)
+        assert origin_parts(url) == (split_url(m.group(0) + "/") if m else None), url

@@ -60,16 +60,14 @@ def compile_robots(sha256: str, body: bytes) -> CompiledRobots:
         agents.append((token, numbers[id(rs)]))
     usage, licences = has_content_usage(parsed), bool(licence_urls(body, sha256))
     oversized = size > MAX_COMPILED_RULES
-    return CompiledRobots(
-        sha256, usage, licences, oversized, tuple(agents), tuple(sets), decision_json(parsed)
-    )
+    return CompiledRobots(sha256, usage, licences, oversized, tuple(agents), tuple(sets), decision_json(parsed))
 
 
 _DIALECTS = {d.name: d for d in (robots.RFC9309, robots.GOOGLE)}
 
 
-def _records(records: tuple[robots.Record, ...]) -> list[list[object]]:
-    return [[r.key, r.value, r.line] for r in records]
+def _records(records: tuple[robots.RecordRow, ...]) -> list[list[object]]:
+    return list(map(list, records))
 
 
 # What a decision reads of a parse besides its groups: the global records of these keys
@@ -87,35 +85,34 @@ def decision_json(parsed: robots.RobotsTxt) -> str:
         [
             g.agents,
             g.agent_lines,
-            [r.allow for r in g.rules],
-            [r.value for r in g.rules],
-            [0 if r.pattern == r.value else r.pattern for r in g.rules],
-            [r.line for r in g.rules],
-            _records(g.records),
+            [allow for allow, _, _, _ in g.rule_rows],
+            [value for _, value, _, _ in g.rule_rows],
+            [0 if pattern == value else pattern for _, value, pattern, _ in g.rule_rows],
+            [line for _, _, _, line in g.rule_rows],
+            _records(g.record_rows),
         ]
         for g in parsed.groups
     ]
-    records = _records(tuple(r for r in parsed.global_records if r.key in DECISION_RECORDS))
-    lint = [[x.code, x.line, x.message] for x in parsed.lint if x.code in DECISION_LINT]
+    records = _records(tuple(r for r in parsed.record_rows if r[0] in DECISION_RECORDS))
+    lint = [list(x) for x in parsed.lint_rows if x[0] in DECISION_LINT]
     return json.dumps([groups, records, lint, parsed.size, parsed.parsed_bytes, parsed.dialect.name])
 
 
 def decision_from_json(text: str) -> robots.RobotsTxt:
     groups, records, lint, size, parsed_bytes, dialect = json.loads(text)
-    rule, record = robots.Rule, robots.Record
     return robots.RobotsTxt(
         tuple(
             robots.Group(
                 tuple(agents),
                 tuple(lines),
-                tuple(map(rule, allows, values, _patterns(values, patterns), rule_lines)),
-                tuple([record(*r) for r in recs]),
+                tuple(zip(allows, values, _patterns(values, patterns), rule_lines, strict=True)),
+                tuple(map(tuple, recs)),
             )
             for agents, lines, allows, values, patterns, rule_lines, recs in groups
         ),
         (),
-        tuple(record(*r) for r in records),
-        tuple(robots.Lint(*x) for x in lint),
+        tuple(map(tuple, records)),
+        tuple(map(tuple, lint)),
         size,
         parsed_bytes,
         _DIALECTS[dialect],

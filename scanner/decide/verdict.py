@@ -32,6 +32,7 @@ from scanner.signals.tdmrep import tdmrep_layers
 
 STALE_AFTER = timedelta(hours=24)  # RFC 9309 §2.4: a cached robots.txt is good for 24 h
 ROBOTS_LINT = ("html_body", "truncated", "non_utf8")  # parse lint a decision reports
+_ROBOTS_LINT = frozenset(ROBOTS_LINT)
 
 
 class Verdict(StrEnum):
@@ -139,7 +140,7 @@ def read_robots(url: str, art: Artefact | None, policy: Policy, reference: datet
         found = not_robots_signal(art.http_status, served, policy.not_robots_is_unreachable)
         return Reading(stamped([found], art, reference), lint=(served,))
     if parsed is not None:
-        lint = tuple(x.code for x in parsed.lint if x.code in ROBOTS_LINT)
+        lint = parsed.lint_among(_ROBOTS_LINT)
         found_all = robots_signals(parsed, url, policy.agents, policy.conservative)
         return Reading(stamped(found_all, art, reference), (Checked.ROBOTS,), lint)
     if outcome == UNREACHABLE:

@@ -7,11 +7,13 @@ from functools import partial
 from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import BUDGET_REASON, RobotsTxt, parse_robots
 
+_HTML_BODY = frozenset({"html_body"})
+
 
 def parse_ai_txt(body: bytes) -> tuple[RobotsTxt | None, tuple[str, ...]]:
     """robots.txt grammar; only a text body with at least one User-Agent line counts (spec §8)."""
     robots = parse_robots(body)
-    if any(x.code == "html_body" for x in robots.lint) or not robots.groups:
+    if robots.lint_among(_HTML_BODY) or not robots.groups:
         return None, ("ai_txt_not_spawning",)
     return robots, ()
 

@@ -64,7 +64,7 @@ def served_as(status: int | None, body: bytes, parsed: RobotsTxt | None = None) 
         if not _ROBOTS_LINE.search(body):
             return NOT_ROBOTS  # no line a robots.txt parser would read: no need to parse the page
         parsed = parse_robots(body)
-    if any(g.rules or g.records for g in parsed.groups):
+    if any(g.rule_rows or g.record_rows for g in parsed.groups):
         return None  # HTML around real lines (a comment header, a <pre>): read the lines
     return NOT_ROBOTS
 

@@ -9,6 +9,8 @@ from scanner.signals.headers import aipref_signals, content_signal_signals
 from scanner.signals.model import Category, Confidence, Signal, SignalKind, Statement
 from scanner.signals.robots import BUDGET_REASON, MATCH_BUDGET, Group, RobotsTxt, Rule, pattern_matches, url_path
 
+_TRUNCATED = frozenset({"truncated"})
+
 
 def rule_signal(rule: Rule, agents: tuple[str, ...], where: str = "", lint: tuple[str, ...] = ()) -> Signal:
     """What one Allow / Disallow line states for its agents: a Disallow reserves the paths it
@@ -98,7 +100,7 @@ def robots_signals(robots: RobotsTxt, url: str, agents: tuple[str, ...], conserv
             out.append(budget_signal(who, where))
             continue
         if e.rule is not None and not e.rule.allow:
-            truncated = tuple(x.code for x in robots.lint if x.code == "truncated")
+            truncated = robots.lint_among(_TRUNCATED)
             out.append(rule_signal(e.rule, who, f" in {where}", truncated))
             continue  # usage preferences apply only to what may be crawled (attach §3)
         rule = f"Allow: {e.rule.value} (line {e.rule.line})" if e.rule else e.reason

@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from itertools import chain, compress, pairwise, repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-from scanner.signals.robots.model import RFC9309, UNDECIDED, Dialect, Group, Rule
+from scanner.signals.robots.model import RFC9309, UNDECIDED, Dialect, Group, Rule, RuleRow
 from scanner.signals.robots.normalise import normalise, url_path
 
 _ALTERNATIVES = 16  # rules a `Matcher` node tries one by one; past that it indexes them
@@ -325,39 +325,67 @@ class RuleSet:
 
     A set's first paths are decided by a plain scan under a work budget (`scan`); past them, or
     past the budget, by a `Matcher`, built once: bulk decide only reads `ordered`, and a cold hook
-    asks each origin about a few paths, so neither builds an index for a typical file.
+    asks each origin about a few paths, so neither builds an index for a typical file. The rules
+    are kept as rows (`rows`, plain tuples the collector stops tracking); a `Rule` is built for a
+    rank when it decides a path (`rule`), once, so a rank's rule is always the same object.
     """
 
-    __slots__ = ("fallback", "groups", "matcher", "memo", "ordered", "prefixes")
+    __slots__ = ("_rules", "fallback", "groups", "matcher", "memo", "prefixes", "rows")
 
     def __init__(self, groups: tuple[Group, ...], fallback: bool, dialect: Dialect) -> None:
         self.groups = groups
         self.fallback = fallback
-        rules = [r for g in groups for r in g.rules if r.pattern[:1] in ("/", "*")]
+        rows = list(chain.from_iterable(g.rule_rows for g in groups))
+        patterns = list(map(itemgetter(2), rows))
+        if not all(map(str.startswith, patterns, repeat(("/", "*")))):
+            rows = list(compress(rows, map(str.startswith, patterns, repeat(("/", "*")))))
+            patterns = list(map(itemgetter(2), rows))
         if dialect.index_html_is_directory:
-            rules += [
-                Rule(r.allow, r.value, r.pattern[: -len("index.html")] + "$", r.line)
-                for r in list(rules)
-                if r.allow and r.pattern.endswith("/index.html")
+            rows += [
+                (allow, value, pattern[: -len("index.html")] + "$", line)
+                for allow, value, pattern, line in list(rows)
+                if allow and pattern.endswith("/index.html")
             ]
+            patterns = list(map(itemgetter(2), rows))
         # priority order: longest pattern first, Allow first on ties, then by line. Stable sorts
-        # from the last key to the first, each keyed in C (no Python call per rule).
-        rules.sort(key=attrgetter("line"))
-        rules.sort(key=attrgetter("allow"), reverse=True)  # reverse keeps equal keys in order
-        lengths = list(map(len, map(attrgetter("pattern"), rules)))
-        order = sorted(range(len(rules)), key=lengths.__getitem__, reverse=True)
-        self.ordered = tuple(map(rules.__getitem__, order))  # the first rule that matches decides
+        # from the last key to the first, each keyed in C (no Python call per rule); the rows of
+        # one group are in line order already.
+        if len(groups) > 1 or dialect.index_html_is_directory:
+            rows.sort(key=itemgetter(3))
+            patterns = list(map(itemgetter(2), rows))
+        allows = list(map(itemgetter(0), rows))
+        if any(allows) and not all(allows):
+            order = sorted(range(len(rows)), key=allows.__getitem__, reverse=True)  # reverse keeps ties in order
+            rows = list(map(rows.__getitem__, order))
+            patterns = list(map(patterns.__getitem__, order))
+        lengths = list(map(len, patterns))
+        order = sorted(range(len(rows)), key=lengths.__getitem__, reverse=True)
+        self.rows: tuple[RuleRow, ...] = tuple(map(rows.__getitem__, order))  # the first rule that matches decides
+        self._rules: dict[int, Rule] = {}  # rank -> its `Rule`, built when first asked (`rule`)
         self.matcher: Matcher | None = None
         self.memo: dict[str, Rule | None] = {}
         self.prefixes: tuple[str, ...] | None = None  # each rule's literal prefix, for `scan`
+
+    def rule(self, rank: int) -> Rule:
+        """The rule of a rank as a `Rule`, the same object each time (the hook's path shapes are
+        its id): `setdefault` keeps the first one built if two threads race."""
+        found = self._rules.get(rank)
+        if found is None:
+            found = self._rules.setdefault(rank, Rule(*self.rows[rank]))
+        return found
+
+    @property
+    def ordered(self) -> tuple[Rule, ...]:
+        """Every rule in priority order, as `Rule`s (those `decide` answers with)."""
+        return tuple(map(self.rule, range(len(self.rows))))
 
     def compiled(self) -> Matcher:
         """The set's `Matcher`, built once, on the first path that is not plain-scanned: one
         pass over the rules, linear in the file (bounded by its 512,000 parsed bytes)."""
         if self.matcher is None:
             firsts: dict[str, int] = {}  # a repeated pattern never decides: the first copy wins
-            for i, r in enumerate(self.ordered):
-                firsts.setdefault(r.pattern, i)
+            for i, pattern in enumerate(map(itemgetter(2), self.rows)):
+                firsts.setdefault(pattern, i)
             self.matcher = Matcher([(i, pattern) for pattern, i in firsts.items()])
             self.prefixes = None  # the scan's, no longer asked
         return self.matcher
@@ -368,7 +396,7 @@ class RuleSet:
         the path without scanning or compiling."""
         if len(self.memo) >= _MEMO_SIZE:
             self.memo.clear()
-        self.memo[path] = None if rank is None else self.ordered[rank]
+        self.memo[path] = None if rank is None else self.rule(rank)
 
     def scan(self, path: str) -> Rule | None:
         """The plain scan's deciding rule, or `_UNSEEN` when it would cost more than the
@@ -379,19 +407,22 @@ class RuleSet:
         index; a hostile or huge file stops within the budget and builds its `Matcher`."""
         prefixes = self.prefixes
         if prefixes is None:
-            if len(self.ordered) > _SCAN_RULES:
+            if len(self.rows) > _SCAN_RULES:
                 return _UNSEEN
-            patterns = map(attrgetter("pattern"), self.ordered)  # C loops: no Python per rule
+            patterns = map(itemgetter(2), self.rows)  # C loops: no Python per rule
             literal = map(itemgetter(0), map(str.partition, patterns, repeat("*")))
             prefixes = self.prefixes = tuple(map(str.rstrip, literal, repeat("$")))
         left = scan_budget(path)
-        for rule in compress(self.ordered, map(path.startswith, prefixes)):
-            pattern = rule.pattern
+        rows = self.rows
+        for rank in compress(range(len(rows)), map(path.startswith, prefixes)):
+            pattern = rows[rank][2]
+            if pattern is prefixes[rank]:  # no `*` or `$`: its prefix is the rule, which the path starts with
+                return self.rule(rank) if left > 0 else _UNSEEN
             left -= 1 + pattern.count("*")
             if left < 0:
                 return _UNSEEN
             if rule_matches(pattern, path):
-                return rule
+                return self.rule(rank)
         return None
 
     def decide(self, path: str) -> Rule | None:
@@ -406,7 +437,7 @@ class RuleSet:
                 memo[path] = found
                 return found
         rank = self.compiled().first(path)
-        found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.ordered[rank])
+        found = UNDECIDED if rank == BUDGET_EXCEEDED else (None if rank is None else self.rule(rank))
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
         memo[path] = found

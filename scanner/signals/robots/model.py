@@ -1,9 +1,19 @@
 """robots.txt records as parsed (RFC 9309): dialects, rules, groups, lint findings and the
-explanation a decision cites. Plain frozen data; the parser, matcher and `RobotsTxt` build on it."""
+explanation a decision cites. Plain frozen data; the parser, matcher and `RobotsTxt` build on it.
+
+A parse keeps its rules, records and lint findings as rows, plain tuples of str, int and bool
+(`RuleRow`, `RecordRow`, `LintRow`), and builds the `Rule`, `Record` and `Lint` objects only when
+asked: the collector stops tracking a plain tuple of atoms at its first pass, while an object per
+rule stays tracked for as long as the parse lives (2,000 files hold some 170,000 of them, and
+every full collection of the process walked them all)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+RuleRow = tuple[bool, str, str, int]  # a `Rule`'s fields: allow, value, pattern, line
+RecordRow = tuple[str, str, int]  # a `Record`'s fields: key, value, line
+LintRow = tuple[str, int | None, str]  # a `Lint`'s fields: code, line, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +68,20 @@ class Record:
 class Group:
     agents: tuple[str, ...]  # product tokens, lower-case; '*' for the global group; '' unusable
     agent_lines: tuple[int, ...]
-    rules: tuple[Rule, ...]
-    records: tuple[Record, ...]  # Content-Signal, Content-Usage, License, Crawl-delay, ...
+    rule_rows: tuple[RuleRow, ...]  # in file order (`rules` builds them as `Rule`s)
+    record_rows: tuple[RecordRow, ...]  # Content-Signal, Content-Usage, License, Crawl-delay, ...
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The group's Allow / Disallow lines, in file order (new objects on each call)."""
+        return tuple(Rule(*row) for row in self.rule_rows)
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return tuple(Record(*row) for row in self.record_rows)
 
     def extensions(self, key: str) -> tuple[Record, ...]:
-        return tuple(r for r in self.records if r.key == key)
+        return tuple(Record(*row) for row in self.record_rows if row[0] == key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import compress, count, repeat
+from operator import itemgetter
 
-from scanner.signals.robots.model import GOOGLE, RFC9309, Dialect, Group, Lint, Record, Rule
-from scanner.signals.robots.normalise import normalise, url_path
+from scanner.signals.robots.model import GOOGLE, RFC9309, Dialect, Group, LintRow, RecordRow, RuleRow
+from scanner.signals.robots.normalise import google_escape, normalise, url_path
 from scanner.signals.robots.robots_txt import RobotsTxt
 from scanner.signals.robots.tokens import product_token, query_token
 
@@ -43,12 +45,22 @@ _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _RESERVED_ESCAPE = re.compile(r"%(2[1-9A-Fa-f]|3[ABDFabdf]|40|5[BDbd])")
 
 
-def _decode(body: bytes, lints: list[Lint]) -> str:
+# `str.splitlines` also breaks at these; a robots.txt line ends only at CR LF, CR or LF
+_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_PREFIXED = ("/", "*")  # what a rule's value starts with to match anything
+# What `normalise` may change in a pattern, `$` anywhere included: one character class, which the
+# regex engine scans for fast (its own test, a class or a `$` not at the end, is tried at every
+# position); a value it finds is normalised, and comes back as it was when only its end is `$`.
+_MAY_NEED_NORMALISING = re.compile(r'[%\x00-\x20"<>\\^`{|}\x7f-\U0010ffff$]').search
+_AGENT_LINES: tuple[dict[str, tuple[str, tuple[tuple[str, str], ...]]], ...] = ({}, {})  # see `_agent_line`
+
+
+def _decode(body: bytes, lints: list[LintRow]) -> str:
     if body.startswith(b"\xef\xbb\xbf"):
-        lints.append(Lint("bom", 1, "UTF-8 byte-order mark at the start (skipped)"))
+        lints.append(("bom", 1, "UTF-8 byte-order mark at the start (skipped)"))
         body = body[3:]
     elif body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        lints.append(Lint("utf16", 1, "UTF-16 file (RFC 9309 requires UTF-8); decoded as UTF-16"))
+        lints.append(("utf16", 1, "UTF-16 file (RFC 9309 requires UTF-8); decoded as UTF-16"))
         try:
             return body.decode("utf-16")
         except UnicodeDecodeError:
@@ -57,8 +69,17 @@ def _decode(body: bytes, lints: list[Lint]) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
-        lints.append(Lint("non_utf8", line, "bytes that are not UTF-8 (compared octet by octet)"))
+        lints.append(("non_utf8", line, "bytes that are not UTF-8 (compared octet by octet)"))
         return body.decode("utf-8", "surrogateescape")
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of the file, split at CR LF, CR and LF only: `str.splitlines` (in C, and without
+    the regex's trailing '' after a last line break, which is blank anyway) unless the text holds
+    another character it breaks at."""
+    if any(map(text.__contains__, _OTHER_BREAKS)):  # a memchr-speed search each, no regex
+        return _LINE_SPLIT.split(text)
+    return text.splitlines()
 
 
 def _split_key_value(line: str) -> tuple[str, str] | None:
@@ -69,6 +90,36 @@ def _split_key_value(line: str) -> tuple[str, str] | None:
     if len(tokens) == 2:  # `Disallow /`: accepted like Google, linted by the caller
         return tokens[0], tokens[1]
     return None
+
+
+def _agent_line(value: str, dialect: Dialect) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A user-agent value's product token and its findings (code, message), remembered per value
+    (a few hundred distinct values name the agents of thousands of files)."""
+    cache = _AGENT_LINES[dialect.digits_in_tokens]  # all `product_token` reads of the dialect
+    found = cache.get(value)
+    if found is not None:
+        return found
+    token = product_token(value, dialect)
+    notes: list[tuple[str, str]] = []
+    if not token:
+        notes.append(("empty_user_agent", f"user-agent {value!r} has no product token: matches nobody"))
+    else:
+        rest = value.strip()[len(token) :]
+        if token != "*" and rest[:1].isspace() and rest.strip():
+            notes.append(("multiple_tokens_on_line", f"only {token!r} of {value!r} is the product token"))
+        if not token.isascii():
+            notes.append(("non_ascii_token", f"{value!r} is not an ASCII product token; matched whole"))
+        if token != "*" and any(ch.isdigit() for ch in token):
+            notes.append(
+                (
+                    "token_has_digits",
+                    f"{token!r} has digits: RFC 9309 tokens have none; Google reads {product_token(value, GOOGLE)!r}",
+                )
+            )
+    if len(cache) >= 4096:
+        cache.clear()
+    found = cache[value] = (token, tuple(notes))
+    return found
 
 
 @lru_cache(maxsize=4096)
@@ -86,14 +137,17 @@ def parse_robots(body: bytes | str, dialect: Dialect = RFC9309) -> RobotsTxt:
 
 
 def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
-    lints: list[Lint] = []
+    """The parse. Each line is cut at its comment, stripped and split at its first colon by C
+    loops over all lines at once (`map` of str methods); Python then walks only the non-blank
+    lines' keys, and the rules' rows are gathered and normalised in C after the walk."""
+    lints: list[LintRow] = []
     size = len(body)
     if size > MAX_PARSE_BYTES:
         cut = body.rfind(b"\n", 0, MAX_PARSE_BYTES) + 1
         cut = max(cut, body.rfind(b"\r", 0, MAX_PARSE_BYTES) + 1)
         body = body[:cut]
         lints.append(
-            Lint(
+            (
                 "truncated",
                 None,
                 f"{size} bytes; only the first {len(body)} parsed (limit {MAX_PARSE_BYTES}, partial last line dropped)",
@@ -101,139 +155,137 @@ def parse_uncached(body: bytes, dialect: Dialect) -> RobotsTxt:
         )
     head = body[:512].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<")):
-        lints.append(Lint("html_body", 1, "looks like HTML, not a robots.txt (an error page?)"))
+        lints.append(("html_body", 1, "looks like HTML, not a robots.txt (an error page?)"))
     if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        lints.append(Lint("binary", None, "contains NUL bytes: binary, not text"))
+        lints.append(("binary", None, "contains NUL bytes: binary, not text"))
     text = _decode(body, lints)
+    before_lines = len(lints)
 
-    groups: list[Group] = []
+    lines = _lines(text)
+    long_line = MAX_LINE_BYTES // 4  # characters past which a line may be over MAX_LINE_BYTES
+    cut_lints: list[LintRow] = []
+    if lines and max(map(len, lines)) > long_line:
+        for i, raw in enumerate(lines):
+            if len(raw) > long_line and len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
+                # google/robotstxt keeps MAX_LINE_BYTES - 1 bytes (its buffer ends with a NUL)
+                cut_line = raw.encode("utf-8", "surrogateescape")[: MAX_LINE_BYTES - 1]
+                lines[i] = cut_line.decode("utf-8", "surrogateescape")
+                cut_lints.append(("line_too_long", i + 1, f"longer than {MAX_LINE_BYTES} bytes: cut"))
+    # every line without its comment, stripped; the non-blank ones split at their first colon
+    stripped = list(map(str.strip, map(itemgetter(0), map(str.partition, lines, repeat("#")))))
+    numbers = list(compress(count(1), stripped))
+    parted = list(map(str.partition, filter(None, stripped), repeat(":")))
+    writtens = list(map(str.strip, map(itemgetter(0), parted)))
+    values = list(map(str.strip, map(itemgetter(2), parted)))
+    lowered = list(map(str.lower, writtens))
+    keys: list[str | None] = list(map(_CANONICAL.get, lowered))
+
+    groups: list[tuple[tuple[str, ...], tuple[int, ...], int, int, tuple[RecordRow, ...]]] = []
     sitemaps: list[str] = []
-    global_records: list[Record] = []
+    global_records: list[RecordRow] = []
     agents: list[str] = []
     agent_lines: list[int] = []
-    rules: list[Rule] = []
-    records: list[Record] = []
+    records: list[RecordRow] = []
+    at: list[int] = []  # the rules' lines, as indexes into the split lines, in file order
+    start = 0  # where the open group's rules start in `at`
     in_group = False
     seen_rule = False
+    usage_is_rule = dialect.content_usage_is_rule
 
-    def close() -> None:
-        nonlocal agents, agent_lines, rules, records
-        if agents:
-            groups.append(Group(tuple(agents), tuple(agent_lines), tuple(rules), tuple(records)))
-        agents, agent_lines, rules, records = [], [], [], []
+    for i, (number, (_, colon, _), key, value) in enumerate(zip(numbers, parted, keys, values, strict=True)):
+        if not colon or key is None or key != lowered[i]:  # no colon, an unknown or misspelt key
+            written = writtens[i]
+            low = lowered[i]
+            if not colon:  # `written` is the whole line
+                tokens = written.split()
+                if len(tokens) != 2:  # `Disallow /` is accepted like Google, and linted
+                    lints.append(("syntax", number, f"not a `key: value` line: {written[:80]!r}"))
+                    continue
+                written, value = tokens
+                low = written.lower()
+                key = _CANONICAL.get(low)
+            if key is None:
+                lints.append(("unknown_directive", number, f"unknown directive {written!r}"))
+                key = low
+            elif low != key:
+                lints.append(("misspelt_directive", number, f"{written!r} read as {key!r}"))
+            if not colon:
+                lints.append(("missing_colon", number, f"no ':' after {written!r}"))
+            keys[i], values[i], writtens[i] = key, value, written  # what the rules are gathered from
 
-    long_line = MAX_LINE_BYTES // 4  # characters past which a line may be over MAX_LINE_BYTES
-    for number, raw in enumerate(_LINE_SPLIT.split(text), start=1):
-        if len(raw) > long_line and len(raw.encode("utf-8", "surrogateescape")) > (MAX_LINE_BYTES):
-            # google/robotstxt keeps MAX_LINE_BYTES - 1 bytes (its buffer ends with a NUL)
-            raw = raw.encode("utf-8", "surrogateescape")[: MAX_LINE_BYTES - 1].decode("utf-8", "surrogateescape")
-            lints.append(Lint("line_too_long", number, f"longer than {MAX_LINE_BYTES} bytes: cut"))
-        hash_at = raw.find("#")  # `_split_key_value` inlined: this loop runs once per line of every file
-        line = (raw if hash_at < 0 else raw[:hash_at]).strip()
-        if not line:
-            continue
-        colon = line.find(":")
-        if colon >= 0:
-            written, value = line[:colon].strip(), line[colon + 1 :].strip()
-        else:
-            kv = _split_key_value(line)
-            if kv is None:
-                lints.append(Lint("syntax", number, f"not a `key: value` line: {line[:80]!r}"))
-                continue
-            written, value = kv
-        lowered = written.lower()
-        key = _CANONICAL.get(lowered)
-        if key is None:
-            lints.append(Lint("unknown_directive", number, f"unknown directive {written!r}"))
-            key = lowered
-        elif lowered != key:
-            lints.append(Lint("misspelt_directive", number, f"{written!r} read as {key!r}"))
-        if colon < 0:
-            lints.append(Lint("missing_colon", number, f"no ':' after {written!r}"))
-
-        if key == "user-agent":
-            if in_group and seen_rule:
-                close()
-            in_group, seen_rule = True, False
-            token = product_token(value, dialect)
-            if not token:
-                lints.append(
-                    Lint(
-                        "empty_user_agent",
-                        number,
-                        f"user-agent {value!r} has no product token: matches nobody",
-                    )
-                )
-            else:
-                rest = value.strip()[len(token) :]
-                if token != "*" and rest[:1].isspace() and rest.strip():
-                    lints.append(
-                        Lint(
-                            "multiple_tokens_on_line",
-                            number,
-                            f"only {token!r} of {value!r} is the product token",
-                        )
-                    )
-                if not token.isascii():
-                    lints.append(
-                        Lint(
-                            "non_ascii_token",
-                            number,
-                            f"{value!r} is not an ASCII product token; matched whole",
-                        )
-                    )
-                if token != "*" and any(ch.isdigit() for ch in token):
-                    lints.append(
-                        Lint(
-                            "token_has_digits",
-                            number,
-                            f"{token!r} has digits: RFC 9309 tokens have none; Google "
-                            f"reads {product_token(value, GOOGLE)!r}",
-                        )
-                    )
-            agents.append(token)
-            agent_lines.append(number)
-        elif key in ("allow", "disallow") or (key == "content-usage" and dialect.content_usage_is_rule):
+        if key == "disallow" or key == "allow" or (key == "content-usage" and usage_is_rule):
             if not in_group:
-                lints.append(Lint("orphan_rule", number, f"{written} before any user-agent: ignored"))
+                lints.append(("orphan_rule", number, f"{writtens[i]} before any user-agent: ignored"))
                 if key == "content-usage":
-                    global_records.append(Record(key, value, number))
+                    global_records.append((key, value, number))
                 continue
             seen_rule = True
             if key == "content-usage":
-                records.append(Record(key, value, number))
+                records.append((key, value, number))
                 continue
             if not value:
                 continue  # `Disallow:` allows everything: counts for grouping, never matches
             if value[0] not in "/*":
                 lints.append(
-                    Lint(
-                        "pattern_without_slash",
-                        number,
-                        f"{value!r} does not start with '/' or '*': never matches",
-                    )
+                    ("pattern_without_slash", number, f"{value!r} does not start with '/' or '*': never matches")
                 )
             if "%" in value and _RESERVED_ESCAPE.search(value):
                 lints.append(
-                    Lint(
-                        "reserved_escape_in_rule",
-                        number,
-                        f"{value!r} escapes a reserved character: readings differ",
-                    )
+                    ("reserved_escape_in_rule", number, f"{value!r} escapes a reserved character: readings differ")
                 )
-            pattern = normalise(value, is_pattern=True, dialect=dialect)
-            rules.append(Rule(key == "allow", value, pattern, number))
+            at.append(i)
+        elif key == "user-agent":
+            if in_group and seen_rule:
+                groups.append((tuple(agents), tuple(agent_lines), start, len(at), tuple(records)))
+                agents, agent_lines, records, start = [], [], [], len(at)
+            in_group, seen_rule = True, False
+            token, notes = _agent_line(value, dialect)
+            for code, message in notes:
+                lints.append((code, number, message))
+            agents.append(token)
+            agent_lines.append(number)
         elif key == "sitemap":
             sitemaps.append(value)
+        elif in_group:
+            records.append((key, value, number))
         else:
-            target = records if in_group else global_records
-            target.append(Record(key, value, number))
-    close()
-    return RobotsTxt(tuple(groups), tuple(sitemaps), tuple(global_records), tuple(lints), size, len(body), dialect)
+            global_records.append((key, value, number))
+    if agents:
+        groups.append((tuple(agents), tuple(agent_lines), start, len(at), tuple(records)))
+
+    rule_values = list(map(values.__getitem__, at))
+    if dialect.rfc_percent_encoding:
+        patterns = rule_values.copy()  # most values are their own pattern
+        for j in compress(range(len(at)), map(_MAY_NEED_NORMALISING, rule_values)):
+            patterns[j] = normalise(rule_values[j], is_pattern=True, dialect=dialect)
+    else:
+        patterns = list(map(google_escape, rule_values))
+    rows: list[RuleRow] = list(
+        zip(
+            map("allow".__eq__, map(keys.__getitem__, at)),
+            rule_values,
+            patterns,
+            map(numbers.__getitem__, at),
+            strict=True,
+        )
+    )
+    if cut_lints:  # each line's findings in line order, a cut line's first
+        lints[before_lines:] = sorted(cut_lints + lints[before_lines:], key=itemgetter(1))
+    return RobotsTxt(
+        tuple([Group(a, lines_, tuple(rows[s:e]), recs) for a, lines_, s, e, recs in groups]),
+        tuple(sitemaps),
+        tuple(global_records),
+        tuple(lints),
+        size,
+        len(body),
+        dialect,
+    )
 
 
 def clear_caches() -> None:
     """Forget parsed files, normalised URLs and tokens: benchmarks measure cold runs."""
     _parse_cached.cache_clear()
+    for cache in _AGENT_LINES:
+        cache.clear()
     url_path.cache_clear()
     query_token.cache_clear()

@@ -3,12 +3,25 @@ that applies to it (cached per agent, shared between agents of one group)."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from scanner.signals.robots.matcher import RuleSet
-from scanner.signals.robots.model import BUDGET_REASON, RFC9309, UNDECIDED, Dialect, Explanation, Group, Lint, Record
+from scanner.signals.robots.model import (
+    BUDGET_REASON,
+    RFC9309,
+    UNDECIDED,
+    Dialect,
+    Explanation,
+    Group,
+    Lint,
+    LintRow,
+    Record,
+    RecordRow,
+)
 from scanner.signals.robots.normalise import url_path
 from scanner.signals.robots.tokens import query_token
 
@@ -17,8 +30,8 @@ from scanner.signals.robots.tokens import query_token
 class RobotsTxt:
     groups: tuple[Group, ...]
     sitemaps: tuple[str, ...]
-    global_records: tuple[Record, ...]  # records outside any group (Content-Signal before a UA, ...)
-    lint: tuple[Lint, ...]
+    record_rows: tuple[RecordRow, ...]  # records outside any group (Content-Signal before a UA, ...)
+    lint_rows: tuple[LintRow, ...]  # in file order (`lint` builds them as `Lint`s)
     size: int  # bytes received
     parsed_bytes: int  # bytes parsed (≤ MAX_PARSE_BYTES)
     dialect: Dialect = RFC9309
@@ -35,6 +48,19 @@ class RobotsTxt:
     @property
     def truncated(self) -> bool:
         return self.parsed_bytes < self.size
+
+    @property
+    def global_records(self) -> tuple[Record, ...]:
+        return tuple(Record(*row) for row in self.record_rows)
+
+    @property
+    def lint(self) -> tuple[Lint, ...]:
+        """The parse's findings in file order (new objects on each call; `lint_among` for codes)."""
+        return tuple(Lint(*row) for row in self.lint_rows)
+
+    def lint_among(self, codes: AbstractSet[str]) -> tuple[str, ...]:
+        """The codes of the findings among `codes`, in file order (one pass in C)."""
+        return tuple(filter(codes.__contains__, map(itemgetter(0), self.lint_rows)))
 
     def ruleset(self, agent: str) -> RuleSet:
         """The merged rules for an agent, cached per agent string: parse once, decide many."""
@@ -114,10 +140,15 @@ class RobotsTxt:
         return None
 
     def records(self, key: str) -> tuple[tuple[Group | None, Record], ...]:
-        """Every record with this key, with the group it sits in (None: outside any group)."""
-        found: list[tuple[Group | None, Record]] = [(None, r) for r in self.global_records if r.key == key]
-        found += [(g, r) for g in self.groups for r in g.records if r.key == key]
-        return tuple(sorted(found, key=lambda gr: gr[1].line))
+        """Every record with this key, with the group it sits in (None: outside any group), by
+        line; cached per key (decisions ask for Content-Signal, Content-Usage and License)."""
+        cache_key = ("records", key)
+        cached = self._shared.get(cache_key)
+        if cached is None:
+            found: list[tuple[Group | None, Record]] = [(None, Record(*r)) for r in self.record_rows if r[0] == key]
+            found += [(g, Record(*r)) for g in self.groups for r in g.record_rows if r[0] == key]
+            cached = self._shared[cache_key] = tuple(sorted(found, key=lambda gr: gr[1].line))
+        return cached
 
 
 @dataclass(frozen=True)
