@@ -251,26 +251,23 @@ def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim:
         _, labels = connected_components(graph, directed=False)
         dedup_work.add_members(store, pa.table({"doc": nodes, "label": labels.astype(np.int64)}))
         dedup_work.stage_members(store, params)
-        with store.transaction():
-            dedup_work.clear_clusters(store, "minhash")
-            for batch in dedup_work.member_signatures(store, STREAM_ROWS):
-                sigs, reps = (
-                    signature_matrix(batch.column("sig"), num_perm),
-                    signature_matrix(batch.column("rep_sig"), num_perm),
-                )
-                sim = estimated_jaccard(sigs, reps)
-                store.write_clusters(
-                    pa.table(
-                        {
-                            "method": pa.repeat("minhash", batch.num_rows),
-                            "doc_id": batch.column("doc_id"),
-                            "cluster_id": batch.column("cluster_id"),
-                            "is_representative": batch.column("is_representative"),
-                            "similarity": pa.array(sim, pa.float64()),
-                            "run_id": pa.repeat(run_id, batch.num_rows),
-                        }
-                    ),
-                )
+        for batch in dedup_work.member_signatures(store, STREAM_ROWS):
+            sim = estimated_jaccard(
+                signature_matrix(batch.column("sig"), num_perm), signature_matrix(batch.column("rep_sig"), num_perm)
+            )
+            dedup_work.add_similarities(
+                store,
+                pa.table(
+                    {
+                        "doc_id": batch.column("doc_id"),
+                        "cluster_id": batch.column("cluster_id"),
+                        "is_representative": batch.column("is_representative"),
+                        "similarity": pa.array(sim, pa.float64()),
+                    }
+                ),
+            )
+        with store.transaction():  # the old clusters replaced at once, by DuckDB from the scratch table
+            dedup_work.replace_clusters(store, "minhash", run_id)
     counts = dedup_work.cluster_counts(store, "minhash")
     return clear | {"minhash_clusters": counts["clusters"], "near_duplicates": counts["duplicates"]}
 

@@ -33,6 +33,10 @@ def scratch(store: Store) -> Iterator[None]:
         store.query("CREATE TABLE dedup_scratch.idx (doc BIGINT, doc_id VARCHAR)")
         store.query("CREATE TABLE dedup_scratch.edges (root BIGINT, doc BIGINT)")
         store.query("CREATE TABLE dedup_scratch.members (doc BIGINT, label BIGINT)")
+        store.query(
+            "CREATE TABLE dedup_scratch.similar "
+            "(doc_id VARCHAR, cluster_id VARCHAR, is_representative BOOLEAN, similarity DOUBLE)"
+        )
         yield
     finally:
         store.query("DETACH dedup_scratch")
@@ -244,6 +248,27 @@ def member_signatures(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
              ON r.doc_id = m.rep_id""",
         None,
         rows,
+    )
+
+
+def add_similarities(store: Store, rows: pa.Table) -> None:
+    """A batch of cluster rows (doc_id, cluster_id, is_representative, similarity) into the scratch
+    table, each batch committed on its own: rows that a write transaction on the store referred
+    to stayed alive until its commit, and the stream's batches with them (every member's two
+    signatures, 4.9 GB at 10M documents under a 2 GB limit)."""
+    with store.temporary("_similar", rows):
+        store.query("INSERT INTO dedup_scratch.similar BY NAME SELECT * FROM _similar")
+
+
+def replace_clusters(store: Store, method: str, run_id: str) -> None:
+    """The method's clusters replaced by the scratch table's rows (one statement of DuckDB's,
+    which spills; inside the caller's transaction)."""
+    clear_clusters(store, method)
+    store.query(
+        """INSERT INTO dup_clusters BY NAME
+           SELECT ? AS method, doc_id, cluster_id, is_representative, similarity, ? AS run_id
+           FROM dedup_scratch.similar""",
+        [method, run_id],
     )
 
 
