@@ -360,10 +360,6 @@ class Store:
     def write_dedup_signatures(self, rows: Rows) -> int:
         return self._insert("dedup_signatures", rows)
 
-    def write_clusters(self, rows: Rows) -> int:
-        """Duplicate-cluster membership per method (exact, minhash), every member kept."""
-        return self._insert("dup_clusters", rows)
-
     def _insert(self, table: str, rows: Rows, *, replace: bool = False) -> int:
         """Insert rows whose key is new (idempotent); returns how many rows were written.
 
