@@ -23,12 +23,11 @@ from scanner.store.store import Store
 
 @contextmanager
 def scratch(store: Store) -> Iterator[None]:
-    """Work tables for one dedup run in a scratch database beside the store (attached, so every
-    cursor sees them; deleted afterwards, so band rows never grow the store)."""
-    path = ":memory:" if store.path == ":memory:" else f"{store.path}.dedup-scratch"
-    if path != ":memory:":
-        Path(path).unlink(missing_ok=True)
-    store.query(f"ATTACH '{_quoted(path)}' AS dedup_scratch")
+    """Work tables for one dedup run in an attached in-memory database (every cursor of the
+    connection sees them; gone when detached, so band rows never grow the store). In memory, not
+    a file: a file's tables were checkpointed to disk as they grew, work nobody reads back; past
+    the store's memory limit DuckDB spills these to its temp directory instead."""
+    store.query("ATTACH ':memory:' AS dedup_scratch")
     try:
         store.query("CREATE TABLE dedup_scratch.idx (doc BIGINT, doc_id VARCHAR)")
         store.query("CREATE TABLE dedup_scratch.edges (root BIGINT, doc BIGINT)")
@@ -40,9 +39,6 @@ def scratch(store: Store) -> Iterator[None]:
         yield
     finally:
         store.query("DETACH dedup_scratch")
-        if path != ":memory:":
-            Path(path).unlink(missing_ok=True)
-            Path(f"{path}.wal").unlink(missing_ok=True)
 
 
 @contextmanager
