@@ -49,6 +49,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 # Tables without an index (v12: the ones ingest fills; v14: signatures): kept unique by `_append_new`.
+# (v16: `dup_clusters` has none either; only `dedup_work` writes it, replacing a method's rows whole.)
 UNINDEXED = ("documents", "texts", "evidence", "observations", "dedup_signatures")
 
 # Tables written by their own statements (no generic insert), countable all the same.
