@@ -147,22 +147,33 @@ def _sig_section(docs: list[str], rounds: int) -> None:
         m.update_batch(fast_shingles(docs[i]))
         assert np.array_equal(m.hashvalues, ours[i])
     print("signatures  bit-identical: sha1 profile = MinHash.bulk; fast profile = MinHash(hashfunc=shingle_hash)")
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[: len(column) + 1]
-    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[: offsets[-1]]
-    hashes, owner = minhash._fast_hashes(data, offsets, 5)
+    # the parts `signatures` hashes (about 1 MB of text each): one buffer of every text would time
+    # temporaries far beyond the cache, not the step
+    parts = []
+    for lo, hi in minhash._byte_batches(column):
+        part = column.slice(lo, hi - lo)
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        parts.append((lo, data, offsets - offsets[0]))
+    hashed = [(lo, *minhash._fast_hashes(data, offsets, 5)) for lo, data, offsets in parts]
     perms = minhash.permutations()
-    print(f"            {len(hashes):,} shingles")
+    print(f"            {sum(len(h) for _, h, _ in hashed):,} shingles in {len(parts)} parts")
+
+    def hash_parts() -> None:
+        for _, data, offsets in parts:
+            minhash._fast_hashes(data, offsets, 5)
 
     def floor() -> None:
         out = np.full((len(docs), 128), minhash.EMPTY, dtype=np.uint32)
-        minhash._minima(out, hashes, owner, perms)
+        for lo, hashes, owner in hashed:
+            minhash._minima(out, hashes, owner, perms, lo)
 
     res = interleaved(
         {
             "ours fast": lambda: signatures(column),
             "ours sha1": lambda: signatures(column, SignatureParams(profile="sha1")),
             "datasketch": lambda: MinHash.bulk([shingles(d) for d in docs], num_perm=128),
-            "hash": lambda: minhash._fast_hashes(data, offsets, 5),
+            "hash": hash_parts,
             "floor": floor,
         },
         rounds,

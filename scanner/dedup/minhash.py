@@ -222,15 +222,16 @@ def _minima(
     the empty signature). Blocks are (num_perm, shingles), reduced along the contiguous axis."""
     a, b = perms
     h = _fmix32(hashes)
+    texts_start = np.flatnonzero(owner[1:] != owner[:-1]) + 1  # once for the part, not per block
     for lo in range(0, len(h), _BLOCK):
-        block_owner = owner[lo : lo + _BLOCK]
+        hi = min(lo + _BLOCK, len(h))
         with np.errstate(over="ignore"):
-            block = np.multiply.outer(a, h[lo : lo + _BLOCK])
+            block = np.multiply.outer(a, h[lo:hi])
             block += b[:, None]  # wraps mod 2^32: the affine32 modulus
-        cut = np.flatnonzero(np.diff(block_owner)) + 1
-        starts = np.concatenate(([0], cut))
+        inside = texts_start[np.searchsorted(texts_start, lo, "right") : np.searchsorted(texts_start, hi)]
+        starts = np.concatenate(([0], inside - lo))
         mins = np.minimum.reduceat(block, starts, axis=1).T
-        rows = block_owner[starts] + base
+        rows = owner[lo + starts] + base
         np.minimum(out[rows], mins, out=mins)  # a text can straddle two blocks
         out[rows] = mins
 
