@@ -65,6 +65,13 @@ def _store_at(path: Path, version: int) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _primary_keys(store: Store, table: str) -> int:
+    rows = store.query(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'", [table]
+    )
+    return int(rows.column(0)[0].as_py())
+
+
 def test_migrates_a_v1_file_written_by_hand(tmp_path: Path) -> None:
     path = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(path))
@@ -100,11 +107,7 @@ def test_a_v13_store_migrates_its_signatures_to_a_table_the_writer_keeps_unique(
     con.close()
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
-        keys = (
-            "SELECT count(*) FROM duckdb_constraints() "
-            "WHERE table_name = 'dedup_signatures' AND constraint_type = 'PRIMARY KEY'"
-        )
-        assert store.query(keys).column(0)[0].as_py() == 0
+        assert _primary_keys(store, "dedup_signatures") == 0
         again = [
             {"doc_id": "a", "params": "p", "signature": b"\x01"},
             {"doc_id": "a", "params": "q", "signature": b"\x03"},
@@ -166,11 +169,7 @@ def test_a_v15_store_keeps_its_clusters_in_a_table_without_an_index(tmp_path: Pa
     con.close()
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
-        keys = (
-            "SELECT count(*) FROM duckdb_constraints() "
-            "WHERE table_name = 'dup_clusters' AND constraint_type = 'PRIMARY KEY'"
-        )
-        assert store.query(keys).column(0)[0].as_py() == 0
+        assert _primary_keys(store, "dup_clusters") == 0
         rows = store.query("SELECT doc_id, cluster_id, similarity FROM cluster_provenance ORDER BY doc_id").to_pylist()
         assert rows == [
             {"doc_id": "a", "cluster_id": "a", "similarity": 1.0},
