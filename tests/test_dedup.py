@@ -373,24 +373,24 @@ def test_dedup_with_workers_stores_what_one_process_stores(
     demo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`dedup(workers=2)` (the CLI's default on two cores) writes the same signatures and clusters
-    as one process, from the same store; storing the signatures in several commits (every 10, a
-    batch cut across) or in one at the end changes nothing."""
+    as one process, from the same store; storing the signatures in one commit at the end (a
+    lock-free store, the default STORE_ROWS), every 10 (a batch cut across) or every batch (a
+    store holding its lock) changes nothing."""
     from scanner.dedup import clusters
 
-    one, two = tmp_path / "one", tmp_path / "two"
-    one.mkdir()
-    two.mkdir()
     monkeypatch.setattr(clusters, "BATCH", 7)  # several batches in flight
     results = []
-    for where, workers, store_rows in ((one, 1, clusters.STORE_ROWS), (two, 2, 10)):
+    runs = (("one", 1, False, clusters.STORE_ROWS), ("ten", 2, False, 10), ("held", 2, True, clusters.STORE_ROWS))
+    for name, workers, hold_lock, store_rows in runs:
         monkeypatch.setattr(clusters, "STORE_ROWS", store_rows)
-        with Store.open(copy_demo(demo_file, where)) as store:
+        (tmp_path / name).mkdir()
+        with Store.open(copy_demo(demo_file, tmp_path / name), hold_lock=hold_lock) as store:
             store.query("DELETE FROM dedup_signatures")
             stats = dedup(store, threshold=0.8, workers=workers)
             sigs = store.query("SELECT doc_id, params, signature FROM dedup_signatures ORDER BY doc_id").to_pylist()
             found = store.query("SELECT method, cluster_id, doc_id FROM dup_clusters ORDER BY ALL").to_pylist()
             results.append((stats["signatures_computed"], sigs, found))
-    assert results[0][0] > 10 and results[0] == results[1]
+    assert results[0][0] > 10 and results[0] == results[1] == results[2]
 
 
 def test_pages_of_a_lock_free_store_read_every_unsigned_document_once(demo_file: Path, tmp_path: Path) -> None:

@@ -42,7 +42,6 @@ AHEAD = 2  # batches submitted to the workers beyond the one being stored: they 
 STORE_ROWS = 100_000  # signatures stored per transaction in a lock-free store: each of its commits reopens and
 # checkpoints the file, which at 10M documents cost more than hashing a batch of BATCH (about 50 MB held). A store
 # holding its lock commits each batch as it comes: cheap, and done while the workers hash, not after the last batch
-HELD_STORE_ROWS = BATCH  # the same in a store holding its lock
 STREAM_ROWS = 65_536  # signatures, edges or members read back per step (about 35 MB at 128 permutations)
 SOURCE_REMOVED_WARN_PCT = 50.0  # a source losing more than this to dedup is worth a look (curated sources)
 
@@ -154,7 +153,7 @@ def _local_signatures(
         doc_ids, first, started = pending.popleft()
         signed = started()
         unstored.append(signature_rows(doc_ids, signed.signatures, spec.key))
-        if sum(t.num_rows for t in unstored) >= (STORE_ROWS if not store.hold_lock else HELD_STORE_ROWS):
+        if store.hold_lock or sum(t.num_rows for t in unstored) >= STORE_ROWS:
             store_signatures()
         docs = np.arange(first, first + len(doc_ids), dtype=np.int64)
         files.write(first, doc_ids, band_rows(signed.signatures, docs, *bands, keys=signed.keys))
