@@ -258,6 +258,27 @@ def test_unindexed_tables_stay_unique_across_handles_and_rollbacks(tmp_path: Pat
         assert keys[0].as_py() == 0 and store.schema_version == SCHEMA_VERSION
 
 
+@pytest.mark.parametrize("fold_at", [8, 1 << 18])
+def test_the_key_filter_answers_as_a_set_of_every_key_written(monkeypatch: pytest.MonkeyPatch, fold_at: int) -> None:
+    """Bounded fuzz of the writer's key filter against a Python set: batches of 0 to 300 keys,
+    repeats within and across batches, runs merged and folded (at 8 keys, and at the real bound)."""
+    from scanner.store import keys
+
+    monkeypatch.setattr(keys, "_FOLD_AT", fold_at)
+    rng = np.random.default_rng(fold_at)
+    stored = rng.integers(0, 2**64, 500, dtype=np.uint64, endpoint=False)
+    known, truth = keys.KeyFilter(stored, 500), set(stored.tolist())
+    for _ in range(400):
+        fresh = rng.integers(0, 2**64, int(rng.integers(0, 300)), dtype=np.uint64, endpoint=False)
+        seen = rng.choice(np.fromiter(truth, dtype=np.uint64), 5)
+        batch = np.concatenate([fresh, seen, fresh[:3]])
+        assert known.maybe_present(batch).tolist() == [int(h) in truth for h in batch]
+        truth.update(batch.tolist())
+        known.add(batch, len(truth))
+        assert known.rows == len(truth)
+    assert known.nbytes >= 8 * len(truth)  # every key held once at least, repeats at most once more per batch
+
+
 def test_replace_updates_declarations(tmp_path: Path) -> None:
     ds = Dataset("d", "1", None, "2.1", ("text",), "CC-BY-4.0", None, None, True, (), FieldMap())
     with Store.open(tmp_path / "r.duckdb") as store:

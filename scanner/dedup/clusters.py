@@ -92,7 +92,8 @@ def dedup(
             computed = _local_signatures(store, spec, (b, r), files, pool, progress, write_exact)
             if not exact:  # nothing to hash
                 write_exact()
-            fill = partial(_edges_from_files, store, spec, (b, r), files, computed)
+            unbanded = bool(signed) or not store.hold_lock  # signatures this run did not hash may exist
+            fill = partial(_edges_from_files, store, spec, (b, r), files, computed, unbanded)
             near, removed = _clusters(store, spec, fill, min_sim, run_id)
     stats = {
         "signatures_computed": computed,
@@ -208,20 +209,23 @@ def signature_matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.nda
 
 
 def _edges_from_files(
-    store: Store, spec: SignatureParams, bands: tuple[int, int], files: BandFiles, computed: int
+    store: Store, spec: SignatureParams, bands: tuple[int, int], files: BandFiles, computed: int, unbanded: bool
 ) -> int:
     """Star edges of every stored signature (one machine): the band rows the pipeline wrote, and
-    those of signatures stored before this run (banded here), joined partition by partition."""
+    those of signatures stored before this run or by another process meanwhile (banded here; not
+    looked for when `unbanded` is false: a store holding its lock that had none), joined partition
+    by partition."""
     documents = dedup_work.add_index(store, files.docs)
     if documents != computed:
         raise RuntimeError(f"{files.folder}: {documents} documents numbered, {computed} hashed")
     stored = []
-    for batch in dedup_work.signatures_unbanded(store, spec.key, STREAM_ROWS):
+    for batch in dedup_work.signatures_unbanded(store, spec.key, STREAM_ROWS) if unbanded else ():
         sigs = signature_matrix(batch.column(1), spec.num_perm)
         docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
         stored.append(files.write(documents, batch.column(0), band_rows(sigs, docs, *bands)))
         documents += len(sigs)
-    dedup_work.add_index(store, stored)
+    if stored:
+        dedup_work.add_index(store, stored)
     for root, doc in files.star_edges(partial(dedup_work.by_doc_id, store)):
         dedup_work.add_edges(store, pa.table({"root": root, "doc": doc}))
     return documents
