@@ -23,6 +23,19 @@ class Sample:
     wall: float  # seconds
     cpu: float  # seconds of CPU: this process + children that ended during the call
     child_cpu: float = 0.0  # of which in children (worker pools, peer subprocesses)
+    steal: float = 0.0  # CPU seconds the hypervisor gave other guests meanwhile, all CPUs (Linux)
+
+
+def _steal() -> float:
+    """The machine's steal time so far, in seconds (the 8th number of /proc/stat's `cpu` line, in
+    USER_HZ ticks): on a shared VM, time our runnable threads waited for a host CPU, which no
+    code of ours can win back; printed so that a noisy ratio shows why. 0 where not Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _cpu() -> tuple[float, float]:
@@ -50,11 +63,11 @@ def _forkserver_cpu() -> float:
 
 def measure(fn: Callable[[], object]) -> tuple[Sample, object]:
     """One call of `fn`, timed; its result is returned so benches can check answers."""
-    (c, k), t = _cpu(), time.perf_counter()
+    (c, k), stolen, t = _cpu(), _steal(), time.perf_counter()
     out = fn()
     wall = time.perf_counter() - t
     c2, k2 = _cpu()
-    return Sample(wall, (c2 - c) + (k2 - k), k2 - k), out
+    return Sample(wall, (c2 - c) + (k2 - k), k2 - k, _steal() - stolen), out
 
 
 def interleaved(

@@ -247,7 +247,8 @@ def _workers_section(n: int, rounds: int) -> None:
         print(
             f"  {name:24} {rate(samples, n):>22} docs/s  wall {spread([s.wall for s in samples], '{:.1f}')} s, "
             f"CPU {spread([s.cpu for s in samples], '{:.1f}')} s (in workers "
-            f"{spread([s.child_cpu for s in samples], '{:.1f}')})"
+            f"{spread([s.child_cpu for s in samples], '{:.1f}')}), "
+            f"steal {spread([s.steal for s in samples], '{:.2f}')} s"
         )
     for step in ("signatures", "whole dedup"):
         one, two = res[f"{step}, 1 process"], res[f"{step}, 2 workers"]
