@@ -10,8 +10,8 @@ The filter is rebuilt when the table's row count is not the one it expects (anot
 a transaction rolled back): one scan, never a wrong answer. Memory: 8 bytes per stored row.
 
 The recent keys are NumPy runs, not a Python set: a set cost a Python step per key on every
-lookup and insert (0.2 CPU-s per 100k signatures stored, in the process coordinating dedup's
-workers). Runs of equal length are merged as in a binary counter, so a key is copied O(log n)
+lookup and insert (52 CPU-ms per 100k keys looked up and added in batches of 10,000, against 26
+for the runs). Runs of equal length are merged as in a binary counter, so a key is copied O(log n)
 times however small the batches, and folded into the sorted array once the runs reach 1/32 of it
 (so that copy, too, costs a constant per key).
 """
