@@ -261,7 +261,8 @@ def test_unindexed_tables_stay_unique_across_handles_and_rollbacks(tmp_path: Pat
 @pytest.mark.parametrize("fold_at", [8, 1 << 18])
 def test_the_key_filter_answers_as_a_set_of_every_key_written(monkeypatch: pytest.MonkeyPatch, fold_at: int) -> None:
     """Bounded fuzz of the writer's key filter against a Python set: batches of 0 to 300 keys,
-    repeats within and across batches, runs merged and folded (at 8 keys, and at the real bound)."""
+    repeats within and across batches: runs merged and folded into the sorted keys (a fold at 8
+    keys), and runs merged alone (the real bound, 262,144, above the at most 123,700 keys written here)."""
     from scanner.store import keys
 
     monkeypatch.setattr(keys, "_FOLD_AT", fold_at)
