@@ -27,6 +27,7 @@ from scanner.dedup.minhash import (
     shingles,
     signatures,
 )
+from scanner.dedup.signature_file import SignatureFile
 from scanner.dedup.workers import SignaturePool
 from scanner.store import Store
 from tests import _report
@@ -208,7 +209,6 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
     doc_id, batch and partition boundaries notwithstanding; so do the Ray tasks' band-key
     partitions of (band, key, doc_id) Parquet rows, grouped one partition at a time."""
     from scanner.dedup import buckets
-    from scanner.dedup.clusters import signature_matrix
     from scanner.dedup.lsh import band_rows
     from scanner.dedup.ray_engine import PARTITIONS, _write_partitions
     from scanner.store import dedup_work
@@ -238,25 +238,24 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
         store.write_dedup_signatures(pa.table({"doc_id": ids, "params": ["p"] * n, "signature": blobs}))
         (tmp_path / "bands").mkdir()
         files = buckets.BandFiles(tmp_path / "bands", 16 * n)
+        numbered = SignatureFile(tmp_path / "bands" / "signatures.u32", 128)
         assert files.partitions == 16
         for start in range(0, n, 4096):  # batches that split buckets across them
             at = arrival[start : start + 4096]
             docs = np.arange(start, start + len(at), dtype=np.int64)
+            numbered.append(start, sigs[at])
             files.write(start, pa.array([ids[i] for i in at]), band_rows(sigs[at], docs, 16, 8))
         with dedup_work.scratch(store):
             assert dedup_work.add_index(store, files.docs) == n
             for root, doc in files.star_edges(lambda d: dedup_work.by_doc_id(store, d)):
                 dedup_work.add_edges(store, pa.table({"root": root, "doc": doc}))
             got = set()
-            for batch in dedup_work.edge_signatures(store, "p", 5000):
-                roots, docs = arrival[batch.column(0).to_numpy()], arrival[batch.column(1).to_numpy()]
-                got |= set(zip(roots.tolist(), docs.tolist(), strict=True))
-                assert (signature_matrix(batch.column(2), 128) == sigs[roots]).all()  # signatures travel with edges
-                assert (signature_matrix(batch.column(3), 128) == sigs[docs]).all()
-            plain = set()
             for batch in dedup_work.edges(store, 5000):
-                roots, docs = arrival[batch.column(0).to_numpy()], arrival[batch.column(1).to_numpy()]
-                plain |= set(zip(roots.tolist(), docs.tolist(), strict=True))
+                root, doc = batch.column(0).to_numpy(), batch.column(1).to_numpy()
+                roots, docs = arrival[root], arrival[doc]
+                got |= set(zip(roots.tolist(), docs.tolist(), strict=True))
+                assert (numbered.take(root) == sigs[roots]).all()  # an edge's signatures, by document number
+                assert (numbered.take(doc) == sigs[docs]).all()
         attached = set(store.query("SELECT database_name FROM duckdb_databases()").column(0).to_pylist())
         assert "dedup_scratch" not in attached  # band rows never stay
         (tmp_path / "staging").mkdir()
@@ -274,9 +273,9 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
                 dedup_work.partition_star_edges(str(Path(folder) / "*.parquet"), shard, str(tmp_path))
                 dedup_work.add_edge_shard(store, shard)
             partitioned = set()
-            for batch in dedup_work.edge_signatures(store, "p", 5000):
+            for batch in dedup_work.edges(store, 5000):
                 partitioned |= set(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
-    assert got == expected == partitioned == plain and len(expected) > 4000
+    assert got == expected == partitioned and len(expected) > 4000
 
 
 def test_shared_buckets_are_grouped_exactly_by_band_and_key() -> None:
@@ -468,3 +467,46 @@ def test_a_near_duplicate_cluster_is_represented_by_most_tokens_then_earliest_fe
         members = store.query("SELECT count(*) FROM dup_clusters WHERE method = 'minhash'").column(0)[0].as_py()
     assert members == 9
     assert reps == sorted(rep for _, rep in cases.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 300), max_size=8), st.integers(0, 2**32 - 1))
+def test_the_signature_file_returns_each_documents_signature_by_its_number(sizes: list[int], seed: int) -> None:
+    """Batches of any size appended in number order come back row for row, in the order asked,
+    repeats included, across the take's mapping chunks; a number outside the file is refused."""
+    import tempfile
+
+    from scanner.dedup import signature_file
+
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        file = SignatureFile(Path(tmp) / "s.u32", 16)
+        matrix = rng.integers(0, 2**32, (sum(sizes), 16), dtype=np.uint32)
+        first = 0
+        for size in sizes:
+            file.append(first, matrix[first : first + size])
+            first += size
+        assert file.rows == len(matrix)
+        assert file.take(np.zeros(0, dtype=np.int64)).shape == (0, 16)
+        if len(matrix):
+            docs = rng.integers(0, len(matrix), 1 + int(rng.integers(0, 40)))
+            chunk = signature_file.TAKE_ROWS
+            try:
+                signature_file.TAKE_ROWS = 7  # several mappings per take
+                assert (file.take(docs) == matrix[docs]).all()
+            finally:
+                signature_file.TAKE_ROWS = chunk
+        with pytest.raises(IndexError):
+            file.take(np.array([len(matrix)]))
+        with pytest.raises(IndexError):
+            file.take(np.array([-1]))
+
+
+def test_the_signature_file_refuses_rows_out_of_order_or_of_another_width(tmp_path: Path) -> None:
+    file = SignatureFile(tmp_path / "s.u32", 4)
+    file.append(0, np.ones((3, 4), dtype=np.uint32))
+    with pytest.raises(ValueError, match="document 5 appended after 3 rows"):
+        file.append(5, np.ones((1, 4), dtype=np.uint32))
+    with pytest.raises(ValueError, match="not \\(4,\\)"):
+        file.append(3, np.ones((1, 8), dtype=np.uint32))
+    assert file.rows == 3 and (file.take(np.array([2, 0])) == 1).all()

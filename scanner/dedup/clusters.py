@@ -34,6 +34,7 @@ from scanner.dedup.minhash import (
     estimated_jaccard,
     start_signatures,
 )
+from scanner.dedup.signature_file import SignatureFile
 from scanner.dedup.workers import SignaturePool, signature_pool
 from scanner.store import Store, dedup_work, reports
 
@@ -76,25 +77,26 @@ def dedup(
         with store.pinned():
             exact.update(dedup_work.write_exact_clusters(store, run_id))
 
-    if engine == "ray":
-        from scanner.dedup.ray_engine import bands_on_ray
+    with dedup_work.band_folder(store) as folder:
+        sigs = SignatureFile(folder / "signatures.u32", num_perm)
+        if engine == "ray":
+            from scanner.dedup.ray_engine import bands_on_ray
 
-        with bands_on_ray(store, spec, (b, r), address=address, workers=workers, progress=progress) as staged:
-            computed, partitions = staged  # band rows already partitioned by the tasks
-            write_exact()
-            fill = partial(_edges_from_partitions, store, spec.key, partitions)
-            near, removed = _clusters(store, spec, fill, min_sim, run_id)
-    else:
-        with dedup_work.band_folder(store) as folder:
+            with bands_on_ray(store, spec, (b, r), address=address, workers=workers, progress=progress) as staged:
+                computed, partitions = staged  # band rows already partitioned by the tasks
+                write_exact()
+                fill = partial(_edges_from_partitions, store, spec, partitions, sigs)
+                near, removed = _clusters(store, spec, fill, sigs, min_sim, run_id)
+        else:
             texts, signed = dedup_work.signature_counts(store, spec.key)
             files = BandFiles(folder, b * texts)
             pool = signature_pool(workers or 1) if texts - signed >= BATCH else None  # starts while the texts are read
-            computed = _local_signatures(store, spec, (b, r), files, pool, progress, write_exact)
+            computed = _local_signatures(store, spec, (b, r), files, sigs, pool, progress, write_exact)
             if not exact:  # nothing to hash
                 write_exact()
             unbanded = bool(signed) or not store.hold_lock  # signatures this run did not hash may exist
-            fill = partial(_edges_from_files, store, spec, (b, r), files, computed, unbanded)
-            near, removed = _clusters(store, spec, fill, min_sim, run_id)
+            fill = partial(_edges_from_files, store, spec, (b, r), files, sigs, computed, unbanded)
+            near, removed = _clusters(store, spec, fill, sigs, min_sim, run_id)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),
@@ -119,12 +121,14 @@ def _clusters(
     store: Store,
     spec: SignatureParams,
     fill: Callable[[], int],
+    sigs: SignatureFile,
     min_sim: float,
     run_id: str,
 ) -> tuple[dict, list]:
-    """Near-duplicate clusters from the star edges `fill` writes, and the share removed per source."""
+    """Near-duplicate clusters from the star edges `fill` writes (and the signatures it numbers
+    into `sigs`), and the share removed per source."""
     with store.pinned():  # one connection: the scratch database lives on it
-        near = _near(store, spec, fill, min_sim, run_id)
+        near = _near(store, fill, sigs, min_sim, run_id)
         removed = dedup_work.removed_by_source(store)
     return near, removed
 
@@ -134,12 +138,14 @@ def _local_signatures(
     spec: SignatureParams,
     bands: tuple[int, int],
     files: BandFiles,
+    sigs: SignatureFile,
     pool: SignaturePool | None,
     progress: Callable[[int, int], None] | None,
     meanwhile: Callable[[], None],
 ) -> int:
     """Hash the documents lacking a signature (in `pool`'s workers, or here), store the signatures
-    and write their band rows into `files`, numbering the documents 0, 1, ... as they come;
+    and write them into `sigs` and their band rows into `files`, numbering the documents 0, 1, ...
+    as they come;
     `meanwhile` runs once, while the first batch is hashed. Returns how many were hashed. The
     pool is shut down at the end."""
     computed = 0
@@ -157,6 +163,7 @@ def _local_signatures(
         if store.hold_lock or sum(t.num_rows for t in unstored) >= STORE_ROWS:
             store_signatures()
         docs = np.arange(first, first + len(doc_ids), dtype=np.int64)
+        sigs.append(first, signed.signatures)
         files.write(first, doc_ids, band_rows(signed.signatures, docs, *bands, keys=signed.keys))
         if progress:
             progress(len(doc_ids), 0)
@@ -209,7 +216,13 @@ def signature_matrix(blobs: pa.ChunkedArray | pa.Array, num_perm: int) -> np.nda
 
 
 def _edges_from_files(
-    store: Store, spec: SignatureParams, bands: tuple[int, int], files: BandFiles, computed: int, unbanded: bool
+    store: Store,
+    spec: SignatureParams,
+    bands: tuple[int, int],
+    files: BandFiles,
+    sigs: SignatureFile,
+    computed: int,
+    unbanded: bool,
 ) -> int:
     """Star edges of every stored signature (one machine): the band rows the pipeline wrote, and
     those of signatures stored before this run or by another process meanwhile (banded here; not
@@ -220,10 +233,11 @@ def _edges_from_files(
         raise RuntimeError(f"{files.folder}: {documents} documents numbered, {computed} hashed")
     stored = []
     for batch in dedup_work.signatures_unbanded(store, spec.key, STREAM_ROWS) if unbanded else ():
-        sigs = signature_matrix(batch.column(1), spec.num_perm)
-        docs = np.arange(documents, documents + len(sigs), dtype=np.int64)
-        stored.append(files.write(documents, batch.column(0), band_rows(sigs, docs, *bands)))
-        documents += len(sigs)
+        matrix = signature_matrix(batch.column(1), spec.num_perm)
+        docs = np.arange(documents, documents + len(matrix), dtype=np.int64)
+        sigs.append(documents, matrix)
+        stored.append(files.write(documents, batch.column(0), band_rows(matrix, docs, *bands)))
+        documents += len(matrix)
     if stored:
         dedup_work.add_index(store, stored)
     for root, doc in files.star_edges(partial(dedup_work.by_doc_id, store)):
@@ -231,21 +245,24 @@ def _edges_from_files(
     return documents
 
 
-def _edges_from_partitions(store: Store, params: str, partitions: list[str]) -> int:
-    """Star edges from the shards the Ray tasks wrote, one per band-row partition they grouped."""
-    documents = dedup_work.index_signatures(store, params)
+def _edges_from_partitions(store: Store, spec: SignatureParams, partitions: list[str], sigs: SignatureFile) -> int:
+    """Star edges from the shards the Ray tasks wrote, one per band-row partition they grouped;
+    the stored signatures into `sigs` in the order they are numbered (doc_id order)."""
+    documents = dedup_work.index_signatures(store, spec.key)
+    for batch in dedup_work.signature_stream(store, spec.key, STREAM_ROWS):
+        sigs.append(sigs.rows, signature_matrix(batch.column(1), spec.num_perm))
     for shard in partitions:
         dedup_work.add_edge_shard(store, shard)
     return documents
 
 
-def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim: float, run_id: str) -> dict:
+def _near(store: Store, fill: Callable[[], int], sigs: SignatureFile, min_sim: float, run_id: str) -> dict:
     """Near-duplicate clusters in flat memory: band rows and star edges are grouped by DuckDB
-    (spilling past its memory limit); Python holds only the kept edges and their components."""
-    params, num_perm = spec.key, spec.num_perm
+    (spilling past its memory limit); Python holds only the kept edges and their components, and
+    reads signatures by document number from `sigs` one batch at a time."""
     with dedup_work.scratch(store):
         documents = fill()
-        src, dst, candidates = _kept_edges(store, params, num_perm, min_sim)
+        src, dst, candidates = _kept_edges(store, sigs, min_sim)
         clear = {"documents": documents, "minhash_clusters": 0, "near_duplicates": 0, "candidate_pairs": candidates}
         if len(src) == 0:
             with store.transaction():
@@ -255,19 +272,16 @@ def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim:
         graph = coo_matrix((np.ones(len(src)), (compact[: len(src)], compact[len(src) :])), shape=(len(nodes),) * 2)
         _, labels = connected_components(graph, directed=False)
         dedup_work.add_members(store, pa.table({"doc": nodes, "label": labels.astype(np.int64)}))
-        dedup_work.stage_members(store, params)
-        for batch in dedup_work.member_signatures(store, STREAM_ROWS):
-            sim = estimated_jaccard(
-                signature_matrix(batch.column("sig"), num_perm), signature_matrix(batch.column("rep_sig"), num_perm)
-            )
+        for batch in dedup_work.assigned_members(store, STREAM_ROWS):
+            doc, rep = batch.column("doc").to_numpy(), batch.column("rep_doc").to_numpy()
             dedup_work.add_similarities(
                 store,
                 pa.table(
                     {
                         "doc_id": batch.column("doc_id"),
                         "cluster_id": batch.column("cluster_id"),
-                        "is_representative": batch.column("is_representative"),
-                        "similarity": pa.array(sim, pa.float64()),
+                        "is_representative": pa.array(doc == rep),
+                        "similarity": pa.array(estimated_jaccard(sigs.take(doc), sigs.take(rep)), pa.float64()),
                     }
                 ),
             )
@@ -277,21 +291,17 @@ def _near(store: Store, spec: SignatureParams, fill: Callable[[], int], min_sim:
     return clear | {"minhash_clusters": counts["clusters"], "near_duplicates": counts["duplicates"]}
 
 
-def _kept_edges(store: Store, params: str, num_perm: int, min_sim: float) -> tuple[np.ndarray, np.ndarray, int]:
+def _kept_edges(store: Store, sigs: SignatureFile, min_sim: float) -> tuple[np.ndarray, np.ndarray, int]:
     """Candidate edges whose estimated similarity reaches the threshold, read batch by batch
     (without a threshold every edge is kept: no signature is read)."""
     src, dst, candidates = [], [], 0
-    check = min_sim > 0
-    stream = dedup_work.edge_signatures(store, params, STREAM_ROWS) if check else dedup_work.edges(store, STREAM_ROWS)
-    for batch in stream:
-        ok: np.ndarray | slice = slice(None)
-        if check:
-            sim = estimated_jaccard(
-                signature_matrix(batch.column(2), num_perm), signature_matrix(batch.column(3), num_perm)
-            )
-            ok = sim >= min_sim
-        src.append(batch.column(0).to_numpy()[ok])
-        dst.append(batch.column(1).to_numpy()[ok])
+    for batch in dedup_work.edges(store, STREAM_ROWS):
+        root, doc = batch.column(0).to_numpy(), batch.column(1).to_numpy()
+        if min_sim > 0:
+            ok = estimated_jaccard(sigs.take(root), sigs.take(doc)) >= min_sim
+            root, doc = root[ok], doc[ok]
+        src.append(root)
+        dst.append(doc)
         candidates += batch.num_rows
     empty = np.zeros(0, dtype=np.int64)
     return (np.concatenate(src) if src else empty), (np.concatenate(dst) if dst else empty), candidates

@@ -169,25 +169,9 @@ def add_edge_shard(store: Store, path: str) -> None:
 
 
 def edges(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
-    """The distinct star edges (root, doc), streamed in that order."""
-    return store.stream("SELECT DISTINCT root, doc FROM dedup_scratch.edges ORDER BY root, doc", None, rows)
-
-
-def edge_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """The distinct star edges with both signatures, streamed in no particular order (the
-    components do not depend on it, and a sort would hold every edge with two signatures); the
-    signatures of the edges' ends are looked up in one pass over the stored signatures."""
-    return store.stream(
-        """WITH edges AS MATERIALIZED (SELECT DISTINCT root, doc FROM dedup_scratch.edges),
-                ends AS (SELECT root AS doc FROM edges UNION SELECT doc FROM edges),
-                signed AS MATERIALIZED (
-                    SELECT e.doc, s.signature FROM ends e JOIN dedup_scratch.idx i USING (doc)
-                    JOIN dedup_signatures s ON s.doc_id = i.doc_id AND s.params = $params)
-           SELECT e.root, e.doc, a.signature AS root_sig, b.signature AS doc_sig
-           FROM edges e JOIN signed a ON a.doc = e.root JOIN signed b ON b.doc = e.doc""",
-        {"params": params},
-        rows,
-    )
+    """The distinct star edges (root, doc), streamed in no particular order (the components do
+    not depend on it)."""
+    return store.stream("SELECT DISTINCT root, doc FROM dedup_scratch.edges", None, rows)
 
 
 def add_members(store: Store, members: pa.Table) -> None:
@@ -195,53 +179,25 @@ def add_members(store: Store, members: pa.Table) -> None:
         store.query("INSERT INTO dedup_scratch.members SELECT doc, label FROM _members")
 
 
-# Representative: most tokens, then earliest fetched, then smallest id (stable across runs): the
-# smallest (-tokens, fetched_at or +infinity, doc_id), a plain min that DuckDB's hash aggregate
-# spills (an ordered `first(... ORDER BY ...)` buffers every member of every cluster).
-_ASSIGNED = """
-    WITH named AS (
-        SELECT m.label, i.doc_id, coalesce(d.token_count, 0) AS tokens,
-               coalesce(d.fetched_at, 'infinity'::TIMESTAMPTZ) AS fetched
-        FROM dedup_scratch.members m JOIN dedup_scratch.idx i USING (doc) LEFT JOIN documents d ON d.doc_id = i.doc_id),
-    clusters AS (
-        SELECT label, min(doc_id) AS cluster_id,
-               min(struct_pack(t := -tokens, f := fetched, d := doc_id)).d AS rep_id
-        FROM named GROUP BY label)
-    SELECT n.doc_id, c.cluster_id, c.rep_id FROM named n JOIN clusters c USING (label)
-"""
+def assigned_members(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
+    """Every clustered document (doc, doc_id) with its cluster id (the smallest member id) and its
+    representative's number (rep_doc), streamed in no particular order.
 
-
-def stage_members(store: Store, params: str) -> None:
-    """Every clustered document with its cluster id, its representative and its signature, in a
-    scratch table (before the transaction that writes the clusters: one transaction writes one
-    database).
-
-    In steps over tables of the scratch database, so that DuckDB can spill each past its memory
-    limit (in one statement, a materialised CTE of every member's signature and a hash table over
-    it ran out of a 2 GB limit at 10M documents): the members with their cluster and
-    representative (narrow rows), then their signatures (one pass over the stored ones, the
-    members' hash table built)."""
-    store.query(f"CREATE OR REPLACE TABLE dedup_scratch.assigned AS {_ASSIGNED}")
-    store.query(
-        """CREATE OR REPLACE TABLE dedup_scratch.member_sigs AS
-           SELECT a.doc_id, a.cluster_id, a.rep_id, s.signature FROM dedup_scratch.assigned a
-           JOIN dedup_signatures s ON s.doc_id = a.doc_id AND s.params = ?""",
-        [params],
-    )
-    store.query("DROP TABLE dedup_scratch.assigned")
-
-
-def member_signatures(store: Store, rows: int) -> Iterator[pa.RecordBatch]:
-    """The staged members (`stage_members`), each with whether it represents its cluster, its
-    signature and its representative's, in no particular order (a sort would hold every member
-    with two signatures; the rows are keyed by method and document): each member joined to its
-    representative's row alone."""
+    The representative has the most tokens, then was fetched earliest, then has the smallest id
+    (stable across runs): the smallest (-tokens, fetched_at or +infinity, doc_id), a plain min
+    that DuckDB's hash aggregate spills (an ordered `first(... ORDER BY ...)` buffers every member
+    of every cluster). The rows are narrow: the signatures are read by number outside SQL."""
     return store.stream(
-        """SELECT m.doc_id, m.cluster_id, m.doc_id = m.rep_id AS is_representative,
-                  m.signature AS sig, r.signature AS rep_sig
-           FROM dedup_scratch.member_sigs m
-           JOIN (SELECT doc_id, signature FROM dedup_scratch.member_sigs WHERE doc_id = rep_id) r
-             ON r.doc_id = m.rep_id""",
+        """WITH named AS (
+               SELECT m.doc, m.label, i.doc_id, coalesce(d.token_count, 0) AS tokens,
+                      coalesce(d.fetched_at, 'infinity'::TIMESTAMPTZ) AS fetched
+               FROM dedup_scratch.members m JOIN dedup_scratch.idx i USING (doc)
+               LEFT JOIN documents d ON d.doc_id = i.doc_id),
+           clusters AS (
+               SELECT label, min(doc_id) AS cluster_id,
+                      min(struct_pack(t := -tokens, f := fetched, d := doc_id, n := doc)).n AS rep_doc
+               FROM named GROUP BY label)
+           SELECT n.doc, n.doc_id, c.cluster_id, c.rep_doc FROM named n JOIN clusters c USING (label)""",
         None,
         rows,
     )
@@ -314,4 +270,3 @@ def removed_by_source(store: Store) -> list[dict]:
            LEFT JOIN (SELECT DISTINCT doc_id FROM dup_clusters WHERE NOT is_representative) c USING (doc_id)
            GROUP BY ALL ORDER BY d.source_id"""
     ).to_pylist()
-

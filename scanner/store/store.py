@@ -410,7 +410,9 @@ class Store:
                     mask = pa.array(flagged)
                     self._con.register("_flagged", pa.table({k: batch.column(k).filter(mask) for k in keys}))
                     seen = f"ANTI JOIN (SELECT {cols} FROM {table} SEMI JOIN _flagged USING ({cols})) USING ({cols})"
-                insert = f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({cols}) * FROM _incoming {seen}"
+                # no DISTINCT ON: the batch's keys are unique by now, and grouping whole rows (a
+                # signature is 512 bytes, a text up to megabytes) cost a hash table of the batch
+                insert = f"INSERT INTO {table} BY NAME SELECT * FROM _incoming {seen}"
                 n = int(self._scalar(insert))
             finally:
                 self._con.unregister("_incoming")
