@@ -10,6 +10,11 @@ ours with 1 and 2 workers), interleaved rounds, wall and CPU seconds (children i
 worker pool, the peer's subprocess and its workers), and text-dedup's interpreter start-up
 measured apart so it can be left out.
 
+`--workers-docs N` runs only 1 process against 2 workers, on N documents: the signatures, the
+whole dedup from the store, and the pool's floor, its worker processes alone hashing their parts
+from files (1 against 2): what the hashing itself gains from a second process on this machine,
+which bounds what the whole dedup can gain.
+
 The corpus is generated here (`make_corpus`): documents of ~3 KB drawn from a Zipf vocabulary,
 20 % of them in planted families of near-duplicates with known edit rates (as in
 ../shared/spec/dedup-notes.md §2.1). Peers run on the same corpus in the same run when installed:
@@ -43,7 +48,9 @@ from _corpus import corpus_rows, make_corpus
 from _harness import Sample, cpu_rate, header, interleaved, rate, ratio, spread
 
 from scanner.dedup import minhash
+from scanner.dedup import workers as workers_protocol
 from scanner.dedup.clusters import dedup
+from scanner.dedup.lsh import bands_for
 from scanner.dedup.minhash import SignatureParams, fast_shingles, shingle_hash, shingles, signatures
 from scanner.dedup.workers import signature_pool
 from scanner.store import Store
@@ -208,9 +215,54 @@ def _fill(store: Store, docs: list[str]) -> None:
         store.write_documents(rows)
 
 
+def _request_files(column: pa.Array, folder: Path, workers: int) -> list[Path]:
+    """The parts `signatures` sends its workers (signatures and the default band keys asked),
+    dealt in turn into one file per worker, byte for byte as each would come down its stdin."""
+    files = [folder / f"parts-{workers}-{w}.bin" for w in range(workers)]
+    outs = [f.open("wb") for f in files]
+    b, r = bands_for(0.8, minhash.NUM_PERM)
+    for i, (lo, hi) in enumerate(minhash._byte_batches(column)):
+        part = column.slice(lo, hi - lo)
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        head = (0, minhash.NUM_PERM, minhash.SHINGLE_WORDS, minhash.SEED, b, r, len(offsets) - 1, len(data))
+        outs[i % workers].write(workers_protocol._REQUEST.pack(*head))
+        outs[i % workers].write((offsets - offsets[0]).astype("<i8").tobytes())
+        outs[i % workers].write(data.tobytes())
+    for out in outs:
+        out.close()
+    return files
+
+
+def _from_files(files: list[Path]):
+    """The floor of the pool: its worker processes (start-up included) reading their parts from
+    files in the page cache, side by side, replies thrown away. No coordinator, pipe or store:
+    what the hashing alone gains from a second process on this machine."""
+
+    def run() -> None:
+        env = os.environ | {"OPENBLAS_NUM_THREADS": "1"}  # as the pool starts them
+        procs = []
+        for f in files:
+            with f.open("rb") as part:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "scanner.dedup.workers"],
+                        stdin=part,
+                        stdout=subprocess.DEVNULL,
+                        cwd=workers_protocol._ROOT,
+                        env=env,
+                    )
+                )
+        if any(p.wait() for p in procs):
+            raise RuntimeError("a signature worker failed on its request file")
+
+    return run
+
+
 def _workers_section(n: int, rounds: int) -> None:
     """1 process against 2 workers on a large input, in wall time (the workers' start-up
-    included): the signatures step alone, and the whole dedup from the store."""
+    included): the signatures step alone, and the whole dedup from the store; and the floor of
+    the pool, its workers alone hashing from files, 1 against 2."""
     docs = make_corpus(n)
     column = pa.array(docs, pa.large_string())
     print(f"corpus: {n} generated documents, {sum(len(d) for d in docs) / 1e6:.0f} MB; load {os.getloadavg()}")
@@ -228,6 +280,7 @@ def _workers_section(n: int, rounds: int) -> None:
 
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
         _fill(store, docs)
+        one_file, two_files = _request_files(column, Path(tmp), 1), _request_files(column, Path(tmp), 2)
 
         def whole(workers: int):
             return lambda: dedup(store, threshold=0.8, verify=False, workers=workers)
@@ -240,6 +293,8 @@ def _workers_section(n: int, rounds: int) -> None:
             "signatures, 2 workers": sigs(2),
             "whole dedup, 1 process": whole(1),
             "whole dedup, 2 workers": whole(2),
+            "floor, 1 worker": _from_files(one_file),
+            "floor, 2 workers": _from_files(two_files),
         }
         res = interleaved(contenders, rounds, forget)
     header(f"1 process vs 2 workers, {n} documents (start-up included)", rounds)
@@ -250,10 +305,10 @@ def _workers_section(n: int, rounds: int) -> None:
             f"{spread([s.child_cpu for s in samples], '{:.1f}')}), "
             f"steal {spread([s.steal for s in samples], '{:.2f}')} s"
         )
-    for step in ("signatures", "whole dedup"):
-        one, two = res[f"{step}, 1 process"], res[f"{step}, 2 workers"]
+    for step, single in (("signatures", "1 process"), ("whole dedup", "1 process"), ("floor", "1 worker")):
+        one, two = res[f"{step}, {single}"], res[f"{step}, 2 workers"]
         print(
-            f"  {step}: 2 workers ÷ 1 process  {ratio(two, one)} faster in wall time   CPU {ratio(two, one, cpu=True)}"
+            f"  {step}: 2 workers ÷ {single}  {ratio(two, one)} faster in wall time   CPU {ratio(two, one, cpu=True)}"
         )
     print(f"  load after: {os.getloadavg()}")
 
