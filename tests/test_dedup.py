@@ -209,6 +209,7 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
     doc_id, batch and partition boundaries notwithstanding; so do the Ray tasks' band-key
     partitions of (band, key, doc_id) Parquet rows, grouped one partition at a time."""
     from scanner.dedup import buckets
+    from scanner.dedup.clusters import signature_matrix
     from scanner.dedup.lsh import band_rows
     from scanner.dedup.ray_engine import PARTITIONS, _write_partitions
     from scanner.store import dedup_work
@@ -268,6 +269,10 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
         assert len(folders) == PARTITIONS
         with dedup_work.scratch(store):
             assert dedup_work.index_signatures(store, "p") == n
+            by_number = SignatureFile(tmp_path / "staging" / "signatures.u32", 128)
+            for batch in dedup_work.numbered_signatures(store, "p", 5000):  # as the Ray path numbers them
+                by_number.append(batch.column(0)[0].as_py(), signature_matrix(batch.column(1), 128))
+            assert (by_number.take(np.arange(n)) == sigs).all()  # ids in position order: number k is position k
             for i, folder in enumerate(folders):  # each partition grouped as its Ray task does
                 shard = str(tmp_path / "staging" / f"edges-p{i:03d}.parquet")
                 dedup_work.partition_star_edges(str(Path(folder) / "*.parquet"), shard, str(tmp_path))

@@ -86,7 +86,7 @@ def dedup(
                 computed, partitions = staged  # band rows already partitioned by the tasks
                 write_exact()
                 fill = partial(_edges_from_partitions, store, spec, partitions, sigs)
-                near, removed = _clusters(store, spec, fill, sigs, min_sim, run_id)
+                near, removed = _clusters(store, fill, sigs, min_sim, run_id)
         else:
             texts, signed = dedup_work.signature_counts(store, spec.key)
             files = BandFiles(folder, b * texts)
@@ -96,7 +96,7 @@ def dedup(
                 write_exact()
             unbanded = bool(signed) or not store.hold_lock  # signatures this run did not hash may exist
             fill = partial(_edges_from_files, store, spec, (b, r), files, sigs, computed, unbanded)
-            near, removed = _clusters(store, spec, fill, sigs, min_sim, run_id)
+            near, removed = _clusters(store, fill, sigs, min_sim, run_id)
     stats = {
         "signatures_computed": computed,
         "documents": near.pop("documents"),
@@ -118,12 +118,7 @@ def dedup(
 
 
 def _clusters(
-    store: Store,
-    spec: SignatureParams,
-    fill: Callable[[], int],
-    sigs: SignatureFile,
-    min_sim: float,
-    run_id: str,
+    store: Store, fill: Callable[[], int], sigs: SignatureFile, min_sim: float, run_id: str
 ) -> tuple[dict, list]:
     """Near-duplicate clusters from the star edges `fill` writes (and the signatures it numbers
     into `sigs`), and the share removed per source."""
@@ -249,8 +244,13 @@ def _edges_from_partitions(store: Store, spec: SignatureParams, partitions: list
     """Star edges from the shards the Ray tasks wrote, one per band-row partition they grouped;
     the stored signatures into `sigs` in the order they are numbered (doc_id order)."""
     documents = dedup_work.index_signatures(store, spec.key)
-    for batch in dedup_work.signature_stream(store, spec.key, STREAM_ROWS):
+    for batch in dedup_work.numbered_signatures(store, spec.key, STREAM_ROWS):
+        docs = batch.column(0).to_numpy()
+        if not np.array_equal(docs, np.arange(sigs.rows, sigs.rows + len(docs))):
+            raise RuntimeError(f"{sigs.path}: the numbered signatures do not follow 0, 1, ... from {sigs.rows}")
         sigs.append(sigs.rows, signature_matrix(batch.column(1), spec.num_perm))
+    if sigs.rows != documents:
+        raise RuntimeError(f"{sigs.path}: {sigs.rows} signatures for {documents} numbered documents")
     for shard in partitions:
         dedup_work.add_edge_shard(store, shard)
     return documents

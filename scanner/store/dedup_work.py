@@ -123,6 +123,17 @@ def index_signatures(store: Store, params: str) -> int:
     return int(store.query("SELECT count(*) AS n FROM dedup_scratch.idx").to_pylist()[0]["n"])
 
 
+def numbered_signatures(store: Store, params: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """(doc, signature) of the documents the scratch index numbers, in number order: read
+    through the index, so a signature another process stores meanwhile is not among them."""
+    return store.stream(
+        """SELECT i.doc, s.signature FROM dedup_scratch.idx i
+           JOIN dedup_signatures s ON s.doc_id = i.doc_id AND s.params = ? ORDER BY i.doc""",
+        [params],
+        rows,
+    )
+
+
 EDGE_SCHEMA = pa.schema([("root", pa.string()), ("doc_id", pa.string())])  # a partition's star edges
 
 
