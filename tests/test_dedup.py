@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import sys
 from itertools import combinations
 from pathlib import Path
 
@@ -515,3 +516,20 @@ def test_the_signature_file_refuses_rows_out_of_order_or_of_another_width(tmp_pa
     with pytest.raises(ValueError, match="not \\(4,\\)"):
         file.append(3, np.ones((1, 8), dtype=np.uint32))
     assert file.rows == 3 and (file.take(np.array([2, 0])) == 1).all()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are set on Linux only")
+def test_the_pool_widens_its_workers_pipes() -> None:
+    """Both pipes of every worker hold a whole part, as the pool starts them by default."""
+    import fcntl
+
+    from scanner.dedup import workers
+
+    pool = SignaturePool(2)
+    try:
+        for proc in pool._procs:
+            assert proc.stdin and proc.stdout
+            assert fcntl.fcntl(proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) == workers.PIPE_BYTES
+            assert fcntl.fcntl(proc.stdout.fileno(), fcntl.F_GETPIPE_SZ) == workers.PIPE_BYTES
+    finally:
+        pool.shutdown()
