@@ -140,6 +140,18 @@ def textdedup_dedup(docs: list[str], tmp: Path, num_proc: int = 1) -> tuple[floa
     return float(total.group(1)), len(docs) - int(after.group(1))
 
 
+def _parts(column: pa.Array) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(first row, UTF-8 bytes, offsets from 0) of each part `signatures` hashes (about 1 MB of
+    text each)."""
+    parts = []
+    for lo, hi in minhash._byte_batches(column):
+        part = column.slice(lo, hi - lo)
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        parts.append((lo, data, offsets - offsets[0]))
+    return parts
+
+
 def _sig_section(docs: list[str], rounds: int) -> None:
     """Signatures in one process: ours (both profiles) and datasketch `MinHash.bulk` on the same
     shingles and the same SHA-1 hash (its default), and the floor: permutations + minima alone on
@@ -156,12 +168,7 @@ def _sig_section(docs: list[str], rounds: int) -> None:
     print("signatures  bit-identical: sha1 profile = MinHash.bulk; fast profile = MinHash(hashfunc=shingle_hash)")
     # the parts `signatures` hashes (about 1 MB of text each): one buffer of every text would time
     # temporaries far beyond the cache, not the step
-    parts = []
-    for lo, hi in minhash._byte_batches(column):
-        part = column.slice(lo, hi - lo)
-        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
-        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-        parts.append((lo, data, offsets - offsets[0]))
+    parts = _parts(column)
     hashed = [(lo, *minhash._fast_hashes(data, offsets, 5)) for lo, data, offsets in parts]
     perms = minhash.permutations()
     print(f"            {sum(len(h) for _, h, _ in hashed):,} shingles in {len(parts)} parts")
@@ -221,13 +228,10 @@ def _request_files(column: pa.Array, folder: Path, workers: int) -> list[Path]:
     files = [folder / f"parts-{workers}-{w}.bin" for w in range(workers)]
     outs = [f.open("wb") for f in files]
     b, r = bands_for(0.8, minhash.NUM_PERM)
-    for i, (lo, hi) in enumerate(minhash._byte_batches(column)):
-        part = column.slice(lo, hi - lo)
-        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
-        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    for i, (_, data, offsets) in enumerate(_parts(column)):
         head = (0, minhash.NUM_PERM, minhash.SHINGLE_WORDS, minhash.SEED, b, r, len(offsets) - 1, len(data))
         outs[i % workers].write(workers_protocol._REQUEST.pack(*head))
-        outs[i % workers].write((offsets - offsets[0]).astype("<i8").tobytes())
+        outs[i % workers].write(offsets.astype("<i8").tobytes())
         outs[i % workers].write(data.tobytes())
     for out in outs:
         out.close()
