@@ -525,7 +525,7 @@ def test_the_pool_widens_its_workers_pipes() -> None:
 
     from scanner.dedup import workers
 
-    pool = SignaturePool(2)
+    pool = SignaturePool(3)
     try:
         for proc in pool._procs:
             assert proc.stdin and proc.stdout
@@ -533,3 +533,37 @@ def test_the_pool_widens_its_workers_pipes() -> None:
             assert fcntl.fcntl(proc.stdout.fileno(), fcntl.F_GETPIPE_SZ) == workers.PIPE_BYTES
     finally:
         pool.shutdown()
+
+
+def test_a_pool_of_n_lanes_is_this_process_and_n_minus_1_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--workers 2` starts one worker process: the coordinator hashes too, between its store
+    writes. Both lanes take parts, the signatures are those of one process, and the worker exits
+    cleanly when its stdin closes."""
+    import threading
+
+    from scanner.dedup import minhash, workers
+
+    lanes: set[str] = set()
+    seen = threading.Lock()
+    exchange, local = workers._exchange, workers.sign_part
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            with seen:
+                lanes.add(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(workers, "_exchange", spy("process", exchange))
+    monkeypatch.setattr(workers, "sign_part", spy("local", local))
+    monkeypatch.setattr(minhash, "_TEXT_BATCH", 2000)
+    texts = [" ".join(f"w{(i * 7 + j) % 311}" for j in range(300)) for i in range(400)]  # ~200 parts
+    pool = SignaturePool(2)
+    try:
+        assert len(pool._procs) == 1
+        assert np.array_equal(signatures(texts, pool=pool), signatures(texts))
+    finally:
+        pool.shutdown()
+    assert lanes == {"process", "local"}
+    assert [proc.returncode for proc in pool._procs] == [0]
