@@ -13,7 +13,8 @@ measured apart so it can be left out.
 `--workers-docs N` runs only 1 process against 2 workers, on N documents: the signatures, the
 whole dedup from the store, and the pool's floor, its worker processes alone hashing their parts
 from files (1 against 2): what the hashing itself gains from a second process on this machine,
-which bounds what the whole dedup can gain.
+which bounds what the whole dedup can gain. "2 workers" is what `--workers 2` runs: two lanes, the
+coordinator and one worker process.
 
 The corpus is generated here (`make_corpus`): documents of ~3 KB drawn from a Zipf vocabulary,
 20 % of them in planted families of near-duplicates with known edit rates (as in
