@@ -567,3 +567,15 @@ def test_a_pool_of_n_lanes_is_this_process_and_n_minus_1_workers(monkeypatch: py
         pool.shutdown()
     assert lanes == {"process", "local"}
     assert [proc.returncode for proc in pool._procs] == [0]
+
+
+def test_the_first_step_is_small_and_the_rest_are_whole_batches() -> None:
+    """The lanes start on the first vector of documents; the later ones are grouped back into
+    steps of at least a batch, every row kept, in order."""
+    from scanner.dedup.clusters import _ramped
+
+    batches = [pa.record_batch({"doc_id": [f"d{i}" for i in range(lo, lo + 3)]}) for lo in range(0, 33, 3)]
+    steps = list(_ramped(iter(batches), 7))
+    assert [t.num_rows for t in steps] == [3, 9, 9, 9, 3]
+    assert [d for t in steps for d in t.column("doc_id").to_pylist()] == [f"d{i}" for i in range(33)]
+    assert list(_ramped(iter([]), 7)) == []
