@@ -190,11 +190,13 @@ def _ramped(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     """The first batch as it comes, then the batches grouped into tables of at least `rows` rows
     (their buffers shared, not copied)."""
     held: list[pa.RecordBatch] = []
+    count = 0
     for i, batch in enumerate(batches):
         held.append(batch)
-        if i == 0 or sum(b.num_rows for b in held) >= rows:
+        count += batch.num_rows
+        if i == 0 or count >= rows:
             yield pa.Table.from_batches(held)
-            held = []
+            held, count = [], 0
     if held:
         yield pa.Table.from_batches(held)
 
