@@ -83,8 +83,9 @@ def test_signatures_equal_datasketch_on_random_texts(profile: str, texts: list[s
 
 
 def test_fast_profile_from_arrow_equals_python_list_across_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Texts read straight from an Arrow column (as the store returns them), split into small byte
-    batches so texts straddle permutation blocks, give the same signatures as one list."""
+    """Texts read straight from an Arrow column (as the store returns them), split into small parts
+    and runs so texts straddle permutation blocks, and with permutation groups that do not divide
+    128, give the same signatures as one list; so does the sha1 profile, run by run."""
     from scanner.dedup import minhash
 
     rnd = random.Random(2)
@@ -94,10 +95,14 @@ def test_fast_profile_from_arrow_equals_python_list_across_batches(monkeypatch: 
     ]
     texts.append(" ".join(texts))  # one text longer than 8 batches: hashed without the shared powers
     whole = signatures(texts)
+    whole_sha1 = signatures(texts[:40], SignatureParams(profile="sha1"))
     monkeypatch.setattr(minhash, "_TEXT_BATCH", 5000)
+    monkeypatch.setattr(minhash, "_RUN_BYTES", 1500)
     monkeypatch.setattr(minhash, "_BLOCK", 333)
+    monkeypatch.setattr(minhash, "_GROUP", 48)
     column = pa.chunked_array([pa.array(texts[:120]), pa.array(texts[120:])])
     assert np.array_equal(signatures(column), whole)
+    assert np.array_equal(signatures(column.chunk(0).slice(0, 40), SignatureParams(profile="sha1")), whole_sha1)
     assert np.array_equal(signatures(column.chunk(1).slice(7, 50)), whole[127:177])
     assert np.array_equal(signatures(pa.array(texts, pa.large_string()).slice(3)), whole[3:])
 
