@@ -252,6 +252,11 @@ def test_streamed_band_join_finds_exactly_the_pairs_of_a_full_join(
             docs = np.arange(start, start + len(at), dtype=np.int64)
             numbered.append(start, sigs[at])
             files.write(start, pa.array([ids[i] for i in at]), band_rows(sigs[at], docs, 16, 8))
+        for path in files.bands:  # each partition of each file a run sorted by key, which the join's sort merges
+            reader = pa.ipc.open_file(pa.memory_map(str(path)))
+            for p in range(reader.num_record_batches):
+                key = reader.get_batch(p)["key"].to_numpy()
+                assert (key[1:] >= key[:-1]).all() and (files._partition(key) == p).all()
         with dedup_work.scratch(store):
             assert dedup_work.add_index(store, files.docs) == n
             for root, doc in files.star_edges(lambda d: dedup_work.by_doc_id(store, d)):
