@@ -50,12 +50,11 @@ EMPTY = np.uint32(0xFFFFFFFF)
 _FMIX = (np.uint32(16), np.uint32(2246822507), np.uint32(13), np.uint32(3266489909), np.uint32(16))
 _WORD = re.compile(r"\w+")
 _TEXT_BATCH = 1 << 20  # bytes of text per part: what one lane (a worker process, or this one) is given at once
-_RUN_BYTES = 1 << 18  # bytes of text a part hashes at once: its temporaries (8 bytes per text byte) stay in a core's
-# cache. In runs of 1 MiB they did not: 2 processes gained 1.53–1.62× over 1 instead of 1.63–1.83×
-_BLOCK = 16384  # shingles per permutation block, and permutations per block below: (32 × 16384) uint32 = 2 MiB,
-_GROUP = 32  # one core's L2 here, in one buffer reused. Blocks of (128 × 8192), 4 MiB and new each time, spent
-# 15–25 % more on the minima, most of it when both cores ran (their traffic shares one L3); narrower blocks pay numpy's
-# per-row cost (2048 shingles: 0.3 against 0.1 ns per product)
+_RUN_BYTES = 1 << 18  # bytes of text a part hashes at once, so its temporaries (8 bytes per text byte) stay in a core's
+# cache; with the blocks below (against runs of a whole part and new (128 × 8192) blocks of 4 MiB), one process hashed
+# 12–16 % faster and two 23–25 % faster: the two cores' traffic shares one L3 (README, "Cache-sized work")
+_BLOCK = 16384  # shingles per permutation block; narrower ones pay numpy's per-row cost (0.3 ns per product at 2048,
+_GROUP = 32  # 0.1 at 8192). Permutations per block: (32 × 16384) uint32 = 2 MiB, one core's L2 here, one buffer reused
 
 # fast profile constants
 _M64 = (1 << 64) - 1
