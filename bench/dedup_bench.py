@@ -16,6 +16,10 @@ from files (1 against 2): what the hashing itself gains from a second process on
 which bounds what the whole dedup can gain. "2 workers" is what `--workers 2` runs: two lanes, the
 coordinator and one worker process.
 
+`--geometry-docs N` runs only the hashing's working sets: ours (cache-sized runs and permutation
+blocks) against the part-sized geometry before it, each in 1 process and in 2 forked processes
+side by side, on the same parts.
+
 The corpus is generated here (`make_corpus`): documents of ~3 KB drawn from a Zipf vocabulary,
 20 % of them in planted families of near-duplicates with known edit rates (as in
 ../shared/spec/dedup-notes.md §2.1). Peers run on the same corpus in the same run when installed:
@@ -318,6 +322,67 @@ def _workers_section(n: int, rounds: int) -> None:
     print(f"  load after: {os.getloadavg()}")
 
 
+GEOMETRIES = {  # the hashing's working sets: minhash's constants, set in the forked children
+    "cache-sized (ours)": {},
+    "part-sized (before)": {"_RUN_BYTES": minhash._TEXT_BATCH, "_BLOCK": 8192, "_GROUP": minhash.NUM_PERM},
+}
+
+
+def _forked(parts: list[tuple[int, np.ndarray, np.ndarray]], processes: int, geometry: dict[str, int]):
+    """`sign_part` with band keys over every part, dealt in turn to `processes` forked children
+    hashing side by side (as lanes take parts), `geometry`'s constants set in each child."""
+    spec, bands = SignatureParams(), bands_for(0.8, minhash.NUM_PERM)
+    _ = spec.perms  # drawn once, before the fork
+
+    def run() -> None:
+        children = []
+        for lane in range(processes):
+            pid = os.fork()
+            if pid == 0:  # the child hashes its parts and leaves without Python's teardown
+                status = 0
+                try:
+                    for name, value in geometry.items():
+                        setattr(minhash, name, value)
+                    for _, data, offsets in parts[lane::processes]:
+                        minhash.sign_part(spec, data, offsets, bands)
+                except BaseException:
+                    status = 1
+                os._exit(status)
+            children.append(pid)
+        if any(os.waitpid(pid, 0)[1] for pid in children):
+            raise RuntimeError("a forked hashing process failed")
+
+    return run
+
+
+def _geometry_section(n: int, rounds: int) -> None:
+    """The hashing's working sets, 1 process against 2 on the same parts: ours (runs of
+    `_RUN_BYTES` of text, blocks of `_GROUP` permutations × `_BLOCK` shingles) against the
+    part-sized geometry before it (each ~1 MB part hashed at once, blocks of 128 × 8,192, 4 MiB;
+    its one buffer is now reused, where the code before allocated each block afresh)."""
+    column = pa.array(make_corpus(n), pa.large_string())
+    parts = _parts(column)
+    print(f"corpus: {n} generated documents in {len(parts)} parts; load {os.getloadavg()}")
+    contenders = {
+        f"{name}, {k} process{'es' if k > 1 else ''}": _forked(parts, k, geometry)
+        for name, geometry in GEOMETRIES.items()
+        for k in (1, 2)
+    }
+    res = interleaved(contenders, rounds)
+    header(f"signatures by working set, {n} documents, forked processes", rounds)
+    for name, samples in res.items():
+        print(
+            f"  {name:34} {rate(samples, n):>22} docs/s  wall {spread([s.wall for s in samples], '{:.2f}')} s, "
+            f"CPU {spread([s.cpu for s in samples], '{:.2f}')} s"
+        )
+    ours, before = GEOMETRIES
+    for k in ("1 process", "2 processes"):
+        print(f"  {ours} ÷ {before}, {k}: {ratio(res[f'{ours}, {k}'], res[f'{before}, {k}'])} faster in wall time")
+    for name in GEOMETRIES:
+        one, two = res[f"{name}, 1 process"], res[f"{name}, 2 processes"]
+        print(f"  {name}: 2 processes ÷ 1  {ratio(two, one)} faster in wall time")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=20_000)
@@ -325,9 +390,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--datatrove", action="store_true", help="also run datatrove's 4 stages (slow: spaCy words)")
     ap.add_argument("--workers-docs", type=int, default=0, help="only 1 vs 2 workers, on this many documents")
+    ap.add_argument("--geometry-docs", type=int, default=0, help="only the hashing's working sets, 1 vs 2 processes")
     args = ap.parse_args()
     if args.workers_docs:
         _workers_section(args.workers_docs, args.rounds)
+        return
+    if args.geometry_docs:
+        _geometry_section(args.geometry_docs, args.rounds)
         return
     docs = make_corpus(args.docs)
     mb = sum(len(d) for d in docs) / 1e6
