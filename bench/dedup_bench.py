@@ -16,6 +16,9 @@ from files (1 against 2): what the hashing itself gains from a second process on
 which bounds what the whole dedup can gain. "2 workers" is what `--workers 2` runs: two lanes, the
 coordinator and one worker process.
 
+`--tail-docs N` runs only the whole dedup with 2 lanes and prints what follows the last signature,
+step by step (each step timed by wrapping it).
+
 `--geometry-docs N` runs only the hashing's working sets: ours (cache-sized runs and permutation
 blocks) against the part-sized geometry before it, each in 1 process and in 2 forked processes
 side by side, on the same parts.
@@ -383,6 +386,73 @@ def _geometry_section(n: int, rounds: int) -> None:
         print(f"  {name}: 2 processes ÷ 1  {ratio(two, one)} faster in wall time")
 
 
+def _timed_steps(log: list[tuple[str, float, float]]) -> list:
+    """Wrap the dedup's steps with timers appending (step, start, end) to `log`; returns what to
+    restore. The steps: the lanes' parts, the store's writes and reads, the band join."""
+    from scanner.dedup import buckets, clusters
+    from scanner.dedup.workers import SignaturePool
+    from scanner.store import dedup_work
+
+    steps = [(SignaturePool, "_run"), (SignaturePool, "shutdown"), (Store, "write_dedup_signatures")]
+    steps += [(buckets.BandFiles, "write"), (buckets, "shared_buckets"), (buckets, "star_edges")]
+    steps += [(clusters, "_kept_edges"), (clusters, "connected_components")]
+    steps += [(dedup_work, name) for name in ("add_index", "add_edges", "add_members", "add_similarities")]
+    steps += [(dedup_work, name) for name in ("replace_clusters", "cluster_counts", "removed_by_source")]
+    restore = []
+    for owner, name in steps:
+        original = getattr(owner, name)
+        label = f"{owner.__name__.rsplit('.', 1)[-1]}.{name}"  # e.g. buckets.shared_buckets, Store.write_...
+
+        def timed(*args, _f=original, _label=label, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                log.append((_label, t, time.perf_counter()))
+
+        setattr(owner, name, timed)
+        restore.append((owner, name, original))
+    return restore
+
+
+def _tail_section(n: int, rounds: int) -> None:
+    """What follows the last signature with 2 lanes: the serial tail, step by step (each step's
+    time after the last part came back), median and spread over the rounds."""
+    docs = make_corpus(n)
+    log: list[tuple[str, float, float]] = []
+    tails: list[float] = []
+    totals: list[float] = []
+    per_step: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "d.duckdb") as store:
+        _fill(store, docs)
+        restore = _timed_steps(log)
+        try:
+            for _ in range(rounds):
+                store.query("DELETE FROM dedup_signatures")
+                log.clear()
+                t = time.perf_counter()
+                dedup(store, threshold=0.8, verify=False, workers=2)
+                end = time.perf_counter()
+                last = max(e for name, _, e in log if name.endswith("._run"))
+                totals.append(end - t)
+                tails.append(end - last)
+                steps: dict[str, float] = {}
+                for name, a, b in log:
+                    if b > last and not name.endswith("._run"):
+                        steps[name] = steps.get(name, 0.0) + b - max(a, last)
+                for name in {name for name, _, _ in log} - {name for name, _, _ in log if name.endswith("._run")}:
+                    per_step.setdefault(name, []).append(steps.get(name, 0.0))
+        finally:
+            for owner, name, original in restore:
+                setattr(owner, name, original)
+    header(f"the serial tail of the whole dedup, 2 lanes, {n} documents", rounds)
+    whole, tail = spread(totals, "{:.2f}"), spread(tails, "{:.3f}")
+    print(f"  whole dedup {whole} s; after the last signature {tail} s, of which:")
+    for name, values in sorted(per_step.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"    {name:44} {spread(values, '{:.3f}')} s")
+    print("  (the rest of the tail: Python between the steps, the transactions' commits, the scratch tables)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=20_000)
@@ -391,7 +461,11 @@ def main() -> None:
     ap.add_argument("--datatrove", action="store_true", help="also run datatrove's 4 stages (slow: spaCy words)")
     ap.add_argument("--workers-docs", type=int, default=0, help="only 1 vs 2 workers, on this many documents")
     ap.add_argument("--geometry-docs", type=int, default=0, help="only the hashing's working sets, 1 vs 2 processes")
+    ap.add_argument("--tail-docs", type=int, default=0, help="only the steps after the last signature, 2 lanes")
     args = ap.parse_args()
+    if args.tail_docs:
+        _tail_section(args.tail_docs, args.rounds)
+        return
     if args.workers_docs:
         _workers_section(args.workers_docs, args.rounds)
         return
