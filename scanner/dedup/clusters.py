@@ -7,8 +7,8 @@ member with the most tokens, then the earliest fetched, then the smallest id.
 
 On one machine the steps are pipelined so that little is left once the last signature is in:
 while the lanes (the worker processes, and this one between its writes) hash batch k+1
-(signatures and band keys), the coordinator stores batch k's signatures and writes its band rows
-as an Arrow IPC file, and the exact clusters are written while the first batch is hashed. What
+(signatures and band keys), the coordinator stores batch k's signatures and writes its band rows,
+sorted by key, as an Arrow IPC file, and the exact clusters are written while the first batch is hashed. What
 remains is the band join over those files, the components and the cluster rows, all over integer
 document numbers.
 """
