@@ -51,10 +51,10 @@ _FMIX = (np.uint32(16), np.uint32(2246822507), np.uint32(13), np.uint32(32664899
 _WORD = re.compile(r"\w+")
 _TEXT_BATCH = 1 << 20  # bytes of text per part: what one lane (a worker process, or this one) is given at once
 _RUN_BYTES = 1 << 18  # bytes of text a part hashes at once, so its temporaries (8 bytes per text byte) stay in a core's
-# cache; with the blocks below (against runs of a whole part and new (128 × 8192) blocks of 4 MiB), one process hashed
-# 12–16 % faster and two 23–25 % faster: the two cores' traffic shares one L3 (README, "Cache-sized work")
+# cache: with the blocks below, 1.10× faster than whole parts and (128 × 8192) blocks (dedup_bench.py --geometry-docs)
 _BLOCK = 16384  # shingles per permutation block; narrower ones pay numpy's per-row cost (0.3 ns per product at 2048,
-_GROUP = 32  # 0.1 at 8192). Permutations per block: (32 × 16384) uint32 = 2 MiB, one core's L2 here, one buffer reused
+_GROUP = 32  # 0.1 at 8192). Permutations per block: (32 × 16384) uint32 = 2 MiB, one core's L2 here, in one buffer
+# reused for the part (blocks allocated afresh, 4 MiB each, cost most with both cores busy)
 
 # fast profile constants
 _M64 = (1 << 64) - 1
