@@ -436,12 +436,12 @@ def _tail_section(n: int, rounds: int) -> None:
                 last = max(e for name, _, e in log if name.endswith("._run"))
                 totals.append(end - t)
                 tails.append(end - last)
-                steps: dict[str, float] = {}
+                steps = {name: 0.0 for name, _, _ in log if not name.endswith("._run")}
                 for name, a, b in log:
-                    if b > last and not name.endswith("._run"):
-                        steps[name] = steps.get(name, 0.0) + b - max(a, last)
-                for name in {name for name, _, _ in log} - {name for name, _, _ in log if name.endswith("._run")}:
-                    per_step.setdefault(name, []).append(steps.get(name, 0.0))
+                    if name in steps and b > last:
+                        steps[name] += b - max(a, last)
+                for name, seconds in steps.items():
+                    per_step.setdefault(name, []).append(seconds)
         finally:
             for owner, name, original in restore:
                 setattr(owner, name, original)
