@@ -418,6 +418,10 @@ def _timed_steps(log: list[tuple[str, float, float]]) -> list:
 def _tail_section(n: int, rounds: int) -> None:
     """What follows the last signature with 2 lanes: the serial tail, step by step (each step's
     time after the last part came back), median and spread over the rounds."""
+    from scanner.dedup.clusters import BATCH
+
+    if n < BATCH:
+        raise SystemExit(f"--tail-docs needs {BATCH} documents or more: fewer are hashed without lanes")
     docs = make_corpus(n)
     log: list[tuple[str, float, float]] = []
     tails: list[float] = []
