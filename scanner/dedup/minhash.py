@@ -228,18 +228,20 @@ def _minima(
     a, b = perms
     h = _fmix32(hashes)
     texts_start = np.flatnonzero(owner[1:] != owner[:-1]) + 1  # once for the part, not per block
+    cuts = [slice(g, g + _GROUP) for g in range(0, len(a), _GROUP)]
+    groups = [(cols, a[cols, None], b[cols, None]) for cols in cuts]  # sliced once per part, not per block
     buffer = np.empty((min(_GROUP, len(a)), min(_BLOCK, len(h))), dtype=np.uint32)
     for lo in range(0, len(h), _BLOCK):
         hi = min(lo + _BLOCK, len(h))
         inside = texts_start[np.searchsorted(texts_start, lo, "right") : np.searchsorted(texts_start, hi)]
         starts = np.concatenate(([0], inside - lo))
         mins = np.empty((len(starts), len(a)), dtype=np.uint32)
-        for g in range(0, len(a), _GROUP):
-            block = buffer[: len(a[g : g + _GROUP]), : hi - lo]
+        for cols, ga, gb in groups:
+            block = buffer[: len(ga), : hi - lo]
             with np.errstate(over="ignore"):
-                np.multiply(a[g : g + _GROUP, None], h[None, lo:hi], out=block)
-                block += b[g : g + _GROUP, None]  # wraps mod 2^32: the affine32 modulus
-            mins[:, g : g + _GROUP] = np.minimum.reduceat(block, starts, axis=1).T
+                np.multiply(ga, h[None, lo:hi], out=block)
+                block += gb  # wraps mod 2^32: the affine32 modulus
+            mins[:, cols] = np.minimum.reduceat(block, starts, axis=1).T
         rows = owner[lo + starts] + base
         np.minimum(out[rows], mins, out=mins)  # a text can straddle two blocks
         out[rows] = mins
